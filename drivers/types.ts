@@ -1,0 +1,108 @@
+// The contract every CasaNode device driver keeps. Firmware code: ES5, Espruino subset.
+
+/** One measured quantity. Units are ASCII (Espruino strings are bytes): "ug/m3", "dB", "mm", "/", "A". */
+export interface Reading {
+  /** quantity name as published, e.g. "pm25", "LAeq", "distance", "fill", "lampCurrent" */
+  name: string;
+  unit: string;
+  value: number;
+}
+
+/**
+ * Why a read gave no valid values.
+ * absent: the device never answered (unplugged, wrong wiring); timeout: it stopped answering;
+ * checksum: frames arrived but none passed the check; range: values outside the datasheet range;
+ * warming: read before the declared warm-up ended (never published as valid); off: not powered.
+ */
+export type FaultCode = "absent" | "timeout" | "checksum" | "range" | "warming" | "off";
+
+export interface SensorResult {
+  ok: boolean;
+  /** empty unless ok */
+  readings: Reading[];
+  fault?: FaultCode;
+  /** short ASCII detail for diagnostics, e.g. "no frame in 3000 ms" */
+  detail?: string;
+  /** conditions worth an alarm even though the read worked, e.g. "lamp-failure" */
+  alarms?: string[];
+}
+
+/** What a maintenance crew reads from the diag console and the diag topic. */
+export interface DriverCounters {
+  framesOk: number;
+  checksumErrors: number;
+  timeouts: number;
+  rangeErrors: number;
+  /** Date.now() of the last valid reading, 0 if none yet */
+  lastGoodMs: number;
+}
+
+export function newCounters(): DriverCounters {
+  return { framesOk: 0, checksumErrors: 0, timeouts: 0, rangeErrors: 0, lastGoodMs: 0 };
+}
+
+/**
+ * One lifecycle for every driver (after Moddable/TinyGo):
+ * constructor stores the injected bus and never touches the device; configure() sets it up;
+ * powerOn()/powerOff() are the mechanism (the scheduler decides when);
+ * read() resolves (never rejects) with values or a typed fault.
+ */
+export interface Sensor {
+  /** instance name from the board profile, e.g. "pm", "noise", "bin", "lamp" */
+  readonly name: string;
+  /** part name, e.g. "pms5003" */
+  readonly model: string;
+  /** ms from powerOn() until readings are valid (datasheet); 0 for instant sensors */
+  readonly warmupMs: number;
+  readonly counters: DriverCounters;
+  configure(): void;
+  powerOn(): void;
+  powerOff(): void;
+  read(): Promise<SensorResult>;
+}
+
+/**
+ * Pin access a driver needs, so tests and the simulator can inject a fake.
+ * The board profile builds the real one from Espruino's globals (boards/espruino-gpio.ts).
+ */
+export interface Gpio {
+  write(pin: PinRef, high: boolean): void;
+  read(pin: PinRef): boolean;
+  mode(pin: PinRef, mode: PinMode): void;
+  /** analogRead: fraction of full scale, 0..1 (ESP32: raw/4096, 11 dB attenuation) */
+  analog(pin: PinRef): number;
+  /** digitalPulse: drive `high` for `ms`, then the opposite level */
+  pulse(pin: PinRef, high: boolean, ms: number): void;
+  /** setWatch; returns an id for unwatch */
+  watch(pin: PinRef, callback: (e: WatchEvent) => void, options: WatchOptions): number;
+  unwatch(id: number): void;
+}
+
+/** A switched supply (MOSFET or enable pin) in front of a device, from the board profile. */
+export interface PowerSwitch {
+  pin: PinRef;
+  /** true if driving the pin high powers the device */
+  activeHigh: boolean;
+}
+
+export function switchPower(gpio: Gpio, power: PowerSwitch | undefined, on: boolean): void {
+  if (power) gpio.write(power.pin, on === power.activeHigh);
+}
+
+export function okResult(readings: Reading[]): SensorResult {
+  return { ok: true, readings: readings };
+}
+
+export function faultResult(fault: FaultCode, detail?: string): SensorResult {
+  return { ok: false, readings: [], fault: fault, detail: detail };
+}
+
+/**
+ * A relay-driven load (streetlight) with optional current sense. read() reports
+ * "relay" (1/0) and, with a sensor fitted, "lampCurrent" in A, and sets alarms:
+ * "lamp-failure" (relay on, no current) or "stuck-relay" (relay off, current flows).
+ */
+export interface Actuator extends Sensor {
+  set(on: boolean): void;
+  isOn(): boolean;
+}

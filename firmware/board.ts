@@ -1,0 +1,36 @@
+// Board profile: pure data, so the simulator and tools can import it without booting a node.
+// boards/<name>.ts is the build entry; boards/profiles/<name>.ts holds its profile.
+
+export type PowerSource = "battery" | "mains";
+
+/** Where a device is wired. Pin names are Espruino's ("D16"); the entry turns them into Pins. */
+export type DeviceBus =
+  | { kind: "serial"; port: "Serial2" | "Serial3"; tx: string; rx: string; baud: number }
+  | { kind: "i2c"; port: "I2C1"; scl: string; sda: string; address: number }
+  | { kind: "pins"; pins: { [role: string]: string } };
+
+export interface DeviceSpec {
+  /** instance name, used in readings' SenML names and diagnostics: "pm", "noise", "bin", "lamp" */
+  name: string;
+  /** driver/part: "pms5003", "sds011", "sps30", "sen0232", "pcb-spl", "dnms", "a02yyuw", "hcsr04", "relay" */
+  model: string;
+  bus: DeviceBus;
+  /** switched supply in front of the device, if any */
+  power?: { pin: string; activeHigh: boolean };
+  /** supply current when powered / when off or asleep, mA (source in bench/currents.md) */
+  currentMa: { on: number; off: number };
+  /** model-specific options (calibration, bin depths, relay polarity...) */
+  options?: { [key: string]: any };
+}
+
+export interface BoardProfile {
+  name: string;
+  description: string;
+  chip: "esp32" | "linux";
+  power: { source: PowerSource; batteryMah?: number; batteryVolts?: number };
+  /** board currents in mA: deep sleep, CPU awake with radio off, extra while Wi-Fi is on */
+  currentMa: { sleep: number; awake: number; radio: number };
+  devices: DeviceSpec[];
+  /** config values this board starts from before the node's own config is applied */
+  defaults: { [key: string]: any };
+}

@@ -1,0 +1,31 @@
+// What the node runtime needs from the chip, injected by the board entry (boards/) so the
+// runtime can be tested on Node with fakes and run unchanged under Espruino and the simulator.
+
+export type WakeCause = "power-on" | "deep-sleep" | "watchdog" | "reset";
+
+/** Power states the energy model prices with the board's current figures. */
+export type PowerState = "awake" | "radio" | string; // sensor states are "sensor:<name>"
+
+export interface Platform {
+  storage: StorageModule;
+  net: NetModule;
+  /** absent on boards without Wi-Fi (Espruino's Linux build uses the host's network) */
+  wifi?: WifiModule;
+  /** raw SHA-256 of a binary string, as a binary string of 32 chars */
+  sha256(data: string): string;
+  /** why this boot happened */
+  wakeCause(): WakeCause;
+  /** sleep the chip for ms; the next boot starts the bundle afresh. Absent where the chip can't. */
+  deepSleep?(ms: number): void;
+  /** longest single deep sleep the chip allows, ms (ESP32: int32 us, ~35.8 min) */
+  maxDeepSleepMs: number;
+  reboot(): void;
+  watchdog: { enable(seconds: number): void; kick(): void };
+  memory(): EspruinoMemory;
+  /** the diagnostics console (Serial1 on ESP32), or undefined */
+  console?: EspruinoSerial;
+  /** a line for whoever watches the console */
+  log(line: string): void;
+  /** report a power-state change for energy accounting (simulator and diag read it) */
+  power(state: PowerState, on: boolean): void;
+}
