@@ -1,0 +1,32 @@
+// Battery air-quality node: SDS011 behind a MOSFET (cut, not slept: its sleep draws ~4 mA),
+// plus an analog SEN0232 for short noise samples. Deep-sleeps between cycles.
+import type { BoardProfile } from "../../firmware/board.js";
+import { CURRENTS } from "./currents.js";
+
+export const profile: BoardProfile = {
+  name: "esp32-air",
+  description: "ESP32 battery air node: PM2.5/PM10 (SDS011, switched supply), noise (SEN0232 analog)",
+  chip: "esp32",
+  // two 18650 cells in parallel, 3400 mAh each
+  power: { source: "battery", batteryMah: 6800, batteryVolts: 3.7 },
+  currentMa: { sleep: CURRENTS["esp32-cpu"].off, awake: CURRENTS["esp32-cpu"].on, radio: CURRENTS["esp32-wifi"].on },
+  devices: [
+    {
+      name: "pm",
+      model: "sds011",
+      bus: { kind: "serial", port: "Serial2", tx: "D17", rx: "D16", baud: 9600 },
+      power: { pin: "D25", activeHigh: true },
+      currentMa: { on: CURRENTS.sds011.on, off: 0 },
+      options: {},
+    },
+    {
+      name: "noise",
+      model: "sen0232",
+      bus: { kind: "pins", pins: { out: "D35" } },
+      power: { pin: "D27", activeHigh: true },
+      currentMa: { on: CURRENTS.sen0232.on, off: 0 },
+      options: { fullScaleV: 3.3, gain: 1, offsetDb: 0, samples: 40 },
+    },
+  ],
+  defaults: { samplePeriodS: 300, uploadPeriodS: 1800 },
+};

@@ -1,0 +1,23 @@
+// Battery waste-bin node: A02YYUW ultrasonic under the lid, switched supply.
+import type { BoardProfile } from "../../firmware/board.js";
+import { CURRENTS } from "./currents.js";
+
+export const profile: BoardProfile = {
+  name: "esp32-bin",
+  description: "ESP32 battery bin node: fill level (DFRobot A02YYUW, switched supply)",
+  chip: "esp32",
+  power: { source: "battery", batteryMah: 6800, batteryVolts: 3.7 },
+  currentMa: { sleep: CURRENTS["esp32-cpu"].off, awake: CURRENTS["esp32-cpu"].on, radio: CURRENTS["esp32-wifi"].on },
+  devices: [
+    {
+      name: "bin",
+      model: "a02yyuw",
+      // tx drives the sensor's RX: held high = processed (filtered) output
+      bus: { kind: "serial", port: "Serial2", tx: "D17", rx: "D16", baud: 9600 },
+      power: { pin: "D25", activeHigh: true },
+      currentMa: { on: CURRENTS.a02yyuw.on, off: 0 },
+      options: { pings: 5, emptyDepthMm: 1100, fullDepthMm: 200 },
+    },
+  ],
+  defaults: { samplePeriodS: 900, uploadPeriodS: 3600, thresholds: { binFill: 0.8 } },
+};

@@ -1,0 +1,21 @@
+// Mains noise-monitoring node: DNMS (Sensor.Community) computes LAeq itself over I2C.
+import type { BoardProfile } from "../../firmware/board.js";
+import { CURRENTS } from "./currents.js";
+
+export const profile: BoardProfile = {
+  name: "esp32-noise",
+  description: "ESP32 DevKitC noise node: LAeq/LAmin/LAmax (DNMS over I2C), mains powered",
+  chip: "esp32",
+  power: { source: "mains" },
+  currentMa: { sleep: CURRENTS["esp32-devkitc"].off, awake: CURRENTS["esp32-devkitc"].on, radio: CURRENTS["esp32-wifi"].on },
+  devices: [
+    {
+      name: "noise",
+      model: "dnms",
+      bus: { kind: "i2c", port: "I2C1", scl: "D22", sda: "D21", address: 0x55 },
+      currentMa: { on: CURRENTS.dnms.on, off: CURRENTS.dnms.off },
+      options: {},
+    },
+  ],
+  defaults: { samplePeriodS: 60, uploadPeriodS: 300 },
+};

@@ -1,0 +1,198 @@
+// DFRobot A02YYUW (SEN0311) waterproof ultrasonic distance sensor on a UART.
+// Wiki: https://wiki.dfrobot.com/_A02YYUW_Waterproof_Ultrasonic_Sensor_SKU_SEN0311
+// 9600 8N1, the sensor only talks: frame FF H L SUM, SUM = (0xFF + H + L) & 0xFF,
+// distance = H * 256 + L in mm (wiki example FF 07 A1 A7 = 1953 mm). Range 30-4500 mm,
+// <= 30 mm is the blind zone. The sensor's RX line picks the output at power-up:
+// floating or high = processed value (steadier, a frame every 100-300 ms), low = real-time
+// value (about every 100 ms). Average current <= 8 mA, standby <= 5 mA.
+
+import { newCounters, switchPower, okResult, faultResult } from "./types.js";
+import type { Sensor, SensorResult, DriverCounters, Gpio, PowerSwitch } from "./types.js";
+import { median, binReadings } from "./fill.js";
+import type { BinOptions } from "./fill.js";
+
+export const A02_BAUD = 9600;
+const A02_HEADER = 0xff;
+/** readings at or below this are in the blind zone (wiki: blind zone 3 cm) */
+export const A02_BLIND_MM = 30;
+/** wiki: ranging distance for flat objects up to 450 cm */
+export const A02_MAX_MM = 4500;
+/** slowest frame interval we wait for: processed mode 100-300 ms, 500 ms in the Chinese wiki */
+const A02_FRAME_MAX_MS = 500;
+/** first frame after power-up or a port reset; not in the wiki, covered by the read timeout */
+const A02_START_MS = 1000;
+const A02_DEFAULT_PINGS = 5;
+
+/**
+ * Streaming frame parser: feed binary strings as the UART delivers them (any split),
+ * get the distances of frames whose checksum holds. After a bad checksum it drops only the
+ * header byte and resyncs on the next 0xFF, so a frame right behind garbage is not lost.
+ */
+export class A02Parser {
+  /** 4-byte windows that started with 0xFF and failed the checksum */
+  badFrames: number;
+  private buf: number[];
+
+  constructor() {
+    this.badFrames = 0;
+    this.buf = [];
+  }
+
+  reset(): void {
+    this.buf = [];
+  }
+
+  push(data: string): number[] {
+    const out: number[] = [];
+    let buf = this.buf;
+    for (let i = 0; i < data.length; i++) {
+      const b = data.charCodeAt(i) & 0xff;
+      if (!buf.length && b !== A02_HEADER) continue;
+      buf.push(b);
+      if (buf.length < 4) continue;
+      if (((buf[0] + buf[1] + buf[2]) & 0xff) === buf[3]) {
+        out.push(buf[1] * 256 + buf[2]);
+        buf = [];
+      } else {
+        this.badFrames++;
+        buf.shift();
+        while (buf.length && buf[0] !== A02_HEADER) buf.shift();
+      }
+    }
+    this.buf = buf;
+    return out;
+  }
+}
+
+/** One frame's bytes for a distance (tests and the simulated twin use it). */
+export function a02Frame(distanceMm: number): number[] {
+  const h = (distanceMm >> 8) & 0xff;
+  const l = distanceMm & 0xff;
+  return [A02_HEADER, h, l, (A02_HEADER + h + l) & 0xff];
+}
+
+export interface A02yyuwOptions extends BinOptions {
+  /** frames per read; the median of those in range is reported (default 5) */
+  pings?: number;
+  /** hold the mode pin low at power-up for real-time values (needs modePin) */
+  realtime?: boolean;
+  /** give up on a read after this long (default 1000 + pings * 500 ms) */
+  timeoutMs?: number;
+}
+
+export interface A02yyuwConfig {
+  /** instance name from the board profile, e.g. "bin" */
+  name: string;
+  serial: EspruinoSerial;
+  /** MCU pins for serial.setup (MCU rx <- sensor TX, MCU tx -> sensor RX) */
+  rx?: PinRef;
+  tx?: PinRef;
+  gpio?: Gpio;
+  power?: PowerSwitch;
+  /** GPIO wired to the sensor's RX when it is not the UART TX (selects processed/real-time) */
+  modePin?: PinRef;
+  options?: A02yyuwOptions;
+}
+
+export class A02yyuw implements Sensor {
+  readonly name: string;
+  readonly model: string;
+  readonly warmupMs: number;
+  readonly counters: DriverCounters;
+  private cfg: A02yyuwConfig;
+  private opts: A02yyuwOptions;
+  private parser: A02Parser;
+  private on: boolean;
+  private bytesEver: number;
+  private sink: ((distances: number[], bytes: number) => void) | null;
+  private pending: Promise<SensorResult> | null;
+
+  constructor(cfg: A02yyuwConfig) {
+    this.name = cfg.name;
+    this.model = "a02yyuw";
+    this.warmupMs = 0;
+    this.counters = newCounters();
+    this.cfg = cfg;
+    this.opts = cfg.options || {};
+    this.parser = new A02Parser();
+    this.on = !cfg.power;
+    this.bytesEver = 0;
+    this.sink = null;
+    this.pending = null;
+  }
+
+  configure(): void {
+    const cfg = this.cfg;
+    const self = this;
+    const setup: SerialSetupOptions = {};
+    if (cfg.rx !== undefined) setup.rx = cfg.rx;
+    if (cfg.tx !== undefined) setup.tx = cfg.tx;
+    cfg.serial.setup(A02_BAUD, setup);
+    if (cfg.modePin !== undefined && cfg.gpio) cfg.gpio.write(cfg.modePin, !this.opts.realtime);
+    // listen all the time so Espruino never buffers unread bytes; parse only during a read
+    cfg.serial.on("data", function (data: string) {
+      self.bytesEver += data.length;
+      if (self.sink) self.sink(self.parser.push(data), data.length);
+    });
+  }
+
+  powerOn(): void {
+    if (this.cfg.gpio) switchPower(this.cfg.gpio, this.cfg.power, true);
+    this.on = true;
+  }
+
+  powerOff(): void {
+    if (!this.cfg.power || !this.cfg.gpio) return;
+    switchPower(this.cfg.gpio, this.cfg.power, false);
+    this.on = false;
+  }
+
+  read(): Promise<SensorResult> {
+    if (!this.on) return Promise.resolve(faultResult("off", "powered off"));
+    if (this.pending) return this.pending;
+    const self = this;
+    const wanted = this.opts.pings && this.opts.pings > 0 ? this.opts.pings : A02_DEFAULT_PINGS;
+    const timeoutMs = this.opts.timeoutMs || A02_START_MS + wanted * A02_FRAME_MAX_MS;
+    const p = new Promise<SensorResult>(function (resolve) {
+      const pings: number[] = [];
+      let bytes = 0;
+      const badBefore = self.parser.badFrames;
+      let timer: any = null;
+      const finish = function (timedOut: boolean) {
+        self.sink = null;
+        self.pending = null;
+        if (timer !== null) clearTimeout(timer);
+        resolve(self.evaluate(pings, bytes, self.parser.badFrames - badBefore, timedOut ? timeoutMs : 0));
+      };
+      self.parser.reset();
+      self.sink = function (distances: number[], n: number) {
+        bytes += n;
+        for (let i = 0; i < distances.length && pings.length < wanted; i++) pings.push(distances[i]);
+        if (pings.length >= wanted) finish(false);
+      };
+      timer = setTimeout(function () { timer = null; finish(true); }, timeoutMs);
+    });
+    this.pending = p;
+    return p;
+  }
+
+  /** timedOutMs: the read's timeout if it expired, else 0 */
+  private evaluate(pings: number[], bytes: number, bad: number, timedOutMs: number): SensorResult {
+    const c = this.counters;
+    c.checksumErrors += bad;
+    c.framesOk += pings.length;
+    const valid: number[] = [];
+    for (let i = 0; i < pings.length; i++) {
+      if (pings[i] > A02_BLIND_MM && pings[i] <= A02_MAX_MM) valid.push(pings[i]);
+    }
+    c.rangeErrors += pings.length - valid.length;
+    if (valid.length) {
+      c.lastGoodMs = Date.now();
+      return okResult(binReadings(median(valid), this.opts));
+    }
+    if (pings.length) return faultResult("range", pings.length + " pings out of " + A02_BLIND_MM + "-" + A02_MAX_MM + " mm");
+    if (bytes) return faultResult("checksum", bytes + " bytes, " + bad + " bad frames, none valid");
+    c.timeouts++;
+    return faultResult(this.bytesEver ? "timeout" : "absent", "no frame in " + timedOutMs + " ms");
+  }
+}

@@ -1,0 +1,236 @@
+// DNMS, the Sensor.Community digital noise measurement sensor (github.com/hbitter/DNMS: a Teensy
+// 4.0 with an ICS-43434 MEMS mic, I2C slave at 0x55). Commands are 16-bit words, MSB first,
+// each sent as its own write; replies are 16-bit words, each followed by a Sensirion CRC-8.
+// The module integrates continuously: "calculate Leq" (0x0003) closes the interval that began at
+// the previous one (or at reset), and data-ready (0x0004) turns 1 once LAeq, LAmin and LAmax
+// (0x0005: three big-endian float32, 18 bytes with CRCs) are ready. LAmin/LAmax are the extremes
+// of its ~93 ms frame levels (4096-point FFTs at 44.1 kHz) in that interval.
+// So read() reports LAeq/LAmin/LAmax over the time since the previous read (or configure()).
+
+import {
+  DriverCounters, FaultCode, Gpio, PowerSwitch, Sensor, SensorResult, faultResult, newCounters, okResult, switchPower,
+} from "./types.js";
+import { crc8 } from "./crc8.js";
+import { roundDb } from "./decibel.js";
+
+export const DNMS_ADDRESS = 0x55;
+const CMD_RESET = 0x0001;
+const CMD_VERSION = 0x0002;
+const CMD_CALCULATE_LEQ = 0x0003;
+const CMD_DATA_READY = 0x0004;
+const CMD_READ_LEQ = 0x0005;
+/** LAeq, LAmin, LAmax: 3 float32 = 6 words, each word + CRC */
+export const DNMS_LEQ_BYTES = 18;
+/** version string: 9 words (18 chars, DNMS_MAX_VERSION_LEN in the airrohr driver) */
+const VERSION_WORDS = 9;
+/**
+ * The interval is closed within one frame (~93 ms) of the calculate command; airrohr polls
+ * data-ready 20 times 2 ms apart. Poll 20 times 10 ms apart to cover a whole frame.
+ */
+const READY_POLL_MS = 10;
+const READY_POLLS = 20;
+/** Teensy boot plus the firmware's start phase (44 discarded FFT frames, ~4.1 s; DNMS V6) */
+export const DNMS_WARMUP_MS = 5000;
+/** plausible levels: ICS-43434 noise floor ~29 dBA, acoustic overload 120 dB SPL, with margin */
+export const DNMS_MIN_DB = 20;
+export const DNMS_MAX_DB = 130;
+/** float32 rounding allowance for LAmin <= LAeq <= LAmax, dB */
+const ORDER_SLACK_DB = 0.05;
+
+export interface DnmsOptions {
+  /** 7-bit address (default 0x55) */
+  address?: number;
+  /** added to every level after the range check, dB (airrohr's "dnms_correction") */
+  offsetDb?: number;
+  /** switched supply in front of the module, if fitted (then gpio is needed) */
+  power?: PowerSwitch;
+  gpio?: Gpio;
+}
+
+/** The bus calls the driver makes; Espruino's I2C1, SimI2C and test fakes all have them. */
+type I2cBus = Pick<EspruinoI2C, "writeTo" | "readFrom">;
+
+/** Words of a reply (word MSB, word LSB, CRC)..., or null if short or any CRC fails. */
+export function dnmsWords(bytes: ArrayLike<number>, words: number): number[] | null {
+  if (!bytes || bytes.length < words * 3) return null;
+  const out: number[] = [];
+  for (let i = 0; i < words; i++) {
+    const at = i * 3;
+    if (crc8(bytes, at, at + 2) !== (bytes[at + 2] & 0xff)) return null;
+    out.push(((bytes[at] & 0xff) << 8) | (bytes[at + 1] & 0xff));
+  }
+  return out;
+}
+
+/** float32 from two big-endian 16-bit words, high word first */
+export function wordsToFloat(high: number, low: number): number {
+  const b = new Uint8Array(4);
+  b[0] = high >> 8;
+  b[1] = high & 0xff;
+  b[2] = low >> 8;
+  b[3] = low & 0xff;
+  return new DataView(b.buffer).getFloat32(0, false);
+}
+
+/** LAeq, LAmin, LAmax from an 18-byte reply, or null if short or any CRC fails. Never throws. */
+export function parseDnmsLeq(bytes: ArrayLike<number>): { laeq: number; lamin: number; lamax: number } | null {
+  const w = dnmsWords(bytes, 6);
+  if (!w) return null;
+  return { laeq: wordsToFloat(w[0], w[1]), lamin: wordsToFloat(w[2], w[3]), lamax: wordsToFloat(w[4], w[5]) };
+}
+
+/** Pure check of an 18-byte reply: CRC -> "checksum", implausible or disordered levels -> "range". */
+export function dnmsResult(bytes: ArrayLike<number>, offsetDb: number): SensorResult {
+  const v = parseDnmsLeq(bytes);
+  if (!v) return faultResult("checksum", "CRC mismatch in Leq reply");
+  const all = [v.laeq, v.lamin, v.lamax];
+  for (let i = 0; i < 3; i++) {
+    // written so that NaN fails too
+    if (!(all[i] >= DNMS_MIN_DB && all[i] <= DNMS_MAX_DB)) return faultResult("range", "level " + all[i]);
+  }
+  if (v.lamin > v.laeq + ORDER_SLACK_DB || v.laeq > v.lamax + ORDER_SLACK_DB) {
+    return faultResult("range", "min/max out of order");
+  }
+  return okResult([
+    { name: "LAeq", unit: "dB", value: roundDb(v.laeq + offsetDb) },
+    { name: "LAmin", unit: "dB", value: roundDb(v.lamin + offsetDb) },
+    { name: "LAmax", unit: "dB", value: roundDb(v.lamax + offsetDb) },
+  ]);
+}
+
+/** absent counts as a timeout: the module gave nothing to read */
+function count(c: DriverCounters, r: SensorResult): void {
+  const fault: FaultCode | undefined = r.fault;
+  if (r.ok) {
+    c.framesOk++;
+    c.lastGoodMs = Date.now();
+  } else if (fault === "checksum") c.checksumErrors++;
+  else if (fault === "range") c.rangeErrors++;
+  else if (fault === "absent" || fault === "timeout") c.timeouts++;
+}
+
+export class Dnms implements Sensor {
+  readonly name: string;
+  readonly model = "dnms";
+  readonly warmupMs = DNMS_WARMUP_MS;
+  readonly counters: DriverCounters;
+  private i2c: I2cBus;
+  private address: number;
+  private offsetDb: number;
+  private power: PowerSwitch | undefined;
+  private gpio: Gpio | undefined;
+  private on: boolean;
+  private poweredAt: number;
+  private timer: any;
+  private pending: Promise<SensorResult> | undefined;
+  private finish: ((r: SensorResult) => void) | undefined;
+
+  constructor(name: string, i2c: I2cBus, options?: DnmsOptions) {
+    const o = options || {};
+    this.name = name;
+    this.i2c = i2c;
+    this.address = o.address || DNMS_ADDRESS;
+    this.offsetDb = o.offsetDb || 0;
+    this.power = o.power;
+    this.gpio = o.gpio;
+    this.counters = newCounters();
+    this.on = true;
+    this.poweredAt = 0;
+  }
+
+  /** Reset: drops what was integrated so far, so the next read covers from now. Never throws. */
+  configure(): void {
+    try {
+      this.command(CMD_RESET);
+    } catch (e) {
+      // not answering yet (booting) or absent: read() reports it
+    }
+  }
+
+  powerOn(): void {
+    if (this.gpio) switchPower(this.gpio, this.power, true);
+    // the module has no sleep mode: only a real supply switch makes it boot again
+    if (!this.on && this.power) this.poweredAt = Date.now();
+    this.on = true;
+  }
+
+  powerOff(): void {
+    if (this.gpio) switchPower(this.gpio, this.power, false);
+    this.on = false;
+    this.settle(faultResult("off", "powered off during read"));
+  }
+
+  /** Firmware version text ("DNMS ..."), or undefined if it does not answer or fails its CRC. */
+  readVersion(): string | undefined {
+    try {
+      this.command(CMD_VERSION);
+      const w = dnmsWords(this.i2c.readFrom(this.address, VERSION_WORDS * 3), VERSION_WORDS);
+      if (!w) return undefined;
+      let s = "";
+      for (let i = 0; i < w.length; i++) {
+        const hi = w[i] >> 8;
+        const lo = w[i] & 0xff;
+        if (hi) s += String.fromCharCode(hi);
+        if (lo) s += String.fromCharCode(lo);
+      }
+      return s.trim();
+    } catch (e) {
+      return undefined;
+    }
+  }
+
+  read(): Promise<SensorResult> {
+    if (!this.on) return Promise.resolve(faultResult("off"));
+    const age = Date.now() - this.poweredAt;
+    if (age < this.warmupMs) return Promise.resolve(faultResult("warming", "starting " + age + " ms"));
+    if (this.pending) return this.pending;
+    const self = this;
+    const pending = new Promise<SensorResult>(function (resolve) {
+      self.finish = resolve;
+    });
+    this.pending = pending;
+    let polls = 0;
+    let crcErrors = 0;
+    function poll() {
+      self.timer = undefined;
+      try {
+        self.command(CMD_DATA_READY);
+        const w = dnmsWords(self.i2c.readFrom(self.address, 3), 1);
+        if (!w) crcErrors++;
+        else if (w[0]) {
+          self.command(CMD_READ_LEQ);
+          self.settle(dnmsResult(self.i2c.readFrom(self.address, DNMS_LEQ_BYTES), self.offsetDb));
+          return;
+        }
+      } catch (e) {
+        self.settle(faultResult("absent", "I2C: no answer at 0x" + self.address.toString(16)));
+        return;
+      }
+      if (++polls < READY_POLLS) self.timer = setTimeout(poll, READY_POLL_MS);
+      else if (crcErrors) self.settle(faultResult("checksum", "CRC mismatch in data-ready reply"));
+      else self.settle(faultResult("timeout", "data not ready in " + READY_POLLS * READY_POLL_MS + " ms"));
+    }
+    try {
+      this.command(CMD_CALCULATE_LEQ);
+      this.timer = setTimeout(poll, READY_POLL_MS);
+    } catch (e) {
+      this.settle(faultResult("absent", "I2C: no answer at 0x" + this.address.toString(16)));
+    }
+    return pending;
+  }
+
+  private command(cmd: number): void {
+    this.i2c.writeTo(this.address, [cmd >> 8, cmd & 0xff]);
+  }
+
+  private settle(result: SensorResult): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const finish = this.finish;
+    if (!finish) return;
+    this.finish = undefined;
+    this.pending = undefined;
+    count(this.counters, result);
+    finish(result);
+  }
+}

@@ -1,0 +1,43 @@
+// Bin fill from a lid-mounted distance sensor: pure arithmetic shared by the A02YYUW and
+// HC-SR04 drivers. Common practice: median of N pings, then a linear map from the empty
+// depth (distance to the bin floor) to the full depth (distance when full), clamped 0..1.
+
+import type { Reading } from "./types.js";
+
+/** Median of the values (mean of the middle two for an even count); NaN when empty. */
+export function median(values: number[]): number {
+  const n = values.length;
+  if (!n) return NaN;
+  const s = values.slice();
+  s.sort(function (a, b) { return a - b; });
+  const mid = n >> 1;
+  return n % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/**
+ * Fill fraction 0..1: 0 at emptyDepthMm (sensor to bin floor), 1 at fullDepthMm (sensor to
+ * the "full" line), clamped. NaN when the depths make no sense (empty must exceed full).
+ */
+export function fillFraction(distanceMm: number, emptyDepthMm: number, fullDepthMm: number): number {
+  if (!(emptyDepthMm > fullDepthMm) || fullDepthMm < 0 || distanceMm !== distanceMm) return NaN;
+  const f = (emptyDepthMm - distanceMm) / (emptyDepthMm - fullDepthMm);
+  return f < 0 ? 0 : f > 1 ? 1 : f;
+}
+
+/** Bin options both distance drivers take from the board profile. */
+export interface BinOptions {
+  /** sensor to bin floor, mm: fill 0 */
+  emptyDepthMm?: number;
+  /** sensor to the full line, mm: fill 1 */
+  fullDepthMm?: number;
+}
+
+/** "distance" (mm) and, when both depths are configured, "fill" (SenML ratio "/", 0..1). */
+export function binReadings(distanceMm: number, options: BinOptions): Reading[] {
+  const out: Reading[] = [{ name: "distance", unit: "mm", value: Math.round(distanceMm) }];
+  if (typeof options.emptyDepthMm === "number" && typeof options.fullDepthMm === "number") {
+    const f = fillFraction(distanceMm, options.emptyDepthMm, options.fullDepthMm);
+    if (f === f) out.push({ name: "fill", unit: "/", value: Math.round(f * 1000) / 1000 });
+  }
+  return out;
+}

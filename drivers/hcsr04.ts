@@ -1,0 +1,193 @@
+// HC-SR04 and JSN-SR04T (waterproof, mode 1) ultrasonic rangers: a trigger pulse in, an
+// echo pulse out whose width is the round trip of the sound. distance = width * c / 2 with
+// c = 331.3 + 0.606 * T m/s. No echo: the echo pulse ends by itself (~38 ms on the HC-SR04).
+// HC-SR04 (SparkFun/Elecfreaks datasheet): trigger >= 10 us, 2-400 cm, use a measurement
+// cycle over 60 ms, 15 mA working, < 2 mA quiescent. Both run at 5 V: their echo needs a
+// divider or level shifter in front of the ESP32 pin.
+// In Espruino: digitalPulse on the trigger, setWatch (both edges) on the echo; on the falling
+// edge, time - lastTime is the pulse width.
+
+import { newCounters, switchPower, okResult, faultResult } from "./types.js";
+import type { Sensor, SensorResult, DriverCounters, Gpio, PowerSwitch } from "./types.js";
+import { median, binReadings } from "./fill.js";
+import type { BinOptions } from "./fill.js";
+
+export interface RangerModel {
+  /** shortest valid distance: below it the transducer is still ringing (blind zone), mm */
+  minMm: number;
+  /** longest valid distance, mm */
+  maxMm: number;
+  /** trigger pulse, ms (Espruino's digitalPulse takes ms) */
+  triggerMs: number;
+  /** length of the echo pulse when nothing answers, ms */
+  noEchoMs: number;
+  /** time from one trigger to the next, ms: longer than noEchoMs so echoes don't overlap */
+  cycleMs: number;
+}
+
+export const RANGER_MODELS: { [model: string]: RangerModel } = {
+  // datasheet: 2-400 cm, 10 us trigger, 38 ms no-echo pulse, measurement cycle over 60 ms
+  "hc-sr04": { minMm: 20, maxMm: 4000, triggerMs: 0.01, noEchoMs: 38, cycleMs: 60 },
+  // vendor pages disagree (blind 20-25 cm, max 450-600 cm, no-echo 38-60 ms, trigger
+  // 10-20 us): unconfirmed, so the conservative end of each
+  "jsn-sr04t": { minMm: 250, maxMm: 4500, triggerMs: 0.02, noEchoMs: 60, cycleMs: 100 },
+};
+
+const DEFAULT_TEMPERATURE_C = 20;
+const DEFAULT_PINGS = 5;
+
+/** Speed of sound in air, m/s (linear fit, good to 0.1 % over -20..40 C). */
+export function speedOfSound(temperatureC: number): number {
+  return 331.3 + 0.606 * temperatureC;
+}
+
+/** Echo pulse width (us) to distance (mm): half the round trip. */
+export function echoToMm(widthUs: number, temperatureC: number): number {
+  return (widthUs * speedOfSound(temperatureC)) / 2000;
+}
+
+export interface HcSr04Options extends BinOptions {
+  /** "hc-sr04" (default) or "jsn-sr04t" */
+  model?: string;
+  /** pings per read; the median of those in range is reported (default 5) */
+  pings?: number;
+  /** air temperature for the speed of sound when no temperature source is given (default 20) */
+  temperatureC?: number;
+}
+
+export interface HcSr04Config {
+  /** instance name from the board profile, e.g. "bin" */
+  name: string;
+  gpio: Gpio;
+  trig: PinRef;
+  echo: PinRef;
+  power?: PowerSwitch;
+  /** live air temperature, degrees C (e.g. from another sensor); NaN falls back to options */
+  temperatureC?: () => number;
+  options?: HcSr04Options;
+}
+
+export class HcSr04 implements Sensor {
+  readonly name: string;
+  readonly model: string;
+  readonly warmupMs: number;
+  readonly counters: DriverCounters;
+  private cfg: HcSr04Config;
+  private opts: HcSr04Options;
+  private m: RangerModel;
+  private on: boolean;
+  private edgesEver: number;
+  private pending: Promise<SensorResult> | null;
+
+  constructor(cfg: HcSr04Config) {
+    const opts = cfg.options || {};
+    this.name = cfg.name;
+    this.model = opts.model && RANGER_MODELS[opts.model] ? opts.model : "hc-sr04";
+    this.m = RANGER_MODELS[this.model];
+    this.warmupMs = 0;
+    this.counters = newCounters();
+    this.cfg = cfg;
+    this.opts = opts;
+    this.on = !cfg.power;
+    this.edgesEver = 0;
+    this.pending = null;
+  }
+
+  configure(): void {
+    const g = this.cfg.gpio;
+    g.mode(this.cfg.trig, "output");
+    g.write(this.cfg.trig, false);
+    g.mode(this.cfg.echo, "input");
+  }
+
+  powerOn(): void {
+    switchPower(this.cfg.gpio, this.cfg.power, true);
+    this.on = true;
+  }
+
+  powerOff(): void {
+    if (!this.cfg.power) return;
+    switchPower(this.cfg.gpio, this.cfg.power, false);
+    this.on = false;
+  }
+
+  /** the temperature used for the speed of sound now */
+  temperatureC(): number {
+    const t = this.cfg.temperatureC ? this.cfg.temperatureC() : NaN;
+    if (typeof t === "number" && t === t) return t;
+    return typeof this.opts.temperatureC === "number" ? this.opts.temperatureC : DEFAULT_TEMPERATURE_C;
+  }
+
+  read(): Promise<SensorResult> {
+    if (!this.on) return Promise.resolve(faultResult("off", "powered off"));
+    if (this.pending) return this.pending;
+    const self = this;
+    const cfg = this.cfg;
+    const m = this.m;
+    const wanted = this.opts.pings && this.opts.pings > 0 ? this.opts.pings : DEFAULT_PINGS;
+    const p = new Promise<SensorResult>(function (resolve) {
+      const widthsUs: number[] = [];
+      let silent = 0; // pings without any edge
+      let stuck = 0; // pings whose echo rose and never fell
+      let sent = 0;
+      let rose = false;
+      let fell = false;
+      let edges = 0;
+      const id = cfg.gpio.watch(cfg.echo, function (e: WatchEvent) {
+        edges++;
+        self.edgesEver++;
+        if (e.state) rose = true;
+        else if (rose && !fell) {
+          fell = true;
+          widthsUs.push((e.time - e.lastTime) * 1e6);
+        }
+      }, { repeat: true, edge: "both" });
+      const ping = function () {
+        if (sent) {
+          if (!edges) silent++;
+          else if (rose && !fell) stuck++;
+        }
+        if (sent >= wanted) {
+          cfg.gpio.unwatch(id);
+          self.pending = null;
+          resolve(self.evaluate(widthsUs, silent, stuck));
+          return;
+        }
+        sent++;
+        rose = false;
+        fell = false;
+        edges = 0;
+        cfg.gpio.pulse(cfg.trig, true, m.triggerMs);
+        setTimeout(ping, m.cycleMs);
+      };
+      ping();
+    });
+    this.pending = p;
+    return p;
+  }
+
+  private evaluate(widthsUs: number[], silent: number, stuck: number): SensorResult {
+    const c = this.counters;
+    const m = this.m;
+    const t = this.temperatureC();
+    const valid: number[] = [];
+    let noEcho = 0;
+    for (let i = 0; i < widthsUs.length; i++) {
+      const mm = echoToMm(widthsUs[i], t);
+      if (mm >= m.minMm && mm <= m.maxMm) valid.push(mm);
+      else if (widthsUs[i] >= m.noEchoMs * 900) noEcho++; // within 10 % of the no-echo pulse
+    }
+    c.framesOk += valid.length;
+    c.rangeErrors += widthsUs.length - valid.length;
+    c.timeouts += silent + stuck;
+    if (valid.length) {
+      c.lastGoodMs = Date.now();
+      return okResult(binReadings(median(valid), this.opts));
+    }
+    if (widthsUs.length) {
+      return faultResult("range", noEcho === widthsUs.length ? "no echo" : widthsUs.length + " pings out of " + m.minMm + "-" + m.maxMm + " mm");
+    }
+    if (stuck) return faultResult("timeout", "echo stuck high");
+    return faultResult(this.edgesEver ? "timeout" : "absent", "no echo edge in " + silent + " pings");
+  }
+}

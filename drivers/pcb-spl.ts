@@ -1,0 +1,176 @@
+// PCB Artists I2C sound level module (PCBA-DBM), "I2C Decibel Meter Programming Manual":
+// address 0x48, 8-bit registers with auto-increment, one byte per level in whole dB SPL,
+// 35-120 dB, 5 mA measuring / 100 uA asleep (product sheet). A level register reading 0 means
+// "not calculated yet". Power-down is CONTROL bit 0; only a RESET bit 3 write wakes it, and that
+// restores the power-up defaults, so the driver configures again after every wake.
+//
+// read() is instant: LAeq = DECIBEL (level over the module's averaging time Tavg),
+// LAmin/LAmax = MIN/MAX over the Tavg levels since the previous read (the driver clears them).
+
+import {
+  DriverCounters, FaultCode, Gpio, PowerSwitch, Sensor, SensorResult, faultResult, newCounters, okResult, switchPower,
+} from "./types.js";
+
+export const PCB_SPL_ADDRESS = 0x48;
+const REG_CONTROL = 0x06;
+/** averaging time, ms, high byte first: writing TAVG_LOW applies both (manual) */
+const REG_TAVG_HIGH = 0x07;
+const REG_RESET = 0x09;
+/** DECIBEL 0x0A, MIN 0x0B, MAX 0x0C: read as one 3-byte burst */
+const REG_DECIBEL = 0x0a;
+/** CONTROL bits 2:1 = 01: A-weighting */
+const CONTROL_A_WEIGHTING = 0x02;
+/** CONTROL bit 0: power down (writing 0 does not wake it) */
+const CONTROL_POWER_DOWN = 0x01;
+/** RESET bit 3: soft reset, also the only way out of power-down */
+const RESET_SYSTEM = 0x08;
+/** RESET bit 1: clear MIN/MAX */
+const RESET_CLEAR_MINMAX = 0x02;
+/** measuring range, dB (product sheet) */
+export const PCB_SPL_MIN_DB = 35;
+export const PCB_SPL_MAX_DB = 120;
+/** "The decibel value usually takes about 1 second to stabilize after power-up" */
+export const PCB_SPL_WARMUP_MS = 1000;
+/** manual: clear min/max and history 50 ms after power-up or reset (power-on "pop") */
+const AFTER_RESET_MS = 50;
+
+export interface PcbSplOptions {
+  /** 7-bit address (default 0x48) */
+  address?: number;
+  /** module averaging time Tavg, ms: 125 = fast, 1000 = slow (default 1000) */
+  averagingMs?: number;
+  /** added to every level after the range check, dB (per-board calibration) */
+  offsetDb?: number;
+  /** switched supply in front of the module, if fitted (then gpio is needed) */
+  power?: PowerSwitch;
+  gpio?: Gpio;
+}
+
+/** The bus calls the driver makes; Espruino's I2C1, SimI2C and test fakes all have them. */
+type I2cBus = Pick<EspruinoI2C, "writeTo" | "readFrom">;
+
+/**
+ * Pure check of a DECIBEL, MIN, MAX burst: 0 = not calculated yet (MIN/MAX right after a clear
+ * fall back to DECIBEL); outside 35-120 dB or MIN <= DECIBEL <= MAX broken -> "range".
+ */
+export function pcbSplResult(bytes: ArrayLike<number>, offsetDb: number): SensorResult {
+  const db = bytes[0];
+  if (!db) return faultResult("warming", "no level yet");
+  const min = bytes[1] || db;
+  const max = bytes[2] || db;
+  for (let i = 0; i < 3; i++) {
+    const v = bytes[i] || db;
+    if (v < PCB_SPL_MIN_DB - 1 || v > PCB_SPL_MAX_DB + 1) return faultResult("range", "level " + v + " dB");
+  }
+  if (min > db || db > max) return faultResult("range", "min/max " + min + "/" + max + " around " + db);
+  return okResult([
+    { name: "LAeq", unit: "dB", value: db + offsetDb },
+    { name: "LAmin", unit: "dB", value: min + offsetDb },
+    { name: "LAmax", unit: "dB", value: max + offsetDb },
+  ]);
+}
+
+/** absent counts as a timeout: the module gave nothing to read */
+function count(c: DriverCounters, r: SensorResult): void {
+  const fault: FaultCode | undefined = r.fault;
+  if (r.ok) {
+    c.framesOk++;
+    c.lastGoodMs = Date.now();
+  } else if (fault === "range") c.rangeErrors++;
+  else if (fault === "absent" || fault === "timeout") c.timeouts++;
+}
+
+export class PcbSpl implements Sensor {
+  readonly name: string;
+  readonly model = "pcb-spl";
+  readonly warmupMs = PCB_SPL_WARMUP_MS;
+  readonly counters: DriverCounters;
+  private i2c: I2cBus;
+  private address: number;
+  private averagingMs: number;
+  private offsetDb: number;
+  private power: PowerSwitch | undefined;
+  private gpio: Gpio | undefined;
+  private on: boolean;
+  private configured: boolean;
+  private poweredAt: number;
+  private timer: any;
+
+  constructor(name: string, i2c: I2cBus, options?: PcbSplOptions) {
+    const o = options || {};
+    this.name = name;
+    this.i2c = i2c;
+    this.address = o.address || PCB_SPL_ADDRESS;
+    this.averagingMs = Math.max(1, Math.min(0xffff, Math.round(o.averagingMs || 1000)));
+    this.offsetDb = o.offsetDb || 0;
+    this.power = o.power;
+    this.gpio = o.gpio;
+    this.counters = newCounters();
+    this.on = true;
+    this.configured = false;
+    this.poweredAt = 0;
+  }
+
+  /** A-weighting, averaging time, fresh min/max. Never throws; read() retries if it failed. */
+  configure(): void {
+    const a = this.address;
+    try {
+      this.i2c.writeTo(a, [REG_CONTROL, CONTROL_A_WEIGHTING]);
+      this.i2c.writeTo(a, [REG_TAVG_HIGH, this.averagingMs >> 8, this.averagingMs & 0xff]);
+      this.i2c.writeTo(a, [REG_RESET, RESET_CLEAR_MINMAX]);
+      this.configured = true;
+    } catch (e) {
+      this.configured = false;
+    }
+  }
+
+  powerOn(): void {
+    if (this.on) return;
+    if (this.gpio) switchPower(this.gpio, this.power, true);
+    this.on = true;
+    this.configured = false;
+    this.poweredAt = Date.now();
+    try {
+      this.i2c.writeTo(this.address, [REG_RESET, RESET_SYSTEM]);
+    } catch (e) {
+      // just switched on: not listening for 5 ms; it starts with defaults anyway
+    }
+    const self = this;
+    this.timer = setTimeout(function () {
+      self.timer = undefined;
+      self.configure();
+    }, AFTER_RESET_MS);
+  }
+
+  powerOff(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    try {
+      this.i2c.writeTo(this.address, [REG_CONTROL, CONTROL_A_WEIGHTING | CONTROL_POWER_DOWN]);
+    } catch (e) {
+      // unplugged or already unpowered: nothing to put to sleep
+    }
+    if (this.gpio) switchPower(this.gpio, this.power, false);
+    this.on = false;
+  }
+
+  read(): Promise<SensorResult> {
+    if (!this.on) return Promise.resolve(faultResult("off"));
+    const age = Date.now() - this.poweredAt;
+    if (age < this.warmupMs) return Promise.resolve(faultResult("warming", "stabilising " + age + " ms"));
+    if (!this.configured) this.configure();
+    let result: SensorResult;
+    try {
+      this.i2c.writeTo(this.address, REG_DECIBEL);
+      const bytes = this.i2c.readFrom(this.address, 3);
+      // start the next window's min/max now
+      this.i2c.writeTo(this.address, [REG_RESET, RESET_CLEAR_MINMAX]);
+      result = pcbSplResult(bytes, this.offsetDb);
+    } catch (e) {
+      result = faultResult("absent", "I2C: no answer at 0x" + this.address.toString(16));
+      this.configured = false;
+    }
+    count(this.counters, result);
+    return Promise.resolve(result);
+  }
+}

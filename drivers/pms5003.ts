@@ -1,0 +1,326 @@
+// Plantower PMS5003 / PMS7003 laser particle counter over UART (9600 8N1, 3.3 V logic).
+// Datasheet: Plantower PMS5003 series data manual V2.3; protocol facts in docs/hardware.md.
+// Frame: 42 4D, length 28, 13 big-endian words, 16-bit sum of bytes 0..29.
+// Firmware code: ES5, Espruino subset.
+
+import { newCounters, switchPower, okResult, faultResult } from "./types.js";
+import type { Sensor, Gpio, PowerSwitch, DriverCounters, SensorResult } from "./types.js";
+
+/** fan and airflow need this long after wake before readings are stable (datasheet: >= 30 s) */
+export const PMS_WARMUP_MS = 30000;
+/** active mode sends a frame every ~2.3 s when stable; one interval plus margin */
+export const PMS_READ_TIMEOUT_MS = 3000;
+/** passive mode answers a read at once; if nothing came by now, resend mode + read once */
+export const PMS_RETRY_MS = 1000;
+/** datasheet "maximum range" >= 1000 ug/m3 (accuracy only stated to 500): above it, refuse */
+export const PMS_MAX_UGM3 = 1000;
+/** this many consecutive reads with byte-identical data (counts included) raise "stuck" */
+export const PMS_STUCK_READS = 10;
+
+export const PMS_FRAME_LEN = 32;
+const PMS_DATA_LENGTH = 28;
+
+export const PMS_CMD_MODE = 0xe1; // DL 0 = passive, 1 = active
+export const PMS_CMD_READ = 0xe2;
+export const PMS_CMD_SLEEP = 0xe4; // DL 0 = sleep, 1 = wake
+
+/** One data frame. All mass values in ug/m3. */
+export interface PmsFrame {
+  /** CF=1 ("standard particle") values, factory calibration */
+  pm1Cf: number;
+  pm25Cf: number;
+  pm10Cf: number;
+  /** atmospheric environment values: the ones to publish outdoors */
+  pm1: number;
+  pm25: number;
+  pm10: number;
+  /** particles > 0.3, 0.5, 1.0, 2.5, 5.0, 10 um per 0.1 L of air */
+  counts: number[];
+}
+
+function word(b: ArrayLike<number>, i: number): number {
+  return ((b[i] & 0xff) << 8) | (b[i + 1] & 0xff);
+}
+
+/** 16-bit sum of bytes [from, from + n) */
+function sum16(b: ArrayLike<number>, from: number, n: number): number {
+  let s = 0;
+  for (let i = from; i < from + n; i++) s += b[i] & 0xff;
+  return s & 0xffff;
+}
+
+/** Pure parser: the 32-byte frame at `offset`, or null if header, length or checksum is wrong. */
+export function parsePmsFrame(bytes: ArrayLike<number>, offset: number): PmsFrame | null {
+  const o = offset || 0;
+  if (bytes.length < o + PMS_FRAME_LEN) return null;
+  if (bytes[o] !== 0x42 || bytes[o + 1] !== 0x4d || word(bytes, o + 2) !== PMS_DATA_LENGTH) return null;
+  if (sum16(bytes, o, PMS_FRAME_LEN - 2) !== word(bytes, o + PMS_FRAME_LEN - 2)) return null;
+  const counts: number[] = [];
+  for (let i = 0; i < 6; i++) counts.push(word(bytes, o + 16 + 2 * i));
+  return {
+    pm1Cf: word(bytes, o + 4),
+    pm25Cf: word(bytes, o + 6),
+    pm10Cf: word(bytes, o + 8),
+    pm1: word(bytes, o + 10),
+    pm25: word(bytes, o + 12),
+    pm10: word(bytes, o + 14),
+    counts: counts,
+  };
+}
+
+/** A 7-byte command: 42 4D CMD DH DL + 16-bit sum of those five bytes. */
+export function pmsCommand(cmd: number, data: number): number[] {
+  const b = [0x42, 0x4d, cmd & 0xff, (data >> 8) & 0xff, data & 0xff];
+  const s = sum16(b, 0, 5);
+  b.push(s >> 8, s & 0xff);
+  return b;
+}
+
+/**
+ * Streaming frame assembler. Feed it whatever the UART delivers (binary strings or byte arrays,
+ * any chunking); it calls onFrame for each valid frame in order and onBad for each frame that
+ * had a good header and length but a wrong checksum. Garbage is skipped; after a bad candidate
+ * it rescans from the next byte, so a real frame hidden behind a false header is still found.
+ * Command replies (42 4D 00 04 ...) are skipped like garbage.
+ */
+export class PmsFrameReader {
+  private buf: Uint8Array;
+  private start: number;
+  private n: number;
+  private onFrame: (f: PmsFrame) => void;
+  private onBad: () => void;
+
+  constructor(onFrame: (f: PmsFrame) => void, onBad?: () => void) {
+    this.buf = new Uint8Array(2 * PMS_FRAME_LEN);
+    this.start = 0;
+    this.n = 0;
+    this.onFrame = onFrame;
+    this.onBad = onBad || function () {};
+  }
+
+  push(data: string | ArrayLike<number>): void {
+    const text = typeof data === "string";
+    for (let i = 0; i < data.length; i++) {
+      if (this.start + this.n === this.buf.length) this.compact();
+      this.buf[this.start + this.n] = text ? (data as string).charCodeAt(i) : (data as ArrayLike<number>)[i];
+      this.n++;
+      this.scan();
+    }
+  }
+
+  reset(): void {
+    this.start = 0;
+    this.n = 0;
+  }
+
+  private compact(): void {
+    for (let i = 0; i < this.n; i++) this.buf[i] = this.buf[this.start + i];
+    this.start = 0;
+  }
+
+  private drop(k: number): void {
+    this.start += k;
+    this.n -= k;
+    if (!this.n) this.start = 0;
+  }
+
+  private scan(): void {
+    const b = this.buf;
+    while (this.n > 0) {
+      const s = this.start;
+      if (b[s] !== 0x42 || (this.n > 1 && b[s + 1] !== 0x4d)) {
+        this.drop(1);
+        continue;
+      }
+      if (this.n < 4) return;
+      if (word(b, s + 2) !== PMS_DATA_LENGTH) {
+        this.drop(1);
+        continue;
+      }
+      if (this.n < PMS_FRAME_LEN) return;
+      const f = parsePmsFrame(b, s);
+      if (f) {
+        this.drop(PMS_FRAME_LEN);
+        this.onFrame(f);
+      } else {
+        this.drop(1);
+        this.onBad();
+      }
+    }
+  }
+}
+
+export interface PmsOptions {
+  /** instance name from the board profile, e.g. "pm" */
+  name: string;
+  serial: EspruinoSerial;
+  gpio: Gpio;
+  rx?: PinRef;
+  tx?: PinRef;
+  /** SET pin if wired: high (or floating) = run, low = sleep */
+  setPin?: PinRef;
+  /** switched supply (MOSFET) if fitted: cutting power saves more than SET or the sleep command */
+  power?: PowerSwitch;
+  /** true (default): passive mode, one frame per read command; false: take the next active frame */
+  passive?: boolean;
+  warmupMs?: number;
+  timeoutMs?: number;
+}
+
+/**
+ * Readings: pm1, pm25, pm10 (atmospheric environment values, "ug/m3").
+ * Faults: off, warming, absent (nothing heard since powerOn), timeout, checksum (only bad
+ * frames came), range (> PMS_MAX_UGM3). Alarm "stuck" after PMS_STUCK_READS identical frames.
+ */
+export class Pms5003 implements Sensor {
+  readonly name: string;
+  readonly model: string;
+  readonly warmupMs: number;
+  readonly counters: DriverCounters;
+  private o: PmsOptions;
+  private passive: boolean;
+  private timeoutMs: number;
+  private reader: PmsFrameReader;
+  private on: boolean;
+  private onAt: number;
+  private heard: boolean;
+  /** the pending read's frame handler (null frame = bad checksum) */
+  private waiter: ((f: PmsFrame | null) => void) | null;
+  private abort: (() => void) | null;
+  private pendingRead: Promise<SensorResult> | null;
+  private lastSig: string;
+  private same: number;
+
+  constructor(options: PmsOptions) {
+    this.o = options;
+    this.name = options.name;
+    this.model = "pms5003";
+    this.passive = options.passive !== false;
+    this.warmupMs = options.warmupMs === undefined ? PMS_WARMUP_MS : options.warmupMs;
+    this.timeoutMs = options.timeoutMs || PMS_READ_TIMEOUT_MS;
+    this.counters = newCounters();
+    this.on = false;
+    this.onAt = 0;
+    this.heard = false;
+    this.waiter = null;
+    this.abort = null;
+    this.pendingRead = null;
+    this.lastSig = "";
+    this.same = 0;
+    this.reader = new PmsFrameReader(
+      (f) => {
+        this.counters.framesOk++;
+        if (this.waiter) this.waiter(f);
+      },
+      () => {
+        this.counters.checksumErrors++;
+        if (this.waiter) this.waiter(null);
+      }
+    );
+  }
+
+  configure(): void {
+    const o = this.o;
+    const setup: SerialSetupOptions = {};
+    if (o.rx !== undefined) setup.rx = o.rx;
+    if (o.tx !== undefined) setup.tx = o.tx;
+    o.serial.setup(9600, setup);
+    o.serial.on("data", (d: string) => {
+      this.heard = true;
+      this.reader.push(d);
+    });
+    if (o.setPin !== undefined) o.gpio.mode(o.setPin, "output");
+    // mode is not kept over a power cycle; powerOn() sends it again
+    this.sendMode();
+  }
+
+  powerOn(): void {
+    const o = this.o;
+    switchPower(o.gpio, o.power, true);
+    if (o.setPin !== undefined) o.gpio.write(o.setPin, true);
+    this.send(pmsCommand(PMS_CMD_SLEEP, 1));
+    this.sendMode();
+    this.reader.reset();
+    this.on = true;
+    this.onAt = Date.now();
+    this.heard = false;
+  }
+
+  powerOff(): void {
+    const o = this.o;
+    // with the supply cut a command would go nowhere; SET low so it does not back-power the part
+    if (!o.power) this.send(pmsCommand(PMS_CMD_SLEEP, 0));
+    if (o.setPin !== undefined) o.gpio.write(o.setPin, false);
+    switchPower(o.gpio, o.power, false);
+    this.on = false;
+    if (this.abort) this.abort();
+  }
+
+  read(): Promise<SensorResult> {
+    if (!this.on) return Promise.resolve(faultResult("off"));
+    const left = this.onAt + this.warmupMs - Date.now();
+    if (left > 0) return Promise.resolve(faultResult("warming", "ready in " + Math.ceil(left / 1000) + " s"));
+    if (this.pendingRead) return this.pendingRead;
+    const p = new Promise<SensorResult>((resolve) => {
+      let bad = 0;
+      let retry: any;
+      let timer: any;
+      const finish = (r: SensorResult) => {
+        clearTimeout(timer);
+        clearTimeout(retry);
+        this.waiter = null;
+        this.abort = null;
+        this.pendingRead = null;
+        resolve(r);
+      };
+      this.waiter = (f) => {
+        if (!f) {
+          bad++;
+          return;
+        }
+        finish(this.result(f));
+      };
+      this.abort = () => finish(faultResult("off", "powered off during read"));
+      if (this.passive) {
+        this.send(pmsCommand(PMS_CMD_READ, 0));
+        retry = setTimeout(() => {
+          this.sendMode();
+          this.send(pmsCommand(PMS_CMD_READ, 0));
+        }, PMS_RETRY_MS);
+      }
+      timer = setTimeout(() => {
+        if (bad) return finish(faultResult("checksum", bad + " bad frames"));
+        this.counters.timeouts++;
+        finish(faultResult(this.heard ? "timeout" : "absent", "no frame in " + this.timeoutMs + " ms"));
+      }, this.timeoutMs);
+    });
+    this.pendingRead = p;
+    return p;
+  }
+
+  private result(f: PmsFrame): SensorResult {
+    if (f.pm1 > PMS_MAX_UGM3 || f.pm25 > PMS_MAX_UGM3 || f.pm10 > PMS_MAX_UGM3) {
+      this.counters.rangeErrors++;
+      return faultResult("range", "pm10 " + f.pm10 + " ug/m3");
+    }
+    this.counters.lastGoodMs = Date.now();
+    const sig = [f.pm1Cf, f.pm25Cf, f.pm10Cf, f.pm1, f.pm25, f.pm10].concat(f.counts).join(",");
+    this.same = sig === this.lastSig ? this.same + 1 : 0;
+    this.lastSig = sig;
+    const r = okResult([
+      { name: "pm1", unit: "ug/m3", value: f.pm1 },
+      { name: "pm25", unit: "ug/m3", value: f.pm25 },
+      { name: "pm10", unit: "ug/m3", value: f.pm10 },
+    ]);
+    if (this.same >= PMS_STUCK_READS - 1) r.alarms = ["stuck"];
+    return r;
+  }
+
+  private sendMode(): void {
+    this.send(pmsCommand(PMS_CMD_MODE, this.passive ? 0 : 1));
+  }
+
+  private send(bytes: number[]): void {
+    this.o.serial.write(bytes);
+  }
+}

@@ -1,0 +1,179 @@
+// Streetlight relay with optional ACS712 lamp-current sense on an ESP32 ADC1 pin (D32-D39).
+// Relay modules are often active-low (optocoupler input): the board profile says which.
+// ACS712 (Allegro datasheet): output VCC/2 at 0 A, 185/100/66 mV/A for the 5/20/30 A parts,
+// ratiometric to its 5 V supply; a divider brings it under the ESP32's 3.3 V. The lamp runs on
+// AC mains, so the current is the RMS of the output around the zero point, sampled over
+// whole mains cycles (a DC lamp gives the same answer: RMS of a constant is the constant).
+
+import { newCounters, okResult, faultResult } from "./types.js";
+import type { Actuator, SensorResult, Reading, DriverCounters, Gpio } from "./types.js";
+
+/** ACS712 output at 0 A, V: half its 5 V supply (calibrate per board) */
+const ACS712_ZERO_V = 2.5;
+/** ACS712ELCTR-05B sensitivity, V/A (-20A: 0.100, -30A: 0.066) */
+const ACS712_05B_V_PER_A = 0.185;
+/** ESP32 analogRead with 11 dB attenuation: fraction of about 3.3 V */
+const ADC_FULL_SCALE_V = 3.3;
+/** an ACS712 output never gets this low (linear range starts near 0.5 V): sensor missing */
+const SENSE_ABSENT_V = 0.1;
+const DEFAULT_THRESHOLD_A = 0.1;
+/** contacts bounce for ms and lamps (HID, LED drivers) take a moment to draw steady current */
+const DEFAULT_SETTLE_MS = 2000;
+const DEFAULT_SAMPLES = 20;
+const DEFAULT_MAINS_HZ = 50;
+/** whole mains cycles the samples span, so the RMS of a sine comes out exact */
+const SAMPLE_CYCLES = 2;
+
+export interface RelayOptions {
+  /** the module switches on when its input is driven low (optocoupler modules) */
+  activeLow?: boolean;
+  /** ACS712 sensitivity, V/A: 0.185 (5 A), 0.100 (20 A), 0.066 (30 A) */
+  sensitivityVPerA?: number;
+  /** ACS712 output at 0 A measured on this board, V at the sensor (default 2.5) */
+  zeroV?: number;
+  /** divider between sensor and ADC pin: V(pin) / V(sensor), e.g. 0.66 for 10k over 20k (default 1) */
+  dividerRatio?: number;
+  /** ADC full scale, V (default 3.3) */
+  fullScaleV?: number;
+  /** current that counts as "lamp drawing", A (default 0.1) */
+  thresholdA?: number;
+  /** after a switch, ms before the current is judged (default 2000) */
+  settleMs?: number;
+  /** ADC samples per read (default 20) */
+  samples?: number;
+  /** mains frequency, Hz (default 50; Morocco) */
+  mainsHz?: number;
+}
+
+export interface RelayConfig {
+  /** instance name from the board profile, e.g. "lamp" */
+  name: string;
+  gpio: Gpio;
+  /** pin driving the relay module's input */
+  pin: PinRef;
+  /** ADC1 pin on the ACS712 output (through the divider), if fitted */
+  sensePin?: PinRef;
+  options?: RelayOptions;
+}
+
+/** Root mean square of (v - zero). */
+export function rmsAround(values: number[], zero: number): number {
+  if (!values.length) return NaN;
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) {
+    const d = values[i] - zero;
+    sum += d * d;
+  }
+  return Math.sqrt(sum / values.length);
+}
+
+export class Relay implements Actuator {
+  readonly name: string;
+  readonly model: string;
+  readonly warmupMs: number;
+  readonly counters: DriverCounters;
+  private cfg: RelayConfig;
+  private opts: RelayOptions;
+  private state: boolean;
+  private switchedAt: number;
+  private pending: Promise<SensorResult> | null;
+
+  constructor(cfg: RelayConfig) {
+    this.name = cfg.name;
+    this.model = "relay";
+    this.warmupMs = 0;
+    this.counters = newCounters();
+    this.cfg = cfg;
+    this.opts = cfg.options || {};
+    this.state = false;
+    this.switchedAt = 0;
+    this.pending = null;
+  }
+
+  /** drive the relay off first: the safe state until the controller decides */
+  configure(): void {
+    this.cfg.gpio.mode(this.cfg.pin, "output");
+    this.set(false);
+    // a reset may have just released the contacts: give the current time to fall
+    this.switchedAt = Date.now();
+    if (this.cfg.sensePin !== undefined) this.cfg.gpio.mode(this.cfg.sensePin, "analog");
+  }
+
+  /** the relay module and the ACS712 live on the node's mains supply: nothing to switch */
+  powerOn(): void {}
+
+  powerOff(): void {}
+
+  set(on: boolean): void {
+    this.cfg.gpio.write(this.cfg.pin, on !== !!this.opts.activeLow);
+    if (on !== this.state) this.switchedAt = Date.now();
+    this.state = on;
+  }
+
+  isOn(): boolean {
+    return this.state;
+  }
+
+  read(): Promise<SensorResult> {
+    const relay: Reading = { name: "relay", unit: "/", value: this.state ? 1 : 0 };
+    const sense = this.cfg.sensePin;
+    if (sense === undefined) return Promise.resolve(okResult([relay]));
+    if (this.pending) return this.pending;
+    const self = this;
+    const o = this.opts;
+    const n = o.samples && o.samples > 1 ? o.samples : DEFAULT_SAMPLES;
+    const stepMs = (1000 * SAMPLE_CYCLES) / (o.mainsHz || DEFAULT_MAINS_HZ) / n;
+    const p = new Promise<SensorResult>(function (resolve) {
+      const volts: number[] = [];
+      const sample = function () {
+        volts.push(self.cfg.gpio.analog(sense));
+        if (volts.length < n) {
+          setTimeout(sample, stepMs);
+          return;
+        }
+        self.pending = null;
+        resolve(self.evaluate(volts));
+      };
+      sample();
+    });
+    this.pending = p;
+    return p;
+  }
+
+  /** fractions of ADC full scale in, result out */
+  private evaluate(fractions: number[]): SensorResult {
+    const o = this.opts;
+    const c = this.counters;
+    const fullScale = o.fullScaleV || ADC_FULL_SCALE_V;
+    const ratio = o.dividerRatio || 1;
+    const sensorV: number[] = [];
+    let mean = 0;
+    let saturated = false;
+    for (let i = 0; i < fractions.length; i++) {
+      if (fractions[i] >= 4095 / 4096) saturated = true;
+      mean += fractions[i] * fullScale;
+      sensorV.push((fractions[i] * fullScale) / ratio);
+    }
+    mean /= fractions.length;
+    if (mean < SENSE_ABSENT_V) {
+      c.timeouts++;
+      return faultResult("absent", "current sense reads " + mean.toFixed(2) + " V");
+    }
+    if (saturated) {
+      c.rangeErrors++;
+      return faultResult("range", "current sense at ADC full scale");
+    }
+    const amps = rmsAround(sensorV, typeof o.zeroV === "number" ? o.zeroV : ACS712_ZERO_V) / (o.sensitivityVPerA || ACS712_05B_V_PER_A);
+    const threshold = typeof o.thresholdA === "number" ? o.thresholdA : DEFAULT_THRESHOLD_A;
+    const settled = Date.now() - this.switchedAt >= (typeof o.settleMs === "number" ? o.settleMs : DEFAULT_SETTLE_MS);
+    c.framesOk++;
+    c.lastGoodMs = Date.now();
+    const result = okResult([
+      { name: "relay", unit: "/", value: this.state ? 1 : 0 },
+      { name: "lampCurrent", unit: "A", value: Math.round(amps * 1000) / 1000 },
+    ]);
+    if (settled && this.state && amps < threshold) result.alarms = ["lamp-failure"];
+    if (settled && !this.state && amps >= threshold) result.alarms = ["stuck-relay"];
+    return result;
+  }
+}

@@ -1,0 +1,308 @@
+// Nova Fitness SDS011 laser PM2.5/PM10 sensor over UART (9600 8N1).
+// Source: Nova "Laser Dust Sensor Control Protocol V1.3" and SDS011 specification V1.3;
+// facts in docs/hardware.md. Data frame AA C0 PM25L PM25H PM10L PM10H ID1 ID2 CS AB,
+// reply frame AA C5 CMD d d d ID1 ID2 CS AB; CS = sum of bytes 2..7 & 0xFF; value = word/10.
+// Firmware code: ES5, Espruino subset.
+
+import { newCounters, switchPower, okResult, faultResult } from "./types.js";
+import type { Sensor, Gpio, PowerSwitch, DriverCounters, SensorResult } from "./types.js";
+
+/**
+ * Fan and laser need time after wake. Sensor.Community's airrohr firmware discards 15 s
+ * (WARMUPTIME_SDS_MS) and Nova's own working-period mode runs 30 s before it reports; 15 s
+ * keeps the laser (8000 h life) off longer and is the figure the largest SDS011 fleet uses.
+ */
+export const SDS_WARMUP_MS = 15000;
+/** active mode reports every second; replies to commands are reported to take up to ~1 s */
+export const SDS_READ_TIMEOUT_MS = 3000;
+/** re-send the query once if no answer came by then (a command may be lost while waking) */
+export const SDS_RETRY_MS = 1500;
+/** datasheet range 0.0-999.9 ug/m3 */
+export const SDS_MAX_UGM3 = 999.9;
+
+export const SDS_FRAME_LEN = 10;
+const SDS_CMD_LEN = 19;
+
+export const SDS_CMD_MODE = 0x02; // data reporting mode: 0 active, 1 query
+export const SDS_CMD_QUERY = 0x04;
+export const SDS_CMD_SLEEP = 0x06; // 0 sleep, 1 work
+export const SDS_CMD_VERSION = 0x07;
+export const SDS_CMD_PERIOD = 0x08; // working period, minutes (0 = continuous)
+
+/** One data frame. Values in ug/m3, 0.1 resolution. */
+export interface SdsFrame {
+  pm25: number;
+  pm10: number;
+  /** device id, ID1 (low) + ID2 (high) */
+  id: number;
+}
+
+function sum8(b: ArrayLike<number>, from: number, to: number): number {
+  let s = 0;
+  for (let i = from; i <= to; i++) s += b[i] & 0xff;
+  return s & 0xff;
+}
+
+/** true if the 10 bytes at offset are a well-formed frame with header AA, `kind` and tail AB */
+function framed(b: ArrayLike<number>, o: number, kind: number): boolean {
+  return b.length >= o + SDS_FRAME_LEN && b[o] === 0xaa && b[o + 1] === kind && b[o + 9] === 0xab;
+}
+
+/** Pure parser: the data frame (AA C0) at `offset`, or null if malformed or the checksum fails. */
+export function parseSdsFrame(bytes: ArrayLike<number>, offset: number): SdsFrame | null {
+  const o = offset || 0;
+  if (!framed(bytes, o, 0xc0) || sum8(bytes, o + 2, o + 7) !== bytes[o + 8]) return null;
+  return {
+    pm25: ((bytes[o + 3] << 8) | bytes[o + 2]) / 10,
+    pm10: ((bytes[o + 5] << 8) | bytes[o + 4]) / 10,
+    id: (bytes[o + 7] << 8) | bytes[o + 6],
+  };
+}
+
+/**
+ * A 19-byte command: AA B4 CMD, data bytes 3..14 (`data`, zero-filled), device id (FFFF = any),
+ * CS = sum of bytes 2..16, AB.
+ */
+export function sdsCommand(cmd: number, data: number[], id?: number): number[] {
+  const b = [0xaa, 0xb4, cmd & 0xff];
+  for (let i = 0; i < 12; i++) b.push(i < data.length ? data[i] & 0xff : 0);
+  const dev = id === undefined ? 0xffff : id;
+  b.push(dev & 0xff, (dev >> 8) & 0xff);
+  b.push(sum8(b, 2, 16), 0xab);
+  return b;
+}
+
+/**
+ * Streaming assembler for data (C0) and reply (C5) frames, any chunking. onBad is called for
+ * a frame with good header and tail but a wrong checksum; other garbage is skipped, and after
+ * a bad candidate it rescans from the next byte.
+ */
+export class SdsFrameReader {
+  private buf: Uint8Array;
+  private start: number;
+  private n: number;
+  private onFrame: (f: SdsFrame) => void;
+  private onReply: (cmd: number, d1: number, d2: number, d3: number) => void;
+  private onBad: () => void;
+
+  constructor(
+    onFrame: (f: SdsFrame) => void,
+    onReply?: (cmd: number, d1: number, d2: number, d3: number) => void,
+    onBad?: () => void
+  ) {
+    this.buf = new Uint8Array(2 * SDS_CMD_LEN);
+    this.start = 0;
+    this.n = 0;
+    this.onFrame = onFrame;
+    this.onReply = onReply || function () {};
+    this.onBad = onBad || function () {};
+  }
+
+  push(data: string | ArrayLike<number>): void {
+    const text = typeof data === "string";
+    for (let i = 0; i < data.length; i++) {
+      if (this.start + this.n === this.buf.length) this.compact();
+      this.buf[this.start + this.n] = text ? (data as string).charCodeAt(i) : (data as ArrayLike<number>)[i];
+      this.n++;
+      this.scan();
+    }
+  }
+
+  reset(): void {
+    this.start = 0;
+    this.n = 0;
+  }
+
+  private compact(): void {
+    for (let i = 0; i < this.n; i++) this.buf[i] = this.buf[this.start + i];
+    this.start = 0;
+  }
+
+  private drop(k: number): void {
+    this.start += k;
+    this.n -= k;
+    if (!this.n) this.start = 0;
+  }
+
+  private scan(): void {
+    const b = this.buf;
+    while (this.n > 0) {
+      const s = this.start;
+      const kind = b[s + 1];
+      if (b[s] !== 0xaa || (this.n > 1 && kind !== 0xc0 && kind !== 0xc5)) {
+        this.drop(1);
+        continue;
+      }
+      if (this.n < SDS_FRAME_LEN) return;
+      if (b[s + 9] !== 0xab) {
+        this.drop(1);
+        continue;
+      }
+      if (sum8(b, s + 2, s + 7) !== b[s + 8]) {
+        this.drop(1);
+        this.onBad();
+        continue;
+      }
+      this.drop(SDS_FRAME_LEN);
+      if (kind === 0xc0) this.onFrame(parseSdsFrame(b, s) as SdsFrame);
+      else this.onReply(b[s + 2], b[s + 3], b[s + 4], b[s + 5]);
+    }
+  }
+}
+
+export interface SdsOptions {
+  /** instance name from the board profile, e.g. "pm" */
+  name: string;
+  serial: EspruinoSerial;
+  /** needed only with a power switch */
+  gpio?: Gpio;
+  rx?: PinRef;
+  tx?: PinRef;
+  /** switched supply if fitted; otherwise the sleep command (< 4 mA asleep) */
+  power?: PowerSwitch;
+  warmupMs?: number;
+  timeoutMs?: number;
+}
+
+/**
+ * Readings: pm25, pm10 ("ug/m3", 0.1 resolution).
+ * Faults: off, warming, absent (nothing heard since powerOn), timeout, checksum (only bad
+ * frames came), range (> 999.9). The sensor's reporting mode and working period live in its
+ * flash, so they are only read at powerOn and written when wrong (query mode, continuous).
+ * A frozen sensor cannot be told from steady air with two 0.1-resolution values: no "stuck".
+ */
+export class Sds011 implements Sensor {
+  readonly name: string;
+  readonly model: string;
+  readonly warmupMs: number;
+  readonly counters: DriverCounters;
+  private o: SdsOptions;
+  private timeoutMs: number;
+  private reader: SdsFrameReader;
+  private on: boolean;
+  private onAt: number;
+  private heard: boolean;
+  private waiter: ((f: SdsFrame | null) => void) | null;
+  private abort: (() => void) | null;
+  private pendingRead: Promise<SensorResult> | null;
+
+  constructor(options: SdsOptions) {
+    this.o = options;
+    this.name = options.name;
+    this.model = "sds011";
+    this.warmupMs = options.warmupMs === undefined ? SDS_WARMUP_MS : options.warmupMs;
+    this.timeoutMs = options.timeoutMs || SDS_READ_TIMEOUT_MS;
+    this.counters = newCounters();
+    this.on = false;
+    this.onAt = 0;
+    this.heard = false;
+    this.waiter = null;
+    this.abort = null;
+    this.pendingRead = null;
+    this.reader = new SdsFrameReader(
+      (f) => {
+        this.counters.framesOk++;
+        if (this.waiter) this.waiter(f);
+      },
+      (cmd, d1, d2) => this.onReply(cmd, d1, d2),
+      () => {
+        this.counters.checksumErrors++;
+        if (this.waiter) this.waiter(null);
+      }
+    );
+  }
+
+  configure(): void {
+    const o = this.o;
+    const setup: SerialSetupOptions = {};
+    if (o.rx !== undefined) setup.rx = o.rx;
+    if (o.tx !== undefined) setup.tx = o.tx;
+    o.serial.setup(9600, setup);
+    o.serial.on("data", (d: string) => {
+      this.heard = true;
+      this.reader.push(d);
+    });
+  }
+
+  powerOn(): void {
+    const o = this.o;
+    if (o.gpio) switchPower(o.gpio, o.power, true);
+    // asleep it hears only "work" (and does not answer it); then ask, do not set, mode and period
+    this.send(sdsCommand(SDS_CMD_SLEEP, [1, 1]));
+    this.send(sdsCommand(SDS_CMD_MODE, [0]));
+    this.send(sdsCommand(SDS_CMD_PERIOD, [0]));
+    this.reader.reset();
+    this.on = true;
+    this.onAt = Date.now();
+    this.heard = false;
+  }
+
+  powerOff(): void {
+    const o = this.o;
+    if (o.power && o.gpio) switchPower(o.gpio, o.power, false);
+    else this.send(sdsCommand(SDS_CMD_SLEEP, [1, 0]));
+    this.on = false;
+    if (this.abort) this.abort();
+  }
+
+  read(): Promise<SensorResult> {
+    if (!this.on) return Promise.resolve(faultResult("off"));
+    const left = this.onAt + this.warmupMs - Date.now();
+    if (left > 0) return Promise.resolve(faultResult("warming", "ready in " + Math.ceil(left / 1000) + " s"));
+    if (this.pendingRead) return this.pendingRead;
+    const p = new Promise<SensorResult>((resolve) => {
+      let bad = 0;
+      let retry: any;
+      let timer: any;
+      const finish = (r: SensorResult) => {
+        clearTimeout(timer);
+        clearTimeout(retry);
+        this.waiter = null;
+        this.abort = null;
+        this.pendingRead = null;
+        resolve(r);
+      };
+      this.waiter = (f) => {
+        if (!f) {
+          bad++;
+          return;
+        }
+        finish(this.result(f));
+      };
+      this.abort = () => finish(faultResult("off", "powered off during read"));
+      // in query mode this asks for a frame; in active mode the next one comes within 1 s anyway
+      this.send(sdsCommand(SDS_CMD_QUERY, []));
+      retry = setTimeout(() => this.send(sdsCommand(SDS_CMD_QUERY, [])), SDS_RETRY_MS);
+      timer = setTimeout(() => {
+        if (bad) return finish(faultResult("checksum", bad + " bad frames"));
+        this.counters.timeouts++;
+        finish(faultResult(this.heard ? "timeout" : "absent", "no frame in " + this.timeoutMs + " ms"));
+      }, this.timeoutMs);
+    });
+    this.pendingRead = p;
+    return p;
+  }
+
+  private result(f: SdsFrame): SensorResult {
+    if (f.pm25 > SDS_MAX_UGM3 || f.pm10 > SDS_MAX_UGM3) {
+      this.counters.rangeErrors++;
+      return faultResult("range", "pm10 " + f.pm10 + " ug/m3");
+    }
+    this.counters.lastGoodMs = Date.now();
+    return okResult([
+      { name: "pm25", unit: "ug/m3", value: f.pm25 },
+      { name: "pm10", unit: "ug/m3", value: f.pm10 },
+    ]);
+  }
+
+  /** answers to the "get" commands sent at powerOn: fix the persistent settings only if wrong */
+  private onReply(cmd: number, set: number, value: number): void {
+    if (set !== 0) return;
+    if (cmd === SDS_CMD_MODE && value !== 1) this.send(sdsCommand(SDS_CMD_MODE, [1, 1]));
+    if (cmd === SDS_CMD_PERIOD && value !== 0) this.send(sdsCommand(SDS_CMD_PERIOD, [1, 0]));
+  }
+
+  private send(bytes: number[]): void {
+    this.o.serial.write(bytes);
+  }
+}

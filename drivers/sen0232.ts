@@ -1,0 +1,167 @@
+// DFRobot SEN0232 Gravity analog sound level meter (wiki.dfrobot.com/sen0232):
+// 30-130 dBA, +/-1.5 dB, A-weighted, 125 ms time constant, output 0.6-2.6 V, dBA = V * 50.
+// Wired to an ADC1 pin (ADC2 is unusable while Wi-Fi runs on the ESP32).
+//
+// read() samples the pin every intervalMs (default 125 ms, the sensor's time constant) for
+// `samples` samples and resolves with LAeq (energetic mean), LAmin and LAmax over that window,
+// in dB. Per-sample levels are not returned: the runtime builds L10/L50/L90 from many reads.
+
+import {
+  DriverCounters, FaultCode, Gpio, PowerSwitch, Sensor, SensorResult, faultResult, newCounters, okResult, switchPower,
+} from "./types.js";
+import { energeticMean, roundDb } from "./decibel.js";
+
+/** dBA per volt of output (datasheet) */
+export const SEN0232_DB_PER_V = 50;
+/** measuring range, dBA (datasheet) */
+export const SEN0232_MIN_DB = 30;
+export const SEN0232_MAX_DB = 130;
+/** ESP32 ADC error and quantisation allowance on the range limits, dB */
+const RANGE_SLACK_DB = 1;
+/** the output never goes below 0.6 V (30 dBA): less than this on the pin means no sensor */
+export const SEN0232_ABSENT_V = 0.1;
+/** time characteristic, ms (datasheet "125 ms", fast) */
+export const SEN0232_TIME_CONSTANT_MS = 125;
+/** settling after power-up: 8 time constants (not in the datasheet) */
+export const SEN0232_WARMUP_MS = 1000;
+
+export interface Sen0232Options {
+  /** ADC full scale, V (ESP32 at 11 dB attenuation: ~3.3 V uncalibrated) */
+  fullScaleV?: number;
+  /** multiplier on the pin voltage (voltage divider, per-board calibration) */
+  gain?: number;
+  /** added to every level after the range check, dB (per-board calibration) */
+  offsetDb?: number;
+  /** samples per read (default 8: one second at 125 ms) */
+  samples?: number;
+  /** ms between samples (default 125) */
+  intervalMs?: number;
+  /** switched supply in front of the sensor, if fitted */
+  power?: PowerSwitch;
+}
+
+/**
+ * Pure conversion of one window of pin voltages (already scaled by gain) to a result:
+ * all samples at ~0 V -> "absent"; any sample outside 30-130 dBA -> "range";
+ * otherwise LAeq/LAmin/LAmax with offsetDb added.
+ */
+export function sen0232Result(volts: number[], offsetDb: number): SensorResult {
+  if (!volts.length) return faultResult("timeout", "no samples");
+  const levels: number[] = [];
+  let dead = 0;
+  let outside = 0;
+  for (let i = 0; i < volts.length; i++) {
+    const v = volts[i];
+    if (!(v >= SEN0232_ABSENT_V)) dead++;
+    const db = v * SEN0232_DB_PER_V;
+    if (!(db >= SEN0232_MIN_DB - RANGE_SLACK_DB && db <= SEN0232_MAX_DB + RANGE_SLACK_DB)) outside++;
+    levels.push(db);
+  }
+  if (dead === volts.length) return faultResult("absent", "0 V on pin");
+  if (outside) return faultResult("range", outside + "/" + volts.length + " samples outside 30-130 dBA");
+  let min = levels[0];
+  let max = levels[0];
+  for (let i = 1; i < levels.length; i++) {
+    if (levels[i] < min) min = levels[i];
+    if (levels[i] > max) max = levels[i];
+  }
+  return okResult([
+    { name: "LAeq", unit: "dB", value: roundDb(energeticMean(levels) + offsetDb) },
+    { name: "LAmin", unit: "dB", value: roundDb(min + offsetDb) },
+    { name: "LAmax", unit: "dB", value: roundDb(max + offsetDb) },
+  ]);
+}
+
+/** absent counts as a timeout: the sensor gave nothing to read */
+function count(c: DriverCounters, fault: FaultCode | undefined): void {
+  if (!fault) c.framesOk++;
+  else if (fault === "range") c.rangeErrors++;
+  else if (fault === "absent" || fault === "timeout") c.timeouts++;
+}
+
+export class Sen0232 implements Sensor {
+  readonly name: string;
+  readonly model = "sen0232";
+  readonly warmupMs = SEN0232_WARMUP_MS;
+  readonly counters: DriverCounters;
+  private gpio: Gpio;
+  private pin: PinRef;
+  private fullScaleV: number;
+  private gain: number;
+  private offsetDb: number;
+  private samples: number;
+  private intervalMs: number;
+  private power: PowerSwitch | undefined;
+  private on: boolean;
+  private poweredAt: number;
+  private timer: any;
+  private pending: Promise<SensorResult> | undefined;
+  private finish: ((r: SensorResult) => void) | undefined;
+
+  constructor(name: string, gpio: Gpio, pin: PinRef, options?: Sen0232Options) {
+    const o = options || {};
+    this.name = name;
+    this.gpio = gpio;
+    this.pin = pin;
+    this.fullScaleV = o.fullScaleV || 3.3;
+    this.gain = o.gain || 1;
+    this.offsetDb = o.offsetDb || 0;
+    this.samples = Math.max(1, o.samples || 8);
+    this.intervalMs = o.intervalMs || SEN0232_TIME_CONSTANT_MS;
+    this.power = o.power;
+    this.counters = newCounters();
+    // without a power switch the sensor is always on and long settled
+    this.on = true;
+    this.poweredAt = 0;
+  }
+
+  configure(): void {
+    this.gpio.mode(this.pin, "analog");
+  }
+
+  powerOn(): void {
+    switchPower(this.gpio, this.power, true);
+    // without a switch the sensor never lost power, so it needs no settling
+    if (!this.on && this.power) this.poweredAt = Date.now();
+    this.on = true;
+  }
+
+  powerOff(): void {
+    switchPower(this.gpio, this.power, false);
+    this.on = false;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.settle(faultResult("off", "powered off during read"));
+  }
+
+  read(): Promise<SensorResult> {
+    if (!this.on) return Promise.resolve(faultResult("off"));
+    const age = Date.now() - this.poweredAt;
+    if (age < this.warmupMs) return Promise.resolve(faultResult("warming", "settling " + age + " ms"));
+    if (this.pending) return this.pending;
+    const self = this;
+    const volts: number[] = [];
+    const pending = new Promise<SensorResult>(function (resolve) {
+      self.finish = resolve;
+    });
+    this.pending = pending;
+    function sample() {
+      self.timer = undefined;
+      volts.push(self.gpio.analog(self.pin) * self.fullScaleV * self.gain);
+      if (volts.length >= self.samples) self.settle(sen0232Result(volts, self.offsetDb));
+      else self.timer = setTimeout(sample, self.intervalMs);
+    }
+    sample();
+    return pending;
+  }
+
+  private settle(result: SensorResult): void {
+    const finish = this.finish;
+    if (!finish) return;
+    this.finish = undefined;
+    this.pending = undefined;
+    count(this.counters, result.fault);
+    if (result.ok) this.counters.lastGoodMs = Date.now();
+    finish(result);
+  }
+}

@@ -1,0 +1,33 @@
+// Where each figure in boards/profiles/currents.ts comes from: datasheet, measurement or
+// estimate. The benchmark prints them beside the figures.
+
+export const CURRENT_SOURCES: { [part: string]: string } = {
+  "esp32-cpu":
+    "ESP32-WROOM-32 datasheet: modem-sleep 20-68 mA, deep sleep 10 uA; +50 uA LDO (ME6211 datasheet 40 uA)",
+  "esp32-devkitc":
+    "ESP32 datasheet + AMS1117 datasheet (Iq 5 mA) + CP2102 suspend",
+  "esp32-wifi":
+    "ESP32 datasheet: RX 95-100 mA, TX 160-240 mA; mean over a flush, estimate",
+  pms5003:
+    "Plantower PMS5003 datasheet: active <= 100 mA, standby <= 200 uA; measured 25-50 mA run (hardware.md): 60 mA taken between them",
+  sds011:
+    "Nova SDS011 datasheet v1.3: 70 +/- 10 mA working, < 4 mA sleeping",
+  sps30:
+    "Sensirion SPS30 datasheet: 55-65 mA measuring, 38 uA sleep",
+  sen0232:
+    "DFRobot SEN0232 wiki: operating current < 3 mA (estimate from module; unconfirmed)",
+  "pcb-spl":
+    "PCB Artists I2C sound level module: 5 mA active, 100 uA power-down (hardware.md)",
+  dnms:
+    "DNMS (Sensor.Community) Teensy 3.6/4.0 + ICS-43434: ~18 mA, no sleep mode (estimate, unconfirmed)",
+  a02yyuw:
+    "DFRobot A02YYUW wiki: operating current <= 8 mA",
+  "jsn-sr04t":
+    "JSN-SR04T v3 sheet: working current 8 mA, quiescent 5 mA",
+  "hc-sr04":
+    "HC-SR04 sheet: 15 mA working, < 2 mA quiescent",
+  "relay-5v":
+    "typical 5 V single-channel opto relay module, coil + LED ~70 mA energised (typical, not measured)",
+  acs712:
+    "Allegro ACS712 datasheet: supply current 10 mA typ",
+};

@@ -1,0 +1,109 @@
+// `casanode build`: bundle every board (or the named ones) with rollup.config.mjs, check each
+// bundle against what Espruino runs, and print its size.
+
+import { rollup, type RollupOptions, type OutputOptions } from "rollup";
+import { readFileSync, statSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { pathToFileURL } from "node:url";
+import path from "node:path";
+import { checkBundle } from "./bundle-check.js";
+
+export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+
+export interface BundleInfo {
+  board: string;
+  file: string;
+  bytes: number;
+  gzipBytes: number;
+  problems: string[];
+}
+
+interface RollupConfigModule {
+  boardNames: string[];
+  boardConfig(name: string): RollupOptions & { output: OutputOptions };
+}
+
+async function loadConfig(): Promise<RollupConfigModule> {
+  return (await import(pathToFileURL(path.join(ROOT, "rollup.config.mjs")).href)) as RollupConfigModule;
+}
+
+export async function listBoards(): Promise<string[]> {
+  return (await loadConfig()).boardNames;
+}
+
+export async function buildBoards(names?: string[]): Promise<BundleInfo[]> {
+  const config = await loadConfig();
+  const wanted = names && names.length ? names : config.boardNames;
+  const unknown = wanted.filter((n) => !config.boardNames.includes(n));
+  if (unknown.length) throw new Error(`unknown board ${unknown.join(", ")}; boards: ${config.boardNames.join(", ")}`);
+  const cwd = process.cwd();
+  process.chdir(ROOT); // the plugin's tsconfig and include paths are relative to the repo
+  try {
+    const results: BundleInfo[] = [];
+    for (const name of wanted) {
+      const options = config.boardConfig(name);
+      const bundle = await rollup(options);
+      try {
+        await bundle.write(options.output);
+      } finally {
+        await bundle.close();
+      }
+      results.push(describeBundle(name, path.join(ROOT, options.output.file!)));
+    }
+    return results;
+  } finally {
+    process.chdir(cwd);
+  }
+}
+
+export function describeBundle(board: string, file: string): BundleInfo {
+  const code = readFileSync(file);
+  return {
+    board,
+    file: path.relative(ROOT, file),
+    bytes: code.length,
+    gzipBytes: gzipSync(code, { level: 9 }).length,
+    problems: checkBundle(code.toString("utf8")).map((p) => `${p.construct} at ${p.line}:${p.column}`),
+  };
+}
+
+/** dist/<board>.js, rebuilt when missing or older than any firmware source. */
+export async function ensureBundle(board: string): Promise<string> {
+  const file = path.join(ROOT, "dist", board + ".js");
+  let stale = true;
+  try {
+    stale = statSync(file).mtimeMs < newestSourceMtime();
+  } catch {
+    stale = true;
+  }
+  if (stale) await buildBoards([board]);
+  return file;
+}
+
+function newestSourceMtime(): number {
+  let newest = 0;
+  const walk = (dir: string) => {
+    for (const entry of readdirSafe(dir)) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith(".ts") || entry.name.endsWith(".mjs")) newest = Math.max(newest, statSync(full).mtimeMs);
+    }
+  };
+  for (const dir of ["boards", "drivers", "firmware", "types"]) walk(path.join(ROOT, dir));
+  newest = Math.max(newest, statSync(path.join(ROOT, "rollup.config.mjs")).mtimeMs);
+  return newest;
+}
+
+import { readdirSync, type Dirent } from "node:fs";
+function readdirSafe(dir: string): Dirent[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+}
+
+export function formatSizes(infos: BundleInfo[]): string {
+  const rows = infos.map((i) => `  ${i.file.padEnd(26)} ${String(i.bytes).padStart(7)} B  ${String(i.gzipBytes).padStart(6)} B gzip  ${i.problems.length ? "REFUSED: " + i.problems.join("; ") : "espruino-safe"}`);
+  return ["bundle                       minified      gzip", ...rows].join("\n");
+}

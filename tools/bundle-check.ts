@@ -1,0 +1,200 @@
+// Refuses, in a built bundle, what real Espruino fails on (shared docs: espruino-dialect.md,
+// right column and "Traps"). TypeScript's ES5 target and the lib setting catch most of it at
+// compile time; this catches what slips through (helpers, hand-written code, lowering gaps).
+
+import * as acorn from "acorn";
+import * as walk from "acorn-walk";
+
+export interface BundleProblem {
+  construct: string;
+  line: number;
+  column: number;
+}
+
+/** Globals Espruino does not have at all. */
+const MISSING_GLOBALS = new Set(["Map", "Set", "WeakMap", "WeakSet", "Symbol", "Proxy", "Reflect", "BigInt", "WeakRef"]);
+
+/** Members Espruino lacks (measured on 2v29). */
+const MISSING_MEMBERS = new Set([
+  "Array.from",
+  "Array.of",
+  "Object.freeze",
+  "Object.fromEntries",
+  "Number.isFinite",
+  "Number.isInteger",
+  "Number.MAX_SAFE_INTEGER",
+  "Number.MIN_SAFE_INTEGER",
+  "Number.EPSILON",
+  "Math.log10",
+  "Math.log2",
+  "Array.prototype.slice",
+  "ArrayBuffer.prototype.slice",
+]);
+
+type AnyNode = acorn.Node & { [key: string]: any };
+
+function memberName(node: AnyNode): string | undefined {
+  if (node.type === "Identifier") return node.name;
+  if (node.type === "MemberExpression" && !node.computed && node.property.type === "Identifier") {
+    const object = memberName(node.object);
+    return object === undefined ? undefined : object + "." + node.property.name;
+  }
+  return undefined;
+}
+
+export function checkBundle(code: string): BundleProblem[] {
+  const problems: BundleProblem[] = [];
+  let ast: acorn.Program;
+  try {
+    ast = acorn.parse(code, { ecmaVersion: "latest", sourceType: "script", locations: true, allowReturnOutsideFunction: true });
+  } catch (err) {
+    const e = err as { message: string; loc?: { line: number; column: number } };
+    return [{ construct: "syntax error: " + e.message, line: e.loc?.line ?? 0, column: e.loc?.column ?? 0 }];
+  }
+  const add = (construct: string, node: acorn.Node) =>
+    problems.push({ construct, line: node.loc?.start.line ?? 0, column: node.loc?.start.column ?? 0 });
+  const fn = (node: AnyNode) => {
+    if (node.async) add("async function", node);
+    if (node.generator) add("generator function", node);
+    for (const param of node.params as AnyNode[]) {
+      if (param.type === "AssignmentPattern") add("default parameter", param);
+      if (param.type === "RestElement") add("rest parameter", param);
+      if (param.type === "ObjectPattern" || param.type === "ArrayPattern") add("destructuring parameter", param);
+    }
+  };
+
+  walk.full(ast, (n) => {
+    const node = n as AnyNode;
+    switch (node.type) {
+      case "LabeledStatement":
+        add("labelled statement", node);
+        break;
+      case "FunctionDeclaration":
+      case "FunctionExpression":
+      case "ArrowFunctionExpression":
+        fn(node);
+        break;
+      case "AwaitExpression":
+        add("await", node);
+        break;
+      case "YieldExpression":
+        add("yield", node);
+        break;
+      case "SpreadElement":
+        add("spread", node);
+        break;
+      case "VariableDeclarator":
+        if (node.id.type === "ObjectPattern" || node.id.type === "ArrayPattern") add("destructuring", node);
+        break;
+      case "AssignmentExpression":
+        if (node.left.type === "ObjectPattern" || node.left.type === "ArrayPattern") add("destructuring assignment", node);
+        if (node.operator === "**=") add("** operator", node);
+        break;
+      case "BinaryExpression":
+        if (node.operator === "**") add("** operator", node);
+        break;
+      case "ChainExpression":
+        add("optional chaining ?.", node);
+        break;
+      case "Property":
+        if (node.computed) add("computed key", node);
+        break;
+      case "ArrayExpression":
+        if ((node.elements as Array<AnyNode | null>).some((e) => e === null)) add("empty array slot", node);
+        break;
+      case "ClassDeclaration":
+      case "ClassExpression":
+        if ((node.body.body as AnyNode[]).some((m) => m.type === "PropertyDefinition" || m.type === "StaticBlock")) add("class field", node);
+        break;
+      case "MemberExpression": {
+        const name = memberName(node);
+        if (name && MISSING_MEMBERS.has(name)) add(name, node);
+        break;
+      }
+      case "ForOfStatement":
+        if (node.await) add("for await", node);
+        break;
+      case "ImportExpression":
+        add("dynamic import", node);
+        break;
+      case "Literal":
+        if (typeof node.bigint === "string") add("BigInt literal", node);
+        break;
+    }
+  });
+
+  // Globals Espruino lacks: a free identifier in expression position (not a property name).
+  walk.fullAncestor(ast, (n, _state, ancestors) => {
+    const node = n as AnyNode;
+    if (node.type !== "Identifier" || !MISSING_GLOBALS.has(node.name)) return;
+    const parent = ancestors[ancestors.length - 2] as AnyNode | undefined;
+    if (parent?.type === "MemberExpression" && parent.property === node && !parent.computed) return;
+    if (parent?.type === "Property" && parent.key === node && !parent.computed) return;
+    if (isDeclaredLocally(node.name, ancestors as AnyNode[])) return;
+    add(node.name, node);
+  });
+
+  checkHoisting(ast as AnyNode, add);
+  return problems.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+function isDeclaredLocally(name: string, ancestors: AnyNode[]): boolean {
+  return ancestors.some(
+    (a) =>
+      ((a.type === "FunctionDeclaration" || a.type === "FunctionExpression" || a.type === "ArrowFunctionExpression") &&
+        (a.params as AnyNode[]).some((p) => p.type === "Identifier" && p.name === name)) ||
+      (a.type === "VariableDeclarator" && a.id.type === "Identifier" && a.id.name === name),
+  );
+}
+
+/**
+ * Espruino does not hoist function declarations: calling one from a statement that runs
+ * before its declaration fails. Flag names used (outside nested function bodies, which run
+ * later) in a statement earlier in the same body than the declaration.
+ */
+function checkHoisting(ast: AnyNode, add: (construct: string, node: acorn.Node) => void): void {
+  const bodies: AnyNode[][] = [];
+  walk.full(ast, (n) => {
+    const node = n as AnyNode;
+    if (node.type === "Program" || node.type === "BlockStatement") bodies.push(node.body);
+  });
+  for (const body of bodies) {
+    body.forEach((statement, index) => {
+      if (statement.type !== "FunctionDeclaration") return;
+      const name = statement.id.name as string;
+      for (let i = 0; i < index; i++) {
+        const earlier = body[i];
+        if (earlier.type === "FunctionDeclaration") continue;
+        const use = findImmediateUse(earlier, name);
+        if (use) {
+          add(`function ${name} used before its declaration (Espruino does not hoist)`, use);
+          return;
+        }
+      }
+    });
+  }
+}
+
+function findImmediateUse(statement: AnyNode, name: string): acorn.Node | undefined {
+  let found: acorn.Node | undefined;
+  const visit = (node: AnyNode): void => {
+    if (found || !node || typeof node.type !== "string") return;
+    if (node.type === "FunctionExpression" || node.type === "ArrowFunctionExpression" || node.type === "FunctionDeclaration") return;
+    if (node.type === "Identifier" && node.name === name) {
+      found = node;
+      return;
+    }
+    for (const key of Object.keys(node)) {
+      if (key === "loc" || key === "start" || key === "end") continue;
+      const value = node[key];
+      if (Array.isArray(value)) value.forEach((v) => v && typeof v === "object" && visit(v));
+      else if (value && typeof value === "object" && typeof value.type === "string") {
+        if (node.type === "MemberExpression" && key === "property" && !node.computed) continue;
+        if (node.type === "Property" && key === "key" && !node.computed) continue;
+        visit(value);
+      }
+    }
+  };
+  visit(statement);
+  return found;
+}
