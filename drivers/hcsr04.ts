@@ -36,7 +36,7 @@ export const RANGER_MODELS: { [model: string]: RangerModel } = {
 const DEFAULT_TEMPERATURE_C = 20;
 const DEFAULT_PINGS = 5;
 
-/** Speed of sound in air, m/s (linear fit, good to 0.1 % over -20..40 C). */
+/** Speed of sound in air, m/s (tangent at 0 C: within 0.25 % of the ideal-gas law over -20..40 C). */
 export function speedOfSound(temperatureC: number): number {
   return 331.3 + 0.606 * temperatureC;
 }
@@ -59,7 +59,7 @@ export interface HcSr04Config {
   /** instance name from the board profile, e.g. "bin" */
   name: string;
   gpio: Gpio;
-  trig: PinRef;
+  trigger: PinRef;
   echo: PinRef;
   power?: PowerSwitch;
   /** live air temperature, degrees C (e.g. from another sensor); NaN falls back to options */
@@ -95,8 +95,8 @@ export class HcSr04 implements Sensor {
 
   configure(): void {
     const g = this.cfg.gpio;
-    g.mode(this.cfg.trig, "output");
-    g.write(this.cfg.trig, false);
+    g.mode(this.cfg.trigger, "output");
+    g.write(this.cfg.trigger, false);
     g.mode(this.cfg.echo, "input");
   }
 
@@ -157,7 +157,7 @@ export class HcSr04 implements Sensor {
         rose = false;
         fell = false;
         edges = 0;
-        cfg.gpio.pulse(cfg.trig, true, m.triggerMs);
+        cfg.gpio.pulse(cfg.trigger, true, m.triggerMs);
         setTimeout(ping, m.cycleMs);
       };
       ping();

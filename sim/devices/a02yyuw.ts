@@ -6,9 +6,10 @@
 import type { SimDevice, SimDeviceContext, SimDeviceFactory, DeviceFaults } from "./types.js";
 import { noFaults } from "./types.js";
 import { a02Frame, A02_BLIND_MM, A02_MAX_MM } from "../../drivers/a02yyuw.js";
+import { CURRENTS } from "../../boards/profiles/currents.js";
 
-/** wiki: average current <= 8 mA */
-export const A02_CURRENT_MA = 8;
+/** wiki: average current <= 8 mA (the figure lives in boards/profiles/currents.ts) */
+export const A02_CURRENT_MA = CURRENTS.a02yyuw.on;
 /** processed mode: a frame every 100-300 ms (wiki) */
 const PROCESSED_MIN_MS = 100;
 const PROCESSED_SPAN_MS = 200;

@@ -1,28 +1,24 @@
 // Simulated HC-SR04 / JSN-SR04T: a trigger pulse of at least 10 us (20 us for the JSN) on the
-// trig pin starts a measurement; after the 40 kHz burst the echo pin goes high for the round
+// trigger pin starts a measurement; after the 40 kHz burst the echo pin goes high for the round
 // trip to the waste surface at the speed of sound for the world's air temperature, or for the
 // module's no-echo time when nothing answers within range.
-// spec.bus: { kind: "pins", pins: { trig, echo } }; spec.options.model: "hc-sr04" | "jsn-sr04t".
+// spec.bus: { kind: "pins", pins: { trigger, echo } }; spec.options.model: "hc-sr04" | "jsn-sr04t".
 
 import type { SimDevice, SimDeviceContext, SimDeviceFactory, DeviceFaults } from "./types.js";
 import { noFaults } from "./types.js";
 import { RANGER_MODELS } from "../../drivers/hcsr04.js";
 import type { RangerModel } from "../../drivers/hcsr04.js";
 import { gauss } from "./a02yyuw.js";
+import { CURRENTS } from "../../boards/profiles/currents.js";
 
 /** 8 cycles at 40 kHz (200 us) plus the module's turnaround before echo goes high */
 const ECHO_RISE_MS = 0.25;
+/** rounding of virtual epoch-ms times near 2026 (2^-12 ms), with margin */
+const TIME_QUANTUM_MS = 0.001;
 /** share of pings lost (absorbed or deflected): the no-echo pulse */
 const LOST_PING = 0.02;
 /** ranging noise, mm (datasheet: resolution 3 mm) */
 const NOISE_MM = 3;
-
-/** supply current, mA: HC-SR04 datasheet 15 mA working, < 2 mA quiescent; JSN-SR04T older
- * boards list 30 mA working and 5 mA quiescent (v3 boards say < 8 mA): the larger figures */
-const CURRENT_MA: { [model: string]: { active: number; idle: number } } = {
-  "hc-sr04": { active: 15, idle: 2 },
-  "jsn-sr04t": { active: 30, idle: 5 },
-};
 
 /** Speed of sound from the ideal-gas law, m/s: the driver's linear fit is checked against it. */
 export function physicalSpeedOfSound(temperatureC: number): number {
@@ -43,10 +39,11 @@ export class HcSr04Twin implements SimDevice {
 
   constructor(private ctx: SimDeviceContext) {
     const bus = ctx.spec.bus;
-    if (bus.kind !== "pins" || !bus.pins.trig || !bus.pins.echo) {
-      throw new Error(`${ctx.spec.name}: hcsr04 needs pins { trig, echo }`);
+    const trig = bus.kind === "pins" ? bus.pins.trigger ?? bus.pins.trig : undefined;
+    if (bus.kind !== "pins" || !trig || !bus.pins.echo) {
+      throw new Error(`${ctx.spec.name}: hcsr04 needs pins { trigger, echo }`);
     }
-    this.trig = bus.pins.trig;
+    this.trig = trig;
     this.echo = bus.pins.echo;
     const name = ctx.spec.options?.model;
     this.model = typeof name === "string" && RANGER_MODELS[name] ? name : "hc-sr04";
@@ -58,8 +55,9 @@ export class HcSr04Twin implements SimDevice {
 
   currentMa(): number {
     if (!this.powered() || this.faults.unplugged) return 0;
-    const c = CURRENT_MA[this.model];
-    return this.busy ? c.active : c.idle;
+    // HC-SR04: 15 mA working, < 2 mA quiescent; JSN-SR04T v3: 8 / 5 mA (boards/profiles/currents.ts)
+    const c = CURRENTS[this.model];
+    return this.busy ? c.on : c.off;
   }
 
   active(): boolean {
@@ -79,8 +77,8 @@ export class HcSr04Twin implements SimDevice {
     }
     const rose = this.trigRoseAt;
     this.trigRoseAt = undefined;
-    // the clock is in ms: allow float rounding on a pulse of exactly the minimum
-    if (rose === undefined || t - rose < this.m.triggerMs - 1e-9) return;
+    // virtual time is epoch ms in a double (steps of about 0.25 us): allow 1 us of rounding
+    if (rose === undefined || t - rose < this.m.triggerMs - TIME_QUANTUM_MS) return;
     if (this.busy || !this.powered() || this.faults.unplugged) return;
     this.busy = true;
     this.pings++;
