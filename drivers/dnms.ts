@@ -19,6 +19,9 @@ const CMD_VERSION = 0x0002;
 const CMD_CALCULATE_LEQ = 0x0003;
 const CMD_DATA_READY = 0x0004;
 const CMD_READ_LEQ = 0x0005;
+/** microphone select (firmware V5+): its calibration table and sensitivity constant */
+const CMD_MIC_ICS43434 = 0x001b;
+const CMD_MIC_IM72D128 = 0x001c;
 /** LAeq, LAmin, LAmax: 3 float32 = 6 words, each word + CRC */
 export const DNMS_LEQ_BYTES = 18;
 /** version string: 9 words (18 chars, DNMS_MAX_VERSION_LEN in the airrohr driver) */
@@ -42,6 +45,11 @@ export interface DnmsOptions {
   address?: number;
   /** added to every level after the range check, dB (airrohr's "dnms_correction") */
   offsetDb?: number;
+  /**
+   * Microphone fitted, sent by configure(). Firmware V6 waits for it (or a calibration upload)
+   * before its levels mean anything; the two mics' constants differ by 10 dB. Default: not sent.
+   */
+  microphone?: "ICS-43434" | "IM72D128";
   /** switched supply in front of the module, if fitted (then gpio is needed) */
   power?: PowerSwitch;
   gpio?: Gpio;
@@ -117,6 +125,7 @@ export class Dnms implements Sensor {
   private i2c: I2cBus;
   private address: number;
   private offsetDb: number;
+  private mic: number;
   private power: PowerSwitch | undefined;
   private gpio: Gpio | undefined;
   private on: boolean;
@@ -131,6 +140,7 @@ export class Dnms implements Sensor {
     this.i2c = i2c;
     this.address = o.address || DNMS_ADDRESS;
     this.offsetDb = o.offsetDb || 0;
+    this.mic = o.microphone === "ICS-43434" ? CMD_MIC_ICS43434 : o.microphone === "IM72D128" ? CMD_MIC_IM72D128 : 0;
     this.power = o.power;
     this.gpio = o.gpio;
     this.counters = newCounters();
@@ -138,9 +148,13 @@ export class Dnms implements Sensor {
     this.poweredAt = 0;
   }
 
-  /** Reset: drops what was integrated so far, so the next read covers from now. Never throws. */
+  /**
+   * Selects the microphone if configured, then resets: drops what was integrated so far, so the
+   * next read covers from now. Never throws.
+   */
   configure(): void {
     try {
+      if (this.mic) this.command(this.mic);
       this.command(CMD_RESET);
     } catch (e) {
       // not answering yet (booting) or absent: read() reports it

@@ -111,10 +111,18 @@ export class PcbSpl implements Sensor {
     this.poweredAt = 0;
   }
 
-  /** A-weighting, averaging time, fresh min/max. Never throws; read() retries if it failed. */
+  /**
+   * A-weighting, averaging time, fresh min/max. A module still powered down (the node rebooted
+   * from deep sleep after powerOff) is woken first. Never throws; read() retries if it failed.
+   */
   configure(): void {
     const a = this.address;
     try {
+      this.i2c.writeTo(a, REG_CONTROL);
+      if (this.i2c.readFrom(a, 1)[0] & CONTROL_POWER_DOWN) {
+        this.wake();
+        return;
+      }
       this.i2c.writeTo(a, [REG_CONTROL, CONTROL_A_WEIGHTING]);
       this.i2c.writeTo(a, [REG_TAVG_HIGH, this.averagingMs >> 8, this.averagingMs & 0xff]);
       this.i2c.writeTo(a, [REG_RESET, RESET_CLEAR_MINMAX]);
@@ -128,6 +136,11 @@ export class PcbSpl implements Sensor {
     if (this.on) return;
     if (this.gpio) switchPower(this.gpio, this.power, true);
     this.on = true;
+    this.wake();
+  }
+
+  /** RESET bit 3 (wake, defaults back), then configure once it has settled */
+  private wake(): void {
     this.configured = false;
     this.poweredAt = Date.now();
     try {
@@ -136,6 +149,7 @@ export class PcbSpl implements Sensor {
       // just switched on: not listening for 5 ms; it starts with defaults anyway
     }
     const self = this;
+    if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = setTimeout(function () {
       self.timer = undefined;
       self.configure();
@@ -158,7 +172,11 @@ export class PcbSpl implements Sensor {
     if (!this.on) return Promise.resolve(faultResult("off"));
     const age = Date.now() - this.poweredAt;
     if (age < this.warmupMs) return Promise.resolve(faultResult("warming", "stabilising " + age + " ms"));
-    if (!this.configured) this.configure();
+    if (!this.configured) {
+      this.configure();
+      // configure() found it powered down and woke it: levels are stale until it settles
+      if (Date.now() - this.poweredAt < this.warmupMs) return Promise.resolve(faultResult("warming", "woken up"));
+    }
     let result: SensorResult;
     try {
       this.i2c.writeTo(this.address, REG_DECIBEL);

@@ -16,7 +16,7 @@ export const CURRENTS: { [part: string]: CurrentFigure } = {
   sps30: { on: 60, off: 0.04 },
   sen0232: { on: 3, off: 0 },
   "pcb-spl": { on: 5, off: 0.1 },
-  dnms: { on: 18, off: 18 },
+  dnms: { on: 100, off: 100 },
   a02yyuw: { on: 8, off: 0 },
   "jsn-sr04t": { on: 8, off: 5 },
   "hc-sr04": { on: 15, off: 2 },
