@@ -19,7 +19,7 @@ export const CURRENT_SOURCES: { [part: string]: string } = {
   "pcb-spl":
     "PCB Artists I2C sound level module: 5 mA active, 100 uA power-down (hardware.md)",
   dnms:
-    "DNMS (Sensor.Community) Teensy 3.6/4.0 + ICS-43434: ~18 mA, no sleep mode (estimate, unconfirmed)",
+    "DNMS (Sensor.Community): Teensy 4.0 (PJRC: ~100 mA at 600 MHz) + ICS-43434 mic; no sleep mode (estimate, unconfirmed)",
   a02yyuw:
     "DFRobot A02YYUW wiki: operating current <= 8 mA",
   "jsn-sr04t":
