@@ -38,6 +38,11 @@ export interface PmsFrame {
   counts: number[];
 }
 
+/** Espruino throws on clearTimeout(undefined) ("Use clearTimeout() instead") */
+function cancel(t: any): void {
+  if (t !== undefined) clearTimeout(t);
+}
+
 function word(b: ArrayLike<number>, i: number): number {
   return ((b[i] & 0xff) << 8) | (b[i + 1] & 0xff);
 }
@@ -184,6 +189,7 @@ export class Pms5003 implements Sensor {
   private on: boolean;
   private onAt: number;
   private heard: boolean;
+  private listening: boolean;
   /** the pending read's frame handler (null frame = bad checksum) */
   private waiter: ((f: PmsFrame | null) => void) | null;
   private abort: (() => void) | null;
@@ -202,6 +208,7 @@ export class Pms5003 implements Sensor {
     this.on = false;
     this.onAt = 0;
     this.heard = false;
+    this.listening = false;
     this.waiter = null;
     this.abort = null;
     this.pendingRead = null;
@@ -225,10 +232,14 @@ export class Pms5003 implements Sensor {
     if (o.rx !== undefined) setup.rx = o.rx;
     if (o.tx !== undefined) setup.tx = o.tx;
     o.serial.setup(9600, setup);
-    o.serial.on("data", (d: string) => {
-      this.heard = true;
-      this.reader.push(d);
-    });
+    // configure() may run again (reconfig): one listener only
+    if (!this.listening) {
+      o.serial.on("data", (d: string) => {
+        this.heard = true;
+        this.reader.push(d);
+      });
+      this.listening = true;
+    }
     if (o.setPin !== undefined) o.gpio.mode(o.setPin, "output");
     // mode is not kept over a power cycle; powerOn() sends it again
     this.sendMode();
@@ -266,8 +277,8 @@ export class Pms5003 implements Sensor {
       let retry: any;
       let timer: any;
       const finish = (r: SensorResult) => {
-        clearTimeout(timer);
-        clearTimeout(retry);
+        cancel(timer);
+        cancel(retry);
         this.waiter = null;
         this.abort = null;
         this.pendingRead = null;

@@ -37,6 +37,11 @@ export interface SdsFrame {
   id: number;
 }
 
+/** Espruino throws on clearTimeout(undefined) ("Use clearTimeout() instead") */
+function cancel(t: any): void {
+  if (t !== undefined) clearTimeout(t);
+}
+
 function sum8(b: ArrayLike<number>, from: number, to: number): number {
   let s = 0;
   for (let i = from; i <= to; i++) s += b[i] & 0xff;
@@ -182,6 +187,7 @@ export class Sds011 implements Sensor {
   private on: boolean;
   private onAt: number;
   private heard: boolean;
+  private listening: boolean;
   private waiter: ((f: SdsFrame | null) => void) | null;
   private abort: (() => void) | null;
   private pendingRead: Promise<SensorResult> | null;
@@ -196,6 +202,7 @@ export class Sds011 implements Sensor {
     this.on = false;
     this.onAt = 0;
     this.heard = false;
+    this.listening = false;
     this.waiter = null;
     this.abort = null;
     this.pendingRead = null;
@@ -218,10 +225,14 @@ export class Sds011 implements Sensor {
     if (o.rx !== undefined) setup.rx = o.rx;
     if (o.tx !== undefined) setup.tx = o.tx;
     o.serial.setup(9600, setup);
-    o.serial.on("data", (d: string) => {
-      this.heard = true;
-      this.reader.push(d);
-    });
+    // configure() may run again (reconfig): one listener only
+    if (!this.listening) {
+      o.serial.on("data", (d: string) => {
+        this.heard = true;
+        this.reader.push(d);
+      });
+      this.listening = true;
+    }
   }
 
   powerOn(): void {
@@ -255,8 +266,8 @@ export class Sds011 implements Sensor {
       let retry: any;
       let timer: any;
       const finish = (r: SensorResult) => {
-        clearTimeout(timer);
-        clearTimeout(retry);
+        cancel(timer);
+        cancel(retry);
         this.waiter = null;
         this.abort = null;
         this.pendingRead = null;

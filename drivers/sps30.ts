@@ -1,0 +1,292 @@
+// Sensirion SPS30 particulate matter sensor over I2C (address 0x69, SEL tied to GND).
+// Source: Sensirion SPS30 datasheet (I2C interface) and Sensirion's embedded-sps driver;
+// facts in docs/hardware.md. Commands are 16-bit, MSB first; every 16-bit data word on the
+// wire is followed by a CRC-8 (poly 0x31, init 0xFF). Float output: big-endian IEEE 754.
+// Firmware code: ES5, Espruino subset.
+
+import { newCounters, switchPower, okResult, faultResult } from "./types.js";
+import type { Sensor, Gpio, PowerSwitch, DriverCounters, SensorResult } from "./types.js";
+import { crc8 } from "./crc8.js";
+
+export const SPS30_ADDRESS = 0x69;
+
+export const SPS30_CMD_START = 0x0010; // argument 0x0300: big-endian float output
+export const SPS30_CMD_STOP = 0x0104;
+export const SPS30_CMD_DATA_READY = 0x0202;
+export const SPS30_CMD_READ = 0x0300;
+export const SPS30_CMD_SLEEP = 0x1001; // from idle only; firmware >= 2.0
+export const SPS30_CMD_WAKE = 0x1103;
+
+/** datasheet start-up time is 8 s at high and up to 30 s at the lowest number concentrations */
+export const SPS30_WARMUP_MS = 30000;
+/** a new measurement every second; allow two intervals and margin */
+export const SPS30_READ_TIMEOUT_MS = 3000;
+/** poll the data-ready flag this often (Sensirion's example polls every 100 ms) */
+export const SPS30_POLL_MS = 200;
+/** after power-up, before the first command (Sensirion's driver waits 100 ms after a reset) */
+export const SPS30_BOOT_MS = 100;
+/** datasheet mass concentration range 0-1000 ug/m3 */
+export const SPS30_MAX_UGM3 = 1000;
+
+/** The 10 values of one measurement: mass in ug/m3, number in #/cm3, typical size in um. */
+export interface Sps30Data {
+  pm1: number;
+  pm25: number;
+  pm4: number;
+  pm10: number;
+  nc05: number;
+  nc1: number;
+  nc25: number;
+  nc4: number;
+  nc10: number;
+  typicalSize: number;
+}
+
+/** The bytes of a command with 16-bit argument words, each followed by its CRC. */
+export function sps30Command(cmd: number, args?: number[]): number[] {
+  const b = [(cmd >> 8) & 0xff, cmd & 0xff];
+  const a = args || [];
+  for (let i = 0; i < a.length; i++) {
+    const w = [(a[i] >> 8) & 0xff, a[i] & 0xff];
+    b.push(w[0], w[1], crc8(w));
+  }
+  return b;
+}
+
+/**
+ * Pure: strip the CRC after every 2 data bytes. Returns the data bytes, or null if any CRC
+ * is wrong or the length is not a multiple of 3.
+ */
+export function sps30Words(raw: ArrayLike<number>): number[] | null {
+  if (raw.length % 3) return null;
+  const out: number[] = [];
+  for (let i = 0; i < raw.length; i += 3) {
+    if (crc8(raw, i, i + 2) !== raw[i + 2]) return null;
+    out.push(raw[i], raw[i + 1]);
+  }
+  return out;
+}
+
+/** Pure parser of the 60-byte read-values answer (float mode), or null on a CRC error. */
+export function parseSps30Values(raw: ArrayLike<number>): Sps30Data | null {
+  if (raw.length !== 60) return null;
+  const d = sps30Words(raw);
+  if (!d) return null;
+  const u = new Uint8Array(d);
+  const v = new DataView(u.buffer);
+  const f: number[] = [];
+  for (let i = 0; i < 10; i++) f.push(v.getFloat32(4 * i, false));
+  return {
+    pm1: f[0],
+    pm25: f[1],
+    pm4: f[2],
+    pm10: f[3],
+    nc05: f[4],
+    nc1: f[5],
+    nc25: f[6],
+    nc4: f[7],
+    nc10: f[8],
+    typicalSize: f[9],
+  };
+}
+
+export interface Sps30Options {
+  /** instance name from the board profile, e.g. "pm" */
+  name: string;
+  i2c: EspruinoI2C;
+  address?: number;
+  /** if given, configure() sets the bus up with these pins */
+  scl?: PinRef;
+  sda?: PinRef;
+  /** needed only with a power switch */
+  gpio?: Gpio;
+  power?: PowerSwitch;
+  /** without a power switch: true (default) = sleep command when off (firmware >= 2.0), false = idle */
+  sleep?: boolean;
+  warmupMs?: number;
+  timeoutMs?: number;
+}
+
+/** Espruino throws on clearTimeout(undefined) ("Use clearTimeout() instead") */
+function cancel(t: any): void {
+  if (t !== undefined) clearTimeout(t);
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
+/**
+ * Readings: pm1, pm25, pm10 ("ug/m3", rounded to 0.1).
+ * Faults: off, warming, absent (never ACKed since powerOn), timeout, checksum (only CRC
+ * failures), range (outside 0-1000). Espruino throws on a missing ACK: every transaction is caught.
+ */
+export class Sps30 implements Sensor {
+  readonly name: string;
+  readonly model: string;
+  readonly warmupMs: number;
+  readonly counters: DriverCounters;
+  private o: Sps30Options;
+  private addr: number;
+  private timeoutMs: number;
+  private on: boolean;
+  private onAt: number;
+  private started: boolean;
+  private acked: boolean;
+  private bootTimer: any;
+  private pendingRead: Promise<SensorResult> | null;
+  private abort: (() => void) | null;
+
+  constructor(options: Sps30Options) {
+    this.o = options;
+    this.name = options.name;
+    this.model = "sps30";
+    this.addr = options.address || SPS30_ADDRESS;
+    this.warmupMs = options.warmupMs === undefined ? SPS30_WARMUP_MS : options.warmupMs;
+    this.timeoutMs = options.timeoutMs || SPS30_READ_TIMEOUT_MS;
+    this.counters = newCounters();
+    this.on = false;
+    this.onAt = 0;
+    this.started = false;
+    this.acked = false;
+    this.bootTimer = undefined;
+    this.pendingRead = null;
+    this.abort = null;
+  }
+
+  configure(): void {
+    const o = this.o;
+    if (o.scl !== undefined && o.sda !== undefined) o.i2c.setup({ scl: o.scl, sda: o.sda });
+  }
+
+  powerOn(): void {
+    const o = this.o;
+    this.on = true;
+    this.onAt = Date.now();
+    this.started = false;
+    this.acked = false;
+    if (o.power && o.gpio) {
+      switchPower(o.gpio, o.power, true);
+      this.bootTimer = setTimeout(() => this.start(), SPS30_BOOT_MS);
+    } else {
+      this.start();
+    }
+  }
+
+  powerOff(): void {
+    const o = this.o;
+    cancel(this.bootTimer);
+    this.bootTimer = undefined;
+    if (o.power && o.gpio) {
+      switchPower(o.gpio, o.power, false);
+    } else {
+      this.tx(sps30Command(SPS30_CMD_STOP));
+      if (o.sleep !== false) this.tx(sps30Command(SPS30_CMD_SLEEP));
+    }
+    this.on = false;
+    this.started = false;
+    if (this.abort) this.abort();
+  }
+
+  read(): Promise<SensorResult> {
+    if (!this.on) return Promise.resolve(faultResult("off"));
+    const left = this.onAt + this.warmupMs - Date.now();
+    if (left > 0) return Promise.resolve(faultResult("warming", "ready in " + Math.ceil(left / 1000) + " s"));
+    if (this.pendingRead) return this.pendingRead;
+    // the start at powerOn was not ACKed (still booting or unplugged then): the fan has not run
+    if (!this.started && this.start()) {
+      this.onAt = Date.now();
+      return Promise.resolve(faultResult("warming", "started late"));
+    }
+    const p = new Promise<SensorResult>((resolve) => {
+      const deadline = Date.now() + this.timeoutMs;
+      let bad = 0;
+      let timer: any;
+      const finish = (r: SensorResult) => {
+        cancel(timer);
+        this.abort = null;
+        this.pendingRead = null;
+        resolve(r);
+      };
+      const poll = () => {
+        const ready = this.query(SPS30_CMD_DATA_READY, 1);
+        if (ready === null) bad++;
+        else if (ready && ready[1] === 1) {
+          const raw = this.rx(SPS30_CMD_READ, 60);
+          const d = raw ? parseSps30Values(raw) : undefined;
+          if (d) return finish(this.result(d));
+          if (d === null) {
+            bad++;
+            this.counters.checksumErrors++;
+          }
+        }
+        if (Date.now() + SPS30_POLL_MS <= deadline) {
+          timer = setTimeout(poll, SPS30_POLL_MS);
+          return;
+        }
+        if (bad) return finish(faultResult("checksum", bad + " bad answers"));
+        this.counters.timeouts++;
+        finish(faultResult(this.acked ? "timeout" : "absent", "no data in " + this.timeoutMs + " ms"));
+      };
+      this.abort = () => finish(faultResult("off", "powered off during read"));
+      poll();
+    });
+    if (this.abort) this.pendingRead = p;
+    return p;
+  }
+
+  /** wake (a sleeping SPS30 NACKs the first transaction; it wakes its interface) and start */
+  private start(): boolean {
+    this.tx(sps30Command(SPS30_CMD_WAKE));
+    this.tx(sps30Command(SPS30_CMD_WAKE));
+    this.started = this.tx(sps30Command(SPS30_CMD_START, [0x0300]));
+    return this.started;
+  }
+
+  private result(d: Sps30Data): SensorResult {
+    this.counters.framesOk++;
+    const vals = [d.pm1, d.pm25, d.pm10];
+    for (let i = 0; i < vals.length; i++) {
+      if (!(vals[i] >= 0 && vals[i] <= SPS30_MAX_UGM3)) {
+        this.counters.rangeErrors++;
+        return faultResult("range", "pm " + vals[i] + " ug/m3");
+      }
+    }
+    this.counters.lastGoodMs = Date.now();
+    return okResult([
+      { name: "pm1", unit: "ug/m3", value: round1(d.pm1) },
+      { name: "pm25", unit: "ug/m3", value: round1(d.pm25) },
+      { name: "pm10", unit: "ug/m3", value: round1(d.pm10) },
+    ]);
+  }
+
+  /** a write transaction; false on a missing ACK */
+  private tx(bytes: number[]): boolean {
+    try {
+      this.o.i2c.writeTo(this.addr, bytes);
+      this.acked = true;
+      return true;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  /** set the pointer and read n bytes; undefined on a missing ACK */
+  private rx(cmd: number, n: number): Uint8Array | undefined {
+    if (!this.tx(sps30Command(cmd))) return undefined;
+    try {
+      return this.o.i2c.readFrom(this.addr, n);
+    } catch (e) {
+      return undefined;
+    }
+  }
+
+  /** read `words` CRC-checked words: data bytes, null on a CRC error, undefined on a NACK */
+  private query(cmd: number, words: number): number[] | null | undefined {
+    const raw = this.rx(cmd, 3 * words);
+    if (!raw) return undefined;
+    const d = sps30Words(raw);
+    if (!d) this.counters.checksumErrors++;
+    return d;
+  }
+}
