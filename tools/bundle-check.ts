@@ -89,6 +89,8 @@ export function checkBundle(code: string): BundleProblem[] {
       case "AssignmentExpression":
         if (node.left.type === "ObjectPattern" || node.left.type === "ArrayPattern") add("destructuring assignment", node);
         if (node.operator === "**=") add("** operator", node);
+        // Espruino: "Assignment to a constant" when truncating an array this way (measured)
+        if (node.left.type === "MemberExpression" && !node.left.computed && node.left.property.name === "length") add("assignment to .length", node);
         break;
       case "BinaryExpression":
         if (node.operator === "**") add("** operator", node);

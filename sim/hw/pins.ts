@@ -30,8 +30,11 @@ export class PinBank {
   private levels = new Map<string, boolean>();
   private modes = new Map<string, PinMode>();
   private volts = new Map<string, number>();
+  /** level an undriven pin floats to: a device's or board's pull resistor */
+  private pulls = new Map<string, boolean>();
   private listeners = new Map<string, ChangeListener[]>();
   private watches = new Map<number, Watch>();
+  private mcuDriven = new Set<string>();
   private nextWatch = 1;
 
   constructor(private clock: VirtualClock) {}
@@ -47,12 +50,35 @@ export class PinBank {
     this.volts.set(pinName(ref), volts);
   }
 
+  /**
+   * A pull resistor on the board or device side (e.g. a P-MOSFET gate pulled up, the PMS5003's
+   * SET pin): the level an undriven pin settles to, so the MCU driving it the other way is an edge.
+   */
+  pull(ref: PinRef, high: boolean): void {
+    this.pulls.set(pinName(ref), high);
+  }
+
   level(ref: PinRef): boolean {
     const name = pinName(ref);
     const v = this.levels.get(name);
     if (v !== undefined) return v;
-    // undriven: pull-ups read high, others low (ESP32 pins float; low is the safe guess)
+    const pulled = this.pulls.get(name);
+    if (pulled !== undefined) return pulled;
+    // undriven: the MCU's pull-up reads high, others low (ESP32 pins float; low is the safe guess)
     return this.modes.get(name) === "input_pullup";
+  }
+
+  /** The MCU resets: every pin it drove floats again (devices keep driving theirs). */
+  releaseAll(): void {
+    const driven = [...this.levels.keys()].filter((name) => this.mcuDriven.has(name));
+    for (const name of driven) {
+      const was = this.level(name);
+      this.levels.delete(name);
+      this.modes.delete(name);
+      this.mcuDriven.delete(name);
+      this.notify(name, was);
+    }
+    this.watches.clear();
   }
 
   /** true once the MCU has driven the pin either way */
@@ -71,6 +97,7 @@ export class PinBank {
   digitalWrite(ref: PinRef, value: number | boolean): void {
     const name = pinName(ref);
     if (!this.modes.has(name) || this.modes.get(name) === "auto") this.modes.set(name, "output");
+    this.mcuDriven.add(name);
     this.setLevel(name, !!value);
   }
 
@@ -97,6 +124,7 @@ export class PinBank {
     const times = Array.isArray(ms) ? ms : [ms];
     let level = !!value;
     let at = 0;
+    this.mcuDriven.add(name);
     this.setLevel(name, level);
     for (const t of times) {
       at += t;
@@ -132,6 +160,11 @@ export class PinBank {
   private setLevel(name: string, high: boolean): void {
     const was = this.level(name);
     this.levels.set(name, high);
+    this.notify(name, was);
+  }
+
+  private notify(name: string, was: boolean): void {
+    const high = this.level(name);
     if (was === high) return;
     const now = this.clock.now();
     for (const l of (this.listeners.get(name) ?? []).slice()) l(high, now);
