@@ -1,0 +1,135 @@
+// Espruino's require("net") over real Node sockets, as measured on Espruino 2v29 (and read
+// in libs/network/socketserver.c): data arrives as binary strings (one char per byte),
+// write() takes binary strings, end() closes once the send buffer is flushed, and a socket
+// that fails emits "error" ({code, message}), then "end", then "close" (hadError).
+// A refused connection errors asynchronously here, while the Linux build throws at once;
+// blocked() makes connect() throw the way Espruino does when it cannot make a socket.
+
+import net from "node:net";
+
+export interface EspruinoNetOptions {
+  /** true while the simulated Wi-Fi is down: connect() throws, and open sockets are cut */
+  blocked?: () => boolean;
+  /** how event callbacks reach the firmware (e.g. through a virtual clock); default process.nextTick */
+  schedule?: (fn: () => void) => void;
+  /** split received data into chunks of at most this many bytes (Espruino reads 536 at a time) */
+  chunkSize?: number;
+}
+
+export interface EspruinoNet extends NetModule {
+  /** open sockets now */
+  openSockets(): number;
+  /** cut every open socket, as a lost link would (errors then closes them) */
+  cutAll(): void;
+  /** check blocked() now and cut sockets if it says so (call after changing what blocked() returns) */
+  poll(): void;
+}
+
+type Listener = (...args: any[]) => void;
+
+/** Espruino's SOCKET_ERR_* codes */
+const ERR_CLOSED = -10;
+const ERR_NO_CONNECTION = -11;
+
+class EspruinoSocket implements NetSocket {
+  private listeners: { [event: string]: Listener[] } = {};
+  private closed = false;
+  private errored = false;
+
+  constructor(
+    readonly raw: net.Socket,
+    private readonly schedule: (fn: () => void) => void,
+    chunkSize: number,
+    private readonly blocked: () => boolean,
+    onGone: () => void,
+  ) {
+    raw.on("data", (buf: Buffer) => {
+      if (this.blocked()) return this.cut();
+      for (let i = 0; i < buf.length; i += chunkSize) {
+        const s = buf.subarray(i, i + chunkSize).toString("latin1");
+        this.emit("data", s);
+      }
+    });
+    raw.on("error", (e: NodeJS.ErrnoException) => {
+      this.errored = true;
+      this.emit("error", { code: e.code === "ECONNREFUSED" ? ERR_NO_CONNECTION : ERR_CLOSED, message: e.message });
+    });
+    raw.on("drain", () => this.emit("drain"));
+    raw.on("close", () => {
+      if (this.closed) return;
+      this.closed = true;
+      onGone();
+      this.emit("end");
+      this.emit("close", this.errored);
+    });
+  }
+
+  write(data: string): boolean {
+    if (this.closed || this.raw.destroyed) throw new Error("This socket is closed");
+    // bytes written into a dead link are lost, and the link error shows up
+    if (this.blocked()) {
+      this.cut();
+      return true;
+    }
+    this.raw.write(Buffer.from(data, "latin1"));
+    return true;
+  }
+
+  end(): void {
+    if (this.closed) return;
+    // Espruino closes (not half-closes) once what was written has gone out
+    this.raw.end(() => this.raw.destroy());
+  }
+
+  /** the link went away under the socket */
+  cut(): void {
+    if (this.closed) return;
+    this.raw.destroy(Object.assign(new Error("connection lost"), { code: "ECONNRESET" }));
+  }
+
+  on(event: string, listener: Listener): void {
+    (this.listeners[event] ??= []).push(listener);
+  }
+
+  removeAllListeners(event?: string): void {
+    if (event) delete this.listeners[event];
+    else this.listeners = {};
+  }
+
+  emit(event: string, ...args: any[]): void {
+    this.schedule(() => {
+      for (const l of (this.listeners[event] ?? []).slice()) l(...args);
+    });
+  }
+}
+
+export function createEspruinoNet(opts: EspruinoNetOptions = {}): EspruinoNet {
+  const schedule = opts.schedule ?? ((fn: () => void) => process.nextTick(fn));
+  const chunkSize = opts.chunkSize ?? 536;
+  const open = new Set<EspruinoSocket>();
+  const blocked = () => opts.blocked?.() ?? false;
+
+  const api: EspruinoNet = {
+    connect(options: { host: string; port: number }, onConnect?: () => void): NetSocket {
+      if (blocked()) throw new Error("Unable to create socket");
+      const raw = net.connect({ host: options.host, port: options.port });
+      raw.setNoDelay(true);
+      const sock: EspruinoSocket = new EspruinoSocket(raw, schedule, chunkSize, blocked, () => open.delete(sock));
+      open.add(sock);
+      raw.on("connect", () => {
+        if (blocked()) return sock.cut();
+        sock.emit("connect");
+        if (onConnect) schedule(onConnect);
+      });
+      return sock;
+    },
+    openSockets: () => open.size,
+    cutAll() {
+      for (const s of [...open]) s.cut();
+    },
+    poll() {
+      if (blocked()) api.cutAll();
+    },
+  };
+  return api;
+}

@@ -1,0 +1,243 @@
+import { expect } from "chai";
+import fc from "fast-check";
+import sinon from "sinon";
+import { createHash, createHmac } from "node:crypto";
+import { hmacSha256, toHex, fromHex, equalConstantTime } from "../../firmware/crypto/hmac.js";
+import {
+  verifyCommand, signCommand, canonicalJson, commandString, ackMessage, MAX_COMMAND_BYTES, type VerifyResult,
+} from "../../firmware/uplink/commands.js";
+
+const sha256 = (s: string) => createHash("sha256").update(s, "latin1").digest("binary");
+const h = (hex: string) => Buffer.from(hex, "hex").toString("latin1");
+const rep = (byte: number, n: number) => String.fromCharCode(byte).repeat(n);
+
+describe("HMAC-SHA256 (RFC 4231 test vectors)", () => {
+  const vectors: [string, string, string, string][] = [
+    ["1", rep(0x0b, 20), "Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"],
+    ["2", "Jefe", "what do ya want for nothing?", "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"],
+    ["3", rep(0xaa, 20), rep(0xdd, 50), "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"],
+    ["4", h("0102030405060708090a0b0c0d0e0f10111213141516171819"), rep(0xcd, 50), "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"],
+    ["6", rep(0xaa, 131), "Test Using Larger Than Block-Size Key - Hash Key First", "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"],
+    [
+      "7",
+      rep(0xaa, 131),
+      "This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.",
+      "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2",
+    ],
+  ];
+  for (const [tc, key, data, mac] of vectors) {
+    it(`test case ${tc}`, () => {
+      expect(toHex(hmacSha256(sha256, key, data))).to.equal(mac);
+    });
+  }
+  it("test case 5 (truncated to 128 bits)", () => {
+    expect(toHex(hmacSha256(sha256, rep(0x0c, 20), "Test With Truncation")).substring(0, 32)).to.equal("a3b6167473100ee06e0c796c2955552b");
+  });
+  it("agrees with node:crypto for any key and message", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ maxLength: 300 }), (k, m) => {
+        const key = Buffer.from(k), msg = Buffer.from(m);
+        expect(toHex(hmacSha256(sha256, key.toString("latin1"), msg.toString("latin1")))).to.equal(createHmac("sha256", key).update(msg).digest("hex"));
+      }),
+      { numRuns: 200 },
+    );
+  });
+  it("hex helpers", () => {
+    expect(toHex("\x00\x0f\xff")).to.equal("000fff");
+    expect(fromHex("000FfF")).to.equal("\x00\x0f\xff");
+    expect(fromHex("abc")).to.equal(null);
+    expect(fromHex("zz")).to.equal(null);
+    expect(equalConstantTime("abc", "abc")).to.equal(true);
+    expect(equalConstantTime("abc", "abd")).to.equal(false);
+    expect(equalConstantTime("abc", "ab")).to.equal(false);
+  });
+});
+
+const KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+const NODE = "n7";
+
+function signed(ctr: number, cmd: string, args: any, id = "c-1", node = NODE, key = KEY): string {
+  return signCommand(node, key, ctr, id, cmd, args, sha256);
+}
+function verify(payload: any, lastCtr = 0): VerifyResult {
+  return verifyCommand(payload, NODE, KEY, lastCtr, sha256);
+}
+function errorOf(r: VerifyResult): string {
+  return r.ok ? "ok" : r.error;
+}
+
+describe("command canonical form", () => {
+  it("sorts keys, drops spaces, writes numbers from micro-units", () => {
+    expect(canonicalJson({ b: 1, a: [true, null, "x"], c: { z: -12.25, y: 0.5, x: 1e-6 } })).to.equal('{"a":[true,null,"x"],"b":1,"c":{"x":0.000001,"y":0.5,"z":-12.25}}');
+    expect(canonicalJson({})).to.equal("{}");
+    expect(canonicalJson(-0)).to.equal("0");
+  });
+  it("has no form for long fractions, huge numbers, non-ASCII text, deep nesting", () => {
+    expect(canonicalJson(0.1234567)).to.equal(null);
+    expect(canonicalJson(1e9)).to.equal(null);
+    expect(canonicalJson(NaN)).to.equal(null);
+    expect(canonicalJson("caf\u00e9")).to.equal(null);
+    expect(canonicalJson({ "\n": 1 })).to.equal(null);
+    expect(canonicalJson({ a: { b: { c: { d: {} } } } })).to.equal(null);
+    expect(canonicalJson(undefined)).to.equal(null);
+  });
+  it("the MAC is HMAC-SHA256 over the documented string", () => {
+    const msg = JSON.parse(signed(42, "relay", { state: "on", expiresS: 600 }));
+    const text = 'n7\n42\nc-1\nrelay\n{"expiresS":600,"state":"on"}';
+    expect(commandString(NODE, 42, "c-1", "relay", { state: "on", expiresS: 600 })).to.equal(text);
+    expect(msg.mac).to.equal(createHmac("sha256", Buffer.from(KEY, "hex")).update(text).digest("hex"));
+  });
+  it("signCommand refuses what it cannot sign", () => {
+    expect(() => signed(1, "config", { thresholds: { pm25: 0.1234567 } })).to.throw(/canonical/);
+    expect(() => signCommand(NODE, "xyz", 1, "c", "diag", {}, sha256)).to.throw(/hex/);
+  });
+});
+
+describe("command verification", () => {
+  it("accepts good commands of each kind", () => {
+    const cases: [string, any][] = [
+      ["relay", { state: "on", expiresS: 600 }],
+      ["relay", { state: "auto" }],
+      ["config", { samplePeriodS: 60, uploadPeriodS: 900, thresholds: { pm25: 35.5, binFill: 0.8 } }],
+      ["config", { thresholds: { binFill: 1 } }],
+      ["diag", {}],
+      ["reboot", {}],
+    ];
+    cases.forEach(([cmd, args], i) => {
+      const r = verify(signed(10 + i, cmd, args, `c-${i}`), 9);
+      expect(r).to.deep.equal({ ok: true, cmd: { id: `c-${i}`, cmd, args, ctr: 10 + i } });
+    });
+  });
+
+  it("does not depend on key order, whitespace or MAC case", () => {
+    const m = JSON.parse(signed(5, "config", { uploadPeriodS: 900, samplePeriodS: 60 }));
+    const reordered = `{ "mac" : "${m.mac.toUpperCase()}", "ctr": 5, "args": {"samplePeriodS": 60, "uploadPeriodS": 900.0}, "cmd": "config", "id": "c-1" }`;
+    expect(verify(reordered).ok).to.equal(true);
+  });
+
+  it("refuses forged MACs: flipped digit, other key, other node, tampered args or id", () => {
+    const good = signed(5, "relay", { state: "off" });
+    const m = JSON.parse(good);
+    const flip = { ...m, mac: (m.mac[0] === "0" ? "1" : "0") + m.mac.substring(1) };
+    expect(errorOf(verify(JSON.stringify(flip)))).to.equal("bad-mac");
+    expect(errorOf(verify(signed(5, "relay", { state: "off" }, "c-1", NODE, "ff".repeat(32))))).to.equal("bad-mac");
+    expect(errorOf(verify(signed(5, "relay", { state: "off" }, "c-1", "n8")))).to.equal("bad-mac");
+    expect(errorOf(verify(JSON.stringify({ ...m, args: { state: "on" } })))).to.equal("bad-mac");
+    expect(errorOf(verify(JSON.stringify({ ...m, id: "c-2" })))).to.equal("bad-mac");
+    expect(errorOf(verify(JSON.stringify({ ...m, ctr: 6 })))).to.equal("bad-mac");
+    expect(errorOf(verifyCommand(good, NODE, "", 0, sha256))).to.equal("bad-mac");
+  });
+
+  it("refuses replayed counters, and says which", () => {
+    const p = signed(7, "diag", {});
+    expect(verify(p, 6).ok).to.equal(true);
+    const again = verify(p, 7);
+    expect(again).to.deep.include({ ok: false, error: "replay", id: "c-1", ctr: 7 });
+    expect(errorOf(verify(p, 100))).to.equal("replay");
+  });
+
+  it("refuses oversized payloads before parsing them", () => {
+    const big = signed(1, "diag", {}, "x".repeat(32)).replace("{", "{" + " ".repeat(MAX_COMMAND_BYTES));
+    const parse = sinon.spy(JSON, "parse");
+    try {
+      expect(errorOf(verify(big))).to.equal("too-large");
+      expect(parse.called).to.equal(false);
+    } finally {
+      parse.restore();
+    }
+  });
+
+  const malformed: [string, any][] = [
+    ["not text", 42],
+    ["empty", ""],
+    ["not JSON", "{relay on}"],
+    ["truncated", signed(1, "diag", {}).slice(0, -1)],
+    ["an array", "[]"],
+    ["null", "null"],
+    ["id a number", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), id: 5 })],
+    ["id with a slash", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), id: "a/b" })],
+    ["cmd missing", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), cmd: undefined })],
+    ["ctr a string", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), ctr: "1" })],
+    ["ctr a fraction", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), ctr: 1.5 })],
+    ["ctr zero", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), ctr: 0 })],
+    ["ctr past 2^31-1", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), ctr: 2 ** 31 })],
+    ["mac short", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), mac: "abcd" })],
+    ["args an array", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), args: [] })],
+    ["args missing", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), args: undefined })],
+    ["args with a long fraction", JSON.stringify({ ...JSON.parse(signed(1, "config", { thresholds: { pm25: 1 } })), args: { thresholds: { pm25: 1.0000001 } } })],
+    ["nested 200 deep", "[".repeat(200) + "]".repeat(200)],
+  ];
+  for (const [what, payload] of malformed) {
+    it(`calls a payload malformed: ${what}`, () => {
+      expect(errorOf(verify(payload))).to.equal("malformed");
+    });
+  }
+
+  it("unknown but authentic commands are unknown-command (with ctr, so it can be consumed)", () => {
+    expect(verify(signed(3, "selfdestruct", {}))).to.deep.include({ ok: false, error: "unknown-command", ctr: 3 });
+  });
+
+  const badArgs: [string, any][] = [
+    ["relay", { state: "blink" }],
+    ["relay", {}],
+    ["relay", { state: "on", expiresS: 0 }],
+    ["relay", { state: "on", expiresS: 86401 }],
+    ["relay", { state: "on", expiresS: 1.5 }],
+    ["relay", { state: "on", expiresS: "60" }],
+    ["relay", { state: "on", colour: "red" }],
+    ["config", {}],
+    ["config", { samplePeriodS: 5 }],
+    ["config", { uploadPeriodS: 604801 }],
+    ["config", { samplePeriodS: true }],
+    ["config", { thresholds: { binFill: 1.5 } }],
+    ["config", { thresholds: { pm25: -1 } }],
+    ["config", { thresholds: { co2: 400 } }],
+    ["config", { thresholds: 3 }],
+    ["config", { wifi: "x" }],
+    ["diag", { verbose: true }],
+    ["reboot", { now: 1 }],
+  ];
+  for (const [cmd, args] of badArgs) {
+    it(`refuses ${cmd} ${JSON.stringify(args)} as bad-args`, () => {
+      const r = verify(signed(2, cmd, args));
+      expect(errorOf(r)).to.equal("bad-args");
+      expect((r as any).detail).to.be.a("string").and.not.equal("");
+    });
+  }
+
+  it("garbage never throws and is never accepted", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 600 }), fc.json(), fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a).toString("latin1"))), (s) => {
+        const r = verify(s);
+        expect(r.ok).to.equal(false);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("any one-byte change to a signed command is refused unless it means the same command", () => {
+    const good = signed(9, "config", { samplePeriodS: 120, thresholds: { pm25: 25.5 } });
+    const original = verify(good);
+    expect(original.ok).to.equal(true);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: good.length - 1 }), fc.integer({ min: 0, max: 255 }), (i, c) => {
+        const s = good.substring(0, i) + String.fromCharCode(c) + good.substring(i + 1);
+        const r = verify(s);
+        if (r.ok) expect(r).to.deep.equal(original);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe("ack messages", () => {
+  it("are JSON with id and ok, plus error and detail when refused", () => {
+    expect(JSON.parse(ackMessage("c-1", true))).to.deep.equal({ id: "c-1", ok: true });
+    expect(JSON.parse(ackMessage("c-2", false, "bad-args", "state must be on, off or auto"))).to.deep.equal({
+      id: "c-2",
+      ok: false,
+      error: "bad-args",
+      detail: "state must be on, off or auto",
+    });
+  });
+});
