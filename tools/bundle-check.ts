@@ -121,6 +121,10 @@ export function checkBundle(code: string): BundleProblem[] {
         break;
       case "Literal":
         if (typeof node.bigint === "string") add("BigInt literal", node);
+        // Espruino's regex engine silently fails {n} and {m,n} quantifiers: /^a{1,3}$/.test("aa") is
+        // false; /x/s does not parse and /^b/m does not match after a newline (measured on 2v29)
+        if (node.regex && /(^|[^\\])\{\d*,?\d*\}/.test(node.regex.pattern)) add("regex {m,n} quantifier", node);
+        if (node.regex && /[smd]/.test(node.regex.flags)) add("regex flag " + node.regex.flags, node);
         break;
     }
   });

@@ -35,6 +35,10 @@ const REFUSED: Array<[string, string]> = [
   ["function late used before its declaration (Espruino does not hoist)", "late(); function late() {}"],
   ["class field", "class A { x = 1; }"],
   ["assignment to .length", "queue.length = 0;"],
+  ["regex {m,n} quantifier", "var ok = /^[a-z0-9]{1,32}$/.test(id);"],
+  ["regex {m,n} quantifier", "var two = /^a{2}$/;"],
+  ["regex flag s", "var dotAll = /a.b/s;"],
+  ["regex flag m", "var lines = /^b/m;"],
 ];
 
 describe("bundle check: refuses what Espruino fails on", () => {
@@ -63,6 +67,7 @@ describe("bundle check: refuses what Espruino fails on", () => {
       "function late() {} late();",
       "var s = 'Map'; var t = obj.Map; var u = { Map: 1 };",
       "function g(Map) { return Map; }",
+      "var r = /^[a-z0-9_-]+$/, brace = /\\{x\\}/;",
       "setTimeout(function () { later(); }, 10); function later() {}",
     ].join("\n");
     expect(checkBundle(es5)).to.deep.equal([]);
