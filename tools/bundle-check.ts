@@ -27,6 +27,7 @@ const MISSING_MEMBERS = new Set([
   "Number.EPSILON",
   "Math.log10",
   "Math.log2",
+  "Date.UTC",
   "Array.prototype.slice",
   "ArrayBuffer.prototype.slice",
 ]);

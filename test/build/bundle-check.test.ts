@@ -29,6 +29,7 @@ const REFUSED: Array<[string, string]> = [
   ["Number.isFinite", "if (Number.isFinite(x)) y();"],
   ["Number.MAX_SAFE_INTEGER", "var n = Number.MAX_SAFE_INTEGER;"],
   ["Math.log10", "var l = Math.log10(x);"],
+  ["Date.UTC", "var t = Date.UTC(2026, 0, 1);"],
   ["Array.prototype.slice", "var a = Array.prototype.slice.call(arguments);"],
   ["ArrayBuffer.prototype.slice", "var f = ArrayBuffer.prototype.slice;"],
   ["empty array slot", "var a = [0, 2, , 3];"],
