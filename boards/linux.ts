@@ -1,4 +1,7 @@
-// Placeholder entry until the runtime lands: proves the build and the interpreter run.
+// Build entry: Espruino's own Linux build. No sensors, no Wi-Fi module (the host's network),
+// no deep sleep: the node runs as a mains node and talks to a broker on the host.
 import { profile } from "./profiles/linux.js";
+import { espruinoPlatform, lockConsole } from "./espruino-platform.js";
+import { startNode } from "../firmware/node.js";
 
-print("CasaNode 0.1.0 " + profile.name + " boot");
+global.casanode = startNode(espruinoPlatform(), profile, [], [], { lockConsole: lockConsole });

@@ -28,5 +28,6 @@ export const profile: BoardProfile = {
       options: { fullScaleV: 3.3, gain: 1, offsetDb: 0, samples: 40 },
     },
   ],
-  defaults: { samplePeriodS: 300, uploadPeriodS: 1800 },
+  // 15 min: each cycle runs the SDS011 fan and laser ~20 s at 70 mA, the bulk of the charge
+  defaults: { samplePeriodS: 900, uploadPeriodS: 3600 },
 };

@@ -1,0 +1,79 @@
+// The runtime's Platform built from Espruino's globals: the ESP32 build, or Espruino's own
+// Linux build (no ESP32 or Wifi globals, host network, no deep sleep). The simulator runs
+// this same code against its emulation of those globals.
+
+import type { Platform, WakeCause } from "../firmware/platform.js";
+
+/** ESP32.deepSleep takes an int32 of microseconds: about 35.8 min at most */
+export const ESP32_MAX_DEEP_SLEEP_MS = Math.floor(2147483647 / 1000);
+/** ESP32.getWakeupCause(): ESP_SLEEP_WAKEUP_TIMER */
+const WAKEUP_TIMER = 4;
+
+export function espruinoPlatform(): Platform {
+  var esp: ESP32Module | undefined = typeof ESP32 !== "undefined" ? ESP32 : undefined;
+  var wifi: WifiModule | undefined, crypto: CryptoModule | undefined, cause: WakeCause = "power-on";
+  if (esp) {
+    try {
+      wifi = require("Wifi");
+    } catch (e) {
+      // a build without Wi-Fi
+    }
+    try {
+      if (esp.getWakeupCause() === WAKEUP_TIMER) cause = "deep-sleep";
+    } catch (e) {
+      // treat as a power-on
+    }
+  }
+  try {
+    crypto = require("crypto");
+  } catch (e) {
+    // ESP32_IDF4 builds may leave crypto out: commands are then refused (no SHA-256)
+  }
+  return {
+    storage: require("Storage"),
+    net: require("net"),
+    wifi: wifi,
+    sha256: function (data: string) {
+      if (!crypto) throw new Error("no crypto module");
+      return E.toString(new Uint8Array(crypto.SHA256(data)));
+    },
+    wakeCause: function () {
+      return cause;
+    },
+    deepSleep: esp
+      ? function (ms: number) {
+          (esp as ESP32Module).deepSleep(Math.round(ms * 1000));
+        }
+      : undefined,
+    maxDeepSleepMs: ESP32_MAX_DEEP_SLEEP_MS,
+    reboot: function () {
+      if (esp) esp.reboot();
+      else if (E.reboot) E.reboot();
+    },
+    watchdog: {
+      enable: function (seconds: number) {
+        E.enableWatchdog(seconds, false);
+      },
+      kick: function () {
+        E.kickWatchdog();
+      },
+    },
+    memory: function () {
+      return process.memory();
+    },
+    console: typeof Serial1 !== "undefined" ? Serial1 : undefined,
+    log: function (line: string) {
+      print(line);
+    },
+    // the simulator listens (E.on("power")) to price time in state; on a board nobody does
+    power: function (state: string, on: boolean) {
+      (E as any).emit("power", state, on);
+    },
+  };
+}
+
+/** lock the REPL console behind the config's password (E.setPassword: at most 20 chars) */
+export function lockConsole(password: string): void {
+  E.setPassword(password);
+  E.lockConsole();
+}

@@ -1,0 +1,183 @@
+// Aggregation windows that survive deep sleep (plain JSON kept in the store).
+// Firmware code: ES5, Espruino subset.
+//
+// Per quantity: count/mean/min/max. Sound levels (unit "dB") are never averaged
+// arithmetically: the window keeps the energy sum (LAeq = energetic mean), LAmax/LAmin, and a
+// histogram of 0.5 dB bins from 20 to 140 dB (sparse: only bins hit) for L10/L50/L90.
+// The "LAeq" samples also feed a day accumulator for Lden (EU directive 2002/49/EC).
+
+import type { Reading } from "../../drivers/types.js";
+import { dbToEnergy, energyToDb } from "../../drivers/decibel.js";
+import type { Entry } from "./store.js";
+
+export const HIST_MIN_DB = 20;
+export const HIST_MAX_DB = 140;
+export const HIST_BIN_DB = 0.5;
+const HIST_BINS = (HIST_MAX_DB - HIST_MIN_DB) / HIST_BIN_DB;
+
+/** How a quantity aggregates: m = linear, e = energetic (dB), x = max only, i = min only */
+export type Kind = "m" | "e" | "x" | "i";
+
+/** One quantity in a window. s = sum (linear) or energy sum 10^(L/10) (kind e). */
+export interface QStat {
+  k: Kind;
+  u: string;
+  n: number;
+  s: number;
+  lo: number;
+  hi: number;
+  /** histogram, kind e only: bin index -> count */
+  h?: { [bin: string]: number };
+}
+
+export interface Window {
+  /** start, ms */
+  t: number;
+  q: { [name: string]: QStat };
+}
+
+/** LAmax-like names keep only their max, LAmin-like only their min; other dB levels are energetic */
+export function kindOf(r: Reading): Kind {
+  if (r.unit !== "dB") return "m";
+  var n = r.name.toLowerCase();
+  return /max$/.test(n) ? "x" : /min$/.test(n) ? "i" : "e";
+}
+
+export function newWindow(t: number): Window {
+  return { t: t, q: {} };
+}
+
+export function histBin(level: number): number {
+  var i = Math.floor((level - HIST_MIN_DB) / HIST_BIN_DB);
+  return i < 0 ? 0 : i >= HIST_BINS ? HIST_BINS - 1 : i;
+}
+
+/** Fold one reading in; non-numbers are ignored. */
+export function fold(w: Window, r: Reading): void {
+  var v = r.value;
+  if (typeof v !== "number" || !isFinite(v)) return;
+  var q = w.q[r.name];
+  if (!q) {
+    var k = kindOf(r);
+    q = w.q[r.name] = { k: k, u: r.unit, n: 0, s: 0, lo: v, hi: v };
+    if (k === "e") q.h = {};
+  }
+  q.n++;
+  if (v < q.lo) q.lo = v;
+  if (v > q.hi) q.hi = v;
+  if (q.k === "e") {
+    q.s += dbToEnergy(v);
+    var b = "" + histBin(v);
+    (q.h as any)[b] = ((q.h as any)[b] || 0) + 1;
+  } else q.s += v;
+}
+
+/**
+ * Level exceeded by `exceed` percent of the samples, from the histogram (nearest rank, bin
+ * centre: within 0.25 dB of the exact sample percentile). L10 = percentile(h, n, 10) is the
+ * 90th percentile of the samples (peaks); L90 the 10th (background).
+ */
+export function exceededLevel(h: { [bin: string]: number }, n: number, exceed: number): number {
+  var rank = Math.ceil(((100 - exceed) / 100) * n);
+  if (rank < 1) rank = 1;
+  var acc = 0;
+  for (var i = 0; i < HIST_BINS; i++) {
+    acc += h["" + i] || 0;
+    if (acc >= rank) return HIST_MIN_DB + (i + 0.5) * HIST_BIN_DB;
+  }
+  return NaN;
+}
+
+function r2(v: number): number {
+  return Math.round(v * 100) / 100;
+}
+
+/**
+ * The window as entries stamped with its start (s): "<name>.mean/.min/.max" for linear
+ * quantities; for levels "<name>.mean" (energetic), ".min", ".max", ".L10", ".L50", ".L90";
+ * "LAmax.max" and "LAmin.min" for the extremes.
+ */
+export function summarize(w: Window): Entry[] {
+  var out: Entry[] = [], t = Math.floor(w.t / 1000);
+  for (var name in w.q) {
+    var q = w.q[name];
+    if (!q.n) continue;
+    if (q.k === "x") out.push([name + ".max", q.u, r2(q.hi), t]);
+    else if (q.k === "i") out.push([name + ".min", q.u, r2(q.lo), t]);
+    else {
+      out.push([name + ".mean", q.u, r2(q.k === "e" ? energyToDb(q.s / q.n) : q.s / q.n), t]);
+      out.push([name + ".min", q.u, r2(q.lo), t]);
+      out.push([name + ".max", q.u, r2(q.hi), t]);
+      if (q.k === "e") {
+        var h = q.h || {};
+        out.push([name + ".L10", q.u, exceededLevel(h, q.n, 10), t]);
+        out.push([name + ".L50", q.u, exceededLevel(h, q.n, 50), t]);
+        out.push([name + ".L90", q.u, exceededLevel(h, q.n, 90), t]);
+      }
+    }
+  }
+  return out;
+}
+
+// ---- Lden ----
+
+/** Day accumulator: local day number, energy sums and counts for day/evening/night. */
+export interface DayAcc {
+  d: number;
+  e: number[];
+  n: number[];
+}
+
+const DAY_MS = 86400000;
+const HOUR_MS = 3600000;
+
+/** 0 = day (07-19), 1 = evening (19-23), 2 = night (23-07), from the local hour */
+export function ldenPeriod(localHour: number): number {
+  return localHour >= 7 && localHour < 19 ? 0 : localHour >= 19 && localHour < 23 ? 1 : 2;
+}
+
+/** Lden = 10 lg((12*10^(Ld/10) + 4*10^((Le+5)/10) + 8*10^((Ln+10)/10)) / 24) */
+export function lden(ld: number, le: number, ln: number): number {
+  return energyToDb((12 * dbToEnergy(ld) + 4 * dbToEnergy(le + 5) + 8 * dbToEnergy(ln + 10)) / 24);
+}
+
+export interface DayResult {
+  /** local day start as UTC ms */
+  t: number;
+  ld: number;
+  le: number;
+  ln: number;
+  /** NaN unless all three periods had samples */
+  lden: number;
+}
+
+function closeDay(a: DayAcc, tzOffsetMs: number): DayResult {
+  var l = [0, 1, 2].map(function (i) { return a.n[i] ? energyToDb(a.e[i] / a.n[i]) : NaN; });
+  return { t: a.d * DAY_MS - tzOffsetMs, ld: l[0], le: l[1], ln: l[2], lden: a.n[0] && a.n[1] && a.n[2] ? lden(l[0], l[1], l[2]) : NaN };
+}
+
+/**
+ * Fold an LAeq sample taken at tMs (UTC) into the day accumulator. When the local day
+ * changed, returns the finished day (and restarts the accumulator in `holder.day`).
+ */
+export function foldDay(holder: { day: DayAcc | null }, tMs: number, level: number, tzOffsetMin: number): DayResult | null {
+  var off = tzOffsetMin * 60000, local = tMs + off, d = Math.floor(local / DAY_MS), done: DayResult | null = null;
+  var a = holder.day;
+  if (a && a.d !== d) {
+    done = closeDay(a, off);
+    a = null;
+  }
+  if (!a) a = holder.day = { d: d, e: [0, 0, 0], n: [0, 0, 0] };
+  var p = ldenPeriod(Math.floor((local - d * DAY_MS) / HOUR_MS));
+  a.e[p] += dbToEnergy(level);
+  a.n[p]++;
+  return done;
+}
+
+/** The finished day as entries "<prefix>Lday/Levening/Lnight/Lden" (those known), stamped with its start. */
+export function dayEntries(r: DayResult, prefix: string): Entry[] {
+  var t = Math.floor(r.t / 1000), out: Entry[] = [];
+  var names = ["Lday", "Levening", "Lnight", "Lden"], vals = [r.ld, r.le, r.ln, r.lden];
+  for (var i = 0; i < 4; i++) if (vals[i] === vals[i]) out.push([prefix + names[i], "dB", r2(vals[i]), t]);
+  return out;
+}

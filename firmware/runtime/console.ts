@@ -1,0 +1,118 @@
+// The maintenance console. Espruino's Serial1 is a JavaScript REPL: the board entry puts the
+// object made here on `global.casanode`, so a crew types casanode.diag(), casanode.status(),
+// casanode.config(), casanode.queue() or casanode.help(). Firmware code: ES5, Espruino subset.
+
+import type { Runtime } from "./scheduler.js";
+import { maskConfig } from "../config.js";
+import { estimateMah } from "./energy.js";
+import { flashLifeYears } from "./store.js";
+
+export interface NodeConsole {
+  diag(): any;
+  status(): string;
+  config(): any;
+  queue(): any;
+  help(): string;
+}
+
+function round(v: number, digits: number): number {
+  var f = Math.pow(10, digits);
+  return Math.round(v * f) / f;
+}
+
+/** What diag() prints and the diag topic carries. */
+export function diagReport(rt: Runtime): any {
+  var st = rt.store.state, now = Date.now(), devices: any = {}, i: number, mem: any = null, rssi: any = null;
+  var all = rt.board.devices;
+  for (i = 0; i < all.length; i++) {
+    var name = all[i].name, d = st.dev[name] || { ok: 0, bad: 0, last: "" }, drv: any = null, j: number;
+    var list = (rt.sensors as any[]).concat(rt.actuators);
+    for (j = 0; j < list.length; j++) if (list[j].name === name) drv = list[j];
+    var last = rt.last[name];
+    devices[name] = {
+      model: all[i].model, fitted: !!drv, reads: d.ok, faults: d.bad, lastFault: d.last,
+      now: last ? (last.ok ? "ok" : last.fault + (last.detail ? ": " + last.detail : "")) : "not read this boot",
+      counters: drv ? drv.counters : null,
+    };
+  }
+  try {
+    mem = rt.platform.memory();
+  } catch (e) {
+    // not available
+  }
+  try {
+    if (rt.platform.wifi && rt.uplink && rt.uplink.isUp()) rssi = rt.platform.wifi.getDetails().rssi;
+  } catch (e) {
+    // not joined
+  }
+  rt.energy.settle();
+  var bpd = rt.store.bytesPerDay(now);
+  return {
+    node: rt.config.node, site: rt.config.site, board: rt.board.name, fw: rt.fw, t: Math.floor(now / 1000),
+    uptimeS: Math.round((now - rt.bootAt) / 1000), boot: rt.bootCause, boots: st.boots, safe: rt.safe,
+    configErrors: rt.configErrors, counters: st.c,
+    queue: { depth: rt.store.queued(), max: rt.config.queueMax, next: st.q.next, done: st.q.done },
+    alarms: st.alarms, devices: devices,
+    memory: mem, wifi: { rssi: rssi },
+    energy: { ms: st.en, mAh: round(estimateMah(st.en, rt.board), 3) },
+    flash: { bytesPerDay: Math.round(bpd), lifeYears: bpd ? round(flashLifeYears(bpd).years, 1) : null, error: rt.store.failed },
+    upload: { last: Math.floor(st.lastUp / 1000), ok: st.lastUpOk, fails: st.upFails, connected: !!(rt.uplink && rt.uplink.isUp()) },
+    relay: st.relay,
+    lamp: rt.lamp ? rt.lamp.status() : null,
+  };
+}
+
+export function makeConsole(rt: Runtime): NodeConsole {
+  var p = function (s: string) {
+    rt.log(s);
+  };
+  return {
+    diag: function () {
+      var d = diagReport(rt), c = d.counters, k: string, i: number;
+      p("CasaNode " + d.fw + " " + d.board + " " + d.site + "/" + d.node + "  up " + d.uptimeS + " s, boot=" + d.boot);
+      if (d.safe) p("SAFE MODE: " + d.safe);
+      for (i = 0; i < d.configErrors.length; i++) p("config: " + d.configErrors[i]);
+      p("readings " + c.readings + "  acked " + c.acked + "  queued " + d.queue.depth + "/" + d.queue.max + "  dropped " + c.dropped + "  published " + c.published);
+      p("cycles " + c.cycles + "  wakes " + c.wakes + "  boots " + c.boots + "  uploads " + c.uploads + " ok, " + c.uploadFails + " failed  cmds " + c.cmds + " ok, " + c.cmdErrors + " refused");
+      for (k in d.devices) {
+        var dv = d.devices[k];
+        p("  " + k + " (" + dv.model + (dv.fitted ? "" : ", absent") + "): " + dv.now + "; " + dv.reads + " reads, " + dv.faults + " faults" + (dv.lastFault ? ", last: " + dv.lastFault : ""));
+      }
+      if (d.alarms.length) p("alarms: " + d.alarms.join(", "));
+      if (d.memory) p("memory: " + d.memory.free + " of " + d.memory.total + " vars free");
+      p("energy: " + d.energy.mAh + " mAh so far; flash: " + d.flash.bytesPerDay + " B/day" + (d.flash.lifeYears ? ", ~" + d.flash.lifeYears + " years" : "") + (d.flash.error ? " (" + d.flash.error + ")" : ""));
+      p("last upload: " + (d.upload.last ? new Date(d.upload.last * 1000).toISOString() + (d.upload.ok ? " ok" : " FAILED") : "never") + (d.upload.connected ? " (connected)" : ""));
+      var b: string[] = [];
+      for (i = 0; i < d.boots.length; i++) b.push(d.boots[i][1] + "@" + new Date(d.boots[i][0]).toISOString());
+      if (b.length) p("boots: " + b.join(" "));
+      return d;
+    },
+    status: function () {
+      var st = rt.store.state;
+      var s = rt.config.node + ": " + (rt.safe ? "SAFE MODE (" + rt.safe + ")" : "running") + ", queue " + rt.store.queued() +
+        ", next cycle " + (st.next ? new Date(st.next).toISOString() : "-") + (st.alarms.length ? ", alarms " + st.alarms.join(",") : "");
+      p(s);
+      return s;
+    },
+    config: function () {
+      var m = maskConfig(rt.config);
+      p(JSON.stringify(m));
+      for (var i = 0; i < rt.configErrors.length; i++) p("refused: " + rt.configErrors[i]);
+      return m;
+    },
+    queue: function () {
+      var q = { depth: rt.store.queued(), max: rt.config.queueMax, files: rt.store.state.q.next - rt.store.state.q.done - 1, dropped: rt.store.state.c.dropped };
+      p(JSON.stringify(q));
+      return q;
+    },
+    help: function () {
+      var s = "casanode.diag()   full report (also on the diag topic)\n" +
+        "casanode.status() one line: mode, queue, next cycle, alarms\n" +
+        "casanode.config() the config in use (secrets masked) and why a file was refused\n" +
+        "casanode.queue()  readings waiting for upload\n" +
+        "casanode.help()   this";
+      p(s);
+      return s;
+    },
+  };
+}

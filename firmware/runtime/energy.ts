@@ -1,0 +1,75 @@
+// Energy ledger: every power-state change goes to Platform.power (the simulator prices it)
+// and into ms-in-state totals kept in the store, which diag turns into mAh with the board's
+// current figures. Firmware code: ES5, Espruino subset.
+
+import type { Platform } from "../platform.js";
+import type { BoardProfile } from "../board.js";
+
+/** an interval longer than this (or negative) is a clock jump (SNTP set the time), not time in state */
+const MAX_INTERVAL_MS = 2 * 86400000;
+
+export class EnergyLedger {
+  /** ms per state: "awake", "radio", "sensor:<name>", "sleep" (persisted object from the store) */
+  totals: { [state: string]: number };
+  private platform: Platform;
+  private since: { [state: string]: number };
+
+  constructor(platform: Platform, totals: { [state: string]: number }) {
+    this.platform = platform;
+    this.totals = totals;
+    this.since = {};
+  }
+
+  isOn(state: string): boolean {
+    return this.since[state] !== undefined;
+  }
+
+  set(state: string, on: boolean): void {
+    if (on === this.isOn(state)) return;
+    var now = Date.now();
+    if (on) this.since[state] = now;
+    else {
+      this.add(state, now - this.since[state]);
+      delete this.since[state];
+    }
+    try {
+      this.platform.power(state, on);
+    } catch (e) {
+      // accounting must never stop the node
+    }
+  }
+
+  add(state: string, ms: number): void {
+    if (ms > 0 && ms < MAX_INTERVAL_MS) this.totals[state] = Math.round((this.totals[state] || 0) + ms);
+  }
+
+  /** the clock was set (moved by `delta`): states on keep their time so far */
+  shift(delta: number): void {
+    for (var s in this.since) this.since[s] += delta;
+  }
+
+  /** bank the time of states still on (before a save); they stay on */
+  settle(): void {
+    var now = Date.now();
+    for (var s in this.since) {
+      this.add(s, now - this.since[s]);
+      this.since[s] = now;
+    }
+  }
+}
+
+/**
+ * Charge drawn, mAh, from the totals and the board's figures: the board's sleep current
+ * while asleep, awake current while awake, plus the radio, plus each device's "on" current
+ * while powered (and its "off" current the rest of the time it was not powered).
+ */
+export function estimateMah(totals: { [state: string]: number }, board: BoardProfile): number {
+  var h = function (s: string) { return (totals[s] || 0) / 3600000; };
+  var all = h("awake") + h("sleep");
+  var mah = h("sleep") * board.currentMa.sleep + h("awake") * board.currentMa.awake + h("radio") * board.currentMa.radio;
+  for (var i = 0; i < board.devices.length; i++) {
+    var d = board.devices[i], on = h("sensor:" + d.name);
+    mah += on * d.currentMa.on + Math.max(0, all - on) * d.currentMa.off;
+  }
+  return mah;
+}

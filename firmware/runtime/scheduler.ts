@@ -1,0 +1,607 @@
+// The duty cycle: what a node does between two wakes. Firmware code: ES5, Espruino subset.
+//
+// Battery: wake -> (not due yet? sleep again: chained sleeps, no sensors, no radio) ->
+// power the sensors that need warm-up while the quick ones are read -> wait the longest
+// warm-up -> read -> power down -> fold into the windows and queue -> save -> connect and
+// flush if the window closed, an alarm was raised or a failed upload is due for a retry ->
+// save -> deep sleep until the next slot of the period grid (multiples of samplePeriodS since
+// the epoch, so the cycle's own duration never makes the schedule drift).
+// Mains (or no deep sleep): the same cycle on timers, with the link kept up.
+
+import type { Platform, WakeCause } from "../platform.js";
+import type { BoardProfile } from "../board.js";
+import type { NodeConfig } from "../config.js";
+import type { Sensor, Actuator, SensorResult } from "../../drivers/types.js";
+import { faultResult } from "../../drivers/types.js";
+import { CLOCK_VALID_MS } from "./store.js";
+import type { Store, Entry } from "./store.js";
+import type { EnergyLedger } from "./energy.js";
+import { newWindow, fold, summarize, foldDay, dayEntries } from "./aggregate.js";
+import { Uplink, handleCommand, publishDiag, applyRelay } from "./uplink.js";
+import { clearBootLoop, markStable, SAFE_SLEEP_MS, STABLE_MS, TICK_MS } from "./safemode.js";
+
+/**
+ * The streetlight controller (firmware/streetlight/controller.ts) as the runtime drives it:
+ * tick() every minute, every relay read through noteRead(), commands, state kept in the store.
+ */
+export interface LampControl {
+  tick(nowMs?: number): { switched: boolean; stateChanged: boolean; lampOn: boolean; reason: string };
+  command(mode: unknown, expiresS?: unknown): string | null;
+  noteRead(res: SensorResult): boolean;
+  status(): any;
+  getState(): any;
+  restore(state: unknown): string | null;
+}
+
+/** the controller's tick, on mains nodes (switch times within a minute) */
+const LAMP_TICK_MS = 60000;
+
+/** Everything the runtime modules share for one boot. */
+export interface Runtime {
+  fw: string;
+  platform: Platform;
+  board: BoardProfile;
+  config: NodeConfig;
+  store: Store;
+  energy: EnergyLedger;
+  sensors: Sensor[];
+  actuators: Actuator[];
+  lamp: LampControl | null;
+  bootCause: WakeCause;
+  bootAt: number;
+  /** why the node is in safe mode, "" if it is not */
+  safe: string;
+  /** why casanode.json was refused (the node then runs on the console only) */
+  configErrors: string[];
+  /** stays awake and connected (mains power, or a chip without deep sleep) */
+  mains: boolean;
+  /** the provisioned config file as parsed, and its checksum (config commands apply over it) */
+  fileRaw: any;
+  fileSum: string;
+  /** last result per device this boot */
+  last: { [device: string]: SensorResult };
+  uplink: Uplink | null;
+  /** end of the last completed cycle, ms (watchdog health) */
+  lastCycleAt: number;
+  /** a "reboot" command was accepted: reboot instead of sleeping */
+  rebootWanted: boolean;
+  log(line: string): void;
+}
+
+/** the RTC may wake a little early: wait for the slot rather than sleep again */
+export const EARLY_WAKE_MS = 2000;
+/** mains: wait at most this long for SNTP before the first cycle */
+const CLOCK_WAIT_MS = 60000;
+/** never sleep less than this (a cycle that overran its slot skips to the next one) */
+const MIN_SLEEP_MS = 1000;
+/** a driver's read resolves on its own; this only guards against a driver bug */
+const READ_GUARD_MS = 20000;
+/** battery: a cycle still running after this is cut short (save, sleep) before the watchdog bites */
+export const MAX_AWAKE_MS = 150000;
+/** mains safe mode keeps console and uplink this long, then tries a normal boot */
+const SAFE_HOLD_MS = 30 * 60000;
+/** a battery node with a refused config keeps its console awake this long, then sleeps */
+const CONFIG_CONSOLE_MS = 10 * 60000;
+const CONFIG_RETRY_SLEEP_MS = 60 * 60000;
+const SESSION_EXTRA_MS = 60000;
+
+export interface CycleOutcome {
+  /** an aggregation window was closed (its summary queued) */
+  closed: boolean;
+  /** alarms that were not active before */
+  raised: string[];
+}
+
+interface Sample {
+  dev: string;
+  r: SensorResult;
+  t: number;
+}
+
+/** next grid point strictly after `t` (and at least MIN_SLEEP_MS away) */
+export function nextSlot(t: number, periodMs: number, now: number): number {
+  var n = (Math.floor(t / periodMs) + 1) * periodMs;
+  if (n < now + MIN_SLEEP_MS) n = (Math.floor((now + MIN_SLEEP_MS) / periodMs) + 1) * periodMs;
+  return n;
+}
+
+export class Scheduler {
+  rt: Runtime;
+  private ending: boolean;
+  private deadline: any;
+  private configured: boolean;
+  private diagSent: boolean;
+  private lastTick: number;
+  private ticks: number;
+  private sinceCycle: number;
+
+  constructor(rt: Runtime) {
+    this.rt = rt;
+    this.ending = false;
+    this.deadline = null;
+    this.configured = false;
+    this.diagSent = false;
+    this.lastTick = 0;
+    this.ticks = 0;
+    this.sinceCycle = 0;
+  }
+
+  private periodMs(): number {
+    return this.rt.config.samplePeriodS * 1000;
+  }
+
+  start(): void {
+    var rt = this.rt, self = this;
+    if (rt.configErrors.length) this.configSafe();
+    else if (rt.mains) {
+      this.openMains();
+      if (rt.safe) this.holdSafe();
+      else this.whenClockSet(Date.now(), function () {
+        self.mainsTick();
+      });
+    } else this.batteryStart();
+  }
+
+  /**
+   * The runtime's tick (every TICK_MS, from the watchdog timer): notices the clock being set,
+   * marks a mains boot stable, and says whether the node makes progress (the watchdog is
+   * kicked only then). Progress is counted in ticks, not clock time, which SNTP may move.
+   */
+  tick(): boolean {
+    var rt = this.rt, now = Date.now(), d = now - this.lastTick;
+    if (this.lastTick && (d < 0 || d > 12 * TICK_MS)) this.clockSet(d - TICK_MS);
+    this.lastTick = now;
+    this.ticks++;
+    this.sinceCycle++;
+    if (rt.mains && !rt.safe && this.ticks * TICK_MS >= STABLE_MS && rt.store.state.crashRun) {
+      markStable(rt.store.state);
+      rt.store.save();
+    }
+    if (rt.safe || rt.configErrors.length) return true;
+    if (!rt.mains) return this.ticks * TICK_MS < MAX_AWAKE_MS + 4 * TICK_MS;
+    return this.sinceCycle * TICK_MS < 3 * this.periodMs() + 120000;
+  }
+
+  /** SNTP (or a person) moved the clock by `delta` ms: keep this boot's own times consistent */
+  private clockSet(delta: number): void {
+    var rt = this.rt, st = rt.store.state;
+    for (var i = 0; i < st.boots.length; i++) if (st.boots[i][0] >= Math.floor(rt.bootAt)) st.boots[i][0] += delta;
+    rt.bootAt += delta;
+    if (rt.lastCycleAt) rt.lastCycleAt += delta;
+    rt.energy.shift(delta);
+    rt.log("clock set (" + (delta > 0 ? "+" : "") + Math.round(delta / 1000) + " s)");
+  }
+
+  // ---- battery ----
+
+  private batteryStart(): void {
+    var self = this, rt = this.rt, st = rt.store.state, now = Date.now();
+    if (rt.bootCause === "deep-sleep" && st.next > now + EARLY_WAKE_MS) {
+      // a link of a chained sleep: not due yet
+      rt.log("wake: " + Math.round((st.next - now) / 1000) + " s to the next cycle");
+      this.sleep(st.next);
+      return;
+    }
+    if (rt.bootCause === "deep-sleep") {
+      st.c.wakes += 1 + (st.chain || 0);
+      if (st.savedAt && now > st.savedAt) rt.energy.add("sleep", now - st.savedAt);
+    }
+    st.chain = 0;
+    this.deadline = setTimeout(function () {
+      rt.log("cycle overran " + MAX_AWAKE_MS / 1000 + " s: sleeping");
+      self.finishBattery();
+    }, MAX_AWAKE_MS);
+    if (rt.safe) return this.batterySafe();
+    var synced = false;
+    var run = function () {
+      var slot = Math.floor(Date.now() / self.periodMs()) * self.periodMs();
+      self.cycle(slot, function (out) {
+        if (self.ending) return;
+        st.next = nextSlot(slot, self.periodMs(), Date.now());
+        // the readings are durable before the radio goes on
+        rt.store.save();
+        var why = out.raised.length ? "alarm " + out.raised.join(",") : out.closed ? "window" : rt.bootCause !== "deep-sleep" && !synced ? "boot" : self.retryDue() ? "retry" : "";
+        if (!why) return self.finishBattery();
+        rt.log("upload: " + why);
+        self.session(function () {
+          self.finishBattery();
+        });
+      });
+    };
+    if (rt.bootCause !== "deep-sleep" && now < CLOCK_VALID_MS && rt.platform.wifi) {
+      // power-on with no time yet: connect first (SNTP), so the readings get real timestamps
+      rt.log("clock not set: connecting first");
+      synced = true;
+      return this.session(run);
+    }
+    var wait = rt.bootCause === "deep-sleep" ? st.next - now : 0;
+    setTimeout(run, wait > 0 ? wait : 0);
+  }
+
+  /** a failed upload is retried after 1, 2, 4... sample periods, at most one upload period */
+  retryDue(): boolean {
+    var rt = this.rt, st = rt.store.state;
+    if (st.lastUpOk || !st.lastUp || !rt.store.queued()) return false;
+    var wait = Math.min(rt.config.uploadPeriodS * 1000, this.periodMs() * Math.pow(2, Math.min(st.upFails, 11) - 1));
+    return Date.now() - st.lastUp >= wait - EARLY_WAKE_MS;
+  }
+
+  private upDone(err: string | null): void {
+    var rt = this.rt, st = rt.store.state;
+    st.lastUp = Date.now();
+    st.lastUpOk = !err;
+    if (err) {
+      st.upFails++;
+      st.c.uploadFails++;
+      rt.log("upload failed: " + err);
+    } else {
+      st.upFails = 0;
+      st.c.uploads++;
+    }
+  }
+
+  /** one battery connection: join, status, flush, linger for commands, offline status, close */
+  private session(done: () => void): void {
+    var self = this, rt = this.rt, st = rt.store.state, up = new Uplink(rt, false), finished = false, t: any = null;
+    rt.uplink = up;
+    up.onCommand = function (p) {
+      handleCommand(rt, p);
+    };
+    var end = function (err: string | null) {
+      if (finished) return;
+      finished = true;
+      if (t) clearTimeout(t);
+      self.upDone(err);
+      if (up.isUp()) up.status("offline", st.next ? { reason: "sleep", next: Math.floor(st.next / 1000) } : { reason: "sleep" });
+      up.close(function () {
+        rt.uplink = null;
+        done();
+      });
+    };
+    t = setTimeout(function () {
+      end("session-timeout");
+    }, rt.config.wifiTimeoutMs + SESSION_EXTRA_MS);
+    up.open(function (err) {
+      if (err) return end(err);
+      if (rt.bootCause !== "deep-sleep" || rt.safe) publishDiag(rt);
+      up.flush(function (e2) {
+        if (e2) return end(e2);
+        // commands queued for us while we slept arrive now (persistent session)
+        setTimeout(function () {
+          end(null);
+        }, rt.config.lingerMs);
+      });
+    });
+  }
+
+  private batterySafe(): void {
+    var self = this, rt = this.rt, st = rt.store.state;
+    this.session(function () {
+      // retry a normal boot after the loop window, not at once
+      clearBootLoop(st);
+      st.next = nextSlot(Date.now() + SAFE_SLEEP_MS, self.periodMs(), Date.now());
+      self.finishBattery();
+    });
+  }
+
+  /** save and sleep (or reboot); also the overrun path */
+  private finishBattery(): void {
+    var rt = this.rt, st = rt.store.state, now = Date.now();
+    if (this.ending) return;
+    this.ending = true;
+    if (this.deadline) clearTimeout(this.deadline);
+    if (rt.uplink) {
+      if (rt.uplink.client) rt.uplink.client.destroy();
+      rt.energy.set("radio", false);
+      rt.uplink = null;
+    }
+    // (far in the future only if the clock jumped back)
+    if (!st.next || st.next < now + MIN_SLEEP_MS || st.next > now + 2 * this.periodMs() + CONFIG_RETRY_SLEEP_MS) {
+      st.next = nextSlot(now, this.periodMs(), now);
+    }
+    var max = rt.platform.maxDeepSleepMs;
+    st.chain = Math.max(0, Math.ceil((st.next - now) / max) - 1);
+    rt.energy.set("awake", false);
+    rt.energy.settle();
+    // this boot got its work done: it is no part of a boot loop
+    if (!rt.safe && !rt.configErrors.length) markStable(st);
+    rt.store.save();
+    if (rt.rebootWanted) {
+      rt.log("rebooting (command)");
+      rt.platform.reboot();
+      return;
+    }
+    this.sleep(st.next);
+  }
+
+  /** deep sleep towards `target`, in links of at most maxDeepSleepMs */
+  private sleep(target: number): void {
+    var rt = this.rt, p = rt.platform, ms = target - Date.now();
+    if (ms < MIN_SLEEP_MS) ms = MIN_SLEEP_MS;
+    var link = Math.min(ms, p.maxDeepSleepMs);
+    rt.energy.set("awake", false);
+    rt.log("sleep " + Math.round(link / 1000) + " s" + (link < ms ? " (" + Math.round(ms / 1000) + " s to go)" : ""));
+    (p.deepSleep as (ms: number) => void)(link);
+  }
+
+  // ---- mains ----
+
+  private openMains(): void {
+    var self = this, rt = this.rt, up = new Uplink(rt, true);
+    rt.uplink = up;
+    up.onCommand = function (p) {
+      handleCommand(rt, p);
+    };
+    up.onUp = function () {
+      if (!self.diagSent) {
+        self.diagSent = true;
+        publishDiag(rt);
+      }
+      self.flushMains();
+    };
+    up.open(function () {});
+  }
+
+  private flushMains(): void {
+    var self = this, rt = this.rt;
+    if (!rt.uplink || !rt.uplink.isUp()) return;
+    rt.uplink.flush(function (err) {
+      self.upDone(err);
+    });
+  }
+
+  private mainsTick(): void {
+    var self = this, rt = this.rt, slot = Math.floor(Date.now() / this.periodMs()) * this.periodMs();
+    this.cycle(slot, function (out) {
+      rt.lastCycleAt = Date.now();
+      self.sinceCycle = 0;
+      rt.store.state.next = nextSlot(slot, self.periodMs(), Date.now());
+      rt.energy.settle();
+      rt.store.save();
+      if (out.closed || out.raised.length) {
+        if (out.raised.length) rt.log("alarm: " + out.raised.join(","));
+        if (out.raised.length && rt.uplink && rt.uplink.isUp()) rt.uplink.status("online");
+        self.flushMains();
+      }
+      setTimeout(function () {
+        self.mainsTick();
+      }, rt.store.state.next - Date.now());
+    });
+  }
+
+  /** mains: after power-on the clock may wait for SNTP (over the link being opened) */
+  private whenClockSet(since: number, cb: () => void): void {
+    var self = this;
+    if (Date.now() >= CLOCK_VALID_MS || !this.rt.platform.wifi || Date.now() - since > CLOCK_WAIT_MS) return cb();
+    setTimeout(function () {
+      self.whenClockSet(since, cb);
+    }, 1000);
+  }
+
+  private holdSafe(): void {
+    var rt = this.rt;
+    setTimeout(function () {
+      rt.log("safe mode: trying a normal boot");
+      clearBootLoop(rt.store.state);
+      rt.store.save();
+      rt.platform.reboot();
+    }, SAFE_HOLD_MS);
+  }
+
+  /** refused config: the console says why; nothing else runs */
+  private configSafe(): void {
+    var rt = this.rt, self = this, st = rt.store.state;
+    rt.log("SAFE MODE: casanode.json refused:");
+    for (var i = 0; i < rt.configErrors.length; i++) rt.log("  " + rt.configErrors[i]);
+    rt.log("fix it (provisioning) and reboot; casanode.help() for the console");
+    if (rt.mains || !rt.platform.deepSleep) return;
+    setTimeout(function () {
+      st.next = Date.now() + CONFIG_RETRY_SLEEP_MS;
+      self.finishBattery();
+    }, CONFIG_CONSOLE_MS);
+  }
+
+  // ---- the cycle ----
+
+  private power(s: Sensor, on: boolean): void {
+    try {
+      if (on) s.powerOn();
+      else s.powerOff();
+    } catch (e) {
+      this.rt.log(s.name + ": power " + (on ? "on" : "off") + " threw " + e);
+    }
+    this.rt.energy.set("sensor:" + s.name, on);
+  }
+
+  /** read one device; power = power it around the read (quick sensors) or off after (warmed) */
+  private readOne(s: Sensor, power: string, out: Sample[], cb: () => void): void {
+    var self = this, done = false, t: any = null;
+    var fin = function (r: SensorResult) {
+      if (done) return;
+      done = true;
+      if (t) clearTimeout(t);
+      if (power !== "none") self.power(s, false);
+      out.push({ dev: s.name, r: r, t: Date.now() });
+      cb();
+    };
+    if (power === "around") this.power(s, true);
+    t = setTimeout(function () {
+      fin(faultResult("timeout", "no result in " + READ_GUARD_MS / 1000 + " s"));
+    }, READ_GUARD_MS);
+    try {
+      s.read().then(fin, function (e: any) {
+        fin(faultResult("timeout", "read failed: " + e));
+      });
+    } catch (e) {
+      fin(faultResult("timeout", "read threw: " + e));
+    }
+  }
+
+  private readList(list: Sensor[], power: string, out: Sample[], cb: () => void): void {
+    var self = this, i = 0;
+    var step = function () {
+      if (i >= list.length) return cb();
+      self.readOne(list[i++], power, out, step);
+    };
+    step();
+  }
+
+  private configure(): void {
+    var rt = this.rt, all: Sensor[] = rt.sensors.concat(rt.actuators), ok: Sensor[] = [];
+    this.configured = true;
+    for (var i = 0; i < all.length; i++) {
+      try {
+        all[i].configure();
+        if (i < rt.sensors.length) ok.push(all[i]);
+      } catch (e) {
+        rt.log(all[i].name + ": configure failed: " + e);
+        rt.last[all[i].name] = faultResult("absent", "configure failed: " + e);
+      }
+    }
+    rt.sensors = ok;
+    var lamp = rt.lamp, st = rt.store.state;
+    if (lamp) {
+      // configure() left the relay off: the controller decides from its stored state
+      if (st.lamp) {
+        var why = lamp.restore(st.lamp);
+        if (why) rt.log("lamp: stored state refused: " + why);
+      }
+      this.lampTick();
+      if (rt.mains) {
+        var self = this;
+        setInterval(function () {
+          self.lampTick();
+        }, LAMP_TICK_MS);
+      }
+    } else if (st.relay) applyRelay(rt);
+  }
+
+  private lampTick(): void {
+    var rt = this.rt, lamp = rt.lamp as LampControl;
+    try {
+      var r = lamp.tick();
+      if (r.switched) rt.log("lamp " + (r.lampOn ? "on" : "off") + " (" + r.reason + ")");
+      if (r.stateChanged || r.switched) {
+        rt.store.state.lamp = lamp.getState();
+        // the retained status shows the lamp as it is now
+        if (rt.mains && rt.uplink && rt.uplink.isUp()) rt.uplink.status("online");
+      }
+    } catch (e) {
+      rt.log("lamp: tick failed: " + e);
+    }
+  }
+
+  /** Warm-up aware sampling of every sensor, then the actuators' sense. */
+  sample(done: (out: Sample[]) => void): void {
+    var self = this, rt = this.rt, out: Sample[] = [], slow: Sensor[] = [], quick: Sensor[] = [], warm = 0, i: number;
+    if (!this.configured) this.configure();
+    for (i = 0; i < rt.sensors.length; i++) {
+      var s = rt.sensors[i];
+      if (s.warmupMs > 0) {
+        slow.push(s);
+        if (s.warmupMs > warm) warm = s.warmupMs;
+      } else quick.push(s);
+    }
+    var t0 = Date.now();
+    for (i = 0; i < slow.length; i++) this.power(slow[i], true);
+    this.readList(quick, "around", out, function () {
+      var wait = t0 + warm - Date.now();
+      setTimeout(function () {
+        self.readList(slow, "after", out, function () {
+          self.readList(rt.actuators, "none", out, function () {
+            done(out);
+          });
+        });
+      }, wait > 0 ? wait : 0);
+    });
+  }
+
+  /** sample, then fold and queue; the caller saves */
+  cycle(slot: number, done: (out: CycleOutcome) => void): void {
+    var self = this;
+    this.expireOverride();
+    this.sample(function (samples) {
+      done(self.fold(slot, samples));
+    });
+  }
+
+  private expireOverride(): void {
+    var rt = this.rt, st = rt.store.state;
+    if (rt.lamp) {
+      if (this.configured) this.lampTick();
+      return;
+    }
+    if (st.relay && st.relay.until && Date.now() >= st.relay.until) {
+      rt.log("relay override expired: auto");
+      st.relay = null;
+      applyRelay(rt);
+    }
+  }
+
+  /** Fold samples into the windows, queue them (and closed windows), update alarms. */
+  fold(slot: number, samples: Sample[]): CycleOutcome {
+    var rt = this.rt, st = rt.store.state, cfg = rt.config, th = cfg.thresholds;
+    var P = this.periodMs(), U = cfg.uploadPeriodS * 1000, ws = Math.floor(slot / U) * U;
+    var entries: Entry[] = [], alarms: string[] = [], closed = false, i: number, j: number;
+    if (st.win && st.win.t !== ws) {
+      // the node missed the end of that window (off, or the periods changed): close it now
+      entries = entries.concat(summarize(st.win));
+      st.winDone = st.win.t;
+      st.win = null;
+      closed = true;
+    }
+    // a reboot inside a slot whose window already closed: the sample goes out, in no window
+    if (!st.win && ws > (st.winDone || 0)) st.win = newWindow(ws);
+    for (i = 0; i < samples.length; i++) {
+      var sm = samples[i], dev = sm.dev, r = sm.r, tS = Math.floor(sm.t / 1000);
+      var d = st.dev[dev] || (st.dev[dev] = { ok: 0, bad: 0, last: "" });
+      rt.last[dev] = r;
+      if (rt.lamp && rt.actuators.length && dev === rt.actuators[0].name && rt.lamp.noteRead(r)) {
+        rt.log("lamp: relay alarm latched, lamp held on");
+        st.lamp = rt.lamp.getState();
+        this.lampTick();
+      }
+      if (r.alarms) for (j = 0; j < r.alarms.length; j++) alarms.push(dev + ":" + r.alarms[j]);
+      if (!r.ok) {
+        d.bad++;
+        d.last = (r.fault || "fault") + (r.detail ? ": " + r.detail : "");
+        // a failed read neither raises nor clears this device's alarms
+        for (j = 0; j < st.alarms.length; j++) if (st.alarms[j].indexOf(dev + ":") === 0 && alarms.indexOf(st.alarms[j]) < 0) alarms.push(st.alarms[j]);
+        continue;
+      }
+      d.ok++;
+      for (j = 0; j < r.readings.length; j++) {
+        var rd = r.readings[j], name = dev + "." + rd.name, v = rd.value;
+        if (typeof v !== "number" || !isFinite(v)) continue;
+        entries.push([name, rd.unit, v, tS]);
+        if (st.win) fold(st.win, { name: name, unit: rd.unit, value: v });
+        if (rd.name === "LAeq") {
+          var day = foldDay(st, sm.t, v, cfg.tzOffsetMin);
+          if (day) entries = entries.concat(dayEntries(day, dev + "."));
+          if (th.noiseDb !== undefined && v > th.noiseDb) alarms.push(dev + ":noise-high");
+        }
+        if (rd.name === "pm25" && v > th.pm25) alarms.push(dev + ":pm25-high");
+        if (rd.name === "fill" && v > th.binFill) alarms.push(dev + ":bin-full");
+      }
+    }
+    if (st.win && slot + P >= ws + U) {
+      entries = entries.concat(summarize(st.win));
+      st.winDone = st.win.t;
+      st.win = null;
+      closed = true;
+    }
+    if (!rt.store.enqueue(entries, cfg.queueMax)) rt.log("queue: write failed " + rt.store.failed);
+    var raised: string[] = [], now: string[] = [];
+    for (i = 0; i < alarms.length; i++) {
+      if (now.indexOf(alarms[i]) >= 0) continue;
+      now.push(alarms[i]);
+      if (st.alarms.indexOf(alarms[i]) < 0) raised.push(alarms[i]);
+    }
+    st.alarms = now;
+    st.c.cycles++;
+    var bad: string[] = [];
+    for (i = 0; i < samples.length; i++) if (!samples[i].r.ok) bad.push(samples[i].dev + " " + samples[i].r.fault);
+    rt.log("cycle: " + entries.length + " values queued, " + rt.store.queued() + " waiting" + (bad.length ? "; faults: " + bad.join(", ") : "") + (closed ? "; window closed" : ""));
+    return { closed: closed, raised: raised };
+  }
+}

@@ -1,0 +1,374 @@
+// Persistent store on Espruino's Storage (flash): the node's state across deep sleeps and
+// power cuts, and the store-and-forward queue of readings not yet acknowledged.
+// Firmware code: ES5, Espruino subset.
+//
+// Power-cut safety: a cut in the middle of a write loses at most that write.
+// - State: two slot files written alternately, each "<checksum><json>" with a sequence
+//   number; a torn slot fails its checksum and the other (previous) slot is used.
+// - Queue: one small file per batch ("cn.q<seq>"), written once, never rewritten. Writing the
+//   file is the commit point of its readings: state.q.next says which files the state already
+//   counts, and load() adopts an intact file beyond it (counted now) or erases a torn one.
+// - Files leave the queue (acked or dropped) by advancing state.q.done in a state write first,
+//   then erasing them: load() erases whatever a cut left behind at or below done.
+// So the counters stay exact: readings = acked + dropped + queued, whatever point a cut hits.
+
+/** One queued value: [name, unit, value, time in s since the epoch]. */
+export type Entry = [string, string, number, number];
+
+export interface Counters {
+  /** values queued for upload since first boot (samples and window summaries) */
+  readings: number;
+  /** values sent in data messages (a resend counts again) */
+  published: number;
+  /** values the broker acknowledged (PUBACK): they left the queue */
+  acked: number;
+  /** values dropped from the full queue, oldest first */
+  dropped: number;
+  /** committed queue files that later failed to read (flash corruption): values unknown */
+  lostFiles: number;
+  /** deep-sleep wakes (including chained ones) */
+  wakes: number;
+  /** boots that were not deep-sleep wakes (power-on, watchdog, reset) */
+  boots: number;
+  /** completed sampling cycles */
+  cycles: number;
+  /** connections that flushed the queue / that failed */
+  uploads: number;
+  uploadFails: number;
+  /** commands accepted / refused */
+  cmds: number;
+  cmdErrors: number;
+  /** bytes this store wrote to flash (data + per-file header estimate) */
+  bytes: number;
+}
+
+/** Everything that must survive a deep sleep or a power cut. Plain JSON. */
+export interface NodeState {
+  /** format version */
+  v: number;
+  /** slot write sequence */
+  sq: number;
+  /** first save with the clock set, ms: the base of bytes/day (0 until then) */
+  born: number;
+  c: Counters;
+  /** queue files: next seq to write; all seq <= done have left the queue */
+  q: { next: number; done: number };
+  /** start of the next sampling slot on the period grid, ms (0: none yet) */
+  next: number;
+  /** start of the last aggregation window closed, ms: a late sample never reopens it */
+  winDone: number;
+  /** aggregation windows (firmware/runtime/aggregate.ts), opaque here */
+  win: any;
+  /** Lden day accumulator (aggregate.ts) */
+  day: any;
+  /** highest command counter accepted: lower or equal ones are replays */
+  ctr: number;
+  /** recent boots [ms, cause], newest last */
+  boots: Array<[number, string]>;
+  /** boots in a row that did not get their work done (safemode.ts) */
+  crashRun: number;
+  /** why the node is in safe mode, or "" */
+  safe: string;
+  /** ms in each power state (energy.ts) */
+  en: { [state: string]: number };
+  /** config changes from commands: { base: checksum of casanode.json they apply to, set: fields } */
+  cfg: { base: string; set: any } | null;
+  /** alarms raised and not cleared yet */
+  alarms: string[];
+  /** manual override of the relay on boards without a streetlight controller: { on, until ms (0 = none) } */
+  relay: { on: boolean; until: number } | null;
+  /** the streetlight controller's state (getState()) */
+  lamp: any;
+  /** last upload attempt, ms, and its outcome */
+  lastUp: number;
+  lastUpOk: boolean;
+  /** consecutive failed uploads (retry backoff) */
+  upFails: number;
+  /** chained deep sleeps planned before the next due wake (counted as wakes then) */
+  chain: number;
+  /** per device: reads ok, reads failed, last fault ("timeout: no frame in 3000 ms") */
+  dev: { [name: string]: { ok: number; bad: number; last: string } };
+  /** when the last state save was, ms (sleep accounting) */
+  savedAt: number;
+}
+
+const STATE_VERSION = 1;
+/** before 2024-01-01 the clock was never set (an ESP32's RTC starts at 0 after power-on) */
+export const CLOCK_VALID_MS = 1704067200000;
+/** Espruino Storage: each file costs a header in flash besides its data (name + size) */
+export const FILE_OVERHEAD_BYTES = 32;
+/** ESP32 Espruino Storage area since 2v26 (896 KB; 256 KB before) */
+export const ESP32_STORAGE_BYTES = 896 * 1024;
+/** NOR flash sectors on ESP32 modules are rated for this many erase cycles (datasheets: >= 100k) */
+export const FLASH_ENDURANCE_CYCLES = 100000;
+
+export function freshState(now: number): NodeState {
+  return {
+    v: STATE_VERSION, sq: 0, born: now >= CLOCK_VALID_MS ? now : 0,
+    c: { readings: 0, published: 0, acked: 0, dropped: 0, lostFiles: 0, wakes: 0, boots: 0, cycles: 0, uploads: 0, uploadFails: 0, cmds: 0, cmdErrors: 0, bytes: 0 },
+    q: { next: 1, done: 0 },
+    next: 0, winDone: 0, win: null, day: null, ctr: 0, boots: [], crashRun: 0, safe: "", en: {}, cfg: null, alarms: [],
+    relay: null, lamp: null, lastUp: 0, lastUpOk: false, upFails: 0, chain: 0, dev: {}, savedAt: 0,
+  };
+}
+
+/** Adler-32 (RFC 1950): cheap in the interpreter, and catches truncated or 0xFF-filled writes. */
+export function checksum(s: string): number {
+  var a = 1, b = 0;
+  for (var i = 0; i < s.length; i++) {
+    a = (a + (s.charCodeAt(i) & 0xff)) % 65521;
+    b = (b + a) % 65521;
+  }
+  return b * 65536 + a;
+}
+
+function hex8(n: number): string {
+  var s = n.toString(16);
+  while (s.length < 8) s = "0" + s;
+  return s;
+}
+
+/** "<checksum as 8 hex digits><json>" */
+export function seal(obj: any): string {
+  var j = JSON.stringify(obj);
+  return hex8(checksum(j)) + j;
+}
+
+/** The object in a sealed string, or undefined if torn, corrupt or absent. */
+export function unseal(s: string | undefined): any {
+  if (typeof s !== "string" || s.length < 10) return undefined;
+  var j = s.substr(8);
+  if (s.substr(0, 8) !== hex8(checksum(j))) return undefined;
+  try {
+    return JSON.parse(j);
+  } catch (e) {
+    return undefined;
+  }
+}
+
+/**
+ * Flash life from the write rate. Espruino's Storage appends every write at the free end of
+ * its area and erases only when it compacts: a compaction erases the area and copies the live
+ * files back, reclaiming (size - live) bytes. So each sector is erased once per
+ * (storageBytes - liveBytes) written, and
+ *   erases per sector per day = bytesPerDay / (storageBytes - liveBytes)
+ *   years = enduranceCycles / erases per sector per day / 365.25
+ * e.g. 300 KB/day on 896 KB with 10 KB live: 0.339 erases/day, 100000 cycles -> 809 years.
+ */
+export function flashLifeYears(bytesPerDay: number, storageBytes?: number, enduranceCycles?: number, liveBytes?: number) {
+  var size = storageBytes || ESP32_STORAGE_BYTES;
+  var cycles = enduranceCycles || FLASH_ENDURANCE_CYCLES;
+  var live = liveBytes || 0;
+  var erasesPerDay = bytesPerDay / Math.max(1, size - live);
+  var days = erasesPerDay > 0 ? cycles / erasesPerDay : Infinity;
+  return { bytesPerDay: bytesPerDay, storageBytes: size, liveBytes: live, enduranceCycles: cycles, erasesPerSectorPerDay: erasesPerDay, years: days / 365.25 };
+}
+
+/** A batch of queued values read for one data message, oldest first. */
+export interface Batch {
+  /** [seq, values] per queue file in the batch */
+  files: Array<[number, number]>;
+  entries: Entry[];
+  /** highest seq in the batch */
+  last: number;
+}
+
+export class Store {
+  storage: StorageModule;
+  state: NodeState;
+  /** what load() found and repaired, for the boot log */
+  notes: string[];
+  /** a flash write threw (power lost, flash full): no more writes this boot */
+  failed: string;
+  private pre: string;
+  private erase: number[];
+
+  constructor(storage: StorageModule, prefix?: string) {
+    this.storage = storage;
+    this.pre = prefix || "cn.";
+    this.state = freshState(Date.now());
+    this.notes = [];
+    this.erase = [];
+    this.failed = "";
+  }
+
+  /** the queue file of `seq` */
+  qName(seq: number): string {
+    return this.pre + "q" + seq;
+  }
+
+  /** Storage.write counting the bytes; false if it threw or refused (flash full) */
+  write(name: string, data: string): boolean {
+    if (this.failed) return false;
+    this.state.c.bytes += ((data.length + 3) & ~3) + FILE_OVERHEAD_BYTES;
+    try {
+      return this.storage.write(name, data) !== false;
+    } catch (e) {
+      this.failed = "flash write failed: " + ((e && (e as any).message) || e);
+      return false;
+    }
+  }
+
+  private rm(name: string): void {
+    if (this.failed) return;
+    try {
+      this.storage.erase(name);
+    } catch (e) {
+      this.failed = "flash erase failed: " + ((e && (e as any).message) || e);
+    }
+  }
+
+  /** values in queue file `seq`, or -1 if missing or torn */
+  private fileCount(seq: number): number {
+    var f = unseal(this.storage.read(this.qName(seq)));
+    return f && Array.isArray(f.e) ? f.e.length : -1;
+  }
+
+  /**
+   * Restore: newest intact state slot, then repair the queue around it. `sweep` (power-on
+   * boots) also lists Storage for queue files outside the known range.
+   */
+  load(sweep?: boolean): void {
+    var a = unseal(this.storage.read(this.pre + "s0"));
+    var b = unseal(this.storage.read(this.pre + "s1"));
+    if (a && a.v !== STATE_VERSION) a = undefined;
+    if (b && b.v !== STATE_VERSION) b = undefined;
+    var s: NodeState | undefined = a && (!b || a.sq > b.sq) ? a : b;
+    var n = this.notes;
+    if (!s) {
+      if (this.storage.read(this.pre + "s0") !== undefined || this.storage.read(this.pre + "s1") !== undefined) n.push("state: both slots corrupt, starting afresh");
+      s = freshState(Date.now());
+      sweep = true;
+    }
+    this.state = s;
+    var q = s.q, c = s.c, k: number;
+    // a cut between the state write and the erasures leaves acked/dropped files behind
+    for (k = q.done; k > 0 && this.storage.read(this.qName(k)) !== undefined; k--) this.rm(this.qName(k));
+    // files written after the last state write: committed if intact, torn otherwise
+    for (;;) {
+      var name = this.qName(q.next);
+      if (this.storage.read(name) === undefined) break;
+      var cnt = this.fileCount(q.next);
+      if (cnt < 0) {
+        n.push("queue: torn " + name + " erased");
+        this.rm(name);
+        break;
+      }
+      c.readings += cnt;
+      q.next++;
+    }
+    if (sweep) this.sweep();
+  }
+
+  /** adopt or erase queue files the state does not know about (lost state, odd cuts) */
+  private sweep(): void {
+    var q = this.state.q, c = this.state.c, re = new RegExp("^" + this.pre.replace(".", "\\.") + "q(\\d+)$");
+    var names = this.storage.list(re);
+    var seqs: number[] = [], i: number;
+    for (i = 0; i < names.length; i++) seqs.push(parseInt(names[i].substr(this.pre.length + 1), 10));
+    seqs.sort(function (x, y) { return x - y; });
+    for (i = 0; i < seqs.length; i++) {
+      var k = seqs[i];
+      if (k > q.done && k < q.next) continue;
+      var cnt = k > q.done ? this.fileCount(k) : -1;
+      if (cnt >= 0 && q.next === 1 && q.done === 0 && i === 0) q.done = k - 1;
+      if (cnt >= 0 && k >= q.next && k > q.done) {
+        // orphans from a state we lost: keep their readings, count them now
+        c.readings += cnt;
+        q.next = k + 1;
+        this.notes.push("queue: adopted " + this.qName(k));
+      } else {
+        this.rm(this.qName(k));
+      }
+    }
+  }
+
+  /** Write the state to the older slot, then erase files that left the queue. */
+  save(): boolean {
+    var s = this.state;
+    s.sq++;
+    s.savedAt = Date.now();
+    if (!s.born && s.savedAt >= CLOCK_VALID_MS) s.born = s.savedAt;
+    var ok = this.write(this.pre + "s" + (s.sq % 2), seal(s));
+    if (ok) {
+      for (var i = 0; i < this.erase.length; i++) this.rm(this.qName(this.erase[i]));
+      this.erase = [];
+    }
+    return ok;
+  }
+
+  /** values waiting for upload */
+  queued(): number {
+    var c = this.state.c;
+    return c.readings - c.acked - c.dropped;
+  }
+
+  /**
+   * Queue values (one flash file: the commit point), then drop the oldest files while more
+   * than `max` values wait. Counters change in memory; save() makes them durable (and a cut
+   * before that is repaired by load()). false if flash refused the write.
+   */
+  enqueue(entries: Entry[], max: number): boolean {
+    if (!entries.length) return true;
+    var s = this.state, q = s.q;
+    if (!this.write(this.qName(q.next), seal({ e: entries }))) return false;
+    q.next++;
+    s.c.readings += entries.length;
+    while (this.queued() > max && q.done + 1 < q.next) this.dropOldest();
+    return true;
+  }
+
+  private dropOldest(): void {
+    var s = this.state, k = s.q.done + 1, cnt = this.fileCount(k);
+    if (cnt < 0) s.c.lostFiles++;
+    else s.c.dropped += cnt;
+    s.q.done = k;
+    this.erase.push(k);
+  }
+
+  /** Oldest queued values, whole files, up to about maxChars of JSON (at least one file). */
+  peek(maxChars: number): Batch | null {
+    var q = this.state.q, b: Batch = { files: [], entries: [], last: 0 }, size = 0;
+    for (var k = q.done + 1; k < q.next; k++) {
+      var f = unseal(this.storage.read(this.qName(k)));
+      if (!f || !Array.isArray(f.e)) {
+        // unreadable although committed: nothing to send, let it go
+        if (k === q.done + 1) {
+          this.state.c.lostFiles++;
+          q.done = k;
+          this.erase.push(k);
+          continue;
+        }
+        break;
+      }
+      var len = JSON.stringify(f.e).length;
+      if (b.files.length && size + len > maxChars) break;
+      size += len;
+      b.files.push([k, f.e.length]);
+      for (var i = 0; i < f.e.length; i++) b.entries.push(f.e[i]);
+      b.last = k;
+    }
+    return b.files.length ? b : null;
+  }
+
+  /** The broker acknowledged a batch: its files leave the queue (those not dropped meanwhile). */
+  ack(b: Batch): number {
+    var s = this.state, n = 0;
+    for (var i = 0; i < b.files.length; i++) {
+      var k = b.files[i][0];
+      if (k <= s.q.done) continue;
+      // in order: files before k are acked by earlier batches or dropped
+      n += b.files[i][1];
+      s.q.done = k;
+      this.erase.push(k);
+    }
+    s.c.acked += n;
+    return n;
+  }
+
+  /** Bytes written per day so far (0 before a minute has passed). */
+  bytesPerDay(now: number): number {
+    var days = (now - this.state.born) / 86400000;
+    return this.state.born && days > 1 / 1440 ? this.state.c.bytes / days : 0;
+  }
+}

@@ -1,0 +1,356 @@
+// Glue between the node and the broker: Wi-Fi join with its own timeout, the MQTT client,
+// retained status with a last will, flushing the store's queue (values leave it only on
+// PUBACK), and incoming commands. Firmware code: ES5, Espruino subset.
+
+import { MqttClient } from "../mqtt/client.js";
+import { nodeTopics, clientIdFor, statusPayload } from "../uplink/topics.js";
+import type { NodeTopics } from "../uplink/topics.js";
+import { packReadings, senmlBaseName } from "../uplink/senml.js";
+import type { TimedReading } from "../uplink/senml.js";
+import { verifyCommand, ackMessage } from "../uplink/commands.js";
+import { patchConfig } from "../config.js";
+import type { Runtime } from "./scheduler.js";
+import type { Batch } from "./store.js";
+import { diagReport } from "./console.js";
+
+/** one data message at most (SenML JSON) */
+export const MAX_DATA_BYTES = 1024;
+/** queue files read per batch, in JSON chars: about one message */
+const BATCH_CHARS = 800;
+/** TCP connect + CONNACK */
+const MQTT_CONNECT_TIMEOUT_MS = 10000;
+/** after a flush, give queued publishes (acks, status) this long to leave */
+const DRAIN_MS = 3000;
+/** Wi-Fi rejoin backoff on mains nodes */
+const WIFI_RETRY_MIN_MS = 5000;
+const WIFI_RETRY_MAX_MS = 300000;
+
+export type Done = (err: string | null) => void;
+
+export class Uplink {
+  rt: Runtime;
+  topics: NodeTopics;
+  client: MqttClient | null;
+  /** mains: keep Wi-Fi and MQTT up, reconnecting; battery: one session at a time */
+  persistent: boolean;
+  /** incoming command payloads */
+  onCommand: ((payload: string) => void) | null;
+  /** (re)connected to the broker */
+  onUp: (() => void) | null;
+  private flushing: Done[] | null;
+  private wifiUp: boolean;
+  private wifiTimer: any;
+  private wifiRetryMs: number;
+
+  constructor(rt: Runtime, persistent: boolean) {
+    this.rt = rt;
+    this.persistent = persistent;
+    this.topics = nodeTopics(rt.config.site, rt.config.node);
+    this.client = null;
+    this.onCommand = null;
+    this.onUp = null;
+    this.flushing = null;
+    this.wifiUp = false;
+    this.wifiTimer = null;
+    this.wifiRetryMs = WIFI_RETRY_MIN_MS;
+  }
+
+  isUp(): boolean {
+    return !!this.client && this.client.isConnected();
+  }
+
+  /** Join Wi-Fi (no-op without a Wifi module); cb(null) once joined, cb(err) on timeout. */
+  joinWifi(cb: Done): void {
+    var self = this, rt = this.rt, w = rt.platform.wifi, c = rt.config, done = false, t: any = null;
+    var finish = function (err: string | null) {
+      if (done) return;
+      done = true;
+      if (t) clearTimeout(t);
+      self.wifiUp = !err;
+      try {
+        // the ESP32 build wants a POSIX TZ string; the node keeps UTC
+        if (err) (w as WifiModule).disconnect();
+        else if ((w as WifiModule).setSNTP) (w as any).setSNTP("pool.ntp.org", "UTC0");
+      } catch (e) {
+        // not connected / time stays as it is
+      }
+      cb(err);
+    };
+    if (!w) return cb(null);
+    t = setTimeout(function () {
+      finish("wifi-timeout");
+    }, c.wifiTimeoutMs);
+    try {
+      w.connect(c.wifi.ssid, { password: c.wifi.password }, function (err: any) {
+        finish(err ? "wifi:" + err : null);
+      });
+    } catch (e) {
+      finish("wifi:" + e);
+    }
+  }
+
+  /**
+   * Bring the link up. Battery: cb once connected to the broker or failed (no retries past
+   * Wi-Fi timeout + MQTT connect timeout). Mains: keeps trying for ever; cb on the first connect.
+   */
+  open(cb: Done): void {
+    var self = this, rt = this.rt, c = rt.config, called = false;
+    var once = function (err: string | null) {
+      if (called) return;
+      called = true;
+      cb(err);
+    };
+    rt.energy.set("radio", true);
+    if (this.persistent && rt.platform.wifi) {
+      rt.platform.wifi.on("disconnected", function () {
+        self.wifiUp = false;
+        self.rejoin();
+      });
+    }
+    this.joinWifi(function (err) {
+      if (err) {
+        rt.log("uplink: " + err);
+        if (!self.persistent) return once(err);
+        self.rejoin();
+      }
+      var m = (self.client = new MqttClient(rt.platform.net, {
+        host: c.broker.host, port: c.broker.port, clientId: clientIdFor(c.site, c.node),
+        username: c.broker.username, password: c.broker.password, keepAliveS: c.keepAliveS,
+        // persistent session: commands sent while the node slept are kept for it (QoS 1)
+        cleanSession: false,
+        will: { topic: self.topics.status, payload: statusPayload("offline", { node: c.node, reason: "lost" }), qos: 1, retain: true },
+        connectTimeoutMs: MQTT_CONNECT_TIMEOUT_MS,
+        reconnect: self.persistent ? { minMs: 2000, maxMs: 120000 } : false,
+      }));
+      m.onMessage = function (topic, payload) {
+        if (topic === self.topics.cmd && self.onCommand) self.onCommand(payload);
+      };
+      m.onConnect = function () {
+        rt.log("uplink: connected to " + c.broker.host + ":" + c.broker.port);
+        self.status("online");
+        if (self.onUp) self.onUp();
+        once(null);
+      };
+      m.onClose = function (reason) {
+        if (!called) rt.log("uplink: " + reason);
+        if (!self.persistent) once("mqtt:" + reason);
+        self.endFlush("mqtt:" + reason);
+      };
+      m.onError = function (code) {
+        rt.log("mqtt: " + code);
+      };
+      m.subscribe(self.topics.cmd, 1);
+      m.connect();
+    });
+  }
+
+  /** mains: join again later, with backoff */
+  private rejoin(): void {
+    var self = this;
+    if (this.wifiTimer) return;
+    this.wifiTimer = setTimeout(function () {
+      self.wifiTimer = null;
+      self.joinWifi(function (err) {
+        if (err) {
+          self.wifiRetryMs = Math.min(WIFI_RETRY_MAX_MS, self.wifiRetryMs * 2);
+          self.rejoin();
+        } else self.wifiRetryMs = WIFI_RETRY_MIN_MS;
+      });
+    }, this.wifiRetryMs);
+  }
+
+  publish(kind: "status" | "diag" | "ack", payload: string, retain: boolean, done?: Done): void {
+    if (!this.client) {
+      if (done) done("down");
+      return;
+    }
+    this.client.publish(this.topics[kind], payload, { qos: 1, retain: retain }, done);
+  }
+
+  /** retained status: online (with what a crew wants at a glance) or offline (asleep until...) */
+  status(state: "online" | "offline", extra?: any): void {
+    var rt = this.rt, o: any = { node: rt.config.node, board: rt.board.name, fw: rt.fw, boot: rt.bootCause };
+    if (rt.safe) o.safe = rt.safe;
+    o.alarms = rt.store.state.alarms;
+    o.queued = rt.store.queued();
+    if (rt.lamp) o.lamp = rt.lamp.status();
+    if (extra) for (var k in extra) o[k] = extra[k];
+    this.publish("status", statusPayload(state, o), true);
+  }
+
+  /**
+   * Send the queue, oldest first, one batch at a time; each batch leaves the store on the
+   * PUBACK of all its messages (then the state is saved). cb(null) once the queue is empty.
+   */
+  flush(cb: Done): void {
+    if (this.flushing) {
+      this.flushing.push(cb);
+      return;
+    }
+    this.flushing = [cb];
+    this.next();
+  }
+
+  private endFlush(err: string | null): void {
+    var cbs = this.flushing;
+    this.flushing = null;
+    if (cbs) for (var i = 0; i < cbs.length; i++) cbs[i](err);
+  }
+
+  private next(): void {
+    var self = this, rt = this.rt, store = rt.store, c = rt.config;
+    if (!this.flushing) return;
+    if (!this.isUp()) return this.endFlush("down");
+    var b: Batch | null = store.peek(BATCH_CHARS);
+    if (!b) return this.endFlush(null);
+    var rs: TimedReading[] = [];
+    for (var i = 0; i < b.entries.length; i++) {
+      var e = b.entries[i];
+      rs.push({ name: e[0], unit: e[1], value: e[2], t: e[3] });
+    }
+    var msgs = packReadings(senmlBaseName(c.site, c.node), rs, MAX_DATA_BYTES);
+    var left = msgs.length, failed: string | null = null, batch = b;
+    var acked = function () {
+      store.ack(batch);
+      store.save();
+      self.next();
+    };
+    if (!left) return acked();
+    store.state.c.published += b.entries.length;
+    for (var j = 0; j < msgs.length; j++) {
+      (this.client as MqttClient).publish(this.topics.data, msgs[j], { qos: 1 }, function (err) {
+        if (err) failed = err;
+        if (--left) return;
+        if (failed) self.endFlush("publish:" + failed);
+        else acked();
+      });
+    }
+  }
+
+  /** wait (at most DRAIN_MS) for queued publishes to leave, then DISCONNECT and drop Wi-Fi */
+  close(cb: () => void): void {
+    var self = this, rt = this.rt, m = this.client, t0 = Date.now();
+    var end = function () {
+      self.client = null;
+      if (rt.platform.wifi && self.wifiUp) {
+        try {
+          rt.platform.wifi.disconnect();
+        } catch (e) {
+          // already down
+        }
+      }
+      self.wifiUp = false;
+      rt.energy.set("radio", false);
+      cb();
+    };
+    var wait = function () {
+      if (m && m.isConnected() && m.inflightCount() && Date.now() - t0 < DRAIN_MS) {
+        setTimeout(wait, 100);
+        return;
+      }
+      if (m && m.isConnected()) m.disconnect(end);
+      else {
+        if (m) m.destroy();
+        end();
+      }
+    };
+    wait();
+  }
+}
+
+// ---- commands ----
+
+/**
+ * Without a streetlight controller: drive the relay from the persisted override ("auto"
+ * leaves it as it is). false if the board has no relay.
+ */
+export function applyRelay(rt: Runtime): boolean {
+  var o = rt.store.state.relay;
+  if (!rt.actuators.length) return false;
+  if (o) rt.actuators[0].set(o.on);
+  return true;
+}
+
+export function publishDiag(rt: Runtime): void {
+  if (rt.uplink) rt.uplink.publish("diag", JSON.stringify(diagReport(rt)), false);
+}
+
+/**
+ * One payload from the cmd topic: verified (MAC, counter), the counter persisted before
+ * acting, then acted on; every outcome gets an ack. Nothing here throws.
+ */
+export function handleCommand(rt: Runtime, payload: string): void {
+  var st = rt.store.state, c = st.c;
+  var ack = function (id: string, ok: boolean, error?: string, detail?: string, done?: Done) {
+    if (!ok) c.cmdErrors++;
+    rt.log("cmd " + id + ": " + (ok ? "ok" : error + (detail ? " (" + detail + ")" : "")));
+    if (rt.uplink) rt.uplink.publish("ack", ackMessage(id, ok, error, detail), false, done);
+    else if (done) done("down");
+  };
+  try {
+    var v = verifyCommand(payload, rt.config.node, rt.config.keyHex, st.ctr, rt.platform.sha256);
+    if (!v.ok) {
+      // a good MAC with a refused command still uses up its counter
+      if (v.ctr && v.ctr > st.ctr) {
+        st.ctr = v.ctr;
+        rt.store.save();
+      }
+      return ack(v.id || "", false, v.error, v.detail);
+    }
+    var cmd = v.cmd, a = cmd.args;
+    st.ctr = cmd.ctr;
+    c.cmds++;
+    // persisted before acting: a replay after a power cut is refused
+    rt.store.save();
+    if (cmd.cmd === "relay") {
+      if (rt.lamp) {
+        var why = rt.lamp.command(a.state, a.expiresS);
+        if (why) return ack(cmd.id, false, "bad-args", why);
+        rt.log("lamp: " + a.state + (a.expiresS ? " for " + a.expiresS + " s" : "") + " (command)");
+        st.lamp = rt.lamp.getState();
+      } else {
+        var on = a.state === "on" ? true : a.state === "off" ? false : null;
+        st.relay = on === null ? null : { on: on, until: a.expiresS ? Date.now() + a.expiresS * 1000 : 0 };
+        if (!applyRelay(rt)) {
+          st.relay = null;
+          return ack(cmd.id, false, "bad-args", "no relay on this board");
+        }
+      }
+      rt.store.save();
+      if (rt.lamp && rt.uplink) rt.uplink.status("online");
+      return ack(cmd.id, true);
+    }
+    if (cmd.cmd === "config") {
+      var r = patchConfig(rt.fileRaw, st.cfg && st.cfg.base === rt.fileSum ? st.cfg.set : null, a, rt.board);
+      if (!r.ok) return ack(cmd.id, false, "bad-args", r.errors[0]);
+      st.cfg = { base: rt.fileSum, set: r.patch };
+      rt.config = r.config;
+      rt.store.save();
+      return ack(cmd.id, true);
+    }
+    if (cmd.cmd === "diag") {
+      publishDiag(rt);
+      return ack(cmd.id, true);
+    }
+    if (cmd.cmd === "reboot") {
+      rt.rebootWanted = true;
+      // battery nodes reboot instead of sleeping; mains nodes once the ack has left
+      if (rt.mains) {
+        var gone = false;
+        var reboot = function () {
+          if (gone) return;
+          gone = true;
+          rt.store.save();
+          rt.platform.reboot();
+        };
+        ack(cmd.id, true, undefined, undefined, reboot);
+        setTimeout(reboot, 5000);
+        return;
+      }
+      return ack(cmd.id, true);
+    }
+    ack(cmd.id, false, "unknown-command", cmd.cmd);
+  } catch (e) {
+    ack("", false, "malformed", "node error: " + e);
+  }
+}

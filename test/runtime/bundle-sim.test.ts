@@ -1,0 +1,224 @@
+// The REAL bundles (dist/<board>.js, what is flashed) in the simulator: emulated Espruino,
+// simulated devices on their wire protocols, deep sleeps that really end the boot, power cuts
+// that tear flash writes, an RTC that restarts at 0 after a power cut. The broker is played in
+// memory (mem-broker.ts) so a simulated day runs in a second with no real I/O.
+import { expect } from "chai";
+import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { ensureBundle } from "../../tools/build.js";
+import { VirtualClock } from "../../sim/clock.js";
+import { SimNode, BOOT_MS } from "../../sim/node.js";
+import { createWorld } from "../../sim/world/index.js";
+import { createRng } from "../../sim/random.js";
+import type { WorldModel } from "../../sim/world/types.js";
+import type { BoardProfile } from "../../firmware/board.js";
+import { readNodeStats } from "../../firmware/runtime/stats.js";
+import { signCommand } from "../../firmware/uplink/commands.js";
+import { MemBroker } from "./mem-broker.js";
+
+const MIN = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+const START = Date.UTC(2026, 0, 15, 8, 0, 0);
+const KEY = "c3".repeat(32);
+const sha256 = (s: string) => createHash("sha256").update(Buffer.from(s, "latin1")).digest().toString("latin1");
+
+interface Rig {
+  clock: VirtualClock;
+  broker: MemBroker;
+  node: SimNode;
+  lines: Array<[number, string]>;
+  run(ms: number): void;
+  text(): string;
+  seen(re: RegExp): number[];
+}
+
+const profiles: { [b: string]: BoardProfile } = {};
+
+async function rig(board: string, config: object, opts: { world?: (w: WorldModel) => WorldModel; seed?: number } = {}): Promise<Rig> {
+  const file = await ensureBundle(board);
+  const profile = (profiles[board] ??= ((await import(`../../boards/profiles/${board}.js`)) as { profile: BoardProfile }).profile);
+  const clock = new VirtualClock(START);
+  const broker = new MemBroker(clock);
+  const lines: Array<[number, string]> = [];
+  let partial = "";
+  const base = createWorld(opts.seed ?? 5);
+  const world = opts.world ? opts.world(base) : base;
+  const node = new SimNode({
+    id: "n1", board: profile, bundle: readFileSync(file, "utf8"),
+    config: { site: "t", node: "n1", keyHex: KEY, ...config },
+    clock, world, rng: createRng(opts.seed ?? 5),
+    // the bundle's default Wi-Fi is the simulator's access point
+    wifi: { ssid: "casanode-sim", password: "casanode-sim-ap", up: () => true },
+    createNet: broker.createNet,
+    onConsole: (t) => {
+      partial += t;
+      let i: number;
+      while ((i = partial.indexOf("\n")) >= 0) {
+        lines.push([clock.now(), partial.slice(0, i)]);
+        partial = partial.slice(i + 1);
+      }
+    },
+  });
+  node.start();
+  return {
+    clock, broker, node, lines,
+    run: (ms) => clock.runUntil(clock.now() + ms),
+    text: () => lines.map((l) => new Date(l[0]).toISOString().slice(11, 23) + " " + l[1]).join("\n"),
+    seen: (re) => lines.filter((l) => re.test(l[1])).map((l) => l[0]),
+  };
+}
+
+function valuesNamed(b: MemBroker, name: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const [k, v] of b.dataValues()) {
+    const at = k.lastIndexOf("@");
+    if (k.slice(0, at) === name) out.push([Number(k.slice(at + 1)), v]);
+  }
+  return out.sort((a, b) => a[0] - b[0]);
+}
+
+describe("bundles in the simulator (runtime)", function () {
+  this.timeout(60_000);
+  let r: Rig | undefined;
+  afterEach(function () {
+    if (this.currentTest?.state === "failed" && r) console.log(r.text().slice(-1500));
+    r?.node.stop();
+    r = undefined;
+  });
+
+  it("esp32-bin: wakes on the period grid for a day; windows summarized across deep sleeps", async () => {
+    r = await rig("esp32-bin", { samplePeriodS: 900, uploadPeriodS: 3600 });
+    r.run(DAY + 10 * MIN);
+    expect(r.node.stats.crashes, r.node.stats.lastError).to.equal(0);
+    // power-on with the RTC at 0: it connects first for the time, then keeps the grid
+    expect(r.text()).to.match(/clock not set: connecting first/);
+    const wakes = r.seen(/boot=deep-sleep/);
+    expect(wakes.length).to.equal(96);
+    // each wake lands on the grid (plus the chip's boot time), to the ms: no drift
+    for (const t of wakes) {
+      const off = (t - BOOT_MS) % (15 * MIN);
+      expect(Math.min(off, 15 * MIN - off), new Date(t).toISOString()).to.be.below(1);
+    }
+    // every hour's window went out, stamped with its start, from samples taken in 4 boots
+    const means = valuesNamed(r.broker, "bin.fill.mean");
+    expect(means.length).to.be.at.least(23);
+    for (const [t] of means) expect((t * 1000) % HOUR).to.equal(0);
+    const hour = means[10][0];
+    const raw = valuesNamed(r.broker, "bin.fill").filter(([t]) => t >= hour && t < hour + 3600);
+    expect(raw.length).to.equal(4);
+    expect(means[10][1]).to.be.closeTo(raw.reduce((s, x) => s + x[1], 0) / 4, 0.006);
+    const st = readNodeStats(r.node.storage);
+    expect(st).to.include({ lost: 0, dropped: 0 });
+    expect(st.queued).to.be.below(10);
+    expect(r.node.stats.memoryUsage).to.be.below(16383 / 2);
+  });
+
+  it("esp32-air: noise levels aggregate energetically across deep sleeps, L10/L50/L90, Lden at midnight", async () => {
+    r = await rig("esp32-air", { samplePeriodS: 900, uploadPeriodS: 3600 });
+    r.run(DAY + HOUR);
+    expect(r.node.stats.crashes, r.node.stats.lastError).to.equal(0);
+    const means = valuesNamed(r.broker, "noise.LAeq.mean");
+    expect(means.length).to.be.at.least(20);
+    let checked = 0;
+    for (const [ws, mean] of means) {
+      const raw = valuesNamed(r.broker, "noise.LAeq").filter(([t]) => t >= ws && t < ws + 3600).map((x) => x[1]);
+      if (raw.length !== 4) continue;
+      const energetic = 10 * Math.log10(raw.reduce((s, l) => s + Math.pow(10, l / 10), 0) / raw.length);
+      expect(mean).to.be.closeTo(energetic, 0.011);
+      const sorted = [...raw].sort((a, b) => a - b);
+      const exceeded = (n: number) => sorted[Math.max(1, Math.ceil(((100 - n) / 100) * sorted.length)) - 1];
+      for (const n of [10, 50, 90]) {
+        const ln = valuesNamed(r.broker, "noise.LAeq.L" + n).find((x) => x[0] === ws)![1];
+        expect(Math.abs(ln - exceeded(n)), "L" + n).to.be.at.most(0.25);
+      }
+      checked++;
+    }
+    expect(checked).to.be.at.least(20);
+    const lden = valuesNamed(r.broker, "noise.Lden");
+    expect(lden.length).to.equal(1);
+    expect(lden[0][0] * 1000).to.equal(Date.UTC(2026, 0, 15));
+    expect(readNodeStats(r.node.storage).lost).to.equal(0);
+  });
+
+  it("power cuts at random points, some inside flash writes: nothing acknowledged lost, state never corrupt", async () => {
+    r = await rig("esp32-bin", { samplePeriodS: 300, uploadPeriodS: 1800 }, { seed: 11 });
+    const rng = createRng(99);
+    for (let i = 0; i < 10; i++) {
+      r.run(Math.floor(10 * MIN + rng() * 50 * MIN));
+      // half the cuts wait for the node to be awake and land inside its next flash write
+      if (rng() < 0.5) {
+        for (let k = 0; k < 12_000 && r.node.powerState !== "awake"; k++) r.run(100);
+        r.run(Math.floor(rng() * 1500));
+        r.node.powerCut(Math.floor(1000 + rng() * 60_000), { tear: true });
+      } else r.node.powerCut(Math.floor(1000 + rng() * 60_000), { tear: false });
+    }
+    r.run(3 * HOUR);
+    for (let k = 0; k < 1200 && r.node.powerState !== "asleep"; k++) r.run(100);
+    expect(r.node.stats.crashes, r.node.stats.lastError).to.equal(0);
+    expect(r.node.stats.tornWrites).to.be.greaterThan(2);
+    const st = readNodeStats(r.node.storage);
+    expect(st.lost, "lost").to.equal(0);
+    expect(st.readings).to.be.greaterThan(100);
+    expect(r.broker.dataValues().size).to.be.at.least(st.acked);
+    expect(st.queued).to.be.below(20);
+    // still running normally at the end
+    expect(r.lines[r.lines.length - 1][1]).to.match(/^sleep \d+ s/);
+  });
+
+  it("boot loop: five boots cut before they finish land in safe mode, which reports why, then recovers", async () => {
+    r = await rig("esp32-bin", { samplePeriodS: 300, uploadPeriodS: 1800 });
+    for (let i = 0; i < 4; i++) {
+      r.run(2_000);
+      r.node.powerCut(5_000, { tear: false });
+      r.run(5_000);
+    }
+    r.run(2 * MIN);
+    expect(r.text()).to.match(/boot=power-on SAFE MODE: boot loop: 5 boots in a row that did not finish a cycle \(power-on\)/);
+    const status = JSON.parse(r.broker.retained.get("casanode/t/n1/status")!);
+    expect(status.safe).to.match(/^boot loop/);
+    expect(r.broker.topic("diag").some((m) => /boot loop/.test(JSON.parse(m.payload).safe))).to.equal(true);
+    r.run(30 * MIN);
+    expect(r.text()).to.match(/boot=deep-sleep\n.*cycle: /);
+    expect(readNodeStats(r.node.storage).safe).to.equal("");
+  });
+
+  it("an alarm (bin over the fill threshold) uploads at once, not at the window's end", async () => {
+    const full = START + 2 * HOUR + 15 * MIN;
+    r = await rig("esp32-bin", { samplePeriodS: 600, uploadPeriodS: 3600 }, {
+      world: (w) => ({ ...w, binDistanceMm: (t: number) => (t < full ? 1000 : 250), pm: w.pm.bind(w), noiseDb: w.noiseDb.bind(w), temperatureC: w.temperatureC.bind(w), lampCurrentA: w.lampCurrentA.bind(w), daylightLux: w.daylightLux.bind(w) }),
+    });
+    r.run(3 * HOUR + 30 * MIN);
+    const online = r.broker.topic("status").filter((m) => JSON.parse(m.payload).state === "online");
+    const alarm = online.find((m) => JSON.parse(m.payload).alarms.includes("bin:bin-full"))!;
+    expect(alarm, r.text()).to.not.equal(undefined);
+    // the first cycle after the bin filled (10:20), not the window's end (10:50)
+    expect(alarm.t - (START + 2 * HOUR + 20 * MIN)).to.be.within(0, 30_000);
+    expect(valuesNamed(r.broker, "bin.fill").some(([t, v]) => t * 1000 >= full && v > 0.8)).to.equal(true);
+  });
+
+  it("esp32-pole (mains): stays connected, runs its cycle on timers, obeys a signed relay command", async () => {
+    r = await rig("esp32-pole", { samplePeriodS: 60, uploadPeriodS: 300 });
+    r.run(10 * MIN);
+    const cmd = signCommand("n1", KEY, 1, "lamp-on", "relay", { state: "on", expiresS: 600 }, sha256);
+    r.broker.send("casanode/t/n1/cmd", cmd);
+    r.broker.send("casanode/t/n1/cmd", cmd); // a replay
+    r.run(HOUR);
+    expect(r.node.stats.crashes, r.node.stats.lastError).to.equal(0);
+    expect(r.node.stats.wakes).to.equal(0);
+    expect(r.broker.connects).to.equal(1);
+    const acks = r.broker.topic("ack").map((m) => JSON.parse(m.payload));
+    expect(acks).to.deep.equal([{ id: "lamp-on", ok: true }, { id: "lamp-on", ok: false, error: "replay", detail: "ctr 1 <= 1" }]);
+    const relay = valuesNamed(r.broker, "lamp.relay");
+    const at = (m: number) => relay.filter(([t]) => t * 1000 > START + m * MIN && t * 1000 < START + (m + 1) * MIN)[0]?.[1];
+    // the streetlight controller: on by command, back to its schedule (day: off) when it expires
+    expect(at(5)).to.equal(0);
+    expect(at(12)).to.equal(1);
+    expect(at(25)).to.equal(0);
+    expect(r.text()).to.match(/lamp: on for 600 s \(command\)[\s\S]*lamp off \(schedule-day\)/);
+    const status = JSON.parse(r.broker.retained.get("casanode/t/n1/status")!);
+    expect(status.lamp).to.include({ mode: "auto", lampOn: false, reason: "schedule-day" });
+    expect(valuesNamed(r.broker, "pm.pm25.mean").length).to.be.at.least(10);
+    expect(readNodeStats(r.node.storage).lost).to.equal(0);
+  });
+});
