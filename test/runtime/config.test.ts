@@ -15,7 +15,8 @@ describe("config", () => {
     const r = validateConfig(undefined, air);
     expect(r.ok).to.equal(true);
     if (!r.ok) return;
-    expect(r.config).to.include({ site: "sim", node: "esp32-air-00", samplePeriodS: 300, uploadPeriodS: 1800, keyHex: DEV_KEY_HEX });
+    expect(air.defaults.samplePeriodS).to.not.equal(undefined);
+    expect(r.config).to.include({ site: "sim", node: "esp32-air-00", samplePeriodS: air.defaults.samplePeriodS, uploadPeriodS: air.defaults.uploadPeriodS, keyHex: DEV_KEY_HEX });
     expect(r.config.broker).to.deep.equal({ host: "127.0.0.1", port: 1883 });
     expect(r.config.wifi.ssid).to.equal("casanode-sim");
     const l = validateConfig(undefined, linux);
