@@ -4,6 +4,7 @@
 
 import * as acorn from "acorn";
 import * as walk from "acorn-walk";
+import { MISSING_IN_ESPRUINO } from "../sim/espruino/dialect.js";
 
 export interface BundleProblem {
   construct: string;
@@ -11,26 +12,37 @@ export interface BundleProblem {
   column: number;
 }
 
-/** Globals Espruino does not have at all. */
-const MISSING_GLOBALS = new Set(["Map", "Set", "WeakMap", "WeakSet", "Symbol", "Proxy", "Reflect", "BigInt", "WeakRef"]);
+/** Globals Espruino does not have at all (probed on 2v29: sim/espruino/dialect.ts). */
+const MISSING_GLOBALS = new Set(MISSING_IN_ESPRUINO.global);
 
-/** Members Espruino lacks (measured on 2v29). */
+/** `Ctor.member` that Espruino lacks, plus the prototype reads it cannot do (measured). */
 const MISSING_MEMBERS = new Set([
-  "Array.from",
-  "Array.of",
-  "Object.freeze",
-  "Object.fromEntries",
-  "Number.isFinite",
-  "Number.isInteger",
-  "Number.MAX_SAFE_INTEGER",
-  "Number.MIN_SAFE_INTEGER",
-  "Number.EPSILON",
-  "Math.log10",
-  "Math.log2",
-  "Date.UTC",
+  ...Object.entries(MISSING_IN_ESPRUINO)
+    .filter(([where]) => where !== "global" && !where.includes(".") && where !== "TypedArray")
+    .flatMap(([where, names]) => names.map((n) => where + "." + n)),
   "Array.prototype.slice",
   "ArrayBuffer.prototype.slice",
 ]);
+
+/**
+ * Methods missing on every Espruino type that has them in V8, distinctive enough that a call
+ * by that name is not one of our own objects' methods. (`lastIndexOf` is missing on arrays but
+ * not strings, `at`/`keys` are too generic: those are left to the simulator, which removes them.)
+ */
+const GENERIC_NAMES = new Set(["at", "with", "keys", "values", "entries", "search", "link", "sub", "sup", "big", "small", "fixed", "bold", "anchor", "blink", "strike", "italics", "is", "seal", "raw", "resize", "transfer", "detached"]);
+const MISSING_METHODS = (() => {
+  const present = new Set<string>();
+  const missing = new Set<string>();
+  for (const [where, names] of Object.entries(MISSING_IN_ESPRUINO)) if (where.endsWith(".prototype")) names.forEach((n) => missing.add(n));
+  // a name missing on one prototype but present on another (String lastIndexOf) can't be judged by name
+  for (const proto of [Array.prototype, String.prototype, Number.prototype, Object.prototype, Promise.prototype, Date.prototype, Uint8Array.prototype]) {
+    const where = Object.entries({ Array, String, Number, Object, Promise, Date, Uint8Array }).find(([, c]) => c.prototype === proto)![0];
+    const lacking = new Set(MISSING_IN_ESPRUINO[where + ".prototype"] ?? (where === "Uint8Array" ? MISSING_IN_ESPRUINO["TypedArray.prototype"] : []));
+    for (const name of Object.getOwnPropertyNames(proto)) if (!lacking.has(name)) present.add(name);
+    if (where === "Uint8Array") for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(proto))) if (!lacking.has(name)) present.add(name);
+  }
+  return new Set([...missing].filter((n) => !present.has(n) && !GENERIC_NAMES.has(n)));
+})();
 
 type AnyNode = acorn.Node & { [key: string]: any };
 
@@ -112,6 +124,11 @@ export function checkBundle(code: string): BundleProblem[] {
       case "MemberExpression": {
         const name = memberName(node);
         if (name && MISSING_MEMBERS.has(name)) add(name, node);
+        break;
+      }
+      case "CallExpression": {
+        const callee = node.callee as AnyNode;
+        if (callee.type === "MemberExpression" && !callee.computed && MISSING_METHODS.has(callee.property.name)) add("." + callee.property.name + "()", callee.property);
         break;
       }
       case "ForOfStatement":

@@ -99,7 +99,8 @@ interface WifiModule {
   removeAllListeners(event?: string): void;
   getIP(callback?: (err: any, ip: { ip: string }) => void): { ip: string };
   getDetails(callback?: (details: WifiDetails) => void): WifiDetails;
-  setSNTP?(server: string, tzOffset: number): void;
+  /** zone is a POSIX TZ string ("UTC0"): the ESP32 build throws "Zone is not a string" on a number */
+  setSNTP?(server: string, zone: string): void;
 }
 
 interface CryptoModule {

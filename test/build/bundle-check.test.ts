@@ -30,6 +30,12 @@ const REFUSED: Array<[string, string]> = [
   ["Number.MAX_SAFE_INTEGER", "var n = Number.MAX_SAFE_INTEGER;"],
   ["Math.log10", "var l = Math.log10(x);"],
   ["Date.UTC", "var t = Date.UTC(2026, 0, 1);"],
+  ["Math.trunc", "var t = Math.trunc(x);"],
+  ["Promise.race", "Promise.race([a, b]);"],
+  ["RangeError", "throw new RangeError('x');"],
+  [".finally()", "p.then(f).finally(g);"],
+  [".flatMap()", "var f = rows.flatMap(g);"],
+  [".trimStart()", "var t = s.trimStart();"],
   ["Array.prototype.slice", "var a = Array.prototype.slice.call(arguments);"],
   ["ArrayBuffer.prototype.slice", "var f = ArrayBuffer.prototype.slice;"],
   ["empty array slot", "var a = [0, 2, , 3];"],
@@ -69,6 +75,7 @@ describe("bundle check: refuses what Espruino fails on", () => {
       "var s = 'Map'; var t = obj.Map; var u = { Map: 1 };",
       "function g(Map) { return Map; }",
       "var r = /^[a-z0-9_-]+$/, brace = /\\{x\\}/;",
+      "var i = name.lastIndexOf('.'), k = obj.keys(), a = list.at(0);",
       "setTimeout(function () { later(); }, 10); function later() {}",
     ].join("\n");
     expect(checkBundle(es5)).to.deep.equal([]);
