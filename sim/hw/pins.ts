@@ -68,6 +68,21 @@ export class PinBank {
     return this.modes.get(name) === "input_pullup";
   }
 
+  /**
+   * The MCU stops driving one pin (chip reset, deep sleep): its mode goes back to default and
+   * the pad floats to its pull. Listeners hear about it even without an edge, since a device
+   * may care that the pin is no longer driven (a floating SET pin means "run").
+   */
+  release(ref: PinRef): void {
+    const name = pinName(ref);
+    this.modes.delete(name);
+    if (!this.mcuDriven.delete(name)) return;
+    this.levels.delete(name);
+    const level = this.level(name);
+    const now = this.clock.now();
+    for (const l of (this.listeners.get(name) ?? []).slice()) l(level, now);
+  }
+
   /** The MCU resets: every pin it drove floats again (devices keep driving theirs). */
   releaseAll(): void {
     const driven = [...this.levels.keys()].filter((name) => this.mcuDriven.has(name));
