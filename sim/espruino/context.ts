@@ -354,6 +354,11 @@ export class EspruinoBoot {
 
   /** a line typed on Serial1 */
   consoleLine(line: string): void {
+    // Espruino's REPL: Ctrl-C (0x03) clears what was typed so far; a leading DLE (0x10) turns
+    // echo off for that line (the field tools send both)
+    const cut = line.lastIndexOf("\x03");
+    if (cut >= 0) line = line.slice(cut + 1);
+    if (line.charCodeAt(0) === 0x10) line = line.slice(1);
     if (this.halted) {
       this.print("Execution Interrupted\n");
       return;
