@@ -4,7 +4,7 @@
 // noiseDb(t) is a pure function of t: the flicker is hashed per 125 ms slot and events are
 // drawn per hour from a seed, so two queries of the same instant agree.
 
-import { createRng, hash01, hashInt, hashNormal, poisson, uniform, valueNoise } from "../random.js";
+import { createRng, hashInt, poisson, uniform, SmoothNoise } from "../random.js";
 import { HOUR_MS, localHour } from "./daylight.js";
 
 /** SEN0232 and friends use 125 ms ("fast") time weighting */
@@ -50,6 +50,8 @@ export class NoiseModel {
     const r = opts.eventsPerHour ?? {};
     this.rates = { day: r.day ?? 30, evening: r.evening ?? 20, night: r.night ?? 5 };
     this.tz = opts.tzHours ?? 1;
+    this.drift = new SmoothNoise(seed, 15 * 60_000, 202);
+    this.swell = new SmoothNoise(seed, 4000, 203);
   }
 
   /** the configured background level of the period containing t */
@@ -87,26 +89,58 @@ export class NoiseModel {
     return out;
   }
 
+  // hot path: a sound level meter's twin asks for every 125 ms slot, so the last slot and
+  // the current hour's events are cached, and the flicker is one hash (Irwin-Hall normal)
+  private lastSlot = NaN;
+  private lastDb = 0;
+  private evHour = NaN;
+  private evNow: NoiseEvent[] = [];
+  private evPrev: NoiseEvent[] = [];
+  private quarter = NaN;
+  private quarterBase = 0;
+  private drift!: SmoothNoise;
+  private swell!: SmoothNoise;
+
+  /** summed power (10^(L/10)) of the events sounding at t */
+  private eventEnergy(list: NoiseEvent[], t: number, base: number, jitter: number): number {
+    let energy = 0;
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i];
+      if (t < e.startMs || t >= e.endMs) continue;
+      const x = (t - e.startMs) / (e.endMs - e.startMs);
+      // horns are flat, vehicles swell and fade as they pass
+      const shapeDb = e.kind === "horn" ? 0 : 20 * Math.log10(Math.max(0.05, Math.sin(Math.PI * x)));
+      energy += Math.pow(10, (base + e.riseDb + shapeDb + jitter) / 10);
+    }
+    return energy;
+  }
+
   /** A-weighted level, fast time weighting, dB, clamped to 30..130 */
   noiseDb(tMs: number): number {
     const slot = Math.floor(tMs / FAST_SLOT_MS);
+    if (slot === this.lastSlot) return this.lastDb;
     const tSlot = slot * FAST_SLOT_MS;
-    const base = this.baseDb(tSlot);
-    // the background: a slow drift (minutes), cars passing (seconds), and flicker (125 ms)
-    const bg = base + 1.5 * valueNoise(this.seed, tSlot, 15 * 60_000, 202) + 3 * valueNoise(this.seed, tSlot, 4000, 203) + 1.2 * hashNormal(this.seed, slot, 204);
-    let energy = Math.pow(10, bg / 10);
-    const hour = Math.floor(tSlot / HOUR_MS);
-    for (let h = hour - 1; h <= hour; h++) {
-      for (const e of this.eventsOfHour(h)) {
-        if (tSlot < e.startMs || tSlot >= e.endMs) continue;
-        const x = (tSlot - e.startMs) / (e.endMs - e.startMs);
-        // horns are flat, vehicles swell and fade as they pass
-        const shapeDb = e.kind === "horn" ? 0 : 20 * Math.log10(Math.max(0.05, Math.sin(Math.PI * x)));
-        const level = base + e.riseDb + shapeDb + 0.8 * (hash01(this.seed, slot, 205) - 0.5);
-        energy += Math.pow(10, level / 10);
-      }
+    const quarter = Math.floor(tSlot / 900_000); // Lden periods start on whole quarter hours
+    if (quarter !== this.quarter) {
+      this.quarter = quarter;
+      this.quarterBase = this.baseDb(tSlot);
     }
-    const db = 10 * Math.log10(energy);
-    return Math.max(30, Math.min(130, db));
+    const base = this.quarterBase;
+    // the background: a slow drift (minutes), cars passing (seconds), and flicker (125 ms)
+    const h = hashInt(this.seed, slot, 204);
+    const flicker = ((h & 255) + ((h >>> 8) & 255) + ((h >>> 16) & 255) + (h >>> 24) - 510) / 147.8; // ~N(0, 1)
+    const bg = base + 1.5 * this.drift.at(tSlot) + 3 * this.swell.at(tSlot) + 1.2 * flicker;
+    const hour = Math.floor(tSlot / HOUR_MS);
+    if (hour !== this.evHour) {
+      this.evHour = hour;
+      this.evNow = this.eventsOfHour(hour);
+      this.evPrev = this.eventsOfHour(hour - 1);
+    }
+    const jitter = 0.8 * (((h >>> 4) & 1023) / 1024 - 0.5);
+    const energy = this.eventEnergy(this.evPrev, tSlot, base, jitter) + this.eventEnergy(this.evNow, tSlot, base, jitter);
+    const db = energy > 0 ? 10 * Math.log10(Math.pow(10, bg / 10) + energy) : bg;
+    this.lastSlot = slot;
+    this.lastDb = Math.max(30, Math.min(130, db));
+    return this.lastDb;
   }
 }

@@ -1,0 +1,354 @@
+import { expect } from "chai";
+import sinon from "sinon";
+import mqtt from "mqtt";
+import { existsSync } from "node:fs";
+import net from "node:net";
+import { freePort, startBroker } from "../../sim/broker.js";
+import path from "node:path";
+import { Command, CommanderError } from "commander";
+import { runFleet, parseReplaySpec, boardSuffix, defaultBoards, SimOptionError, ROOT, type FleetNode, type FleetOptions } from "../../sim/fleet.js";
+import { FaultSpecError } from "../../sim/faults.js";
+import { noFaults, type SimDevice } from "../../sim/devices/types.js";
+import { SimStorage } from "../../sim/espruino/storage.js";
+import { Store, type Batch } from "../../firmware/runtime/store.js";
+import { packReadings, senmlBaseName } from "../../firmware/uplink/senml.js";
+import { topicFor } from "../../firmware/uplink/topics.js";
+import type { SimNodeOptions } from "../../sim/node.js";
+import { registerSim } from "../../tools/sim.js";
+
+const H = 3_600_000;
+const WAKE_MS = 300_000;
+const UPLOAD_EVERY = 6; // wakes
+
+class FakeDevice implements SimDevice {
+  readonly faults = noFaults();
+  constructor(readonly model: string) {}
+  currentMa(): number { return 0; }
+  active(): boolean { return false; }
+}
+
+/**
+ * A stand-in for SimNode that exercises the runner without the Espruino emulation: it wakes
+ * every 5 virtual minutes, queues one PM reading in the real firmware Store, and every 30
+ * minutes publishes the queue over real MQTT (mqtt.js, QoS 1) and acks on PUBACK.
+ */
+class StandInNode implements FleetNode {
+  readonly devices: { [name: string]: SimDevice };
+  readonly storage = new SimStorage();
+  readonly stats = { boots: 0, wakes: 0, crashes: 0, awakeMs: 0, radioMs: 0, chargeMah: 0 };
+  readonly trace: Array<{ t: number; state: string; on: boolean }> = [];
+  /** [virtual time published, virtual time its PUBACK arrived] */
+  readonly roundTrips: Array<[number, number]> = [];
+  private store!: Store;
+  private client?: mqtt.MqttClient;
+  private timer: any;
+  private wakes = 0;
+  private lastEnergy: number;
+  private off = false;
+
+  constructor(private o: SimNodeOptions) {
+    this.devices = Object.fromEntries(o.board.devices.map((d) => [d.name, new FakeDevice(d.model)]));
+    this.lastEnergy = o.clock.now();
+  }
+
+  start(): void {
+    this.boot();
+  }
+
+  private boot(): void {
+    this.off = false;
+    this.stats.boots++;
+    this.store = new Store(this.storage);
+    this.store.load(true);
+    this.store.save();
+    this.timer = this.o.clock.setTimeout(() => this.wake(), WAKE_MS);
+  }
+
+  private wake(): void {
+    const clock = this.o.clock;
+    const t = clock.now();
+    this.stats.wakes++;
+    this.wakes++;
+    this.trace.push({ t, state: "awake", on: true }, { t, state: "awake", on: false });
+    const pm = this.devices.pm;
+    if (pm && !pm.faults.unplugged) {
+      this.store.enqueue([["pm.pm25", "ug/m3", Math.round(this.o.world.pm(t).pm25 * 10) / 10, Math.floor(t / 1000)]], 100);
+      this.store.save();
+    }
+    if (this.wakes % UPLOAD_EVERY === 0) this.upload();
+    this.timer = clock.setTimeout(() => this.wake(), WAKE_MS);
+  }
+
+  private upload(): void {
+    const t = this.o.clock.now();
+    if (!this.o.wifi.up(t) || !(this.o.brokerReachable?.(t) ?? true)) return;
+    const batch = this.store.peek(4000);
+    if (!batch) return;
+    const cfg = this.o.config as any;
+    const send = () => this.publish(batch, cfg);
+    if (this.client?.connected) send();
+    else {
+      this.client?.end(true);
+      this.client = mqtt.connect(`mqtt://${cfg.broker.host}:${cfg.broker.port}`, { clientId: "standin-" + cfg.node, reconnectPeriod: 0, keepalive: 0, clean: true });
+      this.client.once("connect", send);
+      this.client.on("error", () => {});
+    }
+  }
+
+  private publish(batch: Batch, cfg: any): void {
+    if (this.off) return;
+    const sentAt = this.o.clock.now();
+    const rs = batch.entries.map((e) => ({ name: e[0], unit: e[1], value: e[2], t: e[3] }));
+    const [msg] = packReadings(senmlBaseName(cfg.site, cfg.node), rs, 100_000);
+    this.store.state.c.published += rs.length;
+    this.client!.publish(topicFor(cfg.site, cfg.node, "data"), msg, { qos: 1 }, (err) => {
+      if (err || this.off) return;
+      this.roundTrips.push([sentAt, this.o.clock.now()]);
+      this.store.ack(batch);
+      this.store.save();
+    });
+  }
+
+  powerCut(offMs: number): void {
+    this.off = true;
+    this.o.clock.clearTimeout(this.timer);
+    this.client?.end(true);
+    this.client = undefined;
+    this.o.clock.setTimeout(() => this.boot(), offMs);
+  }
+
+  updateEnergy(): void {
+    const now = this.o.clock.now();
+    this.stats.chargeMah += ((now - this.lastEnergy) / H) * 1; // a steady 1 mA
+    this.lastEnergy = now;
+  }
+
+  stop(): void {
+    this.o.clock.clearTimeout(this.timer);
+    this.client?.end(true);
+  }
+}
+
+function standIn(extra: Partial<FleetOptions> = {}): FleetOptions & { made: StandInNode[] } {
+  const made: StandInNode[] = [];
+  return {
+    boards: ["esp32-air", "esp32-pole"],
+    nodes: 3,
+    durationMs: 6 * H,
+    seed: 42,
+    loadBundle: async () => "",
+    createNode: (o) => {
+      const n = new StandInNode(o);
+      made.push(n);
+      return n;
+    },
+    ...extra,
+    made,
+  };
+}
+
+describe("fleet runner (stand-in nodes)", function () {
+  this.timeout(20_000);
+
+  it("names nodes per board, keeps virtual time still while MQTT traffic is in flight, and balances every reading", async () => {
+    const opts = standIn();
+    const progress: number[] = [];
+    const { summary, traces, nodes, runner } = await runFleet({ ...opts, onProgress: (p) => progress.push(p.doneMs) });
+    expect(runner.lateReplies).to.equal(0);
+    expect(nodes.map((n) => n.id)).to.deep.equal(["air-01", "pole-01", "air-02"]);
+    expect(new Set(nodes.map((n) => n.keyHex)).size).to.equal(3);
+    for (const n of nodes) expect(n.keyHex).to.match(/^[0-9a-f]{64}$/);
+    // 72 wakes in 6 h, a publish every 30 min, each PUBACK at the virtual instant of its PUBLISH
+    for (const n of opts.made) {
+      expect(n.stats.wakes).to.equal(72);
+      expect(n.roundTrips).to.have.length(12);
+      for (const [sent, acked] of n.roundTrips) expect(acked, JSON.stringify(n.roundTrips.map(([a, b]) => [(a - 1768435200000) / 60000, (b - a) / 60000]))).to.equal(sent);
+    }
+    for (const n of summary.nodes) {
+      expect(n.readings).to.equal(72);
+      expect(n.acked).to.equal(72); // the last upload is at the last wake (6 h)
+      expect(n.queued + n.dropped + n.lost).to.equal(0);
+      expect(n.receivedAtBroker).to.equal(72);
+      expect(n.chargeMah).to.be.closeTo(6, 1e-9); // 1 mA for 6 h
+      expect(n.mahPerDay).to.be.closeTo(24, 1e-9);
+    }
+    expect(summary.nodes.find((n) => n.board === "esp32-air")!.batteryLifeDays).to.be.closeTo((6800 * 0.8) / 24, 1e-9);
+    expect(summary.nodes.find((n) => n.board === "esp32-pole")!.batteryLifeDays).to.equal(null);
+    expect(summary.totals).to.deep.include({ nodes: 3, readings: 216, acked: 216, lost: 0, receivedAtBroker: 216 });
+    expect(summary.durationMs).to.equal(6 * H);
+    expect(progress.at(-1)).to.equal(6 * H);
+    // traces: the broker's view with real values, and samples for the report
+    const air = traces.nodes[0];
+    expect(air.readings).to.have.length(72);
+    expect(air.readings.every((r) => r.name === "pm.pm25" && r.unit === "ug/m3" && r.value > 0)).to.equal(true);
+    expect(air.queue.length).to.equal(577); // every duration / 288, 1 ms before and at each grid point
+    expect(air.charge.at(-1)![1]).to.be.closeTo(6, 1e-9);
+    expect(Math.max(...air.queue.map((q) => q[1]))).to.be.within(5, 6);
+    expect(JSON.parse(JSON.stringify(summary))).to.deep.equal(summary);
+  });
+
+  it("applies faults: Wi-Fi outage queues then drains, unplugged sensor takes nothing, power cuts reboot", async () => {
+    const opts = standIn({ faults: ["wifi-down@1h+1h", "unplug:air-02/pm@3h+30m", "power-cut:pole-01@4h+10s"] });
+    const { summary, traces } = await runFleet(opts);
+    const [a1, p1, a2] = summary.nodes;
+    expect(a2.readings).to.equal(72 - 6); // 30 min unplugged: 6 wakes without a reading
+    expect(p1.boots).to.equal(2);
+    expect(p1.readings).to.be.below(72); // the cut lost a wake cycle
+    for (const n of summary.nodes) expect(n.lost).to.equal(0);
+    // the outage: depth climbs past one upload's worth, then drains at 2 h
+    const q = traces.nodes[0].queue;
+    const at = (t: number) => q.filter((p) => p[0] - summary.startMs <= t).at(-1)![1];
+    expect(at(1.9 * H)).to.be.at.least(12);
+    expect(at(2.1 * H)).to.be.below(6);
+    expect(a1.receivedAtBroker).to.equal(72);
+    expect(summary.faults.map((f) => `${f.kind}:${f.node}`)).to.deep.equal(["wifi-down:air-01", "wifi-down:air-02", "wifi-down:pole-01", "unplug:air-02", "power-cut:pole-01"]);
+    expect(a1.faults).to.equal(1);
+  });
+
+  it("is reproducible from the seed", async () => {
+    const one = await runFleet(standIn({ nodes: 2, durationMs: 2 * H, powerCuts: 2 }));
+    const two = await runFleet(standIn({ nodes: 2, durationMs: 2 * H, powerCuts: 2 }));
+    const other = await runFleet(standIn({ nodes: 2, durationMs: 2 * H, powerCuts: 2, seed: 43 }));
+    const view = (r: typeof one) => ({ faults: r.summary.faults, readings: r.traces.nodes.map((n) => n.readings) });
+    expect(view(two)).to.deep.equal(view(one));
+    expect(view(other)).to.not.deep.equal(view(one));
+    expect(one.summary.faults).to.have.length(2);
+  });
+
+  it("refuses bad options with one clear message", async () => {
+    await expectReject(runFleet(standIn({ boards: ["esp32-toaster"] })), SimOptionError, 'unknown board "esp32-toaster"');
+    await expectReject(runFleet(standIn({ nodes: 0 })), SimOptionError, "--nodes");
+    await expectReject(runFleet(standIn({ broker: "http://x" })), SimOptionError, "mqtt://host:port");
+    await expectReject(runFleet(standIn({ faults: ["power-cut:air-09@1h"] })), FaultSpecError, 'no node "air-09"');
+    await expectReject(runFleet(standIn({ replay: ["lamp=/nonexistent"] })), SimOptionError, "no file");
+    expect(() => parseReplaySpec("pm")).to.throw(SimOptionError, "<device>=<file>");
+    expect(parseReplaySpec("air-01/pm=cap.bin")).to.deep.equal({ node: "air-01", device: "pm", file: "cap.bin" });
+  });
+
+  it("lists the street boards and names nodes after them", () => {
+    const boards = defaultBoards();
+    expect(boards).to.include.members(["esp32-air", "esp32-pole"]);
+    expect(boards).to.not.include("linux");
+    expect(boardSuffix("esp32-bin-sr04")).to.equal("bin-sr04");
+  });
+});
+
+async function expectReject(p: Promise<unknown>, type: Function, text: string): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).to.be.instanceOf(type);
+    expect((err as Error).message).to.include(text);
+    expect((err as Error).message).to.not.include("\n");
+    return;
+  }
+  expect.fail("expected a rejection: " + text);
+}
+
+describe("casanode sim (options)", () => {
+  function program() {
+    const p = new Command("casanode").exitOverride();
+    registerSim(p).exitOverride();
+    return p;
+  }
+
+  for (const [args, why] of [
+    [["--duration", "90"], "no unit"],
+    [["--duration", "soon"], "--duration"],
+    [["--nodes", "three"], "--nodes must be a whole number"],
+    [["--nodes", "0"], "--nodes must be from 1"],
+    [["--seed", "x1"], "--seed"],
+    [["--broker", "localhost:1883"], "mqtt://host:port"],
+    [["--fault", "flood@1h"], 'unknown kind "flood"'],
+    [["--power-cuts", "-1"], "--power-cuts"],
+    [["--replay", "pm"], "--replay"],
+    [["--console-port", "70000"], "--console-port"],
+  ] as Array<[string[], string]>) {
+    it(`exits 2 with one line for ${args.join(" ")}`, async () => {
+      const err = sinon.stub(console, "error");
+      try {
+        await program().parseAsync(["sim", ...args], { from: "user" });
+        expect.fail("should have refused");
+      } catch (e) {
+        expect(e).to.be.instanceOf(CommanderError);
+        expect((e as CommanderError).exitCode).to.equal(2);
+        expect(err.callCount).to.equal(1);
+        const line = String(err.firstCall.args[0]);
+        expect(line).to.include(why);
+        expect(line).to.not.include("\n");
+        expect(line).to.not.match(/\bat .*\.ts:\d+/); // no stack trace
+      } finally {
+        err.restore();
+      }
+    });
+  }
+});
+
+// Whole bundles on the emulation: only once sim/node.ts and the board bundles exist.
+const haveNode = existsSync(path.join(ROOT, "sim", "node.ts"));
+(haveNode ? describe : describe.skip)("fleet runner (real bundles)", function () {
+  this.timeout(120_000);
+
+  it("runs a small mixed fleet for a few hours with every reading accounted for", async () => {
+    const { summary, traces, runner } = await runFleet({ boards: ["esp32-air", "esp32-pole", "esp32-bin"], nodes: 3, durationMs: 3 * H, seed: 5 });
+    expect(runner.lateReplies, "MQTT replies delivered after virtual time moved on").to.equal(0);
+    for (const n of summary.nodes) {
+      expect(n.crashes, `${n.id}: ${n.lastError}`).to.equal(0);
+      expect(n.readings, n.id).to.be.greaterThan(0);
+      expect(n.lost, n.id).to.equal(0);
+      expect(n.acked, n.id).to.be.at.most(n.receivedAtBroker);
+      expect(n.chargeMah, n.id).to.be.greaterThan(0);
+    }
+    expect(traces.nodes.every((n) => n.readings.length > 0)).to.equal(true);
+    const air = summary.nodes.find((n) => n.board === "esp32-air")!;
+    const pole = summary.nodes.find((n) => n.board === "esp32-pole")!;
+    expect(air.wakes).to.be.greaterThan(10); // deep-sleeps between cycles
+    expect(air.mahPerDay).to.be.below(pole.mahPerDay);
+  });
+
+  it("serves each node's console on its own TCP port", async () => {
+    const first = await freePort();
+    let reply = "";
+    let client: net.Socket | undefined;
+    let typed = false;
+    await runFleet({
+      boards: ["esp32-pole"], nodes: 1, durationMs: 10 * 60_000, seed: 3, consolePort: first, progressEveryMs: 0,
+      onProgress: () => {
+        if (!client) {
+          client = net.connect(first, "127.0.0.1");
+          client.on("data", (d) => (reply += d.toString("latin1")));
+        } else if (!typed && reply.includes("uplink: connected")) {
+          typed = true; // the node is up: a crew types at its REPL
+          client.write("casanode.status()\n");
+        }
+      },
+    });
+    client?.destroy();
+    expect(reply).to.include("pole-01 console");
+    expect(reply).to.match(/pole-01: running, queue \d+, next cycle/); // what casanode.status() prints
+  });
+
+  it("runs against a broker given by URL", async () => {
+    const broker = await startBroker({ port: 0 });
+    try {
+      const { summary, runner } = await runFleet({ boards: ["esp32-bin"], nodes: 2, durationMs: 2 * H, seed: 4, broker: broker.url });
+      expect(summary.broker).to.equal(broker.url);
+      expect(summary.totals.readings).to.be.greaterThan(0);
+      expect(summary.totals.acked).to.equal(summary.totals.receivedAtBroker);
+      expect(summary.totals.lost).to.equal(0);
+      expect(runner.lateReplies).to.equal(0);
+    } finally {
+      await broker.stop();
+    }
+  });
+
+  it("replays a captured byte log into one node's sensor", async () => {
+    const capture = path.join(ROOT, "test", "sim", "fixtures", "sds011-pm25-123.4.hex");
+    const { traces } = await runFleet({ boards: ["esp32-air"], nodes: 2, durationMs: H, seed: 2, replay: [`air-01/pm=${capture}`] });
+    const pm25 = (id: string) => traces.nodes.find((n) => n.id === id)!.readings.filter((r) => r.name === "pm.pm25").map((r) => r.value);
+    expect(pm25("air-01")).to.not.be.empty;
+    expect(pm25("air-01").every((v) => v === 123.4)).to.equal(true);
+    expect(pm25("air-02")).to.not.be.empty;
+    expect(pm25("air-02")).to.not.include(123.4); // its twin, in the simulated street
+  });
+});

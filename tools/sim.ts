@@ -1,0 +1,251 @@
+// `casanode sim`: run a simulated fleet for a simulated time and print what happened.
+// Defaults: a small mixed fleet of every street board for one simulated day against an
+// embedded broker. Bad options: one line on stderr, exit code 2.
+
+import { Command, CommanderError } from "commander";
+import { writeFileSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import { DurationError, formatDuration, parseDuration } from "../sim/duration.js";
+import { FaultSpecError, parseFaultSpec, type FaultSpec } from "../sim/faults.js";
+import { formatLife } from "../sim/energy.js";
+import type { FleetProgress, FleetSummary, ReplaySpec } from "../sim/fleet.js";
+
+interface SimCliOptions {
+  board?: string[];
+  nodes?: string;
+  duration: string;
+  seed?: string;
+  broker?: string;
+  realtime?: boolean;
+  fault?: string[];
+  powerCuts?: string;
+  replay?: string[];
+  consolePort?: string;
+  summary?: string;
+  report?: string;
+}
+
+const collect = (value: string, previous: string[] | undefined) => (previous ?? []).concat([value]);
+
+/** a refused option: print one line, and let main() return 2 without printing again */
+function refuse(message: string): never {
+  console.error("casanode sim: " + message);
+  throw new CommanderError(2, "commander.simOption", message);
+}
+
+function wholeNumber(name: string, text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text.trim())) refuse(`${name} must be a whole number, got "${text}"`);
+  const n = Number(text);
+  if (n < min || n > max) refuse(`${name} must be from ${min} to ${max}, got ${n}`);
+  return n;
+}
+
+/** every option checked before anything starts */
+export function checkSimOptions(o: SimCliOptions): {
+  boards: string[]; nodes?: number; durationMs: number; seed: number; broker?: string; realtime: boolean;
+  faults: FaultSpec[]; powerCuts?: number; replay: ReplaySpec[]; consolePort?: number; summary?: string; report?: string;
+} {
+  let durationMs: number;
+  try {
+    durationMs = parseDuration(o.duration);
+  } catch (err) {
+    if (err instanceof DurationError) refuse("--duration: " + err.message);
+    throw err;
+  }
+  if (durationMs <= 0) refuse("--duration must be more than 0");
+  if (durationMs > 366 * 86_400_000) refuse("--duration is limited to a year");
+  let seed = 1;
+  if (o.seed !== undefined) {
+    if (!/^-?\d+$/.test(o.seed.trim())) refuse(`--seed must be an integer, got "${o.seed}"`);
+    seed = Number(o.seed);
+    if (!Number.isSafeInteger(seed)) refuse(`--seed is too large: ${o.seed}`);
+  }
+  if (o.broker !== undefined && !/^mqtt:\/\/[^/:\s]+(:\d{1,5})?\/?$/.test(o.broker)) refuse(`--broker must look like mqtt://host:port, got "${o.broker}"`);
+  const faults: FaultSpec[] = [];
+  for (const f of o.fault ?? []) {
+    try {
+      faults.push(parseFaultSpec(f));
+    } catch (err) {
+      if (err instanceof FaultSpecError) refuse("--fault: " + err.message);
+      throw err;
+    }
+  }
+  const replay: ReplaySpec[] = [];
+  for (const r of o.replay ?? []) {
+    const eq = r.indexOf("=");
+    const target = eq > 0 ? r.slice(0, eq) : "";
+    const file = eq > 0 ? r.slice(eq + 1) : "";
+    const parts = target.split("/");
+    if (!file || parts.length > 2 || parts.some((p) => !/^[A-Za-z0-9._-]+$/.test(p))) refuse(`--replay must be <device>=<file> or <node>/<device>=<file>, got "${r}"`);
+    replay.push(parts.length === 2 ? { node: parts[0], device: parts[1], file } : { device: parts[0], file });
+  }
+  for (const b of o.board ?? []) if (!/^[A-Za-z0-9._-]+$/.test(b)) refuse(`--board: bad board name "${b}"`);
+  return {
+    boards: o.board ?? [],
+    nodes: wholeNumber("--nodes", o.nodes, 1, 10_000),
+    durationMs,
+    seed,
+    broker: o.broker,
+    realtime: !!o.realtime,
+    faults,
+    powerCuts: wholeNumber("--power-cuts", o.powerCuts, 0, 100_000),
+    replay,
+    consolePort: wholeNumber("--console-port", o.consolePort, 1, 65_535),
+    summary: o.summary,
+    report: o.report,
+  };
+}
+
+function pad(s: string | number, n: number, left = false): string {
+  const t = String(s);
+  return left ? t.padEnd(n) : t.padStart(n);
+}
+
+function num(v: number, digits = 1): string {
+  return Number.isFinite(v) ? v.toFixed(digits) : "-";
+}
+
+/** the table printed at the end of a run */
+export function formatSummary(s: FleetSummary): string {
+  const cols: Array<[string, number, (n: FleetSummary["nodes"][number]) => string]> = [
+    ["readings", 9, (n) => String(n.readings)],
+    ["acked", 7, (n) => String(n.acked)],
+    ["queued", 7, (n) => String(n.queued)],
+    ["dropped", 8, (n) => String(n.dropped)],
+    ["lost", 5, (n) => String(n.lost)],
+    ["at broker", 10, (n) => String(n.receivedAtBroker)],
+    ["wakes", 6, (n) => String(n.wakes)],
+    ["awake h", 9, (n) => num(n.awakeMs / 3_600_000, 2)],
+    ["mAh/day", 9, (n) => num(n.mahPerDay)],
+    ["battery", 8, (n) => formatLife(n.batteryLifeDays ?? undefined)],
+  ];
+  const idW = Math.max(6, ...s.nodes.map((n) => n.id.length));
+  const boardW = Math.max(5, ...s.nodes.map((n) => n.board.length));
+  const lines: string[] = [];
+  lines.push(`${pad("node", idW, true)}  ${pad("board", boardW, true)}` + cols.map(([h, w]) => pad(h, w)).join(""));
+  for (const n of s.nodes) {
+    let line = `${pad(n.id, idW, true)}  ${pad(n.board, boardW, true)}` + cols.map(([, w, f]) => pad(f(n), w)).join("");
+    if (n.crashes) line += `  ${n.crashes} crash(es)${n.lastError ? ": " + n.lastError : ""}`;
+    if (n.safeMode) line += `  safe mode: ${n.safeMode}`;
+    lines.push(line);
+  }
+  const t = s.totals;
+  lines.push("-".repeat(lines[0].length));
+  lines.push(
+    `${pad(`${t.nodes} node${t.nodes === 1 ? "" : "s"}`, idW, true)}  ${pad("", boardW, true)}` +
+      [t.readings, t.acked, t.queued, t.dropped, t.lost, t.receivedAtBroker, t.wakes].map((v, i) => pad(v, cols[i][1])).join("") +
+      pad(num(t.awakeMs / 3_600_000, 1), cols[7][1]) + pad(num(t.mahPerDay), cols[8][1]),
+  );
+  lines.push("");
+  lines.push(
+    `${formatDuration(s.durationMs)} simulated in ${(s.wallMs / 1000).toFixed(1)} s (${num(s.nodeDaysPerSecond, 2)} node-days/s), seed ${s.seed}, broker ${s.broker}` +
+      (s.stoppedEarly ? ", stopped early" : ""),
+  );
+  if (s.faults.length) lines.push(`${s.faults.length} fault(s) applied`);
+  lines.push(t.lost === 0 ? "every reading is accounted for (lost = 0)" : `LOST ${t.lost} reading(s): taken but neither acknowledged, queued nor dropped`);
+  return lines.join("\n");
+}
+
+type Reporter = { update(p: FleetProgress): void; stop(): void };
+
+async function progressReporter(): Promise<Reporter> {
+  if (process.stdout.isTTY) {
+    const { default: cliProgress } = await import("cli-progress");
+    const bar = new cliProgress.SingleBar(
+      { format: "sim [{bar}] {percentage}% | {done} of {total_time} simulated | {received} readings at the broker | {elapsed}s", hideCursor: true, clearOnComplete: false },
+      cliProgress.Presets.shades_classic,
+    );
+    let started = false;
+    return {
+      update(p) {
+        const payload = { done: formatDuration(Math.round(p.doneMs / 60_000) * 60_000), total_time: formatDuration(p.durationMs), received: p.receivedAtBroker, elapsed: (p.wallMs / 1000).toFixed(0) };
+        if (!started) {
+          bar.start(p.durationMs, 0, payload);
+          started = true;
+        }
+        bar.update(p.doneMs, payload);
+      },
+      stop() {
+        if (started) bar.stop();
+      },
+    };
+  }
+  // not a terminal (CI, pipes): a plain line every 10 %
+  let lastDecile = -1;
+  return {
+    update(p) {
+      const decile = Math.floor((p.doneMs / p.durationMs) * 10);
+      if (decile === lastDecile) return;
+      lastDecile = decile;
+      console.log(`sim: ${decile * 10}% (${formatDuration(Math.round(p.doneMs / 1000) * 1000)} of ${formatDuration(p.durationMs)}) ${p.receivedAtBroker} readings at the broker, ${(p.wallMs / 1000).toFixed(1)} s`);
+    },
+    stop() {},
+  };
+}
+
+export function registerSim(program: Command): Command {
+  return program
+    .command("sim")
+    .description("run a simulated fleet (the flashed bundles) on a virtual clock against an MQTT broker, then print a summary")
+    .option("--board <name>", "board profile to simulate (repeatable; default: every street board in boards/profiles)", collect)
+    .option("--nodes <n>", "number of nodes, spread over the boards (default: 6, or one per --board)")
+    .option("--duration <time>", "simulated time, e.g. 90m, 6h, 2d", "1d")
+    .option("--seed <n>", "random seed: the same seed and options give the same run", "1")
+    .option("--broker <url>", "external broker mqtt://host:port (default: an embedded broker)")
+    .option("--realtime", "pace virtual time to the wall clock (for watching consoles)")
+    .option("--fault <spec>", "inject a fault: <kind>[:<target>]@<start>[+<length>], kinds wifi-down, broker-down, power-cut, unplug, garbage, stuck, bad-checksum (repeatable)", collect)
+    .option("--power-cuts <n>", "n power cuts at random instants on random nodes")
+    .option("--replay <device=file>", "play a captured byte log into a device: <device>=<file> or <node>/<device>=<file> (repeatable)", collect)
+    .option("--console-port <port>", "serve node i's console on TCP port <port>+i")
+    .option("--summary <file.json>", "write the summary as JSON")
+    .option("--report <file.html>", "write an HTML report with plots")
+    .addHelpText("after", "\nExamples:\n  casanode sim\n  casanode sim --board esp32-air --nodes 20 --duration 2d --report run.html\n  casanode sim --fault wifi-down@2h+30m --fault unplug:pm@6h+1h --power-cuts 5\n")
+    .action(async (raw: SimCliOptions) => {
+      const o = checkSimOptions(raw);
+      const { runFleet, SimOptionError } = await import("../sim/fleet.js");
+      const reporter = await progressReporter();
+      const abort = new AbortController();
+      const onSigint = () => abort.abort();
+      process.once("SIGINT", onSigint);
+      let result;
+      try {
+        result = await runFleet({
+          boards: o.boards,
+          nodes: o.nodes,
+          durationMs: o.durationMs,
+          seed: o.seed,
+          broker: o.broker,
+          realtime: o.realtime,
+          faults: o.faults,
+          powerCuts: o.powerCuts,
+          replay: o.replay,
+          consolePort: o.consolePort,
+          onProgress: (p) => reporter.update(p),
+          log: o.realtime || o.consolePort !== undefined ? (line) => console.log(line) : undefined,
+          signal: abort.signal,
+        });
+      } catch (err) {
+        reporter.stop();
+        if (err instanceof SimOptionError || err instanceof FaultSpecError) refuse(err.message);
+        throw err;
+      } finally {
+        process.removeListener("SIGINT", onSigint);
+      }
+      reporter.stop();
+      console.log("");
+      console.log(formatSummary(result.summary));
+      if (o.summary) {
+        mkdirSync(path.dirname(path.resolve(o.summary)), { recursive: true });
+        writeFileSync(o.summary, JSON.stringify(result.summary, null, 2) + "\n");
+        console.log(`summary: ${o.summary}`);
+      }
+      if (o.report) {
+        const { writeReport } = await import("../sim/report.js");
+        console.log(`report: ${writeReport(result.summary, result.traces, o.report)}`);
+      }
+      if (result.summary.totals.lost > 0) {
+        throw new CommanderError(1, "casanode.lost", `${result.summary.totals.lost} reading(s) lost`);
+      }
+    });
+}
