@@ -3,6 +3,7 @@
 // Frame: 42 4D, length 28, 13 big-endian words, 16-bit sum of bytes 0..29.
 // Firmware code: ES5, Espruino subset.
 
+import { ByteWindow } from "./byte-window.js";
 import { newCounters, switchPower, okResult, faultResult } from "./types.js";
 import type { Sensor, Gpio, PowerSwitch, DriverCounters, SensorResult } from "./types.js";
 
@@ -89,66 +90,47 @@ export function pmsCommand(cmd: number, data: number): number[] {
  * Command replies (42 4D 00 04 ...) are skipped like garbage.
  */
 export class PmsFrameReader {
-  private buf: Uint8Array;
-  private start: number;
-  private n: number;
+  private w: ByteWindow;
+  private scanNow: () => void;
   private onFrame: (f: PmsFrame) => void;
   private onBad: () => void;
 
   constructor(onFrame: (f: PmsFrame) => void, onBad?: () => void) {
-    this.buf = new Uint8Array(2 * PMS_FRAME_LEN);
-    this.start = 0;
-    this.n = 0;
+    this.w = new ByteWindow(2 * PMS_FRAME_LEN);
+    this.scanNow = () => this.scan();
     this.onFrame = onFrame;
     this.onBad = onBad || function () {};
   }
 
   push(data: string | ArrayLike<number>): void {
-    const text = typeof data === "string";
-    for (let i = 0; i < data.length; i++) {
-      if (this.start + this.n === this.buf.length) this.compact();
-      this.buf[this.start + this.n] = text ? (data as string).charCodeAt(i) : (data as ArrayLike<number>)[i];
-      this.n++;
-      this.scan();
-    }
+    this.w.push(data, this.scanNow);
   }
 
   reset(): void {
-    this.start = 0;
-    this.n = 0;
-  }
-
-  private compact(): void {
-    for (let i = 0; i < this.n; i++) this.buf[i] = this.buf[this.start + i];
-    this.start = 0;
-  }
-
-  private drop(k: number): void {
-    this.start += k;
-    this.n -= k;
-    if (!this.n) this.start = 0;
+    this.w.reset();
   }
 
   private scan(): void {
-    const b = this.buf;
-    while (this.n > 0) {
-      const s = this.start;
-      if (b[s] !== 0x42 || (this.n > 1 && b[s + 1] !== 0x4d)) {
-        this.drop(1);
+    const w = this.w;
+    const b = w.buf;
+    while (w.n > 0) {
+      const s = w.start;
+      if (b[s] !== 0x42 || (w.n > 1 && b[s + 1] !== 0x4d)) {
+        w.drop(1);
         continue;
       }
-      if (this.n < 4) return;
+      if (w.n < 4) return;
       if (word(b, s + 2) !== PMS_DATA_LENGTH) {
-        this.drop(1);
+        w.drop(1);
         continue;
       }
-      if (this.n < PMS_FRAME_LEN) return;
+      if (w.n < PMS_FRAME_LEN) return;
       const f = parsePmsFrame(b, s);
       if (f) {
-        this.drop(PMS_FRAME_LEN);
+        w.drop(PMS_FRAME_LEN);
         this.onFrame(f);
       } else {
-        this.drop(1);
+        w.drop(1);
         this.onBad();
       }
     }

@@ -4,6 +4,7 @@
 // reply frame AA C5 CMD d d d ID1 ID2 CS AB; CS = sum of bytes 2..7 & 0xFF; value = word/10.
 // Firmware code: ES5, Espruino subset.
 
+import { ByteWindow } from "./byte-window.js";
 import { newCounters, switchPower, okResult, faultResult } from "./types.js";
 import type { Sensor, Gpio, PowerSwitch, DriverCounters, SensorResult } from "./types.js";
 
@@ -83,9 +84,8 @@ export function sdsCommand(cmd: number, data: number[], id?: number): number[] {
  * a bad candidate it rescans from the next byte.
  */
 export class SdsFrameReader {
-  private buf: Uint8Array;
-  private start: number;
-  private n: number;
+  private w: ByteWindow;
+  private scanNow: () => void;
   private onFrame: (f: SdsFrame) => void;
   private onReply: (cmd: number, d1: number, d2: number, d3: number) => void;
   private onBad: () => void;
@@ -95,60 +95,42 @@ export class SdsFrameReader {
     onReply?: (cmd: number, d1: number, d2: number, d3: number) => void,
     onBad?: () => void
   ) {
-    this.buf = new Uint8Array(2 * SDS_CMD_LEN);
-    this.start = 0;
-    this.n = 0;
+    this.w = new ByteWindow(2 * SDS_CMD_LEN);
+    this.scanNow = () => this.scan();
     this.onFrame = onFrame;
     this.onReply = onReply || function () {};
     this.onBad = onBad || function () {};
   }
 
   push(data: string | ArrayLike<number>): void {
-    const text = typeof data === "string";
-    for (let i = 0; i < data.length; i++) {
-      if (this.start + this.n === this.buf.length) this.compact();
-      this.buf[this.start + this.n] = text ? (data as string).charCodeAt(i) : (data as ArrayLike<number>)[i];
-      this.n++;
-      this.scan();
-    }
+    this.w.push(data, this.scanNow);
   }
 
   reset(): void {
-    this.start = 0;
-    this.n = 0;
-  }
-
-  private compact(): void {
-    for (let i = 0; i < this.n; i++) this.buf[i] = this.buf[this.start + i];
-    this.start = 0;
-  }
-
-  private drop(k: number): void {
-    this.start += k;
-    this.n -= k;
-    if (!this.n) this.start = 0;
+    this.w.reset();
   }
 
   private scan(): void {
-    const b = this.buf;
-    while (this.n > 0) {
-      const s = this.start;
+    const w = this.w;
+    const b = w.buf;
+    while (w.n > 0) {
+      const s = w.start;
       const kind = b[s + 1];
-      if (b[s] !== 0xaa || (this.n > 1 && kind !== 0xc0 && kind !== 0xc5)) {
-        this.drop(1);
+      if (b[s] !== 0xaa || (w.n > 1 && kind !== 0xc0 && kind !== 0xc5)) {
+        w.drop(1);
         continue;
       }
-      if (this.n < SDS_FRAME_LEN) return;
+      if (w.n < SDS_FRAME_LEN) return;
       if (b[s + 9] !== 0xab) {
-        this.drop(1);
+        w.drop(1);
         continue;
       }
       if (sum8(b, s + 2, s + 7) !== b[s + 8]) {
-        this.drop(1);
+        w.drop(1);
         this.onBad();
         continue;
       }
-      this.drop(SDS_FRAME_LEN);
+      w.drop(SDS_FRAME_LEN);
       if (kind === 0xc0) this.onFrame(parseSdsFrame(b, s) as SdsFrame);
       else this.onReply(b[s + 2], b[s + 3], b[s + 4], b[s + 5]);
     }
