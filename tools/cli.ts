@@ -2,6 +2,9 @@
 
 import { Command, CommanderError } from "commander";
 import { buildBoards, formatSizes } from "./build.js";
+import { registerSim } from "./sim.js";
+import { registerFieldTools } from "./field-cli.js";
+import { registerBench } from "./bench.js";
 
 export const VERSION = "0.1.0";
 
@@ -24,6 +27,9 @@ export function makeProgram(): Command {
       }
     });
 
+  registerSim(program);
+  registerFieldTools(program);
+  registerBench(program);
   return program;
 }
 

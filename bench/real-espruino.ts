@@ -1,0 +1,149 @@
+// The bundle's memory on the real interpreter: Espruino's Linux build with the ESP32's fixed
+// 16383 variables (ESPRUINO_BIN, default /work/espruino-bin/espruino_esp32vars). Optional:
+// skipped when the binary is absent, never needed in CI.
+//
+// As flashing does (tools/flash.ts), the bundle goes into a Storage file (".bootcde") with
+// the same REPL write commands, plus the provisioning config ("casanode.json"); a second run
+// then evaluates it with eval(require("Storage").read(".bootcde")), which leaves function
+// bodies in flash, and prints process.memory().usage: right after the evaluation returns
+// (the boot's peak: the evaluation's own temporaries are still held), at the first idle
+// moment, and the largest and last figures over a few seconds of running.
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync, accessSync, constants } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { storageWriteCommands } from "../tools/flash.js";
+
+export const DEFAULT_ESPRUINO_BIN = "/work/espruino-bin/espruino_esp32vars";
+const BOOT_FILE = ".bootcde";
+const CONFIG_FILE = "casanode.json";
+/** output kept from a run (a failing bundle prints its source in error traces) */
+const MAX_OUTPUT_CHARS = 200_000;
+
+export interface RealMemory {
+  /** usage right after eval() returned */
+  afterEval?: number;
+  /** at the first idle moment (setTimeout 0), after a garbage collection */
+  idle?: number;
+  /** largest and last usage over the run */
+  max?: number;
+  last?: number;
+  total?: number;
+  /** "ran", or what stopped it: "out of memory", "error: ...", "timeout" */
+  outcome: string;
+  /** the firmware's first lines (boot line, errors), for the report */
+  notes: string[];
+}
+
+/** the interpreter to use, or null when it is not there */
+export function espruinoBin(): string | null {
+  const bin = process.env.ESPRUINO_BIN || DEFAULT_ESPRUINO_BIN;
+  try {
+    accessSync(bin, constants.X_OK);
+    return bin;
+  } catch {
+    return null;
+  }
+}
+
+function run(bin: string, file: string, cwd: string, timeoutMs: number): Promise<{ out: string; code: number | null; timedOut: boolean }> {
+  return new Promise((resolve) => {
+    const child = spawn(bin, [file], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    const take = (d: Buffer) => {
+      if (out.length < MAX_OUTPUT_CHARS) out += d.toString("latin1");
+    };
+    child.stdout.on("data", take);
+    child.stderr.on("data", take);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ out: out.replace(/\r/g, ""), code, timedOut });
+    });
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      resolve({ out: String(e), code: -1, timedOut: false });
+    });
+  });
+}
+
+/** the script of the measuring run */
+function measureScript(runMs: number): string {
+  return `
+var MEM = function (tag) { var m = process.memory(); print("BENCH-MEM " + tag + " " + m.usage + " " + m.total); };
+MEM("start");
+eval(require("Storage").read(${JSON.stringify(BOOT_FILE)}));
+MEM("eval");
+setTimeout(function () { MEM("idle"); }, 0);
+var benchTick = setInterval(function () { MEM("tick"); }, 250);
+setTimeout(function () { clearInterval(benchTick); MEM("last"); quit(); }, ${runMs});
+`;
+}
+
+/** Flash `bundle` (+ config) into a fresh Storage and measure it on the real interpreter. */
+export async function measureOnEspruino(bin: string, bundle: string, config: object | undefined, opts: { runMs?: number } = {}): Promise<RealMemory> {
+  const runMs = opts.runMs ?? 3000;
+  const dir = mkdtempSync(path.join(os.tmpdir(), "casanode-bench-espruino-"));
+  try {
+    // 1. flash: the REPL commands tools/flash.ts sends, run as a file (Storage lives in ./espruino.flash)
+    const cmds = storageWriteCommands(BOOT_FILE, Buffer.from(bundle, "latin1"));
+    if (config !== undefined) cmds.push(`require("Storage").write(${JSON.stringify(CONFIG_FILE)},${JSON.stringify(JSON.stringify(config))})`);
+    cmds.push(`print("BENCH-FLASHED "+require("Storage").read(${JSON.stringify(BOOT_FILE)}).length)`);
+    writeFileSync(path.join(dir, "flash.js"), cmds.join(";\n") + ";\n");
+    const flashed = await run(bin, "flash.js", dir, 30_000);
+    const m = /BENCH-FLASHED (\d+)/.exec(flashed.out);
+    if (!m || Number(m[1]) !== Buffer.byteLength(bundle, "latin1")) {
+      return { outcome: "flash failed", notes: tail(flashed.out) };
+    }
+    // 2. boot it
+    writeFileSync(path.join(dir, "boot.js"), measureScript(runMs));
+    const r = await run(bin, "boot.js", dir, runMs + 15_000);
+    return parseMeasure(r.out, r.timedOut);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function parseMeasure(out: string, timedOut: boolean): RealMemory {
+  const res: RealMemory = { outcome: "ran", notes: [] };
+  let max = 0;
+  for (const m of out.matchAll(/BENCH-MEM (\w+) (\d+) (\d+)/g)) {
+    const usage = Number(m[2]);
+    res.total = Number(m[3]);
+    if (m[1] === "eval") res.afterEval = usage;
+    if (m[1] === "idle") res.idle = usage;
+    if (m[1] === "last") res.last = usage;
+    if (m[1] !== "start") max = Math.max(max, usage);
+  }
+  if (max) res.max = max;
+  if (/OUT OF MEMORY|LOW_MEMORY/.test(out)) res.outcome = "out of memory";
+  else if (timedOut) res.outcome = "timeout";
+  else if (res.last === undefined) {
+    const err = /(Uncaught [^\n]*|SyntaxError[^\n]*|ReferenceError[^\n]*)/.exec(out);
+    res.outcome = "stopped: " + (err ? err[1].trim() : "no output");
+  }
+  res.notes = firmwareLines(out);
+  return res;
+}
+
+/** the firmware's own short lines (boot line, errors), without the banner and error traces */
+function firmwareLines(out: string): string[] {
+  const lines: string[] = [];
+  for (const raw of out.split("\n")) {
+    const line = raw.replace(/\x1b\[J/g, "").replace(/^>+/, "").trim();
+    if (!line || line.startsWith("BENCH-") || line.length > 160 || line === "^") continue;
+    if (/^(_+|\|.*|Espruino is Open Source|only by sales|http:\/\/espruino\.com|\d+v\d+.*\(c\)|at .*\(:\d+:\d+\))/.test(line)) continue;
+    if (!lines.includes(line)) lines.push(line);
+    if (lines.length >= 12) break;
+  }
+  return lines;
+}
+
+function tail(out: string): string[] {
+  return out.trim().split("\n").slice(-5);
+}

@@ -1,0 +1,138 @@
+// The bench with tiny parameters: shapes and sanity (positive, finite), never the values;
+// plus the pieces that can be checked exactly (MQTT stream framing, output parsing).
+
+import { expect } from "chai";
+import fc from "fast-check";
+import { Command } from "commander";
+import { runBench, formatBench, parseSections, registerBench, SECTIONS, type BenchResults } from "../../tools/bench.js";
+import { MqttStreamParser, publishTopic } from "../../bench/wire.js";
+import { parseMeasure } from "../../bench/real-espruino.js";
+import { encodePublish, encodeConnect, PINGREQ_PACKET } from "../../firmware/mqtt/packet.js";
+
+const positive = (x: number | null | undefined) => {
+  expect(x, "a figure").to.be.a("number");
+  expect(Number.isFinite(x as number) && (x as number) > 0, `${x} positive and finite`).to.equal(true);
+};
+
+describe("bench", function () {
+  this.timeout(120000);
+
+  describe("MQTT stream framing (bytes on the air)", () => {
+    it("finds each packet and its type however the stream is cut", () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.record({ topic: fc.stringMatching(/^[a-z/]{1,40}$/), payload: fc.string({ maxLength: 300 }), id: fc.integer({ min: 1, max: 65535 }) }), { minLength: 1, maxLength: 8 }),
+          fc.array(fc.integer({ min: 1, max: 200 }), { minLength: 1, maxLength: 20 }),
+          (msgs, cuts) => {
+            const packets = msgs.map((m) => encodePublish(m.topic, m.payload, 1, false, false, m.id));
+            packets.push(PINGREQ_PACKET);
+            const stream = packets.join("");
+            const seen: Array<[number, string]> = [];
+            const p = new MqttStreamParser((type, packet) => seen.push([type, packet]));
+            let i = 0;
+            for (let k = 0; i < stream.length; k++) {
+              const n = cuts[k % cuts.length];
+              p.push(stream.slice(i, i + n));
+              i += n;
+            }
+            expect(seen.map((s) => s[1])).to.deep.equal(packets);
+            expect(seen.map((s) => s[0])).to.deep.equal([...msgs.map(() => 3), 12]);
+            expect(seen.slice(0, -1).map((s) => publishTopic(s[1]))).to.deep.equal(msgs.map((m) => m.topic));
+          },
+        ),
+      );
+    });
+
+    it("holds an incomplete packet until the rest arrives", () => {
+      const connect = encodeConnect({ clientId: "casanode-s-n", keepAliveS: 60, cleanSession: false });
+      const seen: number[] = [];
+      const p = new MqttStreamParser((type) => seen.push(type));
+      p.push(connect.slice(0, connect.length - 1));
+      expect(seen).to.deep.equal([]);
+      p.push(connect.slice(-1));
+      expect(seen).to.deep.equal([1]);
+    });
+  });
+
+  describe("real interpreter output", () => {
+    it("reads the memory lines and tells how the run ended", () => {
+      const out = "banner\nBENCH-MEM start 45 16383\nCasaNode 0.1.0 linux n boot=power-on\nBENCH-MEM eval 2600 16383\nBENCH-MEM idle 2590 16383\nBENCH-MEM tick 2700 16383\nBENCH-MEM last 2580 16383\n";
+      const m = parseMeasure(out, false);
+      expect(m).to.deep.include({ afterEval: 2600, idle: 2590, max: 2700, last: 2580, total: 16383, outcome: "ran" });
+      expect(m.notes).to.include("CasaNode 0.1.0 linux n boot=power-on");
+      expect(parseMeasure("BENCH-MEM start 45 16383\nOUT OF MEMORY\n", false).outcome).to.equal("out of memory");
+      expect(parseMeasure("BENCH-MEM start 45 16383\n", true).outcome).to.equal("timeout");
+    });
+  });
+
+  describe("options", () => {
+    it("takes a comma list of known sections and refuses others", () => {
+      expect(parseSections("bundle, mqtt")).to.deep.equal(["bundle", "mqtt"]);
+      expect(parseSections(undefined)).to.equal(undefined);
+      expect(() => parseSections("bundle,speeed")).to.throw(/--only/);
+    });
+
+    it("adds a bench command with --only, --quick and --out", () => {
+      const program = new Command();
+      registerBench(program);
+      const bench = program.commands.find((c) => c.name() === "bench")!;
+      const flags = bench.options.map((o) => o.long);
+      for (const f of ["--only", "--quick", "--out"]) expect(flags).to.include(f);
+    });
+  });
+
+  describe("quick sections, tiny runs", () => {
+    let r: BenchResults;
+    before(async () => {
+      r = await runBench({
+        only: ["bundle", "memory", "currents", "energy", "radio", "flash", "mqtt"],
+        boards: ["esp32-bin", "linux"],
+        dayMs: 65 * 60_000, // the bin node uploads at boot and after an hour
+        real: false,
+        mqttMessages: 20,
+        mosquitto: false,
+      });
+    });
+
+    it("measures bundle size and modelled memory of each board", () => {
+      expect(r.boards.map((b) => b.board)).to.deep.equal(["esp32-bin", "linux"]);
+      for (const b of r.boards) {
+        positive(b.bundle!.bytes);
+        positive(b.bundle!.gzipBytes);
+        expect(b.bundle!.gzipBytes).to.be.below(b.bundle!.bytes);
+        positive(b.memory!.modelAfterBoot);
+        expect(b.memory!.modelMax!).to.be.at.least(b.memory!.modelAfterBoot!);
+      }
+    });
+
+    it("prices the battery board's cycles and days, and its bytes and flash writes", () => {
+      const bin = r.boards[0];
+      const e = bin.energy!;
+      expect(e.alwaysOn).to.equal(false);
+      positive(e.sampleCycle!.awakeMs);
+      positive(e.sampleCycle!.mah);
+      positive(e.mahPerDay);
+      positive(e.batteryLifeDays);
+      positive(bin.radio!.txBytesPerReading);
+      positive(bin.radio!.messagesPerUpload);
+      positive(bin.flash!.bytesPerDay);
+      positive(bin.flash!.years);
+      expect(bin.crashes).to.equal(0);
+    });
+
+    it("lists every current figure with a source and throughput through the embedded broker", () => {
+      expect(r.currents!.length).to.be.above(0);
+      for (const c of r.currents!) expect(c.source).to.not.equal("(no source given)");
+      const runs = r.mqtt!.runs;
+      expect(runs.map((m) => m.mode)).to.deep.equal(["pipelined", "one at a time"]);
+      for (const m of runs) positive(m.messagesPerSecond);
+    });
+
+    it("prints one table with every board and the sections asked for", () => {
+      const text = formatBench(r);
+      for (const s of ["esp32-bin", "linux", "minified bytes", "mAh per day", "years to wear out", "current figures used", "msg/s"]) expect(text).to.include(s);
+      expect(SECTIONS).to.include("speed");
+      expect(text).to.not.include("simulator speed");
+    });
+  });
+});
