@@ -17,5 +17,6 @@ export const profile: BoardProfile = {
       options: {},
     },
   ],
-  defaults: { samplePeriodS: 60, uploadPeriodS: 300 },
+  // ~280 values an hour: 8000 (~290 KB of flash) rides out more than a day offline
+  defaults: { samplePeriodS: 60, uploadPeriodS: 300, queueMax: 8000 },
 };

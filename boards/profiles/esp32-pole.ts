@@ -34,5 +34,6 @@ export const profile: BoardProfile = {
       options: { weighting: "A", averagingMs: 125 },
     },
   ],
-  defaults: { samplePeriodS: 60, uploadPeriodS: 300, location: { lat: 33.59, lon: -7.6 } },
+  // a mains node queues ~750 values an hour: 8000 (~290 KB of flash) rides out a 10 h outage
+  defaults: { samplePeriodS: 60, uploadPeriodS: 300, queueMax: 8000, location: { lat: 33.59, lon: -7.6 } },
 };
