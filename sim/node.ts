@@ -34,7 +34,6 @@ import { createRng, hashString } from "./random.js";
 import { ESP32_STORAGE_BYTES, LINUX_STORAGE_BYTES, SimStorage } from "./espruino/storage.js";
 import { EspruinoBoot, HALT, WAKE_TIMER, WAKE_UNDEFINED } from "./espruino/context.js";
 import { ESP32_JSVARS } from "./espruino/memory.js";
-import { releasePin } from "./espruino/pins.js";
 import type { EspruinoNet, EspruinoNetOptions } from "./espruino/net.js";
 
 export interface SimWifiNetwork {
@@ -485,7 +484,7 @@ export class SimNode {
   private releaseHardware(): void {
     for (const name of this.touched.keys()) {
       try {
-        releasePin(this.pins, name);
+        this.pins.release(name); // the pad floats to its pull, as after a chip reset
       } catch {
         // a device listener failed: the pin is released anyway
       }

@@ -65,12 +65,3 @@ export class EspruinoPin {
     return this.name;
   }
 }
-
-/**
- * What a chip reset or deep sleep does to a pin the MCU used: its mode goes back to default and,
- * if the MCU drove it, the pad floats (the board's pull resistors decide what a device sees).
- * Levels that devices drive are left alone.
- */
-export function releasePin(bank: PinBank, name: string): void {
-  bank.release(name);
-}

@@ -83,19 +83,6 @@ export class PinBank {
     for (const l of (this.listeners.get(name) ?? []).slice()) l(level, now);
   }
 
-  /** The MCU resets: every pin it drove floats again (devices keep driving theirs). */
-  releaseAll(): void {
-    const driven = [...this.levels.keys()].filter((name) => this.mcuDriven.has(name));
-    for (const name of driven) {
-      const was = this.level(name);
-      this.levels.delete(name);
-      this.modes.delete(name);
-      this.mcuDriven.delete(name);
-      this.notify(name, was);
-    }
-    this.watches.clear();
-  }
-
   /** true once the MCU has driven the pin either way */
   driven(ref: PinRef): boolean {
     return this.levels.has(pinName(ref));

@@ -28,15 +28,17 @@ describe("PinBank", () => {
     expect(edges).to.deep.equal([false]);
   });
 
-  it("releases MCU-driven pins on reset, back to their pull, as a chip reset does", () => {
+  it("releases an MCU-driven pin on reset, back to its pull, as a chip reset does", () => {
     const pins = new PinBank(new VirtualClock(0));
     const edges: boolean[] = [];
     pins.onChange("D25", (high) => edges.push(high));
     pins.digitalWrite("D25", 1);
     pins.drive("D14", true); // a device's output is not the MCU's to release
-    pins.releaseAll();
+    pins.release("D25");
+    pins.release("D14");
     expect(edges).to.deep.equal([true, false]);
     expect(pins.level("D14")).to.equal(true);
+    expect(pins.driven("D25")).to.equal(false);
   });
 
   it("digitalPulse drives the level for the given time, then the opposite", () => {
