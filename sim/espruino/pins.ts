@@ -1,4 +1,4 @@
-// Espruino's Pin objects (D0..D39) over a PinBank, and what a chip reset does to the pins.
+// Espruino's Pin objects (D0..D39) over a PinBank.
 
 import type { PinBank } from "../hw/pins.js";
 
