@@ -5,6 +5,7 @@ import { buildBoards, formatSizes } from "./build.js";
 import { registerSim } from "./sim.js";
 import { registerFieldTools } from "./field-cli.js";
 import { registerBench } from "./bench.js";
+import { registerCommand } from "./command.js";
 
 export const VERSION = "0.1.0";
 
@@ -29,6 +30,7 @@ export function makeProgram(): Command {
 
   registerSim(program);
   registerFieldTools(program);
+  registerCommand(program);
   registerBench(program);
   return program;
 }
