@@ -7,9 +7,7 @@
 // of its ~93 ms frame levels (4096-point FFTs at 44.1 kHz) in that interval.
 // So read() reports LAeq/LAmin/LAmax over the time since the previous read (or configure()).
 
-import {
-  DriverCounters, FaultCode, Gpio, PowerSwitch, Sensor, SensorResult, faultResult, newCounters, okResult, switchPower,
-} from "./types.js";
+import { DriverCounters, FaultCode, Gpio, PowerSwitch, Sensor, SensorResult, faultResult, newCounters, okResult, switchPower, readGate } from "./types.js";
 import { crc8 } from "./crc8.js";
 import { roundDb } from "./decibel.js";
 
@@ -194,9 +192,8 @@ export class Dnms implements Sensor {
   }
 
   read(): Promise<SensorResult> {
-    if (!this.on) return Promise.resolve(faultResult("off"));
-    const age = Date.now() - this.poweredAt;
-    if (age < this.warmupMs) return Promise.resolve(faultResult("warming", "starting " + age + " ms"));
+    const gate = readGate(this.on, this.poweredAt, this.warmupMs);
+    if (gate) return gate;
     if (this.pending) return this.pending;
     const self = this;
     const pending = new Promise<SensorResult>(function (resolve) {

@@ -7,9 +7,7 @@
 // read() is instant: LAeq = DECIBEL (level over the module's averaging time Tavg),
 // LAmin/LAmax = MIN/MAX over the Tavg levels since the previous read (the driver clears them).
 
-import {
-  DriverCounters, FaultCode, Gpio, PowerSwitch, Sensor, SensorResult, faultResult, newCounters, okResult, switchPower,
-} from "./types.js";
+import { DriverCounters, FaultCode, Gpio, PowerSwitch, Sensor, SensorResult, faultResult, newCounters, okResult, switchPower, readGate } from "./types.js";
 
 export const PCB_SPL_ADDRESS = 0x48;
 const REG_CONTROL = 0x06;
@@ -169,9 +167,8 @@ export class PcbSpl implements Sensor {
   }
 
   read(): Promise<SensorResult> {
-    if (!this.on) return Promise.resolve(faultResult("off"));
-    const age = Date.now() - this.poweredAt;
-    if (age < this.warmupMs) return Promise.resolve(faultResult("warming", "stabilising " + age + " ms"));
+    const gate = readGate(this.on, this.poweredAt, this.warmupMs);
+    if (gate) return gate;
     if (!this.configured) {
       this.configure();
       // configure() found it powered down and woke it: levels are stale until it settles

@@ -4,7 +4,7 @@
 // Firmware code: ES5, Espruino subset.
 
 import { ByteWindow } from "./byte-window.js";
-import { newCounters, switchPower, okResult, faultResult } from "./types.js";
+import { newCounters, switchPower, okResult, faultResult, readGate } from "./types.js";
 import type { Sensor, Gpio, PowerSwitch, DriverCounters, SensorResult } from "./types.js";
 
 /** fan and airflow need this long after wake before readings are stable (datasheet: >= 30 s) */
@@ -250,9 +250,8 @@ export class Pms5003 implements Sensor {
   }
 
   read(): Promise<SensorResult> {
-    if (!this.on) return Promise.resolve(faultResult("off"));
-    const left = this.onAt + this.warmupMs - Date.now();
-    if (left > 0) return Promise.resolve(faultResult("warming", "ready in " + Math.ceil(left / 1000) + " s"));
+    const gate = readGate(this.on, this.onAt, this.warmupMs);
+    if (gate) return gate;
     if (this.pendingRead) return this.pendingRead;
     const p = new Promise<SensorResult>((resolve) => {
       let bad = 0;

@@ -6,9 +6,7 @@
 // `samples` samples and resolves with LAeq (energetic mean), LAmin and LAmax over that window,
 // in dB. Per-sample levels are not returned: the runtime builds L10/L50/L90 from many reads.
 
-import {
-  DriverCounters, FaultCode, Gpio, PowerSwitch, Sensor, SensorResult, faultResult, newCounters, okResult, switchPower,
-} from "./types.js";
+import { DriverCounters, FaultCode, Gpio, PowerSwitch, Sensor, SensorResult, faultResult, newCounters, okResult, switchPower, readGate } from "./types.js";
 import { energeticMean, roundDb } from "./decibel.js";
 
 /** dBA per volt of output (datasheet) */
@@ -135,9 +133,8 @@ export class Sen0232 implements Sensor {
   }
 
   read(): Promise<SensorResult> {
-    if (!this.on) return Promise.resolve(faultResult("off"));
-    const age = Date.now() - this.poweredAt;
-    if (age < this.warmupMs) return Promise.resolve(faultResult("warming", "settling " + age + " ms"));
+    const gate = readGate(this.on, this.poweredAt, this.warmupMs);
+    if (gate) return gate;
     if (this.pending) return this.pending;
     const self = this;
     const volts: number[] = [];

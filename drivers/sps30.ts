@@ -4,7 +4,7 @@
 // wire is followed by a CRC-8 (poly 0x31, init 0xFF). Float output: big-endian IEEE 754.
 // Firmware code: ES5, Espruino subset.
 
-import { newCounters, switchPower, okResult, faultResult } from "./types.js";
+import { newCounters, switchPower, okResult, faultResult, readGate } from "./types.js";
 import type { Sensor, Gpio, PowerSwitch, DriverCounters, SensorResult } from "./types.js";
 import { crc8 } from "./crc8.js";
 
@@ -189,9 +189,8 @@ export class Sps30 implements Sensor {
   }
 
   read(): Promise<SensorResult> {
-    if (!this.on) return Promise.resolve(faultResult("off"));
-    const left = this.onAt + this.warmupMs - Date.now();
-    if (left > 0) return Promise.resolve(faultResult("warming", "ready in " + Math.ceil(left / 1000) + " s"));
+    const gate = readGate(this.on, this.onAt, this.warmupMs);
+    if (gate) return gate;
     if (this.pendingRead) return this.pendingRead;
     // the start at powerOn was not ACKed (still booting or unplugged then): the fan has not run
     if (!this.started && this.start()) {

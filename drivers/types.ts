@@ -98,6 +98,16 @@ export function faultResult(fault: FaultCode, detail?: string): SensorResult {
 }
 
 /**
+ * The gate at the top of every read(): a part that is off gives "off", one still inside its
+ * declared warm-up gives "warming" (never a valid reading). null: go ahead and read.
+ */
+export function readGate(on: boolean, poweredAtMs: number, warmupMs: number): Promise<SensorResult> | null {
+  if (!on) return Promise.resolve(faultResult("off"));
+  const left = poweredAtMs + warmupMs - Date.now();
+  return left > 0 ? Promise.resolve(faultResult("warming", "ready in " + Math.ceil(left / 1000) + " s")) : null;
+}
+
+/**
  * A relay-driven load (streetlight) with optional current sense. read() reports
  * "relay" (1/0) and, with a sensor fitted, "lampCurrent" in A, and sets alarms:
  * "lamp-failure" (relay on, no current) or "stuck-relay" (relay off, current flows).
