@@ -2,6 +2,7 @@
 // Linux build (no ESP32 or Wifi globals, host network, no deep sleep). The simulator runs
 // this same code against its emulation of those globals.
 
+import { sha256 } from "../firmware/crypto/sha256.js";
 import type { Platform, WakeCause } from "../firmware/platform.js";
 
 /** ESP32.deepSleep takes an int32 of microseconds: about 35.8 min at most */
@@ -27,15 +28,14 @@ export function espruinoPlatform(): Platform {
   try {
     crypto = require("crypto");
   } catch (e) {
-    // ESP32_IDF4 builds may leave crypto out: commands are then refused (no SHA-256)
+    // the stock ESP32_IDF4 build leaves crypto out: the plain-JS SHA-256 checks commands then
   }
   return {
     storage: require("Storage"),
     net: require("net"),
     wifi: wifi,
     sha256: function (data: string) {
-      if (!crypto) throw new Error("no crypto module");
-      return E.toString(new Uint8Array(crypto.SHA256(data)));
+      return crypto ? E.toString(new Uint8Array(crypto.SHA256(data))) : sha256(data);
     },
     wakeCause: function () {
       return cause;

@@ -722,7 +722,9 @@ export class EspruinoBoot {
       case "net":
         return this.netModule();
       case "crypto":
-        return this.cryptoModule();
+        // the stock ESP32 build (boards/ESP32_IDF4.py) leaves CRYPTO out; the Linux build has it
+        if (this.host.chip !== "esp32") return this.cryptoModule();
+        break;
       case "Wifi":
         if (this.host.wifi && this.host.chip === "esp32") return this.wifiModule();
         break;
@@ -866,7 +868,7 @@ export class EspruinoBoot {
       env: {
         VERSION: ESPRUINO_VERSION,
         BOARD: esp32 ? "ESP32" : "LINUX",
-        MODULES: esp32 ? "Flash,Storage,heatshrink,net,dgram,http,NetworkJS,Wifi,ESP32,crypto" : "timer,Flash,Storage,heatshrink,fs,net,dgram,tls,http,NetworkJS,TelnetServer,crypto",
+        MODULES: esp32 ? "Flash,Storage,heatshrink,net,dgram,http,NetworkJS,Wifi,ESP32" : "timer,Flash,Storage,heatshrink,fs,net,dgram,tls,http,NetworkJS,TelnetServer,crypto",
         CONSOLE: "Serial1",
         STORAGE: host.storage.totalBytes,
       },
