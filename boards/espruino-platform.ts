@@ -30,9 +30,16 @@ export function espruinoPlatform(): Platform {
   } catch (e) {
     // the stock ESP32_IDF4 build leaves crypto out: the plain-JS SHA-256 checks commands then
   }
+  var tls: NetModule | undefined;
+  try {
+    tls = require("tls");
+  } catch (e) {
+    // not built in (stock ESP32): a config asking for TLS gets a clear uplink error instead
+  }
   return {
     storage: require("Storage"),
     net: require("net"),
+    tls: tls,
     wifi: wifi,
     sha256: function (data: string) {
       return crypto ? E.toString(new Uint8Array(crypto.SHA256(data))) : sha256(data);

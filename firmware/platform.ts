@@ -9,6 +9,8 @@ export type PowerState = "awake" | "radio" | string; // sensor states are "senso
 export interface Platform {
   storage: StorageModule;
   net: NetModule;
+  /** require("tls") where the Espruino build has it (same connect API as net); the stock ESP32 build does not */
+  tls?: NetModule;
   /** absent on boards without Wi-Fi (Espruino's Linux build uses the host's network) */
   wifi?: WifiModule;
   /** raw SHA-256 of a binary string, as a binary string of 32 chars */

@@ -113,7 +113,12 @@ export class Uplink {
         if (!self.persistent) return once(err);
         self.rejoin();
       }
-      var m = (self.client = new MqttClient(rt.platform.net, {
+      var transport = c.broker.tls ? rt.platform.tls : rt.platform.net;
+      if (!transport) {
+        rt.log("uplink: broker.tls is set but this Espruino build has no tls module");
+        return once("no-tls");
+      }
+      var m = (self.client = new MqttClient(transport, {
         host: c.broker.host, port: c.broker.port, clientId: clientIdFor(c.site, c.node),
         username: c.broker.username, password: c.broker.password, keepAliveS: c.keepAliveS,
         // persistent session: commands sent while the node slept are kept for it (QoS 1)

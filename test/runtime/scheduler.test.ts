@@ -110,6 +110,20 @@ describe("scheduler", () => {
     expect(st.lost).to.equal(0);
   });
 
+  it("asked for TLS on a build without a tls module: says why, connects nowhere, keeps every reading", async () => {
+    const base = cfg({ samplePeriodS: 300, uploadPeriodS: 900 }) as any;
+    chip = new Chip({ board: board("b", "battery", ["pm"]), config: { ...base, broker: { ...base.broker, tls: true } }, sensors: pm((t) => (t / 1000) % 97, 0) });
+    chip.start();
+    await chip.run(2 * HOUR);
+    const st = readNodeStats(chip.storage);
+    expect(chip.logs.map(([, line]) => line)).to.include("uplink: broker.tls is set but this Espruino build has no tls module");
+    expect(chip.published).to.deep.equal([]);
+    expect(st.readings).to.be.greaterThan(10);
+    expect(st.queued).to.equal(st.readings);
+    expect(st.lost).to.equal(0);
+    expect(chip.crashes).to.deep.equal([]);
+  });
+
   it("keeps readings while the broker is down and sends them all when it is back", async () => {
     chip = new Chip({ board: board("b", "battery", ["pm"]), config: cfg({ samplePeriodS: 300, uploadPeriodS: 900 }), sensors: pm((t) => (t / 1000) % 97, 0) });
     chip.start();
