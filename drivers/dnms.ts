@@ -7,7 +7,7 @@
 // of its ~93 ms frame levels (4096-point FFTs at 44.1 kHz) in that interval.
 // So read() reports LAeq/LAmin/LAmax over the time since the previous read (or configure()).
 
-import { DriverCounters, FaultCode, Gpio, PowerSwitch, Sensor, SensorResult, faultResult, newCounters, okResult, switchPower, readGate } from "./types.js";
+import { DriverCounters, FaultCode, Gpio, PowerSwitch, Sensor, SensorResult, faultResult, newCounters, okResult, switchPower, readGate, cancel } from "./types.js";
 import { crc8 } from "./crc8.js";
 import { roundDb } from "./decibel.js";
 
@@ -235,7 +235,7 @@ export class Dnms implements Sensor {
   }
 
   private settle(result: SensorResult): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    cancel(this.timer);
     this.timer = undefined;
     const finish = this.finish;
     if (!finish) return;

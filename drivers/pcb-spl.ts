@@ -7,7 +7,7 @@
 // read() is instant: LAeq = DECIBEL (level over the module's averaging time Tavg),
 // LAmin/LAmax = MIN/MAX over the Tavg levels since the previous read (the driver clears them).
 
-import { DriverCounters, FaultCode, Gpio, PowerSwitch, Sensor, SensorResult, faultResult, newCounters, okResult, switchPower, readGate } from "./types.js";
+import { DriverCounters, FaultCode, Gpio, PowerSwitch, Sensor, SensorResult, faultResult, newCounters, okResult, switchPower, readGate, cancel } from "./types.js";
 
 export const PCB_SPL_ADDRESS = 0x48;
 const REG_CONTROL = 0x06;
@@ -147,7 +147,7 @@ export class PcbSpl implements Sensor {
       // just switched on: not listening for 5 ms; it starts with defaults anyway
     }
     const self = this;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    cancel(this.timer);
     this.timer = setTimeout(function () {
       self.timer = undefined;
       self.configure();
@@ -155,7 +155,7 @@ export class PcbSpl implements Sensor {
   }
 
   powerOff(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    cancel(this.timer);
     this.timer = undefined;
     try {
       this.i2c.writeTo(this.address, [REG_CONTROL, CONTROL_A_WEIGHTING | CONTROL_POWER_DOWN]);

@@ -3,6 +3,7 @@
 // Frame: 42 4D, length 28, 13 big-endian words, 16-bit sum of bytes 0..29.
 // Firmware code: ES5, Espruino subset.
 
+import { FrameWait } from "./frame-wait.js";
 import { ByteWindow } from "./byte-window.js";
 import { newCounters, switchPower, okResult, faultResult, readGate } from "./types.js";
 import type { Sensor, Gpio, PowerSwitch, DriverCounters, SensorResult } from "./types.js";
@@ -37,11 +38,6 @@ export interface PmsFrame {
   pm10: number;
   /** particles > 0.3, 0.5, 1.0, 2.5, 5.0, 10 um per 0.1 L of air */
   counts: number[];
-}
-
-/** Espruino throws on clearTimeout(undefined) ("Use clearTimeout() instead") */
-function cancel(t: any): void {
-  if (t !== undefined) clearTimeout(t);
 }
 
 function word(b: ArrayLike<number>, i: number): number {
@@ -172,10 +168,7 @@ export class Pms5003 implements Sensor {
   private onAt: number;
   private heard: boolean;
   private listening: boolean;
-  /** the pending read's frame handler (null frame = bad checksum) */
-  private waiter: ((f: PmsFrame | null) => void) | null;
-  private abort: (() => void) | null;
-  private pendingRead: Promise<SensorResult> | null;
+  private waiting: FrameWait<PmsFrame>;
   private lastSig: string;
   private same: number;
 
@@ -191,19 +184,17 @@ export class Pms5003 implements Sensor {
     this.onAt = 0;
     this.heard = false;
     this.listening = false;
-    this.waiter = null;
-    this.abort = null;
-    this.pendingRead = null;
+    this.waiting = new FrameWait<PmsFrame>(this.counters);
     this.lastSig = "";
     this.same = 0;
     this.reader = new PmsFrameReader(
       (f) => {
         this.counters.framesOk++;
-        if (this.waiter) this.waiter(f);
+        this.waiting.frame(f);
       },
       () => {
         this.counters.checksumErrors++;
-        if (this.waiter) this.waiter(null);
+        this.waiting.frame(null);
       }
     );
   }
@@ -246,48 +237,24 @@ export class Pms5003 implements Sensor {
     if (o.setPin !== undefined) o.gpio.write(o.setPin, false);
     switchPower(o.gpio, o.power, false);
     this.on = false;
-    if (this.abort) this.abort();
+    this.waiting.abort();
   }
 
   read(): Promise<SensorResult> {
     const gate = readGate(this.on, this.onAt, this.warmupMs);
     if (gate) return gate;
-    if (this.pendingRead) return this.pendingRead;
-    const p = new Promise<SensorResult>((resolve) => {
-      let bad = 0;
-      let retry: any;
-      let timer: any;
-      const finish = (r: SensorResult) => {
-        cancel(timer);
-        cancel(retry);
-        this.waiter = null;
-        this.abort = null;
-        this.pendingRead = null;
-        resolve(r);
-      };
-      this.waiter = (f) => {
-        if (!f) {
-          bad++;
-          return;
-        }
-        finish(this.result(f));
-      };
-      this.abort = () => finish(faultResult("off", "powered off during read"));
-      if (this.passive) {
+    return this.waiting.wait({
+      timeoutMs: this.timeoutMs,
+      retryMs: PMS_RETRY_MS,
+      request: (first) => {
+        // active mode: frames come by themselves; passive: ask, and re-assert the mode on retry
+        if (!this.passive) return;
+        if (!first) this.sendMode();
         this.send(pmsCommand(PMS_CMD_READ, 0));
-        retry = setTimeout(() => {
-          this.sendMode();
-          this.send(pmsCommand(PMS_CMD_READ, 0));
-        }, PMS_RETRY_MS);
-      }
-      timer = setTimeout(() => {
-        if (bad) return finish(faultResult("checksum", bad + " bad frames"));
-        this.counters.timeouts++;
-        finish(faultResult(this.heard ? "timeout" : "absent", "no frame in " + this.timeoutMs + " ms"));
-      }, this.timeoutMs);
+      },
+      toResult: (f) => this.result(f),
+      heard: () => this.heard,
     });
-    this.pendingRead = p;
-    return p;
   }
 
   private result(f: PmsFrame): SensorResult {

@@ -4,6 +4,7 @@
 // reply frame AA C5 CMD d d d ID1 ID2 CS AB; CS = sum of bytes 2..7 & 0xFF; value = word/10.
 // Firmware code: ES5, Espruino subset.
 
+import { FrameWait } from "./frame-wait.js";
 import { ByteWindow } from "./byte-window.js";
 import { newCounters, switchPower, okResult, faultResult, readGate } from "./types.js";
 import type { Sensor, Gpio, PowerSwitch, DriverCounters, SensorResult } from "./types.js";
@@ -36,11 +37,6 @@ export interface SdsFrame {
   pm10: number;
   /** device id, ID1 (low) + ID2 (high) */
   id: number;
-}
-
-/** Espruino throws on clearTimeout(undefined) ("Use clearTimeout() instead") */
-function cancel(t: any): void {
-  if (t !== undefined) clearTimeout(t);
 }
 
 function sum8(b: ArrayLike<number>, from: number, to: number): number {
@@ -170,9 +166,7 @@ export class Sds011 implements Sensor {
   private onAt: number;
   private heard: boolean;
   private listening: boolean;
-  private waiter: ((f: SdsFrame | null) => void) | null;
-  private abort: (() => void) | null;
-  private pendingRead: Promise<SensorResult> | null;
+  private waiting: FrameWait<SdsFrame>;
 
   constructor(options: SdsOptions) {
     this.o = options;
@@ -185,18 +179,16 @@ export class Sds011 implements Sensor {
     this.onAt = 0;
     this.heard = false;
     this.listening = false;
-    this.waiter = null;
-    this.abort = null;
-    this.pendingRead = null;
+    this.waiting = new FrameWait<SdsFrame>(this.counters);
     this.reader = new SdsFrameReader(
       (f) => {
         this.counters.framesOk++;
-        if (this.waiter) this.waiter(f);
+        this.waiting.frame(f);
       },
       (cmd, d1, d2) => this.onReply(cmd, d1, d2),
       () => {
         this.counters.checksumErrors++;
-        if (this.waiter) this.waiter(null);
+        this.waiting.frame(null);
       }
     );
   }
@@ -235,44 +227,22 @@ export class Sds011 implements Sensor {
     if (o.power && o.gpio) switchPower(o.gpio, o.power, false);
     else this.send(sdsCommand(SDS_CMD_SLEEP, [1, 0]));
     this.on = false;
-    if (this.abort) this.abort();
+    this.waiting.abort();
   }
 
   read(): Promise<SensorResult> {
     const gate = readGate(this.on, this.onAt, this.warmupMs);
     if (gate) return gate;
-    if (this.pendingRead) return this.pendingRead;
-    const p = new Promise<SensorResult>((resolve) => {
-      let bad = 0;
-      let retry: any;
-      let timer: any;
-      const finish = (r: SensorResult) => {
-        cancel(timer);
-        cancel(retry);
-        this.waiter = null;
-        this.abort = null;
-        this.pendingRead = null;
-        resolve(r);
-      };
-      this.waiter = (f) => {
-        if (!f) {
-          bad++;
-          return;
-        }
-        finish(this.result(f));
-      };
-      this.abort = () => finish(faultResult("off", "powered off during read"));
-      // in query mode this asks for a frame; in active mode the next one comes within 1 s anyway
-      this.send(sdsCommand(SDS_CMD_QUERY, []));
-      retry = setTimeout(() => this.send(sdsCommand(SDS_CMD_QUERY, [])), SDS_RETRY_MS);
-      timer = setTimeout(() => {
-        if (bad) return finish(faultResult("checksum", bad + " bad frames"));
-        this.counters.timeouts++;
-        finish(faultResult(this.heard ? "timeout" : "absent", "no frame in " + this.timeoutMs + " ms"));
-      }, this.timeoutMs);
+    return this.waiting.wait({
+      timeoutMs: this.timeoutMs,
+      retryMs: SDS_RETRY_MS,
+      request: (first) => {
+        // in query mode this asks for a frame; in active mode the next one comes within 1 s anyway
+        this.send(sdsCommand(SDS_CMD_QUERY, []));
+      },
+      toResult: (f) => this.result(f),
+      heard: () => this.heard,
     });
-    this.pendingRead = p;
-    return p;
   }
 
   private result(f: SdsFrame): SensorResult {

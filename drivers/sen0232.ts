@@ -6,7 +6,7 @@
 // `samples` samples and resolves with LAeq (energetic mean), LAmin and LAmax over that window,
 // in dB. Per-sample levels are not returned: the runtime builds L10/L50/L90 from many reads.
 
-import { DriverCounters, FaultCode, Gpio, PowerSwitch, Sensor, SensorResult, faultResult, newCounters, okResult, switchPower, readGate } from "./types.js";
+import { DriverCounters, FaultCode, Gpio, PowerSwitch, Sensor, SensorResult, faultResult, newCounters, okResult, switchPower, readGate, cancel } from "./types.js";
 import { energeticMean, roundDb } from "./decibel.js";
 
 /** dBA per volt of output (datasheet) */
@@ -127,7 +127,7 @@ export class Sen0232 implements Sensor {
   powerOff(): void {
     switchPower(this.gpio, this.power, false);
     this.on = false;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    cancel(this.timer);
     this.timer = undefined;
     this.settle(faultResult("off", "powered off during read"));
   }

@@ -4,7 +4,7 @@
 // wire is followed by a CRC-8 (poly 0x31, init 0xFF). Float output: big-endian IEEE 754.
 // Firmware code: ES5, Espruino subset.
 
-import { newCounters, switchPower, okResult, faultResult, readGate } from "./types.js";
+import { newCounters, switchPower, okResult, faultResult, readGate, cancel } from "./types.js";
 import type { Sensor, Gpio, PowerSwitch, DriverCounters, SensorResult } from "./types.js";
 import { crc8 } from "./crc8.js";
 
@@ -105,11 +105,6 @@ export interface Sps30Options {
   sleep?: boolean;
   warmupMs?: number;
   timeoutMs?: number;
-}
-
-/** Espruino throws on clearTimeout(undefined) ("Use clearTimeout() instead") */
-function cancel(t: any): void {
-  if (t !== undefined) clearTimeout(t);
 }
 
 function round1(x: number): number {

@@ -89,6 +89,11 @@ export function switchPower(gpio: Gpio, power: PowerSwitch | undefined, on: bool
   if (power) gpio.write(power.pin, on === power.activeHigh);
 }
 
+/** clearTimeout that tolerates an unset handle: Espruino throws on clearTimeout(undefined) */
+export function cancel(timer: any): void {
+  if (timer !== undefined) clearTimeout(timer);
+}
+
 export function okResult(readings: Reading[]): SensorResult {
   return { ok: true, readings: readings };
 }

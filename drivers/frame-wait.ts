@@ -1,0 +1,76 @@
+// One read of a sensor that streams frames over a UART (PMS5003, SDS011): the next good frame
+// answers it; bad frames are counted so a timeout can say "checksum" rather than "timeout";
+// reads that overlap share one wait; powering off ends it with "off".
+
+import { faultResult, cancel } from "./types.js";
+import type { SensorResult, DriverCounters } from "./types.js";
+
+export interface FrameWaitPlan<F> {
+  timeoutMs: number;
+  /** ask again after this long (a command lost while the part woke up) */
+  retryMs: number;
+  /** ask for a frame: at the start (first) and once more after retryMs */
+  request(first: boolean): void;
+  /** the result for a good frame (it may still be out of range) */
+  toResult(frame: F): SensorResult;
+  /** heard anything since power-on? A part that never spoke is "absent", one gone quiet "timeout" */
+  heard(): boolean;
+}
+
+export class FrameWait<F> {
+  private counters: DriverCounters;
+  private deliver: ((f: F | null) => void) | null;
+  private stop: (() => void) | null;
+  private pending: Promise<SensorResult> | null;
+
+  constructor(counters: DriverCounters) {
+    this.counters = counters;
+    this.deliver = null;
+    this.stop = null;
+    this.pending = null;
+  }
+
+  /** hand the read in progress a frame (null: one that failed its checksum) */
+  frame(f: F | null): void {
+    if (this.deliver) this.deliver(f);
+  }
+
+  /** end the read in progress with "off" (the part was powered down) */
+  abort(): void {
+    if (this.stop) this.stop();
+  }
+
+  wait(plan: FrameWaitPlan<F>): Promise<SensorResult> {
+    if (this.pending) return this.pending;
+    const p = new Promise<SensorResult>((resolve) => {
+      let bad = 0;
+      let retry: any;
+      let timer: any;
+      const finish = (r: SensorResult) => {
+        cancel(timer);
+        cancel(retry);
+        this.deliver = null;
+        this.stop = null;
+        this.pending = null;
+        resolve(r);
+      };
+      this.deliver = (f) => {
+        if (!f) {
+          bad++;
+          return;
+        }
+        finish(plan.toResult(f));
+      };
+      this.stop = () => finish(faultResult("off", "powered off during read"));
+      plan.request(true);
+      retry = setTimeout(() => plan.request(false), plan.retryMs);
+      timer = setTimeout(() => {
+        if (bad) return finish(faultResult("checksum", bad + " bad frames"));
+        this.counters.timeouts++;
+        finish(faultResult(plan.heard() ? "timeout" : "absent", "no frame in " + plan.timeoutMs + " ms"));
+      }, plan.timeoutMs);
+    });
+    this.pending = p;
+    return p;
+  }
+}
