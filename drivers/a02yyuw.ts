@@ -6,7 +6,7 @@
 // floating or high = processed value (steadier, a frame every 100-300 ms), low = real-time
 // value (about every 100 ms). Average current <= 8 mA, standby <= 5 mA.
 
-import { newCounters, switchPower, okResult, faultResult } from "./types.js";
+import { newCounters, switchPower, okResult, faultResult, openSerial } from "./types.js";
 import type { Sensor, SensorResult, DriverCounters, Gpio, PowerSwitch } from "./types.js";
 import { median, binReadings } from "./fill.js";
 import type { BinOptions } from "./fill.js";
@@ -124,13 +124,9 @@ export class A02yyuw implements Sensor {
   configure(): void {
     const cfg = this.cfg;
     const self = this;
-    const setup: SerialSetupOptions = {};
-    if (cfg.rx !== undefined) setup.rx = cfg.rx;
-    if (cfg.tx !== undefined) setup.tx = cfg.tx;
-    cfg.serial.setup(A02_BAUD, setup);
     if (cfg.modePin !== undefined && cfg.gpio) cfg.gpio.write(cfg.modePin, !this.opts.realtime);
     // listen all the time so Espruino never buffers unread bytes; parse only during a read
-    cfg.serial.on("data", function (data: string) {
+    openSerial(cfg.serial, A02_BAUD, cfg.rx, cfg.tx, function (data: string) {
       self.bytesEver += data.length;
       if (self.sink) self.sink(self.parser.push(data), data.length);
     });

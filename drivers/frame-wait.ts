@@ -30,8 +30,10 @@ export class FrameWait<F> {
     this.pending = null;
   }
 
-  /** hand the read in progress a frame (null: one that failed its checksum) */
+  /** count a frame and hand it to the read in progress (null: one that failed its checksum) */
   frame(f: F | null): void {
+    if (f) this.counters.framesOk++;
+    else this.counters.checksumErrors++;
     if (this.deliver) this.deliver(f);
   }
 

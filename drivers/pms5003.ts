@@ -5,7 +5,7 @@
 
 import { FrameWait } from "./frame-wait.js";
 import { ByteWindow } from "./byte-window.js";
-import { newCounters, switchPower, okResult, faultResult, readGate } from "./types.js";
+import { newCounters, switchPower, okResult, faultResult, readGate, openSerial } from "./types.js";
 import type { Sensor, Gpio, PowerSwitch, DriverCounters, SensorResult } from "./types.js";
 
 /** fan and airflow need this long after wake before readings are stable (datasheet: >= 30 s) */
@@ -167,7 +167,6 @@ export class Pms5003 implements Sensor {
   private on: boolean;
   private onAt: number;
   private heard: boolean;
-  private listening: boolean;
   private waiting: FrameWait<PmsFrame>;
   private lastSig: string;
   private same: number;
@@ -183,36 +182,21 @@ export class Pms5003 implements Sensor {
     this.on = false;
     this.onAt = 0;
     this.heard = false;
-    this.listening = false;
     this.waiting = new FrameWait<PmsFrame>(this.counters);
     this.lastSig = "";
     this.same = 0;
     this.reader = new PmsFrameReader(
-      (f) => {
-        this.counters.framesOk++;
-        this.waiting.frame(f);
-      },
-      () => {
-        this.counters.checksumErrors++;
-        this.waiting.frame(null);
-      }
+      (f) => this.waiting.frame(f),
+      () => this.waiting.frame(null)
     );
   }
 
   configure(): void {
     const o = this.o;
-    const setup: SerialSetupOptions = {};
-    if (o.rx !== undefined) setup.rx = o.rx;
-    if (o.tx !== undefined) setup.tx = o.tx;
-    o.serial.setup(9600, setup);
-    // configure() may run again (reconfig): one listener only
-    if (!this.listening) {
-      o.serial.on("data", (d: string) => {
-        this.heard = true;
-        this.reader.push(d);
-      });
-      this.listening = true;
-    }
+    openSerial(o.serial, 9600, o.rx, o.tx, (d: string) => {
+      this.heard = true;
+      this.reader.push(d);
+    });
     if (o.setPin !== undefined) o.gpio.mode(o.setPin, "output");
     // mode is not kept over a power cycle; powerOn() sends it again
     this.sendMode();

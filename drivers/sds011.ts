@@ -6,7 +6,7 @@
 
 import { FrameWait } from "./frame-wait.js";
 import { ByteWindow } from "./byte-window.js";
-import { newCounters, switchPower, okResult, faultResult, readGate } from "./types.js";
+import { newCounters, switchPower, okResult, faultResult, readGate, openSerial } from "./types.js";
 import type { Sensor, Gpio, PowerSwitch, DriverCounters, SensorResult } from "./types.js";
 
 /**
@@ -165,7 +165,6 @@ export class Sds011 implements Sensor {
   private on: boolean;
   private onAt: number;
   private heard: boolean;
-  private listening: boolean;
   private waiting: FrameWait<SdsFrame>;
 
   constructor(options: SdsOptions) {
@@ -178,35 +177,20 @@ export class Sds011 implements Sensor {
     this.on = false;
     this.onAt = 0;
     this.heard = false;
-    this.listening = false;
     this.waiting = new FrameWait<SdsFrame>(this.counters);
     this.reader = new SdsFrameReader(
-      (f) => {
-        this.counters.framesOk++;
-        this.waiting.frame(f);
-      },
+      (f) => this.waiting.frame(f),
       (cmd, d1, d2) => this.onReply(cmd, d1, d2),
-      () => {
-        this.counters.checksumErrors++;
-        this.waiting.frame(null);
-      }
+      () => this.waiting.frame(null)
     );
   }
 
   configure(): void {
     const o = this.o;
-    const setup: SerialSetupOptions = {};
-    if (o.rx !== undefined) setup.rx = o.rx;
-    if (o.tx !== undefined) setup.tx = o.tx;
-    o.serial.setup(9600, setup);
-    // configure() may run again (reconfig): one listener only
-    if (!this.listening) {
-      o.serial.on("data", (d: string) => {
-        this.heard = true;
-        this.reader.push(d);
-      });
-      this.listening = true;
-    }
+    openSerial(o.serial, 9600, o.rx, o.tx, (d: string) => {
+      this.heard = true;
+      this.reader.push(d);
+    });
   }
 
   powerOn(): void {

@@ -89,6 +89,19 @@ export function switchPower(gpio: Gpio, power: PowerSwitch | undefined, on: bool
   if (power) gpio.write(power.pin, on === power.activeHigh);
 }
 
+/**
+ * Set a UART up at `baud` on the board's pins and give it exactly one data listener, however
+ * often configure() runs (a second listener would count every byte twice).
+ */
+export function openSerial(serial: EspruinoSerial, baud: number, rx: PinRef | undefined, tx: PinRef | undefined, onData: (data: string) => void): void {
+  const setup: SerialSetupOptions = {};
+  if (rx !== undefined) setup.rx = rx;
+  if (tx !== undefined) setup.tx = tx;
+  serial.setup(baud, setup);
+  serial.removeAllListeners("data");
+  serial.on("data", onData);
+}
+
 /** clearTimeout that tolerates an unset handle: Espruino throws on clearTimeout(undefined) */
 export function cancel(timer: any): void {
   if (timer !== undefined) clearTimeout(timer);
