@@ -12,7 +12,7 @@
 
 import type { I2cDevice } from "../hw/i2c.js";
 import type { SimDevice, SimDeviceContext, SimDeviceFactory } from "./types.js";
-import { noFaults } from "./types.js";
+import { noFaults, onFaultSet } from "./types.js";
 import { crc8 } from "../../drivers/crc8.js";
 import { energeticMean } from "../../drivers/decibel.js";
 
@@ -46,8 +46,6 @@ export const createDnms: SimDeviceFactory = (ctx: SimDeviceContext): SimDevice =
   const { clock, pins, spec, world, rng } = ctx;
   if (spec.bus.kind !== "i2c" || !ctx.i2c) throw new Error(`dnms "${spec.name}" needs an i2c bus`);
   const faults = noFaults();
-  let unplugged = false;
-  let stuck = false;
   const power = spec.power;
 
   let wasSupplied = false;
@@ -222,20 +220,10 @@ export const createDnms: SimDeviceFactory = (ctx: SimDeviceContext): SimDevice =
   ctx.i2c.attach(device);
   if (power) pins.onChange(power.pin, sync);
   // act on fault changes when they happen, not at the next bus access
-  Object.defineProperty(faults, "unplugged", {
-    enumerable: true,
-    get: () => unplugged,
-    set: (v: boolean) => {
-      unplugged = v;
-      sync();
-    },
-  });
-  Object.defineProperty(faults, "stuck", {
-    enumerable: true,
-    get: () => stuck,
-    set: (v: boolean) => {
+  onFaultSet(faults, "unplugged", { after: sync });
+  onFaultSet(faults, "stuck", {
+    before: () => {
       if (wasSupplied) finalize(); // an interval due before the fault closes normally
-      stuck = v;
     },
   });
   sync();

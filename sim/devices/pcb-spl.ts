@@ -10,7 +10,7 @@
 
 import type { I2cDevice } from "../hw/i2c.js";
 import type { SimDevice, SimDeviceContext, SimDeviceFactory } from "./types.js";
-import { noFaults } from "./types.js";
+import { noFaults, onFaultSet } from "./types.js";
 import { energeticMean } from "../../drivers/decibel.js";
 
 const REG_VERSION = 0x00;
@@ -48,8 +48,6 @@ export const createPcbSpl: SimDeviceFactory = (ctx: SimDeviceContext): SimDevice
   const { clock, pins, spec, world, rng } = ctx;
   if (spec.bus.kind !== "i2c" || !ctx.i2c) throw new Error(`pcb-spl "${spec.name}" needs an i2c bus`);
   const faults = noFaults();
-  let unplugged = false;
-  let stuck = false;
   const power = spec.power;
   const id = [0, 1, 2, 3].map(() => Math.floor(rng() * 256));
 
@@ -195,20 +193,10 @@ export const createPcbSpl: SimDeviceFactory = (ctx: SimDeviceContext): SimDevice
   ctx.i2c.attach(device);
   if (power) pins.onChange(power.pin, sync);
   // act on fault changes when they happen, not at the next bus access
-  Object.defineProperty(faults, "unplugged", {
-    enumerable: true,
-    get: () => unplugged,
-    set: (v: boolean) => {
-      unplugged = v;
-      sync();
-    },
-  });
-  Object.defineProperty(faults, "stuck", {
-    enumerable: true,
-    get: () => stuck,
-    set: (v: boolean) => {
+  onFaultSet(faults, "unplugged", { after: sync });
+  onFaultSet(faults, "stuck", {
+    before: () => {
       if (wasSupplied) catchUp(); // levels up to now were measured normally
-      stuck = v;
     },
   });
   sync();

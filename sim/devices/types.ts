@@ -26,6 +26,23 @@ export function noFaults(): DeviceFaults {
   return { unplugged: false, garbage: false, badChecksum: false, stuck: false, slowMs: 0 };
 }
 
+/**
+ * Let a twin act the moment a fault flag is set, rather than at its next bus access:
+ * `before` runs while the old value still holds, `after` once the new one does.
+ */
+export function onFaultSet(faults: DeviceFaults, name: keyof DeviceFaults, hooks: { before?: () => void; after?: () => void }): void {
+  let current = faults[name];
+  Object.defineProperty(faults, name, {
+    enumerable: true,
+    get: () => current,
+    set: (value: never) => {
+      if (hooks.before) hooks.before();
+      current = value;
+      if (hooks.after) hooks.after();
+    },
+  });
+}
+
 export interface SimDevice {
   readonly model: string;
   readonly faults: DeviceFaults;
