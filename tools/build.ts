@@ -2,7 +2,7 @@
 // bundle against what Espruino runs, and print its size.
 
 import { rollup, type RollupOptions, type OutputOptions } from "rollup";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, readdirSync, statSync, type Dirent } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
@@ -94,7 +94,6 @@ function newestSourceMtime(): number {
   return newest;
 }
 
-import { readdirSync, type Dirent } from "node:fs";
 function readdirSafe(dir: string): Dirent[] {
   try {
     return readdirSync(dir, { withFileTypes: true });
