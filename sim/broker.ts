@@ -112,13 +112,18 @@ export async function startMosquitto(opts: StartMosquittoOptions = {}): Promise<
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "casanode-mosquitto-"));
   const conf = path.join(dir, "mosquitto.conf");
   const lines = [`listener ${port} 127.0.0.1`, "allow_anonymous true"];
-  if (opts.dataDir) lines.push("persistence true", `persistence_location ${opts.dataDir.replace(/\/?$/, "/")}`, "autosave_interval 0");
-  else lines.push("persistence false");
+  if (opts.dataDir) {
+    lines.push("persistence true", `persistence_location ${opts.dataDir.replace(/\/?$/, "/")}`, "autosave_interval 0");
+    // As root, Mosquitto drops to the "mosquitto" user, which cannot write our data dir: the
+    // save at exit then fails and a restart silently loses every session.
+    if (process.getuid?.() === 0) lines.push("user root");
+  } else lines.push("persistence false");
   fs.writeFileSync(conf, lines.join("\n") + "\n");
   const child = spawn(bin, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (d) => (stderr += d));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // "close", not "exit": stderr may still hold the last lines when the process exits
+  const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
   try {
     await waitForPort(port, child, 5000);
   } catch (e) {
@@ -134,6 +139,8 @@ export async function startMosquitto(opts: StartMosquittoOptions = {}): Promise<
         await exited;
       }
       fs.rmSync(dir, { recursive: true, force: true });
+      const saveError = /Error saving[^\n]*(\n[^\n]*Error:[^\n]*)?/.exec(stderr);
+      if (saveError) throw new Error(`mosquitto could not save its sessions: ${saveError[0].replace(/^\d+: /gm, "")}`);
     },
   };
 }

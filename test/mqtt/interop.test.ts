@@ -229,6 +229,8 @@ for (const kind of kinds) {
     it("QoS 1 across a broker restart: every done fires once, nothing lost, duplicates only from resends", async () => {
       const port = broker.port;
       const w = track(await watcher(broker.url, T.data, { clientId: "watcher-restart", clean: false }));
+      const watcherSessions: boolean[] = [];
+      w.c.on("connect", (connack) => watcherSessions.push(connack.sessionPresent));
       const node = track(startNode(port));
       await connected(node);
       const done: (string | null)[][] = Array.from({ length: 20 }, () => []);
@@ -245,6 +247,9 @@ for (const kind of kinds) {
       await waitFor("all done", () => done.every((d) => d.length > 0), 5000);
       await waitFor("watcher got all", () => new Set(w.seen.map((s) => s.payload.toString())).size === 20, 5000);
       await new Promise((r) => setTimeout(r, 100));
+      // the broker kept the watcher's session across the restart; without it m5..m19 would be lost
+      expect(watcherSessions).to.not.be.empty;
+      expect(watcherSessions.every((present) => present)).to.equal(true);
       expect(done).to.deep.equal(done.map(() => [null]));
       const counts = new Map<string, number>();
       for (const s of w.seen) counts.set(s.payload.toString(), (counts.get(s.payload.toString()) ?? 0) + 1);
@@ -318,5 +323,25 @@ describe("mqtt interop: firmware client against a hostile broker (real sockets)"
     }
     expect(round).to.equal(25);
     for (const e of errors) expect(e).to.match(/^(protocol:|socket:|callback:|refused:)/);
+  });
+});
+
+describe("mqtt interop: the Mosquitto test broker", function () {
+  before(function () {
+    if (!findMosquitto()) this.skip();
+  });
+
+  it("says so on stop when it could not save its sessions, instead of losing them silently", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "casanode-mq-bad-"));
+    const notADir = path.join(dir, "file");
+    fs.writeFileSync(notADir, "");
+    try {
+      const b = await startMosquitto({ dataDir: path.join(notADir, "data") });
+      let err: Error | null = null;
+      await b!.stop().catch((e: Error) => (err = e));
+      expect(String(err)).to.match(/mosquitto could not save its sessions: Error saving in-memory database/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
