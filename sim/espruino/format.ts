@@ -74,8 +74,11 @@ export function espruinoNumber(val: number): string {
   return out;
 }
 
-/** Espruino's quoting (%q): JSON-like escapes, bytes above 126 as \xHH */
-export function quote(s: string): string {
+/**
+ * Espruino's quoting: JSON-like escapes, other bytes below 32 or above 126 as `hexEscape`HH
+ * (\xHH for %q and the REPL, \u00HH in what Storage.writeJSON writes)
+ */
+export function quote(s: string, hexEscape = "\\x"): string {
   let out = '"';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i) & 0xff;
@@ -86,7 +89,7 @@ export function quote(s: string): string {
     else if (c === 9) out += "\\t";
     else if (c === 8) out += "\\b";
     else if (c === 12) out += "\\f";
-    else if (c < 32 || c > 126) out += "\\x" + c.toString(16).toUpperCase().padStart(2, "0");
+    else if (c < 32 || c > 126) out += hexEscape + c.toString(16).toUpperCase().padStart(2, "0");
     else out += String.fromCharCode(c);
   }
   return out + '"';
@@ -99,7 +102,8 @@ export interface FormatOptions {
   dropQuotes?: boolean;
 }
 
-const ID_RE = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+/** keys Espruino writes without quotes */
+export const ID_RE = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 function isTypedArray(v: any): boolean {
   return ArrayBuffer.isView(v) && !(v instanceof DataView);

@@ -4,26 +4,9 @@
 //   2v29: JSON.parse() of such a file throws, only Storage.readJSON reads it back;
 // - Storage.readJSON parses liberally (unquoted keys, '...' strings, \xHH escapes).
 
-import { espruinoNumber } from "./format.js";
+import { espruinoNumber, quote, ID_RE } from "./format.js";
 
-const ID_RE = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-
-function jsonString(s: string): string {
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i) & 0xff;
-    if (c === 0x22) out += '\\"';
-    else if (c === 0x5c) out += "\\\\";
-    else if (c === 10) out += "\\n";
-    else if (c === 13) out += "\\r";
-    else if (c === 9) out += "\\t";
-    else if (c === 8) out += "\\b";
-    else if (c === 12) out += "\\f";
-    else if (c < 32 || c > 126) out += "\\u00" + c.toString(16).toUpperCase().padStart(2, "0");
-    else out += String.fromCharCode(c);
-  }
-  return out + '"';
-}
+const jsonString = (s: string) => quote(s, "\\u00");
 
 /** what Storage.writeJSON puts in the file */
 export function storageJson(v: any, seen: Set<any> = new Set()): string {
@@ -90,72 +73,52 @@ export function liberalJson(text: string): string {
     i++;
     return JSON.stringify(s);
   };
+  // "{...}" or "[...]": members between commas, copied out as JSON
+  const sequence = (close: string, member: () => void): void => {
+    out += text[i++];
+    ws();
+    if (text[i] === close) {
+      i++;
+      out += close;
+      return;
+    }
+    for (;;) {
+      member();
+      ws();
+      if (text[i] === ",") {
+        i++;
+        out += ",";
+        continue;
+      }
+      if (text[i] === close) {
+        i++;
+        out += close;
+        return;
+      }
+      fail(`Expected ',' or '${close}'`);
+    }
+  };
+  const keyValue = (): void => {
+    ws();
+    if (text[i] === '"' || text[i] === "'") out += str();
+    else {
+      const m = /^[A-Za-z_$0-9][A-Za-z0-9_$]*/.exec(text.slice(i, i + 256));
+      if (!m) fail("Expected a key");
+      out += JSON.stringify(m![0]);
+      i += m![0].length;
+    }
+    ws();
+    if (text[i] !== ":") fail("Got EOF expected ':'");
+    i++;
+    out += ":";
+    value();
+  };
   const value = (): void => {
     ws();
     const c = text[i];
     if (c === undefined) fail("Got EOF expected a value");
-    if (c === "{") {
-      i++;
-      out += "{";
-      ws();
-      if (text[i] === "}") {
-        i++;
-        out += "}";
-        return;
-      }
-      for (;;) {
-        ws();
-        if (text[i] === '"' || text[i] === "'") out += str();
-        else {
-          const m = /^[A-Za-z_$0-9][A-Za-z0-9_$]*/.exec(text.slice(i, i + 256));
-          if (!m) fail("Expected a key");
-          out += JSON.stringify(m![0]);
-          i += m![0].length;
-        }
-        ws();
-        if (text[i] !== ":") fail("Got EOF expected ':'");
-        i++;
-        out += ":";
-        value();
-        ws();
-        if (text[i] === ",") {
-          i++;
-          out += ",";
-          continue;
-        }
-        if (text[i] === "}") {
-          i++;
-          out += "}";
-          return;
-        }
-        fail("Expected ',' or '}'");
-      }
-    }
-    if (c === "[") {
-      i++;
-      out += "[";
-      ws();
-      if (text[i] === "]") {
-        i++;
-        out += "]";
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ",") {
-          i++;
-          out += ",";
-          continue;
-        }
-        if (text[i] === "]") {
-          i++;
-          out += "]";
-          return;
-        }
-        fail("Expected ',' or ']'");
-      }
-    }
+    if (c === "{") return sequence("}", keyValue);
+    if (c === "[") return sequence("]", value);
     if (c === '"' || c === "'") {
       out += str();
       return;
