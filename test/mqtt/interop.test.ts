@@ -61,6 +61,22 @@ function startNode(port: number, opts: Partial<MqttClientOptions> = {}): Node {
   return node;
 }
 
+/** payloads of the PUBLISH packets the node sends again (DUP set), read off its socket writes */
+function tapResends(node: Node): string[] {
+  const resent: string[] = [];
+  const connect = node.net.connect.bind(node.net);
+  node.net.connect = (options, onConnect) => {
+    const sock = connect(options, onConnect);
+    const write = sock.write.bind(sock);
+    sock.write = (data: string) => {
+      for (const p of parseClient(data)) if (p.type === 3 && p.dup) resent.push(p.payload!);
+      return write(data);
+    };
+    return sock;
+  };
+  return resent;
+}
+
 async function connected(node: Node): Promise<void> {
   node.client.connect();
   await waitFor("node connected", () => node.client.isConnected());
@@ -232,6 +248,7 @@ for (const kind of kinds) {
       const watcherSessions: boolean[] = [];
       w.c.on("connect", (connack) => watcherSessions.push(connack.sessionPresent));
       const node = track(startNode(port));
+      const resent = tapResends(node);
       await connected(node);
       const done: (string | null)[][] = Array.from({ length: 20 }, () => []);
       const publishOne = (i: number) => node.client.publish(T.data, `m${i}`, { qos: 1 }, (e) => done[i].push(e));
@@ -251,10 +268,11 @@ for (const kind of kinds) {
       expect(watcherSessions).to.not.be.empty;
       expect(watcherSessions.every((present) => present)).to.equal(true);
       expect(done).to.deep.equal(done.map(() => [null]));
-      const counts = new Map<string, number>();
-      for (const s of w.seen) counts.set(s.payload.toString(), (counts.get(s.payload.toString()) ?? 0) + 1);
-      const extra = [...counts.values()].reduce((a, b) => a + b - 1, 0);
-      expect(extra).to.be.at.most(pendingAtStop);
+      // The node sends again only what was unacknowledged when the broker went, and nothing
+      // published during the outage. The watcher may see more copies than that: its broker
+      // redelivers what the watcher had not acknowledged yet (QoS 1 is at least once on that hop too).
+      expect(resent.length).to.be.at.most(pendingAtStop);
+      expect(resent.filter((p) => !["m0", "m1", "m2", "m3", "m4"].includes(p))).to.deep.equal([]);
     });
 
     it("a QoS 1 message written into a dead link (Wi-Fi loss) is delivered once the link is back", async () => {
