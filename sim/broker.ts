@@ -80,20 +80,15 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+// Mosquitto 2.0.11 listens before it installs its signal handlers (strace: listen, then
+// rt_sigaction, then "running"), so a SIGTERM sent as soon as the port answers kills it
+// outright, without the save. "running" is logged once the handlers are in place.
+async function waitForRunning(child: ChildProcess, log: () => string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  while (!/mosquitto version \S+ running/.test(log())) {
     if (child.exitCode !== null) throw new Error(`mosquitto exited with code ${child.exitCode}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: "127.0.0.1", port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on("error", () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
+    if (Date.now() > deadline) throw new Error(`mosquitto was not running within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
@@ -104,14 +99,14 @@ export interface StartMosquittoOptions {
   dataDir?: string;
 }
 
-/** Spawn Mosquitto on 127.0.0.1 if it is installed (null otherwise) and wait until it listens. */
+/** Spawn Mosquitto on 127.0.0.1 if it is installed (null otherwise) and wait until it runs. */
 export async function startMosquitto(opts: StartMosquittoOptions = {}): Promise<BrokerHandle | null> {
   const bin = findMosquitto();
   if (!bin) return null;
   const port = opts.port ?? (await freePort());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "casanode-mosquitto-"));
   const conf = path.join(dir, "mosquitto.conf");
-  const lines = [`listener ${port} 127.0.0.1`, "allow_anonymous true"];
+  const lines = [`listener ${port} 127.0.0.1`, "allow_anonymous true", "log_dest stderr"];
   if (opts.dataDir) {
     lines.push("persistence true", `persistence_location ${opts.dataDir.replace(/\/?$/, "/")}`, "autosave_interval 0");
     // As root, Mosquitto drops to the "mosquitto" user, which cannot write our data dir: the
@@ -125,7 +120,7 @@ export async function startMosquitto(opts: StartMosquittoOptions = {}): Promise<
   // "close", not "exit": stderr may still hold the last lines when the process exits
   const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
   try {
-    await waitForPort(port, child, 5000);
+    await waitForRunning(child, () => stderr, 5000);
   } catch (e) {
     child.kill("SIGKILL");
     throw new Error(`${(e as Error).message}\n${stderr}`);
@@ -135,8 +130,12 @@ export async function startMosquitto(opts: StartMosquittoOptions = {}): Promise<
     port,
     async stop() {
       if (child.exitCode === null) {
+        // under load Mosquitto 2.0.11 has been seen to sleep on through one SIGTERM (the next
+        // one worked): repeat it until the process is gone
         child.kill("SIGTERM");
+        const again = setInterval(() => child.kill("SIGTERM"), 500);
         await exited;
+        clearInterval(again);
       }
       fs.rmSync(dir, { recursive: true, force: true });
       const saveError = /Error saving[^\n]*(\n[^\n]*Error:[^\n]*)?/.exec(stderr);
