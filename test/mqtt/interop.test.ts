@@ -214,7 +214,8 @@ for (const kind of kinds) {
       await publishAsync(node, T.diag, JSON.stringify({ heapFree: 1234, faults: [] }), 1);
       const [pack] = packReadings(senmlBaseName("s1", "n1"), [{ name: "noise.LAeq", unit: "dB", value: 55.5, t: 1768464000 }], 512);
       await publishAsync(node, T.data, pack, 1);
-      await waitFor("acks", () => w.seen.filter((s) => s.topic === T.ack).length === 2);
+      // PUBACK to the node does not mean the watcher has it yet
+      await waitFor("acks and every kind", () => w.seen.filter((s) => s.topic === T.ack).length === 2 && new Set(w.seen.map((s) => s.topic)).size === 5);
       const decoded = w.seen.map((s) => decodeMessage(s.topic, s.payload));
       expect([...new Set(decoded.map((d) => d.kind))].sort()).to.deep.equal(["ack", "cmd", "data", "diag", "status"]);
       const acks = decoded.filter((d) => d.kind === "ack").map((d) => (d as any).body);
