@@ -13,7 +13,7 @@
 import dc from "node:diagnostics_channel";
 import net from "node:net";
 import path from "node:path";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import mqtt from "mqtt";
 import { VirtualClock } from "./clock.js";
@@ -21,10 +21,12 @@ import { createWorld, type WorldOptions } from "./world/index.js";
 import { createRng, forkSeed, type Rng } from "./random.js";
 import { FaultScheduler, parseFaultSpec, randomPowerCuts, FaultSpecError, type AppliedFault, type FaultSpec, type FaultTarget } from "./faults.js";
 import { USABLE_FRACTION, energyFigures } from "./energy.js";
+import { formatDuration } from "./duration.js";
 import { decodeMessage } from "./senml-decode.js";
-import { CaptureFormatError, parseCapture } from "./replay.js";
+import { CaptureFormatError, MAX_CAPTURE_FILE_BYTES, parseCapture, parseReplaySpec, describeRejected, REPLAY_MODELS, ReplayDevice, type ReplaySpec, type ReplayStats } from "./replay.js";
+import { SimOptionError } from "./options.js";
 import type { FleetTraces, NodeTrace, TraceReading } from "./report.js";
-import type { BoardProfile } from "../firmware/board.js";
+import type { BoardProfile, DeviceSpec } from "../firmware/board.js";
 import { readNodeStats } from "../firmware/runtime/stats.js";
 import type { SimNodeOptions, SimWifiNetwork } from "./node.js";
 import type { SimDevice } from "./devices/types.js";
@@ -38,13 +40,7 @@ export const SIM_WIFI = { ssid: "casanode-sim", password: "casanode-sim-ap" };
 /** boards that exist for other reasons than street deployments */
 const NOT_IN_DEFAULT_FLEET = ["linux"];
 
-/** A bad option: the CLI prints the message on one line and exits 2. */
-export class SimOptionError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SimOptionError";
-  }
-}
+export { SimOptionError };
 
 // ---------------------------------------------------------------------------------------------
 // summary
@@ -83,7 +79,7 @@ export interface NodeSummary extends NodeCounts {
   averageMa: number;
   /** null on mains boards */
   batteryLifeDays: number | null;
-  /** faults applied to this node */
+  /** faults applied to this node, plus replays that decoded nothing */
   faults: number;
   /** connections that flushed the queue / that failed */
   uploads: number;
@@ -94,6 +90,16 @@ export interface NodeSummary extends NodeCounts {
   alarms: string[];
   /** why the node is in safe mode, if it is */
   safeMode?: string;
+  /** captures played into the node's devices (--replay), and what became of their frames */
+  replays?: ReplaySummary[];
+}
+
+export interface ReplaySummary extends ReplayStats {
+  device: string;
+  model: string;
+  file: string;
+  /** set when the replay gave the firmware nothing to decode: counted in the node's faults */
+  fault?: string;
 }
 
 export interface FleetTotals extends NodeCounts {
@@ -133,34 +139,80 @@ export interface FleetSummary {
 // ---------------------------------------------------------------------------------------------
 // options
 
-export interface ReplaySpec {
-  /** node id or board name; undefined = every node with the device */
-  node?: string;
-  /** device name or model */
-  device: string;
-  file: string;
-}
+export { parseReplaySpec, type ReplaySpec };
 
-/** "<device>=<file>" or "<node>/<device>=<file>" */
-export function parseReplaySpec(text: string): ReplaySpec {
-  const eq = text.indexOf("=");
-  if (eq <= 0 || eq === text.length - 1) throw new SimOptionError(`bad --replay "${text}": use <device>=<file> or <node>/<device>=<file>`);
-  const target = text.slice(0, eq);
-  const file = text.slice(eq + 1);
-  const parts = target.split("/");
-  if (parts.length > 2 || parts.some((p) => !/^[A-Za-z0-9._-]+$/.test(p))) throw new SimOptionError(`bad --replay target "${target}": use <device> or <node>/<device>`);
-  return parts.length === 2 ? { node: parts[0], device: parts[1], file } : { device: parts[0], file };
-}
-
-/** a captured byte log (raw bytes, or hex text: see sim/replay.ts) */
-export function readReplayFile(file: string): Uint8Array {
-  if (!existsSync(file)) throw new SimOptionError(`--replay: no file ${file}`);
+/**
+ * A captured byte log: a regular file of at most MAX_CAPTURE_FILE_BYTES, read as hex text, xxd
+ * or hexdump -C output, or (raw) as the bytes themselves: see sim/replay.ts.
+ */
+export function readReplayFile(file: string, raw = false): Uint8Array {
+  const opt = raw ? "--replay-raw" : "--replay";
+  let st;
   try {
-    return parseCapture(new Uint8Array(readFileSync(file)));
+    st = statSync(file);
   } catch (err) {
-    if (err instanceof CaptureFormatError) throw new SimOptionError(`--replay: ${file}: ${err.message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SimOptionError(code === "ENOENT" ? `${opt}: no file ${file}` : `${opt}: cannot read ${file} (${code ?? (err as Error).message})`);
+  }
+  if (st.isDirectory()) throw new SimOptionError(`${opt}: ${file} is a directory, not a capture file`);
+  if (!st.isFile()) throw new SimOptionError(`${opt}: ${file} is not a regular file (a device or pipe?): save the capture to a file first`);
+  if (st.size > MAX_CAPTURE_FILE_BYTES) throw new SimOptionError(`${opt}: ${file} is ${st.size} bytes, more than the ${MAX_CAPTURE_FILE_BYTES} a capture may have`);
+  let data: Uint8Array;
+  try {
+    data = new Uint8Array(readFileSync(file));
+  } catch (err) {
+    throw new SimOptionError(`${opt}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  try {
+    return parseCapture(data, { raw });
+  } catch (err) {
+    if (err instanceof CaptureFormatError) throw new SimOptionError(`${opt}: ${file}: ${err.message}`);
     throw err;
   }
+}
+
+/** nodes the fleet will have, in order: id and board (ids are <board suffix>-<nn>) */
+function planNodes(boards: string[], count: number): Array<{ id: string; board: string }> {
+  const perBoard = new Map<string, number>();
+  const out: Array<{ id: string; board: string }> = [];
+  for (let i = 0; i < count; i++) {
+    const board = boards[i % boards.length];
+    const n = (perBoard.get(board) ?? 0) + 1;
+    perBoard.set(board, n);
+    out.push({ id: `${boardSuffix(board)}-${String(n).padStart(2, "0")}`, board });
+  }
+  return out;
+}
+
+/** where a replay plays: node id -> device name -> capture; refuses targets that are unclear */
+function resolveReplays(replays: ReplaySpec[], plan: Array<{ id: string; board: string }>, profiles: Map<string, BoardProfile>): Map<string, { [device: string]: { spec: ReplaySpec; bytes: Uint8Array } }> {
+  const out = new Map<string, { [device: string]: { spec: ReplaySpec; bytes: Uint8Array } }>();
+  const captures = new Map<string, Uint8Array>();
+  for (const r of replays) {
+    const opt = r.raw ? "--replay-raw" : "--replay";
+    const what = `${r.node ? r.node + "/" : ""}${r.device}=${r.file}`;
+    const hits: Array<{ id: string; board: string; device: DeviceSpec }> = [];
+    for (const n of plan) {
+      if (r.node !== undefined && r.node !== n.id && r.node !== n.board) continue;
+      for (const d of profiles.get(n.board)!.devices) if (d.name === r.device || d.model === r.device) hits.push({ id: n.id, board: n.board, device: d });
+    }
+    if (!hits.length) throw new SimOptionError(`${opt}: no node has a device "${r.device}"${r.node ? ` on ${r.node}` : ""}`);
+    const models = [...new Set(hits.map((h) => h.device.model))];
+    if (models.length > 1) {
+      const where = models.map((m) => `${m} on ${[...new Set(hits.filter((h) => h.device.model === m).map((h) => h.board))].join(", ")}`).join("; ");
+      const name = hits.find((h) => h.device.model === models[0])!;
+      throw new SimOptionError(`${opt}: "${r.device}" is more than one sensor model (${where}): one capture fits one model; name the model (${models[0]}=${r.file}) or the board (${name.board}/${name.device.name}=${r.file})`);
+    }
+    if (!REPLAY_MODELS.includes(models[0])) throw new SimOptionError(`${opt}: ${what}: "${r.device}" is a ${models[0]}; captures play into UART sensors (${REPLAY_MODELS.join(", ")})`);
+    const key = (r.raw ? "raw:" : "text:") + r.file;
+    if (!captures.has(key)) captures.set(key, readReplayFile(r.file, r.raw));
+    for (const h of hits) {
+      const devs = out.get(h.id) ?? {};
+      devs[h.device.name] = { spec: r, bytes: captures.get(key)! };
+      out.set(h.id, devs);
+    }
+  }
+  return out;
 }
 
 /** What the runner uses of a node: SimNode (sim/node.ts) is the real one; tests may pass another. */
@@ -494,6 +546,8 @@ interface Member {
   trace: NodeTrace;
   seen: Set<string>;
   duplicates: number;
+  /** captures played into this node's devices */
+  replays: { [device: string]: { spec: ReplaySpec } };
 }
 
 export async function runFleet(options: FleetOptions = {}): Promise<FleetResult> {
@@ -507,12 +561,17 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
   const count = options.nodes ?? (options.boards && options.boards.length ? boards.length : DEFAULT_NODES);
   if (!(Number.isInteger(count) && count >= 1 && count <= 10_000)) throw new SimOptionError("--nodes must be a whole number from 1 to 10000");
   const specs = (options.faults ?? []).map((f) => (typeof f === "string" ? parseFaultSpec(f) : f));
+  for (const f of specs) {
+    if (f.startMs >= durationMs) throw new FaultSpecError(`--fault: "${f.text}" starts at ${formatDuration(f.startMs)}, after the run ends (${formatDuration(durationMs)}): it would never happen`);
+  }
   const replays = (options.replay ?? []).map((r) => (typeof r === "string" ? parseReplaySpec(r) : r));
   if (options.broker !== undefined) parseBrokerUrl(options.broker);
   if (options.powerCuts !== undefined && !(Number.isInteger(options.powerCuts) && options.powerCuts >= 0)) throw new SimOptionError("--power-cuts must be a whole number");
 
   const profiles = new Map<string, BoardProfile>();
   for (const b of new Set(boards)) profiles.set(b, await loadProfile(b));
+  const plan = planNodes(boards, count);
+  const replayPlan = resolveReplays(replays, plan, profiles);
   const bundles = new Map<string, string>();
   for (const b of profiles.keys()) bundles.set(b, await (options.loadBundle ?? bundleFor)(b));
   let createNode = options.createNode;
@@ -586,25 +645,13 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
 
     // the fleet
     const wifiFor = (id: string): SimWifiNetwork => ({ ssid: SIM_WIFI.ssid, password: SIM_WIFI.password, up: (t) => faults.wifiUp(id, t) });
-    const perBoard = new Map<string, number>();
-    const captures = new Map<string, Uint8Array>();
     const sharedSeed = forkSeed(seed, "city");
-    for (let i = 0; i < count; i++) {
-      const board = boards[i % boards.length];
+    for (const { id, board } of plan) {
       const profile = profiles.get(board)!;
-      const n = (perBoard.get(board) ?? 0) + 1;
-      perBoard.set(board, n);
-      const id = `${boardSuffix(board)}-${String(n).padStart(2, "0")}`;
       const keyHex = keyFor(seed, id);
+      const replayed = replayPlan.get(id) ?? {};
       const replay: { [device: string]: Uint8Array } = {};
-      for (const r of replays) {
-        if (r.node !== undefined && r.node !== id && r.node !== board) continue;
-        for (const d of profile.devices) {
-          if (d.name !== r.device && d.model !== r.device) continue;
-          if (!captures.has(r.file)) captures.set(r.file, readReplayFile(r.file));
-          replay[d.name] = captures.get(r.file)!;
-        }
-      }
+      for (const name of Object.keys(replayed)) replay[name] = replayed[name].bytes;
       const config = {
         site: SITE,
         node: id,
@@ -628,17 +675,11 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
         onConsole: options.onConsole ? (text) => options.onConsole!(id, text) : undefined,
       });
       const info: FleetNodeInfo = { id, board, keyHex };
-      const m: Member = { info, profile, node, trace: { id, board, readings: [], power: [], charge: [], queue: [] }, seen: new Set(), duplicates: 0 };
+      const m: Member = { info, profile, node, trace: { id, board, readings: [], power: [], charge: [], queue: [] }, seen: new Set(), duplicates: 0, replays: replayed };
       members.push(m);
       byId.set(id, m);
       targets.push({ id, board, devices: node.devices, powerCut: (ms: number) => node.powerCut(ms) });
     }
-    for (const r of replays) {
-      if (!members.some((m) => (r.node === undefined || r.node === m.info.id || r.node === m.info.board) && m.profile.devices.some((d) => d.name === r.device || d.model === r.device))) {
-        throw new SimOptionError(`--replay: no node has a device "${r.device}"${r.node ? ` on ${r.node}` : ""}`);
-      }
-    }
-
     if (options.powerCuts) specs.push(...randomPowerCuts(options.powerCuts, createRng(forkSeed(seed, "power-cuts")), members.map((m) => m.info.id), durationMs));
     faults.schedule(specs);
 
@@ -651,7 +692,13 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
       for (let i = 0; i < members.length; i++) {
         const port = first + i;
         members[i].info.consolePort = port;
-        consoleServers.push(await mod.serveConsole(members[i].node, port));
+        try {
+          consoleServers.push(await mod.serveConsole(members[i].node, port));
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          const why = code === "EADDRINUSE" ? "is in use (another sim or program?)" : code === "EACCES" ? "needs privileges (use a port above 1023)" : `cannot be opened (${code ?? (err as Error).message})`;
+          throw new SimOptionError(`--console-port: port ${port} (${members[i].info.id}'s console) ${why}; node i serves on <port>+i, so pick a first port with ${members.length} free after it`);
+        }
         log(`${members[i].info.id}: console on telnet://127.0.0.1:${port}`);
       }
     }
@@ -780,6 +827,25 @@ async function importOptional(spec: string): Promise<any> {
   }
 }
 
+function replaySummaries(m: Member): ReplaySummary[] {
+  const out: ReplaySummary[] = [];
+  for (const name of Object.keys(m.replays)) {
+    const dev = m.node.devices[name];
+    if (!(dev instanceof ReplayDevice)) continue;
+    const st = dev.replayStats();
+    const r: ReplaySummary = { device: name, model: dev.model, file: m.replays[name].spec.file, ...st };
+    if (!st.decoded) {
+      r.fault = !st.frames
+        ? `the capture holds no ${dev.model} frame that decodes (a capture of another sensor?)`
+        : st.consumed
+          ? `none of the ${st.consumed} unit(s) handed out decoded (${describeRejected(st)})`
+          : "the firmware asked for no frame";
+    }
+    out.push(r);
+  }
+  return out;
+}
+
 function summarise(a: { seed: number; startMs: number; endMs: number; boards: string[]; broker: string; realtime: boolean; stoppedEarly: boolean; wallMs: number; members: Member[]; applied: AppliedFault[] }): FleetSummary {
   const durationMs = a.endMs - a.startMs;
   const nodes: NodeSummary[] = a.members.map((m) => {
@@ -814,6 +880,11 @@ function summarise(a: { seed: number; startMs: number; endMs: number; boards: st
       flashBytes: typeof flash === "number" ? flash : st.bytesWritten,
       alarms: st.alarms.slice(),
     };
+    const replays = replaySummaries(m);
+    if (replays.length) {
+      out.replays = replays;
+      out.faults += replays.filter((r) => r.fault).length;
+    }
     if (ns.lastError) out.lastError = ns.lastError;
     if (st.safe) out.safeMode = st.safe;
     return out;
@@ -835,7 +906,7 @@ function summarise(a: { seed: number; startMs: number; endMs: number; boards: st
     awakeMs: sum("awakeMs"),
     chargeMah: sum("chargeMah"),
     mahPerDay: sum("mahPerDay"),
-    faults: a.applied.length,
+    faults: sum("faults"),
   };
   return {
     seed: a.seed,

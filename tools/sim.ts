@@ -3,12 +3,14 @@
 // embedded broker. Bad options: one line on stderr, exit code 2.
 
 import { Command, CommanderError } from "commander";
-import { writeFileSync, mkdirSync } from "node:fs";
+import { writeFileSync, mkdirSync, statSync, accessSync, constants as fsConstants } from "node:fs";
 import path from "node:path";
 import { DurationError, formatDuration, parseDuration } from "../sim/duration.js";
 import { FaultSpecError, parseFaultSpec, type FaultSpec } from "../sim/faults.js";
 import { formatLife } from "../sim/energy.js";
-import type { FleetProgress, FleetSummary, ReplaySpec } from "../sim/fleet.js";
+import { parseReplaySpec, describeRejected, type ReplaySpec } from "../sim/replay.js";
+import { SimOptionError } from "../sim/options.js";
+import type { FleetProgress, FleetSummary } from "../sim/fleet.js";
 
 interface SimCliOptions {
   board?: string[];
@@ -20,6 +22,7 @@ interface SimCliOptions {
   fault?: string[];
   powerCuts?: string;
   replay?: string[];
+  replayRaw?: string[];
   consolePort?: string;
   summary?: string;
   report?: string;
@@ -47,13 +50,15 @@ export function checkSimOptions(o: SimCliOptions): {
   faults: FaultSpec[]; powerCuts?: number; replay: ReplaySpec[]; consolePort?: number; summary?: string; report?: string;
 } {
   let durationMs: number;
+  // a bare 0 would get "no unit (use e.g. 0m)", which is refused next
+  if (/^\s*0*\.?0*\s*$/.test(o.duration) && /0/.test(o.duration)) refuse("--duration must be more than 0, e.g. 90m, 6h, 2d");
   try {
     durationMs = parseDuration(o.duration);
   } catch (err) {
     if (err instanceof DurationError) refuse("--duration: " + err.message);
     throw err;
   }
-  if (durationMs <= 0) refuse("--duration must be more than 0");
+  if (durationMs <= 0) refuse("--duration must be more than 0, e.g. 90m, 6h, 2d");
   if (durationMs > 366 * 86_400_000) refuse("--duration is limited to a year");
   let seed = 1;
   if (o.seed !== undefined) {
@@ -72,14 +77,19 @@ export function checkSimOptions(o: SimCliOptions): {
     }
   }
   const replay: ReplaySpec[] = [];
-  for (const r of o.replay ?? []) {
-    const eq = r.indexOf("=");
-    const target = eq > 0 ? r.slice(0, eq) : "";
-    const file = eq > 0 ? r.slice(eq + 1) : "";
-    const parts = target.split("/");
-    if (!file || parts.length > 2 || parts.some((p) => !/^[A-Za-z0-9._-]+$/.test(p))) refuse(`--replay must be <device>=<file> or <node>/<device>=<file>, got "${r}"`);
-    replay.push(parts.length === 2 ? { node: parts[0], device: parts[1], file } : { device: parts[0], file });
+  for (const [list, raw] of [[o.replay, false], [o.replayRaw, true]] as const) {
+    for (const r of list ?? []) {
+      try {
+        replay.push(parseReplaySpec(r, raw));
+      } catch (err) {
+        if (err instanceof SimOptionError) refuse(err.message);
+        throw err;
+      }
+    }
   }
+  checkOutputFile("--summary", o.summary);
+  checkOutputFile("--report", o.report);
+  if (o.summary && o.report && path.resolve(o.summary) === path.resolve(o.report)) refuse(`--summary and --report both name ${o.summary}`);
   for (const b of o.board ?? []) if (!/^[A-Za-z0-9._-]+$/.test(b)) refuse(`--board: bad board name "${b}"`);
   return {
     boards: o.board ?? [],
@@ -95,6 +105,32 @@ export function checkSimOptions(o: SimCliOptions): {
     summary: o.summary,
     report: o.report,
   };
+}
+
+/** refuse an output file that cannot be written, before the run rather than after it */
+function checkOutputFile(opt: string, file: string | undefined): void {
+  if (file === undefined) return;
+  if (!file.trim()) refuse(`${opt}: empty file name`);
+  const abs = path.resolve(file);
+  const st = statOrNull(abs);
+  if (st?.isDirectory()) refuse(`${opt}: ${file} is a directory; name a file in it, e.g. ${path.join(file, opt === "--report" ? "run.html" : "run.json")}`);
+  if (st && !st.isFile()) refuse(`${opt}: ${file} is not a regular file`);
+  let dir = st ? abs : path.dirname(abs);
+  if (!st) while (!statOrNull(dir)) dir = path.dirname(dir); // created at the end (mkdir -p)
+  if (!st && !statOrNull(dir)!.isDirectory()) refuse(`${opt}: cannot create ${file}: ${dir} is not a directory`);
+  try {
+    accessSync(dir, fsConstants.W_OK);
+  } catch {
+    refuse(`${opt}: cannot write ${st ? file : "in " + dir} (permission denied)`);
+  }
+}
+
+function statOrNull(p: string) {
+  try {
+    return statSync(p);
+  } catch {
+    return null;
+  }
 }
 
 function pad(s: string | number, n: number, left = false): string {
@@ -143,6 +179,15 @@ export function formatSummary(s: FleetSummary): string {
       (s.stoppedEarly ? ", stopped early" : ""),
   );
   if (s.faults.length) lines.push(`${s.faults.length} fault(s) applied`);
+  for (const n of s.nodes) {
+    for (const r of n.replays ?? []) {
+      lines.push(
+        `replay ${n.id}/${r.device} (${r.model}) ${r.file}: ${r.consumed} frame(s) handed out of ${r.units} in the capture, ${r.decoded} decoded, ` +
+          `${describeRejected(r)}${r.wrapped ? ", the capture wrapped" : ""}`,
+      );
+      if (r.fault) lines.push(`FAULT ${n.id}/${r.device}: replay decoded nothing: ${r.fault}`);
+    }
+  }
   lines.push(t.lost === 0 ? "every reading is accounted for (lost = 0)" : `LOST ${t.lost} reading(s): taken but neither acknowledged, queued nor dropped`);
   return lines.join("\n");
 }
@@ -196,14 +241,15 @@ export function registerSim(program: Command): Command {
     .option("--realtime", "pace virtual time to the wall clock (for watching consoles)")
     .option("--fault <spec>", "inject a fault: <kind>[:<target>]@<start>[+<length>], kinds wifi-down, broker-down, power-cut, unplug, garbage, stuck, bad-checksum (repeatable)", collect)
     .option("--power-cuts <n>", "n power cuts at random instants on random nodes")
-    .option("--replay <device=file>", "play a captured byte log into a device: <device>=<file> or <node>/<device>=<file> (repeatable)", collect)
+    .option("--replay <device=file>", "play a captured serial log (hex text, xxd or hexdump -C output) into a UART sensor: <device|model>=<file> or <node|board>/<device>=<file> (repeatable)", collect)
+    .option("--replay-raw <device=file>", "as --replay, for a file of the raw bytes as captured (repeatable)", collect)
     .option("--console-port <port>", "serve node i's console on TCP port <port>+i")
     .option("--summary <file.json>", "write the summary as JSON")
     .option("--report <file.html>", "write an HTML report with plots")
     .addHelpText("after", "\nExamples:\n  casanode sim\n  casanode sim --board esp32-air --nodes 20 --duration 2d --report run.html\n  casanode sim --fault wifi-down@2h+30m --fault unplug:pm@6h+1h --power-cuts 5\n")
     .action(async (raw: SimCliOptions) => {
       const o = checkSimOptions(raw);
-      const { runFleet, SimOptionError } = await import("../sim/fleet.js");
+      const { runFleet } = await import("../sim/fleet.js");
       const reporter = await progressReporter();
       const abort = new AbortController();
       const onSigint = () => abort.abort();
@@ -244,6 +290,8 @@ export function registerSim(program: Command): Command {
         const { writeReport } = await import("../sim/report.js");
         console.log(`report: ${writeReport(result.summary, result.traces, o.report)}`);
       }
+      const replayFaults = result.summary.nodes.reduce((k, n) => k + (n.replays ?? []).filter((r) => r.fault).length, 0);
+      if (replayFaults) throw new CommanderError(1, "casanode.replay", `${replayFaults} replay(s) decoded nothing`);
       if (result.summary.totals.lost > 0) {
         throw new CommanderError(1, "casanode.lost", `${result.summary.totals.lost} reading(s) lost`);
       }

@@ -36,6 +36,23 @@ export function pmsFrameBytes(words: number[]): number[] {
   return b;
 }
 
+/**
+ * Append what the MCU sent to `rx` and take every whole 7-byte command out of it
+ * (42 4D CMD DH DL + 16-bit sum), skipping noise; shared with the replay device.
+ */
+export function takePmsCommands(rx: number[], bytes: Uint8Array, on: (cmd: number, data: number) => void): void {
+  for (const b of bytes) rx.push(b);
+  while (rx.length >= 7) {
+    if (rx[0] !== 0x42 || rx[1] !== 0x4d || sum16(rx, 5) !== ((rx[5] << 8) | rx[6])) {
+      rx.shift();
+      continue;
+    }
+    const cmd = rx.splice(0, 7);
+    on(cmd[2], (cmd[3] << 8) | cmd[4]);
+  }
+  if (rx.length > 64) rx.splice(0, rx.length - 64);
+}
+
 export class Pms5003Twin implements SimDevice, UartDevice {
   readonly model = "pms5003";
   readonly faults: DeviceFaults = noFaults();
@@ -90,21 +107,7 @@ export class Pms5003Twin implements SimDevice, UartDevice {
     if (!this.powered || this.faults.unplugged) return;
     // at a wrong baud rate the UART sees framing errors, not commands
     if (!this.baudOk) return;
-    for (const b of bytes) this.rx.push(b);
-    while (this.rx.length >= 7) {
-      if (this.rx[0] !== 0x42 || this.rx[1] !== 0x4d) {
-        this.rx.shift();
-        continue;
-      }
-      const cmd = this.rx.slice(0, 7);
-      if (sum16(cmd, 5) !== ((cmd[5] << 8) | cmd[6])) {
-        this.rx.shift();
-        continue;
-      }
-      this.rx.splice(0, 7);
-      this.command(cmd[2], (cmd[3] << 8) | cmd[4]);
-    }
-    if (this.rx.length > 64) this.rx.splice(0, this.rx.length - 64);
+    takePmsCommands(this.rx, bytes, (cmd, data) => this.command(cmd, data));
   }
 
   private setPin(): string | undefined {

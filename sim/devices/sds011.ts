@@ -37,6 +37,24 @@ export function sdsFrameBytes(kind: number, d: number[], id: number): number[] {
   return b;
 }
 
+/**
+ * Append what the MCU sent to `rx` and take every whole 19-byte command out of it
+ * (AA B4 CMD ... ID1 ID2 CS AB), skipping noise; `to` is the addressed device id (FFFF = any).
+ * Shared with the replay device.
+ */
+export function takeSdsCommands(rx: number[], bytes: Uint8Array, on: (cmd: number[], to: number) => void): void {
+  for (const b of bytes) rx.push(b);
+  while (rx.length >= 19) {
+    if (rx[0] !== 0xaa || rx[1] !== 0xb4 || rx[18] !== 0xab || sum8(rx, 2, 16) !== rx[17]) {
+      rx.shift();
+      continue;
+    }
+    const cmd = rx.splice(0, 19);
+    on(cmd, cmd[15] | (cmd[16] << 8));
+  }
+  if (rx.length > 64) rx.splice(0, rx.length - 64);
+}
+
 export class Sds011Twin implements SimDevice, UartDevice {
   readonly model = "sds011";
   readonly faults: DeviceFaults = noFaults();
@@ -85,18 +103,9 @@ export class Sds011Twin implements SimDevice, UartDevice {
   receive(bytes: Uint8Array): void {
     this.update();
     if (!this.powered || this.faults.unplugged || !this.baudOk) return;
-    for (const b of bytes) this.rx.push(b);
-    while (this.rx.length >= 19) {
-      const c = this.rx;
-      if (c[0] !== 0xaa || c[1] !== 0xb4 || c[18] !== 0xab || sum8(c, 2, 16) !== c[17]) {
-        c.shift();
-        continue;
-      }
-      const cmd = c.splice(0, 19);
-      const to = cmd[15] | (cmd[16] << 8);
+    takeSdsCommands(this.rx, bytes, (cmd, to) => {
       if (to === 0xffff || to === this.id) this.command(cmd);
-    }
-    if (this.rx.length > 64) this.rx.splice(0, this.rx.length - 64);
+    });
   }
 
   private command(c: number[]): void {
