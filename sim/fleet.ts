@@ -830,8 +830,9 @@ async function importOptional(spec: string): Promise<any> {
 function replaySummaries(m: Member): ReplaySummary[] {
   const out: ReplaySummary[] = [];
   for (const name of Object.keys(m.replays)) {
-    const dev = m.node.devices[name];
-    if (!(dev instanceof ReplayDevice)) continue;
+    // by shape, not instanceof: a test runner may load sim/replay.ts twice (ESM and CJS)
+    const dev = m.node.devices[name] as Partial<ReplayDevice> & SimDevice;
+    if (typeof dev?.replayStats !== "function") continue;
     const st = dev.replayStats();
     const r: ReplaySummary = { device: name, model: dev.model, file: m.replays[name].spec.file, ...st };
     if (!st.decoded) {

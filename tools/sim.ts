@@ -273,7 +273,9 @@ export function registerSim(program: Command): Command {
         });
       } catch (err) {
         reporter.stop();
-        if (err instanceof SimOptionError || err instanceof FaultSpecError) refuse(err.message);
+        // by name: a test runner may hold two copies of these classes (ESM and CJS)
+        const name = (err as Error)?.name;
+        if (name === "SimOptionError" || name === "FaultSpecError") refuse((err as Error).message);
         throw err;
       } finally {
         process.removeListener("SIGINT", onSigint);

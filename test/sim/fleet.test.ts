@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import sinon from "sinon";
 import mqtt from "mqtt";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import net from "node:net";
 import { freePort, startBroker } from "../../sim/broker.js";
 import path from "node:path";
@@ -14,9 +15,15 @@ import { Store, type Batch } from "../../firmware/runtime/store.js";
 import { packReadings, senmlBaseName } from "../../firmware/uplink/senml.js";
 import { topicFor } from "../../firmware/uplink/topics.js";
 import type { SimNodeOptions } from "../../sim/node.js";
-import { registerSim } from "../../tools/sim.js";
+import { registerSim, formatSummary } from "../../tools/sim.js";
+import { MAX_CAPTURE_FILE_BYTES } from "../../sim/replay.js";
 
 const H = 3_600_000;
+const FIXTURES = path.join(ROOT, "test", "sim", "fixtures");
+/** multi-frame captures made from the datasheet frame formats: distinct values, a garbage chunk, a bad checksum */
+const PMS_CAPTURE = path.join(FIXTURES, "pms5003-18-frames.hex");
+const SDS_CAPTURE = path.join(FIXTURES, "sds011-18-frames.hexdump");
+const A02_CAPTURE = path.join(FIXTURES, "a02yyuw-18-frames.xxd");
 const WAKE_MS = 300_000;
 const UPLOAD_EVERY = 6; // wakes
 
@@ -220,9 +227,50 @@ describe("fleet runner (stand-in nodes)", function () {
     await expectReject(runFleet(standIn({ nodes: 0 })), SimOptionError, "--nodes");
     await expectReject(runFleet(standIn({ broker: "http://x" })), SimOptionError, "mqtt://host:port");
     await expectReject(runFleet(standIn({ faults: ["power-cut:air-09@1h"] })), FaultSpecError, 'no node "air-09"');
-    await expectReject(runFleet(standIn({ replay: ["lamp=/nonexistent"] })), SimOptionError, "no file");
+    await expectReject(runFleet(standIn({ replay: ["esp32-air/pm=/nonexistent"] })), SimOptionError, "--replay: no file /nonexistent");
     expect(() => parseReplaySpec("pm")).to.throw(SimOptionError, "<device>=<file>");
     expect(parseReplaySpec("air-01/pm=cap.bin")).to.deep.equal({ node: "air-01", device: "pm", file: "cap.bin" });
+    expect(parseReplaySpec("pm=cap.bin", true)).to.deep.equal({ device: "pm", file: "cap.bin", raw: true });
+  });
+
+  it("refuses a replay target that is sensors of more than one model, unless a model or board is named", async () => {
+    // the default fleet's "pm" is a PMS5003 on poles and an SDS011 on air nodes: one capture fits one
+    await expectReject(runFleet(standIn({ replay: [`pm=${PMS_CAPTURE}`] })), SimOptionError, '--replay: "pm" is more than one sensor model (sds011 on esp32-air; pms5003 on esp32-pole)');
+    await expectReject(runFleet(standIn({ replay: [`pm=${PMS_CAPTURE}`] })), SimOptionError, `name the model (sds011=${PMS_CAPTURE}) or the board (esp32-air/pm=${PMS_CAPTURE})`);
+    for (const target of ["pms5003", "esp32-pole/pm", "pole-01/pm"]) {
+      const { summary } = await runFleet(standIn({ durationMs: H, replay: [`${target}=${PMS_CAPTURE}`] }));
+      expect(summary.totals.nodes).to.equal(3);
+    }
+    await expectReject(runFleet(standIn({ replay: [`lamp=${PMS_CAPTURE}`] })), SimOptionError, '"lamp" is a relay; captures play into UART sensors (pms5003, sds011, a02yyuw)');
+  });
+
+  it("refuses a capture that is not a regular file of bounded size, or not in a capture format, before the run", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "casanode-replay-"));
+    try {
+      await expectReject(runFleet(standIn({ replay: ["esp32-air/pm=/etc"] })), SimOptionError, "--replay: /etc is a directory, not a capture file");
+      await expectReject(runFleet(standIn({ replay: ["esp32-air/pm=/dev/zero"] })), SimOptionError, "--replay: /dev/zero is not a regular file");
+      const big = path.join(dir, "big.bin");
+      writeFileSync(big, "");
+      truncateSync(big, MAX_CAPTURE_FILE_BYTES + 1);
+      await expectReject(runFleet(standIn({ replay: [{ device: "sds011", file: big, raw: true }] })), SimOptionError, `--replay-raw: ${big} is ${MAX_CAPTURE_FILE_BYTES + 1} bytes, more than the ${MAX_CAPTURE_FILE_BYTES}`);
+      const stray = path.join(dir, "stray.hex");
+      writeFileSync(stray, "aa c0 d2 04 29 09 12 34 4e ab\naa c0 d2 04 29 O9 12 34 4e ab\n");
+      await expectReject(runFleet(standIn({ replay: [`sds011=${stray}`] })), SimOptionError, `--replay: ${stray}: line 2, column 16: "O" is not a hex digit`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a fault that starts after the run ends, and an in-use console port, with what to do", async () => {
+    await expectReject(runFleet(standIn({ durationMs: H, faults: ["wifi-down@2h+1h"] })), FaultSpecError, '--fault: "wifi-down@2h+1h" starts at 2h, after the run ends (1h)');
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, "127.0.0.1", () => r()));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      await expectReject(runFleet(standIn({ durationMs: H, consolePort: port })), SimOptionError, `--console-port: port ${port} (air-01's console) is in use`);
+    } finally {
+      busy.close();
+    }
   });
 
   it("lists the street boards and names nodes after them", () => {
@@ -263,6 +311,13 @@ describe("casanode sim (options)", () => {
     [["--power-cuts", "-1"], "--power-cuts"],
     [["--replay", "pm"], "--replay"],
     [["--console-port", "70000"], "--console-port"],
+    [["--duration", "0"], "--duration must be more than 0, e.g. 90m"],
+    [["--duration", "0m"], "--duration must be more than 0"],
+    [["--summary", os.tmpdir()], `--summary: ${os.tmpdir()} is a directory`],
+    [["--report", "/proc/version/run.html"], "--report: cannot create /proc/version/run.html: /proc/version is not a directory"],
+    [["--replay-raw", "pm"], "--replay-raw: bad"],
+    [["--board", "esp32-air", "--replay", "pm=/etc"], "--replay: /etc is a directory"],
+    [["--fault", "wifi-down@30h"], '--fault: "wifi-down@30h" starts at 1d6h, after the run ends (1d)'],
   ] as Array<[string[], string]>) {
     it(`exits 2 with one line for ${args.join(" ")}`, async () => {
       const err = sinon.stub(console, "error");
@@ -275,6 +330,8 @@ describe("casanode sim (options)", () => {
         expect(err.callCount).to.equal(1);
         const line = String(err.firstCall.args[0]);
         expect(line).to.include(why);
+        expect(line).to.match(/^casanode sim: --/); // the option it is about, first
+        expect(line).to.not.include("0m, 0h"); // no suggestion that is refused in turn
         expect(line).to.not.include("\n");
         expect(line).to.not.match(/\bat .*\.ts:\d+/); // no stack trace
       } finally {
@@ -340,6 +397,45 @@ const haveNode = existsSync(path.join(ROOT, "sim", "node.ts"));
     } finally {
       await broker.stop();
     }
+  });
+
+  // every frame of a capture at the broker, in order: frame i's value, then the capture again
+  for (const [board, target, file, quantity, frame] of [
+    ["esp32-pole", "pole-01/pm", PMS_CAPTURE, "pm.pm25", (i: number) => 13 + 3 * i],
+    ["esp32-air", "sds011", SDS_CAPTURE, "pm.pm25", (i: number) => (117 + 17 * i) / 10],
+    ["esp32-bin", "bin", A02_CAPTURE, "bin.distance", (i: number) => 960 - 40 * i],
+  ] as Array<[string, string, string, string, (i: number) => number]>) {
+    it(`replays an 18-frame ${path.basename(file)} so that each frame reaches the broker, in order`, async () => {
+      const hours = board === "esp32-pole" ? 1 : 5.5;
+      const { summary, traces } = await runFleet({ boards: [board], nodes: 1, durationMs: hours * H, seed: 7, replay: [`${target}=${file}`] });
+      const got = traces.nodes[0].readings.filter((r) => r.name === quantity).map((r) => r.value);
+      const want = Array.from({ length: 18 }, (_, i) => frame(i));
+      expect(got.slice(0, 18)).to.deep.equal(want);
+      expect(got.length).to.be.above(18);
+      expect(got).to.deep.equal(got.map((_, i) => want[i % 18])); // then it wraps
+      const [r] = summary.nodes[0].replays!;
+      expect(r).to.deep.include({ model: board === "esp32-pole" ? "pms5003" : board === "esp32-air" ? "sds011" : "a02yyuw", file, units: 19, frames: 18, wrapped: true });
+      // the bad-checksum frame is refused each time round, the garbage chunk goes out with a frame
+      expect(r.rejected.checksum).to.be.at.least(1);
+      expect(r.rejected.garbage).to.be.at.least(1);
+      expect(r.rejected.range).to.equal(0);
+      expect(r.decoded + r.rejected.checksum).to.equal(r.consumed);
+      expect(r.decoded).to.be.at.least(got.length);
+      expect(r.fault).to.equal(undefined);
+      expect(summary.nodes[0].faults).to.equal(0);
+    });
+  }
+
+  it("reports a replay that decodes nothing as a fault (a PMS5003 capture played into an SDS011)", async () => {
+    const { summary } = await runFleet({ boards: ["esp32-air"], nodes: 1, durationMs: H, seed: 2, replay: [`sds011=${PMS_CAPTURE}`] });
+    const n = summary.nodes[0];
+    expect(n.replays![0].decoded).to.equal(0);
+    expect(n.replays![0].fault).to.include("no sds011 frame");
+    expect(n.faults).to.equal(1);
+    expect(summary.totals.faults).to.equal(1);
+    const text = formatSummary(summary);
+    expect(text).to.include(`FAULT air-01/pm: replay decoded nothing: the capture holds no sds011 frame`);
+    expect(text).to.match(/replay air-01\/pm \(sds011\) .*pms5003-18-frames.hex: \d+ frame\(s\) handed out of \d+ in the capture, 0 decoded/);
   });
 
   it("replays a captured byte log into one node's sensor", async () => {
