@@ -9,6 +9,7 @@
 import type { Reading } from "../../drivers/types.js";
 import { dbToEnergy, energyToDb } from "../../drivers/decibel.js";
 import type { Entry } from "./store.js";
+import { QUANTITIES, resolutionOf, roundTo } from "../quantities.js";
 
 export const HIST_MIN_DB = 20;
 export const HIST_MAX_DB = 140;
@@ -88,26 +89,25 @@ export function exceededLevel(h: { [bin: string]: number }, n: number, exceed: n
   return NaN;
 }
 
-function r2(v: number): number {
-  return Math.round(v * 100) / 100;
-}
-
 /**
  * The window as entries stamped with its start (s): "<name>.mean/.min/.max" for linear
  * quantities; for levels "<name>.mean" (energetic), ".min", ".max", ".L10", ".L50", ".L90";
- * "LAmax.max" and "LAmin.min" for the extremes.
+ * "LAmax.max" and "LAmin.min" for the extremes. Min and max are readings and go out as they
+ * came (rounded on the wire like the readings); the mean is rounded to the quantity's
+ * resolution and kept between them.
  */
 export function summarize(w: Window): Entry[] {
   var out: Entry[] = [], t = Math.floor(w.t / 1000);
   for (var name in w.q) {
     var q = w.q[name];
     if (!q.n) continue;
-    if (q.k === "x") out.push([name + ".max", q.u, r2(q.hi), t]);
-    else if (q.k === "i") out.push([name + ".min", q.u, r2(q.lo), t]);
+    if (q.k === "x") out.push([name + ".max", q.u, q.hi, t]);
+    else if (q.k === "i") out.push([name + ".min", q.u, q.lo, t]);
     else {
-      out.push([name + ".mean", q.u, r2(q.k === "e" ? energyToDb(q.s / q.n) : q.s / q.n), t]);
-      out.push([name + ".min", q.u, r2(q.lo), t]);
-      out.push([name + ".max", q.u, r2(q.hi), t]);
+      var mean = roundTo(q.k === "e" ? energyToDb(q.s / q.n) : q.s / q.n, resolutionOf(name));
+      out.push([name + ".mean", q.u, mean < q.lo ? q.lo : mean > q.hi ? q.hi : mean, t]);
+      out.push([name + ".min", q.u, q.lo, t]);
+      out.push([name + ".max", q.u, q.hi, t]);
       if (q.k === "e") {
         var h = q.h || {};
         out.push([name + ".L10", q.u, exceededLevel(h, q.n, 10), t]);
@@ -178,6 +178,6 @@ export function foldDay(holder: { day: DayAcc | null }, tMs: number, level: numb
 export function dayEntries(r: DayResult, prefix: string): Entry[] {
   var t = Math.floor(r.t / 1000), out: Entry[] = [];
   var names = ["Lday", "Levening", "Lnight", "Lden"], vals = [r.ld, r.le, r.ln, r.lden];
-  for (var i = 0; i < 4; i++) if (vals[i] === vals[i]) out.push([prefix + names[i], "dB", r2(vals[i]), t]);
+  for (var i = 0; i < 4; i++) if (vals[i] === vals[i]) out.push([prefix + names[i], "dB", roundTo(vals[i], QUANTITIES.LAeq.res), t]);
   return out;
 }

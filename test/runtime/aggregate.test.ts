@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import fc from "fast-check";
+import { resolutionOf } from "../../firmware/quantities.js";
 import { newWindow, fold, summarize, exceededLevel, histBin, lden, foldDay, dayEntries, ldenPeriod, type Window, type DayAcc } from "../../firmware/runtime/aggregate.js";
 
 const db = (name: string, value: number) => ({ name, unit: "dB", value });
@@ -17,10 +18,46 @@ describe("aggregate", () => {
       w = sleep(w);
     }
     const s = summarize(w);
-    expect(find(s, "noise.LAeq.mean")).to.be.closeTo(10 * Math.log10((1e6 + 1e7 + 1e8) / 3), 0.01);
-    expect(find(s, "noise.LAeq.mean")).to.be.closeTo(75.68, 0.01);
+    expect(find(s, "noise.LAeq.mean")).to.be.closeTo(10 * Math.log10((1e6 + 1e7 + 1e8) / 3), 0.05); // at the sensors' 0.1 dB
+    expect(find(s, "noise.LAeq.mean")).to.be.equal(75.7);
     expect(find(s, "noise.LAeq.min")).to.equal(60);
     expect(find(s, "noise.LAeq.max")).to.equal(80);
+  });
+
+  it("rounds per quantity to its sensors' resolution, and never puts min or max outside the readings", () => {
+    // issue 11: every bin reading was 0.207, yet min, max and mean went out as 0.21
+    const w = newWindow(0);
+    for (let i = 0; i < 4; i++) fold(w, { name: "bin.fill", unit: "/", value: 0.207 });
+    for (const v of [12.3, 12.4, 12.4]) fold(w, { name: "pm.pm25", unit: "ug/m3", value: v });
+    for (const v of [0.4461, 0.4467]) fold(w, { name: "x.unlisted", unit: "V", value: v });
+    const s = summarize(sleep(w));
+    expect([find(s, "bin.fill.min"), find(s, "bin.fill.max"), find(s, "bin.fill.mean")]).to.deep.equal([0.207, 0.207, 0.207]);
+    expect(find(s, "pm.pm25.mean")).to.equal(12.4); // 12.3667 at the SDS011's 0.1 ug/m3
+    expect([find(s, "x.unlisted.min"), find(s, "x.unlisted.max")]).to.deep.equal([0.4461, 0.4467]);
+    expect(find(s, "x.unlisted.mean")).to.equal(0.4461); // 0.4464 at the default 0.001, kept inside the readings
+    expect(resolutionOf("bin.fill")).to.equal(0.001);
+    expect(resolutionOf("pm.pm25")).to.equal(0.1);
+    expect(resolutionOf("bin.distance")).to.equal(1);
+  });
+
+  it("min and max are readings and the mean lies between them, for readings at any resolution", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom("bin.fill", "pm.pm25", "bin.distance", "lamp.lampCurrent", "noise.LAeq", "x.other"),
+        fc.array(fc.double({ min: 0, max: 1000, noNaN: true }), { minLength: 1, maxLength: 30 }),
+        fc.integer({ min: 0, max: 4 }),
+        (name, raw, decimals) => {
+          const values = raw.map((v) => Math.round(v * 10 ** decimals) / 10 ** decimals);
+          const w = newWindow(0);
+          for (const v of values) fold(w, { name, unit: name === "noise.LAeq" ? "dB" : "u", value: v });
+          const s = summarize(sleep(w));
+          const min = find(s, name + ".min"), max = find(s, name + ".max"), mean = find(s, name + ".mean");
+          expect(min).to.equal(Math.min(...values));
+          expect(max).to.equal(Math.max(...values));
+          expect(mean).to.be.within(min, max);
+        },
+      ),
+    );
   });
 
   it("keeps count/mean/min/max for other quantities, max of LAmax and min of LAmin", () => {
@@ -98,7 +135,7 @@ describe("aggregate", () => {
     expect(done.lden).to.be.closeTo(68.877, 0.001);
     const es = dayEntries(done, "noise.");
     expect(es.map((e) => e[0])).to.deep.equal(["noise.Lday", "noise.Levening", "noise.Lnight", "noise.Lden"]);
-    expect(es[3][2]).to.equal(68.88);
+    expect(es[3][2]).to.equal(68.9);
     expect(es[0][3]).to.equal(start / 1000);
   });
 

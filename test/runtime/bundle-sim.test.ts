@@ -125,7 +125,7 @@ describe("bundles in the simulator (runtime)", function () {
       const raw = valuesNamed(r.broker, "noise.LAeq").filter(([t]) => t >= ws && t < ws + 3600).map((x) => x[1]);
       if (raw.length !== 4) continue;
       const energetic = 10 * Math.log10(raw.reduce((s, l) => s + Math.pow(10, l / 10), 0) / raw.length);
-      expect(mean).to.be.closeTo(energetic, 0.011);
+      expect(mean).to.be.closeTo(energetic, 0.051); // rounded to the sensors' 0.1 dB
       const sorted = [...raw].sort((a, b) => a - b);
       const exceeded = (n: number) => sorted[Math.max(1, Math.ceil(((100 - n) / 100) * sorted.length)) - 1];
       for (const n of [10, 50, 90]) {
