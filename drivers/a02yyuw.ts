@@ -187,7 +187,8 @@ export class A02yyuw implements Sensor {
       return okResult(binReadings(median(valid), this.opts));
     }
     if (pings.length) return faultResult("range", pings.length + " pings out of " + A02_BLIND_MM + "-" + A02_MAX_MM + " mm");
-    if (bytes) return faultResult("checksum", bytes + " bytes, " + bad + " bad frames, none valid");
+    // bytes but no frame header (a line of zeros, another device): nothing failed a checksum
+    if (bytes) return bad ? faultResult("checksum", bytes + " bytes, " + bad + " bad frames, none valid") : faultResult("no-frame", bytes + " bytes, no frame");
     c.timeouts++;
     return faultResult(this.bytesEver ? "timeout" : "absent", "no frame in " + timedOutMs + " ms");
   }

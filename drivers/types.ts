@@ -11,10 +11,11 @@ export interface Reading {
 /**
  * Why a read gave no valid values.
  * absent: the device never answered (unplugged, wrong wiring); timeout: it stopped answering;
- * checksum: frames arrived but none passed the check; range: values outside the datasheet range;
+ * checksum: frames arrived but none passed the check; no-frame: bytes arrived but none framed
+ * like the device's frames (wrong device, a line held low); range: values outside the datasheet range;
  * warming: read before the declared warm-up ended (never published as valid); off: not powered.
  */
-export type FaultCode = "absent" | "timeout" | "checksum" | "range" | "warming" | "off";
+export type FaultCode = "absent" | "timeout" | "checksum" | "no-frame" | "range" | "warming" | "off";
 
 export interface SensorResult {
   ok: boolean;

@@ -284,6 +284,22 @@ describe("a02yyuw: driver against its simulated twin", () => {
     expect(r.driver.counters.framesOk).to.equal(0);
   });
 
+  it("a read that gets only bytes that hold no frame is no-frame, not checksum: no checksum failed", async () => {
+    r = rig();
+    r.twin.faults.unplugged = true;
+    r.driver.configure();
+    const pending = r.read();
+    for (let i = 0; i < 10; i++) r!.vt.clock.setTimeout(() => r!.uart.deviceSend(new Uint8Array(16)), 100 + 200 * i); // a line of zeros
+    const res = await pending;
+    expect(res.fault).to.equal("no-frame");
+    expect(res.detail).to.equal("160 bytes, no frame");
+    expect(r.driver.counters.checksumErrors).to.equal(0);
+    // a window that starts like a frame and fails its sum still says checksum
+    const bad = r.read();
+    r!.vt.clock.setTimeout(() => r!.uart.deviceSend([0, 0, 0xff, 0x03, 0x20, 0x00]), 100);
+    expect((await bad).fault).to.equal("checksum");
+  });
+
   it("fault stuck: the reported distance stops following the bin", async () => {
     r = rig();
     r.driver.configure();
