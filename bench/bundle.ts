@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { describeBundle, ensureBundle, type BundleInfo } from "../tools/build.js";
 import { SIM_WIFI, SITE, boardSuffix } from "../sim/fleet.js";
 import { startBroker } from "../sim/broker.js";
-import { espruinoBin, measureOnEspruino, type RealMemory } from "./real-espruino.js";
+import { findEspruino, measureOnEspruino, type RealMemory } from "./real-espruino.js";
 
 export interface BundleSize {
   board: string;
@@ -46,8 +46,8 @@ export interface RealMemorySection {
 
 /** Flash each board's bundle into the real interpreter's Storage and measure it (concurrently: they mostly wait). */
 export async function realMemory(boards: string[], opts: { runMs?: number } = {}): Promise<RealMemorySection> {
-  const bin = espruinoBin();
-  if (!bin) return { bin: null, boards: {}, skipped: `no Espruino interpreter at ${process.env.ESPRUINO_BIN || "/work/espruino-bin/espruino_esp32vars"} (set ESPRUINO_BIN)` };
+  const { bin, why } = findEspruino();
+  if (!bin) return { bin: null, boards: {}, skipped: why };
   const broker = await startBroker();
   try {
     const results = await Promise.all(

@@ -1,6 +1,6 @@
 // The bundle's memory on the real interpreter: Espruino's Linux build with the ESP32's fixed
-// 16383 variables (ESPRUINO_BIN, default /work/espruino-bin/espruino_esp32vars). Optional:
-// skipped when the binary is absent, never needed in CI.
+// 16383 variables (ESPRUINO_BIN, or an `espruino` binary on PATH). Optional: skipped when
+// there is none, never needed in CI.
 //
 // As flashing does (tools/flash.ts), the bundle goes into a Storage file (".bootcde") with
 // the same REPL write commands, plus the provisioning config ("casanode.json"); a second run
@@ -10,12 +10,11 @@
 // moment, and the largest and last figures over a few seconds of running.
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync, accessSync, constants } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, accessSync, statSync, constants } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { storageWriteCommands } from "../tools/flash.js";
 
-export const DEFAULT_ESPRUINO_BIN = "/work/espruino-bin/espruino_esp32vars";
 const BOOT_FILE = ".bootcde";
 const CONFIG_FILE = "casanode.json";
 /** output kept from a run (a failing bundle prints its source in error traces) */
@@ -36,16 +35,36 @@ export interface RealMemory {
   notes: string[];
 }
 
-/** the interpreter to use, or null when it is not there */
-export function espruinoBin(): string | null {
-  const bin = process.env.ESPRUINO_BIN || DEFAULT_ESPRUINO_BIN;
+/** how to give the bench an interpreter, for skip messages */
+export const ESPRUINO_HOW =
+  "set ESPRUINO_BIN to Espruino's Linux build (BOARD=LINUX make; with the ESP32's 16383 variables for ESP32 figures) or put it on PATH as espruino";
+
+function executable(file: string): boolean {
   try {
-    accessSync(bin, constants.X_OK);
-    return bin;
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
   } catch {
-    return null;
+    return false;
   }
 }
+
+/**
+ * The interpreter: ESPRUINO_BIN, else an `espruino` on PATH that is a binary. Scripts named
+ * espruino are passed over: npm's `espruino` package (node_modules/.bin/espruino, on PATH in
+ * npm scripts) is the upload tool, which would try to reach a board. `why` says what is missing.
+ */
+export function findEspruino(env: NodeJS.ProcessEnv = process.env): { bin: string | null; why?: string } {
+  if (env.ESPRUINO_BIN) {
+    return executable(env.ESPRUINO_BIN) ? { bin: env.ESPRUINO_BIN } : { bin: null, why: `ESPRUINO_BIN=${env.ESPRUINO_BIN} is not an executable file; ${ESPRUINO_HOW}` };
+  }
+  for (const dir of (env.PATH ?? "").split(path.delimiter)) {
+    if (!dir) continue;
+    const file = path.join(dir, "espruino");
+    if (executable(file) && readFileSync(file).subarray(0, 2).toString("latin1") !== "#!") return { bin: file };
+  }
+  return { bin: null, why: `no Espruino interpreter: ${ESPRUINO_HOW}` };
+}
+
 
 function run(bin: string, file: string, cwd: string, timeoutMs: number): Promise<{ out: string; code: number | null; timedOut: boolean }> {
   return new Promise((resolve) => {

@@ -404,7 +404,7 @@ export function registerBench(program: Command): Command {
     .option("--speed-duration <time>", "simulated time of the speed run (default 1d)")
     .option("--mqtt-messages <n>", "messages per MQTT throughput run (default 5000)")
     .option("--no-mosquitto", "leave Mosquitto out even when installed")
-    .option("--no-real", "leave out the real interpreter (ESPRUINO_BIN, default /work/espruino-bin/espruino_esp32vars)")
+    .option("--no-real", "leave out the real interpreter (ESPRUINO_BIN, or an espruino binary on PATH)")
     .option("--seed <n>", "random seed of the simulated runs", "1")
     .option("--json", "print the results as JSON instead of tables")
     .addHelpText("after", "\nExamples:\n  casanode bench\n  casanode bench --quick\n  casanode bench --only bundle,memory --board linux\n  ESPRUINO_BIN=/path/to/espruino casanode bench --only memory\n")

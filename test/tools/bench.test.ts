@@ -6,7 +6,10 @@ import fc from "fast-check";
 import { Command } from "commander";
 import { runBench, formatBench, parseSections, registerBench, SECTIONS, type BenchResults } from "../../tools/bench.js";
 import { MqttStreamParser, publishTopic } from "../../bench/wire.js";
-import { parseMeasure } from "../../bench/real-espruino.js";
+import { parseMeasure, findEspruino } from "../../bench/real-espruino.js";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { encodePublish, encodeConnect, PINGREQ_PACKET } from "../../firmware/mqtt/packet.js";
 
 const positive = (x: number | null | undefined) => {
@@ -16,6 +19,36 @@ const positive = (x: number | null | undefined) => {
 
 describe("bench", function () {
   this.timeout(120000);
+
+  describe("finding Espruino's Linux build", () => {
+    let dir = "";
+    beforeEach(() => (dir = mkdtempSync(path.join(os.tmpdir(), "casanode-espruino-"))));
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+    const exe = (name: string, head: string) => {
+      const file = path.join(dir, name);
+      writeFileSync(file, head);
+      chmodSync(file, 0o755);
+      return file;
+    };
+
+    it("takes ESPRUINO_BIN, else an espruino binary on PATH, and no one machine's path", () => {
+      const bin = exe("espruino", "\x7fELF...");
+      expect(findEspruino({ PATH: dir }).bin).to.equal(bin);
+      const other = exe("espruino-16383", "\x7fELF...");
+      expect(findEspruino({ PATH: dir, ESPRUINO_BIN: other }).bin).to.equal(other);
+      for (const f of ["bench/real-espruino.ts", "bench/bundle.ts", "tools/bench.ts"]) expect(readFileSync(f, "utf8")).to.not.include("/work/");
+    });
+
+    it("says how to provide one when there is none, and skips the npm upload tool of the same name", () => {
+      exe("espruino", "#!/usr/bin/env node\n"); // node_modules/.bin/espruino: the upload tool, not the interpreter
+      const none = findEspruino({ PATH: dir });
+      expect(none.bin).to.equal(null);
+      expect(none.why).to.include("set ESPRUINO_BIN").and.include("PATH");
+      const bad = findEspruino({ PATH: "", ESPRUINO_BIN: path.join(dir, "missing") });
+      expect(bad.bin).to.equal(null);
+      expect(bad.why).to.include(`ESPRUINO_BIN=${path.join(dir, "missing")} is not an executable file`);
+    });
+  });
 
   describe("MQTT stream framing (bytes on the air)", () => {
     it("finds each packet and its type however the stream is cut", () => {
