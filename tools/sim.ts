@@ -246,7 +246,7 @@ export function registerSim(program: Command): Command {
     .option("--console-port <port>", "serve node i's console on TCP port <port>+i")
     .option("--summary <file.json>", "write the summary as JSON")
     .option("--report <file.html>", "write an HTML report with plots")
-    .addHelpText("after", "\nExamples:\n  casanode sim\n  casanode sim --board esp32-air --nodes 20 --duration 2d --report run.html\n  casanode sim --fault wifi-down@2h+30m --fault unplug:pm@6h+1h --power-cuts 5\n")
+    .addHelpText("after", "\nExamples:\n  casanode sim\n  casanode sim --board esp32-air --nodes 20 --duration 2d --report run.html\n  casanode sim --fault wifi-down@2h+30m --fault unplug:pm@6h+1h --power-cuts 5\n  casanode sim --board esp32-air --duration 6h --replay pm=sds011-capture.hex\n")
     .action(async (raw: SimCliOptions) => {
       const o = checkSimOptions(raw);
       const { runFleet } = await import("../sim/fleet.js");
