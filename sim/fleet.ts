@@ -23,7 +23,7 @@ import { FaultScheduler, parseFaultSpec, randomPowerCuts, FaultSpecError, type A
 import { USABLE_FRACTION, energyFigures } from "./energy.js";
 import { formatDuration } from "./duration.js";
 import { decodeMessage } from "./senml-decode.js";
-import { CaptureFormatError, MAX_CAPTURE_FILE_BYTES, parseCapture, parseReplaySpec, describeRejected, REPLAY_MODELS, ReplayDevice, type ReplaySpec, type ReplayStats } from "./replay.js";
+import { CaptureFormatError, MAX_CAPTURE_FILE_BYTES, parseCapture, parseReplaySpec, describeRejected, splitCapture, REPLAY_MODELS, ReplayDevice, type ReplaySpec, type ReplayStats } from "./replay.js";
 import { SimOptionError } from "./options.js";
 import type { FleetTraces, NodeTrace, TraceReading } from "./report.js";
 import type { BoardProfile, DeviceSpec } from "../firmware/board.js";
@@ -198,14 +198,21 @@ function resolveReplays(replays: ReplaySpec[], plan: Array<{ id: string; board: 
     }
     if (!hits.length) throw new SimOptionError(`${opt}: no node has a device "${r.device}"${r.node ? ` on ${r.node}` : ""}`);
     const models = [...new Set(hits.map((h) => h.device.model))];
+    const key = (r.raw ? "raw:" : "text:") + r.file;
+    const bytes = () => {
+      if (!captures.has(key)) captures.set(key, readReplayFile(r.file, r.raw));
+      return captures.get(key)!;
+    };
     if (models.length > 1) {
       const where = models.map((m) => `${m} on ${[...new Set(hits.filter((h) => h.device.model === m).map((h) => h.board))].join(", ")}`).join("; ");
-      const name = hits.find((h) => h.device.model === models[0])!;
-      throw new SimOptionError(`${opt}: "${r.device}" is more than one sensor model (${where}): one capture fits one model; name the model (${models[0]}=${r.file}) or the board (${name.board}/${name.device.name}=${r.file})`);
+      // suggest the model whose framing finds the most frames in the capture
+      const frames = (m: string) => (REPLAY_MODELS.includes(m) ? splitCapture(m, bytes()).filter((u) => u.kind === "frame").length : -1);
+      const best = models.map((m) => [m, frames(m)] as const).sort((a, b) => b[1] - a[1])[0][0];
+      const name = hits.find((h) => h.device.model === best)!;
+      throw new SimOptionError(`${opt}: "${r.device}" is more than one sensor model (${where}): one capture fits one model; name the model (${best}=${r.file}) or the board (${name.board}/${name.device.name}=${r.file})`);
     }
     if (!REPLAY_MODELS.includes(models[0])) throw new SimOptionError(`${opt}: ${what}: "${r.device}" is a ${models[0]}; captures play into UART sensors (${REPLAY_MODELS.join(", ")})`);
-    const key = (r.raw ? "raw:" : "text:") + r.file;
-    if (!captures.has(key)) captures.set(key, readReplayFile(r.file, r.raw));
+    bytes();
     for (const h of hits) {
       const devs = out.get(h.id) ?? {};
       devs[h.device.name] = { spec: r, bytes: captures.get(key)! };

@@ -314,10 +314,10 @@ export interface ReplayStats {
   wrapped: boolean;
 }
 
-/** "2 checksum, 1 garbage rejected" */
+/** "rejected 1 checksum, 2 garbage" */
 export function describeRejected(s: ReplayStats): string {
   const parts = (Object.keys(s.rejected) as Rejection[]).filter((k) => s.rejected[k]).map((k) => `${s.rejected[k]} ${k}`);
-  return parts.length ? parts.join(", ") + " rejected" : "none rejected";
+  return parts.length ? "rejected " + parts.join(", ") : "none rejected";
 }
 
 export class ReplayDevice implements SimDevice {

@@ -182,8 +182,8 @@ export function formatSummary(s: FleetSummary): string {
   for (const n of s.nodes) {
     for (const r of n.replays ?? []) {
       lines.push(
-        `replay ${n.id}/${r.device} (${r.model}) ${r.file}: ${r.consumed} frame(s) handed out of ${r.units} in the capture, ${r.decoded} decoded, ` +
-          `${describeRejected(r)}${r.wrapped ? ", the capture wrapped" : ""}`,
+        `replay ${n.id}/${r.device} (${r.model}) ${r.file}: ${r.units} frame(s) in the capture, ${r.frames} good; ` +
+          `${r.consumed} handed out, ${r.decoded} decoded, ${describeRejected(r)}${r.wrapped ? "; the capture wrapped" : ""}`,
       );
       if (r.fault) lines.push(`FAULT ${n.id}/${r.device}: replay decoded nothing: ${r.fault}`);
     }

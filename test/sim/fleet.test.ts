@@ -236,7 +236,9 @@ describe("fleet runner (stand-in nodes)", function () {
   it("refuses a replay target that is sensors of more than one model, unless a model or board is named", async () => {
     // the default fleet's "pm" is a PMS5003 on poles and an SDS011 on air nodes: one capture fits one
     await expectReject(runFleet(standIn({ replay: [`pm=${PMS_CAPTURE}`] })), SimOptionError, '--replay: "pm" is more than one sensor model (sds011 on esp32-air; pms5003 on esp32-pole)');
-    await expectReject(runFleet(standIn({ replay: [`pm=${PMS_CAPTURE}`] })), SimOptionError, `name the model (sds011=${PMS_CAPTURE}) or the board (esp32-air/pm=${PMS_CAPTURE})`);
+    // the suggestion is the model whose frames the capture holds
+    await expectReject(runFleet(standIn({ replay: [`pm=${PMS_CAPTURE}`] })), SimOptionError, `name the model (pms5003=${PMS_CAPTURE}) or the board (esp32-pole/pm=${PMS_CAPTURE})`);
+    await expectReject(runFleet(standIn({ replay: [`pm=${SDS_CAPTURE}`] })), SimOptionError, `name the model (sds011=${SDS_CAPTURE}) or the board (esp32-air/pm=${SDS_CAPTURE})`);
     for (const target of ["pms5003", "esp32-pole/pm", "pole-01/pm"]) {
       const { summary } = await runFleet(standIn({ durationMs: H, replay: [`${target}=${PMS_CAPTURE}`] }));
       expect(summary.totals.nodes).to.equal(3);
@@ -435,7 +437,7 @@ const haveNode = existsSync(path.join(ROOT, "sim", "node.ts"));
     expect(summary.totals.faults).to.equal(1);
     const text = formatSummary(summary);
     expect(text).to.include(`FAULT air-01/pm: replay decoded nothing: the capture holds no sds011 frame`);
-    expect(text).to.match(/replay air-01\/pm \(sds011\) .*pms5003-18-frames.hex: \d+ frame\(s\) handed out of \d+ in the capture, 0 decoded/);
+    expect(text).to.match(/replay air-01\/pm \(sds011\) .*pms5003-18-frames.hex: 1 frame\(s\) in the capture, 0 good; \d+ handed out, 0 decoded, rejected \d+ garbage/);
   });
 
   it("replays a captured byte log into one node's sensor", async () => {
