@@ -440,6 +440,22 @@ const haveNode = existsSync(path.join(ROOT, "sim", "node.ts"));
     expect(text).to.match(/replay air-01\/pm \(sds011\) .*pms5003-18-frames.hex: 1 frame\(s\) in the capture, 0 good; \d+ handed out, 0 decoded, rejected \d+ garbage/);
   });
 
+  it("casanode sim exits 1 after a run whose replay decoded nothing, having printed why", async () => {
+    const p = new Command("casanode").exitOverride();
+    registerSim(p).exitOverride();
+    const out = sinon.stub(console, "log");
+    try {
+      await p.parseAsync(["sim", "--board", "esp32-air", "--duration", "1h", "--replay", `sds011=${PMS_CAPTURE}`], { from: "user" });
+      expect.fail("should have failed");
+    } catch (e) {
+      expect(e).to.be.instanceOf(CommanderError);
+      expect((e as CommanderError).exitCode).to.equal(1);
+      expect(out.args.map((a) => String(a[0])).join("\n")).to.include("FAULT air-01/pm: replay decoded nothing");
+    } finally {
+      out.restore();
+    }
+  });
+
   it("replays a captured byte log into one node's sensor", async () => {
     const capture = path.join(ROOT, "test", "sim", "fixtures", "sds011-pm25-123.4.hex");
     const { traces } = await runFleet({ boards: ["esp32-air"], nodes: 2, durationMs: H, seed: 2, replay: [`air-01/pm=${capture}`] });
