@@ -141,6 +141,7 @@ function hexdumpC(lines: string[], out: number[]): void {
     const offset = parseInt(m[1], 16);
     if (repeat) {
       // "*": the line before repeats up to this offset
+      if (offset > MAX_CAPTURE_FILE_BYTES) fail(i + 1, 1, `"*" repeats up to offset ${offset.toString(16)}, more bytes than a capture may have (${MAX_CAPTURE_FILE_BYTES})`);
       while (last.length && out.length + last.length <= offset) out.push(...last);
       repeat = false;
     }

@@ -45,6 +45,28 @@ function xxd(bytes: Uint8Array): string {
   return out;
 }
 
+/** hexdump -C's layout: offset, 8 + 8 bytes, |text|, "*" for lines equal to the one before, the length last */
+function hexdumpC(bytes: Uint8Array): string {
+  let out = "";
+  let prev = "";
+  let starred = false;
+  for (let o = 0; o < bytes.length; o += 16) {
+    const row = [...bytes.subarray(o, o + 16)];
+    const key = row.join(",");
+    if (key === prev && row.length === 16) {
+      if (!starred) out += "*\n";
+      starred = true;
+      continue;
+    }
+    prev = key;
+    starred = false;
+    const h = row.map((b, i) => b.toString(16).padStart(2, "0") + (i === 7 ? "  " : " ")).join("");
+    const text = row.map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".")).join("");
+    out += `${o.toString(16).padStart(8, "0")}  ${h.padEnd(49)} |${text}|\n`;
+  }
+  return out + bytes.length.toString(16).padStart(8, "0") + "\n";
+}
+
 describe("replay: capture files", () => {
   it("reads hex text with spaces, newlines, commas, 0x and comments", () => {
     const text = "# PMS5003 frame start\n42 4d 00 1c // header\n0x01,0x02\n  ff\n\n424d # a pair run together";
@@ -92,8 +114,17 @@ describe("replay: capture files", () => {
         const text = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(sep);
         expect([...parseCapture(text)]).to.deep.equal([...bytes]);
         expect([...parseCapture(xxd(bytes))]).to.deep.equal([...bytes]);
+        expect([...parseCapture(hexdumpC(bytes))]).to.deep.equal([...bytes]);
       }),
     );
+    // long runs of one byte, as hexdump -C folds them into "*"
+    fc.assert(
+      fc.property(fc.array(fc.record({ b: fc.integer({ min: 0, max: 255 }), n: fc.integer({ min: 1, max: 80 }) }), { minLength: 1, maxLength: 6 }), (runs) => {
+        const bytes = Uint8Array.from(runs.flatMap((r) => Array(r.n).fill(r.b)));
+        expect([...parseCapture(hexdumpC(bytes))]).to.deep.equal([...bytes]);
+      }),
+    );
+    expect(() => parseCapture("00000000  41 41 41 41 41 41 41 41  41 41 41 41 41 41 41 41  |AAAAAAAAAAAAAAAA|\n*\nffffffff\n")).to.throw(CaptureFormatError, "line 3, column 1");
     fc.assert(
       fc.property(fc.oneof(fc.string(), fc.uint8Array().map((b) => Buffer.from(b).toString("latin1"))), (text) => {
         try {
