@@ -51,7 +51,8 @@ export function checkSimOptions(o: SimCliOptions): {
 } {
   let durationMs: number;
   // a bare 0 would get "no unit (use e.g. 0m)", which is refused next
-  if (/^\s*0*\.?0*\s*$/.test(o.duration) && /0/.test(o.duration)) refuse("--duration must be more than 0, e.g. 90m, 6h, 2d");
+  const bare = String(o.duration).trim();
+  if (bare !== "" && Number(bare) === 0) refuse("--duration must be more than 0, e.g. 90m, 6h, 2d");
   try {
     durationMs = parseDuration(o.duration);
   } catch (err) {
@@ -114,7 +115,6 @@ function checkOutputFile(opt: string, file: string | undefined): void {
   const abs = path.resolve(file);
   const st = statOrNull(abs);
   if (st?.isDirectory()) refuse(`${opt}: ${file} is a directory; name a file in it, e.g. ${path.join(file, opt === "--report" ? "run.html" : "run.json")}`);
-  if (st && !st.isFile()) refuse(`${opt}: ${file} is not a regular file`);
   let dir = st ? abs : path.dirname(abs);
   if (!st) while (!statOrNull(dir)) dir = path.dirname(dir); // created at the end (mkdir -p)
   if (!st && !statOrNull(dir)!.isDirectory()) refuse(`${opt}: cannot create ${file}: ${dir} is not a directory`);
