@@ -226,6 +226,14 @@ describe("replay: playback walks the capture frame by frame", () => {
     expect(r.dev.replayStats()).to.include({ consumed: 3, decoded: 3 });
   });
 
+  it("A02YYUW without a switched supply: the frames one after another at its frame rate", () => {
+    const r = rig({ ...a02Spec, power: undefined }, parseCapture(fixture("a02yyuw-18-frames.xxd")));
+    r.uart.setup(9600);
+    r.clock.advance(1000);
+    expect(r.got.slice(0, 12)).to.deep.equal(hex("ff 03 c0 c2 ff 03 98 9a 00 00 12 34")); // 960, 920, then the garbage before 880
+    expect(r.dev.replayStats().consumed).to.be.within(4, 6);
+  });
+
   it("an unpowered or unplugged replay draws no current and sends nothing", () => {
     const r = rig(pmsSpec, parseCapture(PMS_CAPTURED[0].bytes.map((b) => b.toString(16).padStart(2, "0")).join(" ")));
     r.uart.setup(9600);
