@@ -704,7 +704,7 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           const why = code === "EADDRINUSE" ? "is in use (another sim or program?)" : code === "EACCES" ? "needs privileges (use a port above 1023)" : `cannot be opened (${code ?? (err as Error).message})`;
-          throw new SimOptionError(`--console-port: port ${port} (${members[i].info.id}'s console) ${why}; node i serves on <port>+i, so pick a first port with ${members.length} free after it`);
+          throw new SimOptionError(`--console-port: port ${port} (${members[i].info.id}'s console) ${why}; node i serves on <port>+i, so the ${members.length} ports from the first must be free`);
         }
         log(`${members[i].info.id}: console on telnet://127.0.0.1:${port}`);
       }
