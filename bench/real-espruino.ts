@@ -10,7 +10,7 @@
 // moment, and the largest and last figures over a few seconds of running.
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, accessSync, statSync, constants } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync, accessSync, statSync, openSync, readSync, closeSync, constants } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { storageWriteCommands } from "../tools/flash.js";
@@ -48,6 +48,17 @@ function executable(file: string): boolean {
   }
 }
 
+function isScript(file: string): boolean {
+  const head = Buffer.alloc(2);
+  const fd = openSync(file, "r");
+  try {
+    readSync(fd, head, 0, 2, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return head.toString("latin1") === "#!";
+}
+
 /**
  * The interpreter: ESPRUINO_BIN, else an `espruino` on PATH that is a binary. Scripts named
  * espruino are passed over: npm's `espruino` package (node_modules/.bin/espruino, on PATH in
@@ -60,7 +71,7 @@ export function findEspruino(env: NodeJS.ProcessEnv = process.env): { bin: strin
   for (const dir of (env.PATH ?? "").split(path.delimiter)) {
     if (!dir) continue;
     const file = path.join(dir, "espruino");
-    if (executable(file) && readFileSync(file).subarray(0, 2).toString("latin1") !== "#!") return { bin: file };
+    if (executable(file) && !isScript(file)) return { bin: file };
   }
   return { bin: null, why: `no Espruino interpreter: ${ESPRUINO_HOW}` };
 }
