@@ -215,8 +215,10 @@ export class Scheduler {
     var rt = this.rt, store = rt.store, st = store.state, cfg = rt.config, out: Entry[] = [];
     store.runSynced(off);
     // the window filled in run time ends here (sent re-stamped); the next one is on the real grid
-    if (st.win && st.win.t < CLOCK_VALID_MS) out = summarize(st.win);
-    if (st.win && st.win.t < CLOCK_VALID_MS) st.win = null;
+    if (st.win && st.win.t < CLOCK_VALID_MS) {
+      out = summarize(st.win);
+      st.win = null;
+    }
     if (st.winDone < CLOCK_VALID_MS) st.winDone = 0;
     var prefix = st.dp ? st.dp.p : "", days = placePending(st, off, cfg.tzOffsetMin);
     for (var i = 0; i < days.length; i++) out = out.concat(dayEntries(days[i], prefix));
@@ -332,13 +334,6 @@ export class Scheduler {
     t = setTimeout(function () {
       end("session-timeout");
     }, rt.config.wifiTimeoutMs + SESSION_EXTRA_MS);
-    up.open(function (err) {
-      // no time yet: SNTP answers over Wi-Fi, broker or not
-      if (Date.now() < CLOCK_VALID_MS && (!err || err.indexOf("wifi") !== 0)) return self.awaitClock(function () {
-        opened(err);
-      });
-      opened(err);
-    });
     var opened = function (err: string | null) {
       if (err) return end(err);
       if (rt.bootCause !== "deep-sleep" || rt.safe) publishDiag(rt);
@@ -350,6 +345,13 @@ export class Scheduler {
         }, rt.config.lingerMs);
       });
     };
+    up.open(function (err) {
+      // no time yet: SNTP answers over Wi-Fi, broker or not
+      if (Date.now() < CLOCK_VALID_MS && rt.platform.wifi && (!err || err.indexOf("wifi") !== 0)) return self.awaitClock(function () {
+        opened(err);
+      });
+      opened(err);
+    });
   }
 
   private batterySafe(): void {
