@@ -56,16 +56,20 @@ export interface NodeCounts {
   queued: number;
   /** readings evicted from a full queue */
   dropped: number;
+  /** readings from a clock run that ended before the clock was set: never sent */
+  untimed: number;
 }
 
 export interface NodeSummary extends NodeCounts {
   id: string;
   board: string;
   power: "battery" | "mains";
-  /** readings - acked - queued - dropped: must be 0 */
+  /** readings - acked - queued - dropped - untimed: must be 0 */
   lost: number;
   /** distinct readings the observer received on the node's data topic */
   receivedAtBroker: number;
+  /** of those, readings whose time is impossible: relative, or outside the run (must be 0) */
+  badTimesAtBroker: number;
   /** readings received more than once (QoS 1 resends after a lost PUBACK) */
   duplicatesAtBroker: number;
   wakes: number;
@@ -106,6 +110,7 @@ export interface FleetTotals extends NodeCounts {
   nodes: number;
   lost: number;
   receivedAtBroker: number;
+  badTimesAtBroker: number;
   duplicatesAtBroker: number;
   wakes: number;
   boots: number;
@@ -551,10 +556,13 @@ interface Member {
   profile: BoardProfile;
   node: FleetNode;
   trace: NodeTrace;
-  seen: Set<string>;
+  /** readings received, by name@time: the values seen there (a resend repeats one) */
+  seen: Map<string, number[]>;
+  received: number;
   duplicates: number;
   /** captures played into this node's devices */
   replays: { [device: string]: { spec: ReplaySpec } };
+  badTimes: number;
 }
 
 export async function runFleet(options: FleetOptions = {}): Promise<FleetResult> {
@@ -636,12 +644,19 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
         if (r.value === undefined) continue;
         const name = r.name.slice(base.length);
         const key = name + "@" + r.time;
-        if (m.seen.has(key)) {
+        // a QoS 1 resend repeats a value; another value at the same name and time is another reading
+        const values = m.seen.get(key) ?? [];
+        if (values.includes(r.value)) {
           m.duplicates++;
           continue;
         }
-        m.seen.add(key);
+        m.seen.set(key, [...values, r.value]);
+        m.received++;
         received++;
+        if (!plausibleTime(name, r, startMs, clock.now())) {
+          if (!m.badTimes) log(`observer: ${msg.node} sent ${name} stamped ${r.relative ? "relative " + (r.time - Date.now() / 1000).toFixed(0) + " s" : new Date(r.time * 1000).toISOString()}, outside the run`);
+          m.badTimes++;
+        }
         m.trace.readings.push({ t: Math.round(r.time * 1000), name, unit: r.unit ?? "", value: r.value } satisfies TraceReading);
       }
     });
@@ -682,7 +697,7 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
         onConsole: options.onConsole ? (text) => options.onConsole!(id, text) : undefined,
       });
       const info: FleetNodeInfo = { id, board, keyHex };
-      const m: Member = { info, profile, node, trace: { id, board, readings: [], power: [], charge: [], queue: [] }, seen: new Set(), duplicates: 0, replays: replayed };
+      const m: Member = { info, profile, node, trace: { id, board, readings: [], power: [], charge: [], queue: [] }, seen: new Map(), received: 0, duplicates: 0, badTimes: 0, replays: replayed };
       members.push(m);
       byId.set(id, m);
       targets.push({ id, board, devices: node.devices, powerCut: (ms: number) => node.powerCut(ms) });
@@ -825,6 +840,21 @@ async function pace(clock: VirtualClock, target: number, startMs: number, wallSt
   }
 }
 
+/** names of values that summarise a span stamped with its start: a window (at most a day), a day */
+const SUMMARY_RE = /\.(mean|min|max|L10|L50|L90|Lday|Levening|Lnight|Lden)$/;
+
+/**
+ * A reading's time is possible if it was taken during the run: a sample's within it, a
+ * summary's span (stamped with its start, at most a day) overlapping it. Relative SenML
+ * times (below 2^28) are never CasaNode's: a node sent time since its boot.
+ */
+export function plausibleTime(name: string, r: { time: number; relative?: boolean }, startMs: number, endMs: number): boolean {
+  if (r.relative) return false;
+  const ms = r.time * 1000;
+  // bt is whole seconds
+  return ms <= endMs && ms >= startMs - 1000 - (SUMMARY_RE.test(name) ? DAY_MS : 0);
+}
+
 async function importOptional(spec: string): Promise<any> {
   try {
     return await import(spec);
@@ -870,8 +900,10 @@ function summarise(a: { seed: number; startMs: number; endMs: number; boards: st
       acked: st.acked,
       queued: st.queued,
       dropped: st.dropped,
-      lost: st.readings - st.acked - st.queued - st.dropped,
-      receivedAtBroker: m.seen.size,
+      untimed: st.untimed,
+      lost: st.readings - st.acked - st.queued - st.dropped - st.untimed,
+      receivedAtBroker: m.received,
+      badTimesAtBroker: m.badTimes,
       duplicatesAtBroker: m.duplicates,
       wakes: ns.wakes,
       boots: ns.boots,
@@ -905,8 +937,10 @@ function summarise(a: { seed: number; startMs: number; endMs: number; boards: st
     acked: sum("acked"),
     queued: sum("queued"),
     dropped: sum("dropped"),
+    untimed: sum("untimed"),
     lost: sum("lost"),
     receivedAtBroker: sum("receivedAtBroker"),
+    badTimesAtBroker: sum("badTimesAtBroker"),
     duplicatesAtBroker: sum("duplicatesAtBroker"),
     wakes: sum("wakes"),
     boots: sum("boots"),

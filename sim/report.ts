@@ -346,13 +346,13 @@ svg .plot{fill:#fcfcfc;stroke:#bbb}svg .grid{stroke:#e6e6e6}svg .series{fill:non
 `;
 
 const COUNT_COLUMNS: Array<[keyof NodeSummary, string]> = [
-  ["readings", "readings"], ["published", "published"], ["acked", "acked"], ["queued", "queued"], ["dropped", "dropped"], ["lost", "lost"], ["receivedAtBroker", "at broker"], ["wakes", "wakes"],
+  ["readings", "readings"], ["published", "published"], ["acked", "acked"], ["queued", "queued"], ["dropped", "dropped"], ["untimed", "untimed"], ["lost", "lost"], ["receivedAtBroker", "at broker"], ["badTimesAtBroker", "bad time"], ["wakes", "wakes"],
 ];
 
 function nodeRow(n: NodeSummary): string {
   const cells = COUNT_COLUMNS.map(([k]) => {
     const v = n[k] as number | null | undefined;
-    const cls = k === "lost" && v ? ' class="bad"' : "";
+    const cls = (k === "lost" || k === "badTimesAtBroker") && v ? ' class="bad"' : "";
     return `<td${cls}>${v === null || v === undefined ? "-" : esc(v)}</td>`;
   });
   return `<tr><td><a href="#node-${esc(n.id)}">${esc(n.id)}</a></td><td>${esc(n.board)}</td>${cells.join("")}<td>${esc(hours(n.awakeMs))}</td><td>${esc(fmt(n.chargeMah))}</td><td>${esc(fmt(n.mahPerDay))}</td><td>${esc(formatLife(n.batteryLifeDays ?? undefined))}</td><td>${esc(n.faults)}</td></tr>`;

@@ -13,6 +13,8 @@ export interface ResolvedRecord {
   boolValue?: boolean;
   /** absolute, seconds since the epoch */
   time: number;
+  /** bt + t was below 2^28, so the time was taken as relative to now (RFC 8428 4.5.3): CasaNode never means that */
+  relative?: boolean;
 }
 
 export interface DecodedPack {
@@ -64,8 +66,9 @@ export function decodeSenml(json: string, nowS = Date.now() / 1000): DecodedPack
     if (values.length === 0 && r.bv === undefined) throw new Error(`record ${name} has no value`);
     let time = bt + (r.t ?? 0);
     // values below 2^28 are relative to now (section 4.5.3)
-    if (time < 2 ** 28) time += nowS;
-    const rec: ResolvedRecord = { name, time };
+    const relative = time < 2 ** 28;
+    if (relative) time += nowS;
+    const rec: ResolvedRecord = relative ? { name, time, relative } : { name, time };
     const unit = r.u ?? bu;
     if (unit !== undefined) rec.unit = unit;
     if (r.v !== undefined) {

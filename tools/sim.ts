@@ -149,8 +149,10 @@ export function formatSummary(s: FleetSummary): string {
     ["acked", 7, (n) => String(n.acked)],
     ["queued", 7, (n) => String(n.queued)],
     ["dropped", 8, (n) => String(n.dropped)],
+    ["untimed", 8, (n) => String(n.untimed)],
     ["lost", 5, (n) => String(n.lost)],
     ["at broker", 10, (n) => String(n.receivedAtBroker)],
+    ["bad time", 9, (n) => String(n.badTimesAtBroker)],
     ["wakes", 6, (n) => String(n.wakes)],
     ["awake h", 9, (n) => num(n.awakeMs / 3_600_000, 2)],
     ["mAh/day", 9, (n) => num(n.mahPerDay)],
@@ -170,8 +172,8 @@ export function formatSummary(s: FleetSummary): string {
   lines.push("-".repeat(lines[0].length));
   lines.push(
     `${pad(`${t.nodes} node${t.nodes === 1 ? "" : "s"}`, idW, true)}  ${pad("", boardW, true)}` +
-      [t.readings, t.acked, t.queued, t.dropped, t.lost, t.receivedAtBroker, t.wakes].map((v, i) => pad(v, cols[i][1])).join("") +
-      pad(num(t.awakeMs / 3_600_000, 1), cols[7][1]) + pad(num(t.mahPerDay), cols[8][1]),
+      [t.readings, t.acked, t.queued, t.dropped, t.untimed, t.lost, t.receivedAtBroker, t.badTimesAtBroker, t.wakes].map((v, i) => pad(v, cols[i][1])).join("") +
+      pad(num(t.awakeMs / 3_600_000, 1), cols[9][1]) + pad(num(t.mahPerDay), cols[10][1]),
   );
   lines.push("");
   lines.push(
@@ -188,8 +190,23 @@ export function formatSummary(s: FleetSummary): string {
       if (r.fault) lines.push(`FAULT ${n.id}/${r.device}: replay decoded nothing: ${r.fault}`);
     }
   }
-  lines.push(t.lost === 0 ? "every reading is accounted for (lost = 0)" : `LOST ${t.lost} reading(s): taken but neither acknowledged, queued nor dropped`);
+  lines.push(t.lost === 0 ? "every reading is accounted for (lost = 0)" : `LOST ${t.lost} reading(s): taken but neither acknowledged, queued, dropped nor untimed`);
+  if (t.untimed) lines.push(`${t.untimed} reading(s) untimed: taken in a clock run that ended (power cut) before the clock was set, never sent`);
+  const bad = s.nodes.filter((n) => n.badTimesAtBroker > 0);
+  if (bad.length) lines.push(`BAD TIMES at the broker: ${bad.map((n) => `${n.id} ${n.badTimesAtBroker}`).join(", ")} reading(s) stamped outside the run`);
   return lines.join("\n");
+}
+
+/** the run's verdict: exit 1 (naming the nodes) if a reading was lost, reached the broker with an impossible time, or a replay decoded nothing */
+export function checkRun(s: FleetSummary): void {
+  const why: string[] = [];
+  const lost = s.nodes.filter((n) => n.lost > 0);
+  const bad = s.nodes.filter((n) => n.badTimesAtBroker > 0);
+  if (lost.length) why.push(`${s.totals.lost} reading(s) lost (${lost.map((n) => n.id).join(", ")})`);
+  if (bad.length) why.push(`${s.totals.badTimesAtBroker} reading(s) with a bad time at the broker (${bad.map((n) => n.id).join(", ")})`);
+  const replayFaults = s.nodes.flatMap((n) => (n.replays ?? []).filter((r) => r.fault).map((r) => `${n.id}/${r.device}`));
+  if (replayFaults.length) why.push(`${replayFaults.length} replay(s) decoded nothing (${replayFaults.join(", ")})`);
+  if (why.length) throw new CommanderError(1, "casanode.sim", why.join("; "));
 }
 
 type Reporter = { update(p: FleetProgress): void; stop(): void };
@@ -292,10 +309,6 @@ export function registerSim(program: Command): Command {
         const { writeReport } = await import("../sim/report.js");
         console.log(`report: ${writeReport(result.summary, result.traces, o.report)}`);
       }
-      const replayFaults = result.summary.nodes.reduce((k, n) => k + (n.replays ?? []).filter((r) => r.fault).length, 0);
-      if (replayFaults) throw new CommanderError(1, "casanode.replay", `${replayFaults} replay(s) decoded nothing`);
-      if (result.summary.totals.lost > 0) {
-        throw new CommanderError(1, "casanode.lost", `${result.summary.totals.lost} reading(s) lost`);
-      }
+      checkRun(result.summary);
     });
 }

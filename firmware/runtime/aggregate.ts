@@ -161,17 +161,62 @@ function closeDay(a: DayAcc, tzOffsetMs: number): DayResult {
  * changed, returns the finished day (and restarts the accumulator in `holder.day`).
  */
 export function foldDay(holder: { day: DayAcc | null }, tMs: number, level: number, tzOffsetMin: number): DayResult | null {
+  return foldEnergy(holder, tMs, dbToEnergy(level), 1, tzOffsetMin);
+}
+
+/** energy sum e of n samples at tMs into the day; a day already closed is not reopened */
+function foldEnergy(holder: { day: DayAcc | null }, tMs: number, e: number, n: number, tzOffsetMin: number): DayResult | null {
   var off = tzOffsetMin * 60000, local = tMs + off, d = Math.floor(local / DAY_MS), done: DayResult | null = null;
   var a = holder.day;
+  if (a && d < a.d) return null;
   if (a && a.d !== d) {
     done = closeDay(a, off);
     a = null;
   }
   if (!a) a = holder.day = { d: d, e: [0, 0, 0], n: [0, 0, 0] };
   var p = ldenPeriod(Math.floor((local - d * DAY_MS) / HOUR_MS));
-  a.e[p] += dbToEnergy(level);
-  a.n[p]++;
+  a.e[p] += e;
+  a.n[p] += n;
   return done;
+}
+
+/** Levels taken before the clock was set: [hour of RTC run time, energy sum, count], and whose they are. */
+export interface PendingLevels {
+  p: string;
+  h: Array<[number, number, number]>;
+}
+
+/** hours of levels kept while the clock is unset (state size); older ones are dropped */
+export const PENDING_HOURS = 48;
+
+/** Keep an LAeq sample taken at run time tMs (clock unset) until its day is known. */
+export function foldPending(holder: { dp: PendingLevels | null }, tMs: number, level: number, prefix: string): void {
+  var dp = holder.dp || (holder.dp = { p: prefix, h: [] }), hr = Math.floor(tMs / HOUR_MS), last = dp.h[dp.h.length - 1];
+  if (!last || last[0] !== hr) dp.h.push((last = [hr, 0, 0]));
+  last[1] += dbToEnergy(level);
+  last[2]++;
+  if (dp.h.length > PENDING_HOURS) dp.h.shift();
+}
+
+/**
+ * The clock is set, `offMs` ahead of run time: put the pending levels into their days (each
+ * run-time hour split over the local hours it straddles). Returns the days this finished.
+ */
+export function placePending(holder: { day: DayAcc | null; dp: PendingLevels | null }, offMs: number, tzOffsetMin: number): DayResult[] {
+  var dp = holder.dp, out: DayResult[] = [];
+  holder.dp = null;
+  if (!dp) return out;
+  for (var i = 0; i < dp.h.length; i++) {
+    var b = dp.h[i], t = b[0] * HOUR_MS + offMs, local = t + tzOffsetMin * 60000;
+    var f = (HOUR_MS - (((local % HOUR_MS) + HOUR_MS) % HOUR_MS)) / HOUR_MS;
+    var d1 = foldEnergy(holder, t, b[1] * f, b[2] * f, tzOffsetMin);
+    if (d1) out.push(d1);
+    if (f < 1) {
+      var d2 = foldEnergy(holder, t + f * HOUR_MS, b[1] * (1 - f), b[2] * (1 - f), tzOffsetMin);
+      if (d2) out.push(d2);
+    }
+  }
+  return out;
 }
 
 /** The finished day as entries "<prefix>Lday/Levening/Lnight/Lden" (those known), stamped with its start. */

@@ -16,7 +16,7 @@ import { faultResult } from "../../drivers/types.js";
 import { CLOCK_VALID_MS } from "./store.js";
 import type { Store, Entry } from "./store.js";
 import type { EnergyLedger } from "./energy.js";
-import { newWindow, fold, summarize, foldDay, dayEntries } from "./aggregate.js";
+import { newWindow, fold, summarize, foldDay, dayEntries, foldPending, placePending } from "./aggregate.js";
 import { Uplink, handleCommand, publishDiag, applyRelay } from "./uplink.js";
 import { clearBootLoop, markStable, SAFE_SLEEP_MS, STABLE_MS, TICK_MS } from "./safemode.js";
 
@@ -72,6 +72,9 @@ export interface Runtime {
 export const EARLY_WAKE_MS = 2000;
 /** mains: wait at most this long for SNTP before the first cycle */
 const CLOCK_WAIT_MS = 60000;
+/** battery: with the clock unset, keep Wi-Fi up this long for SNTP (polled this often) */
+const SNTP_WAIT_MS = 15000;
+const SNTP_POLL_MS = 250;
 /** never sleep less than this (a cycle that overran its slot skips to the next one) */
 const MIN_SLEEP_MS = 1000;
 /** a driver's read resolves on its own; this only guards against a driver bug */
@@ -121,7 +124,8 @@ export class Scheduler {
     this.deadline = null;
     this.configured = false;
     this.diagSent = false;
-    this.lastTick = 0;
+    // the watchdog's tick starts now: a clock set before its first run is still a jump
+    this.lastTick = Date.now();
     this.ticks = 0;
     this.sinceCycle = 0;
   }
@@ -132,6 +136,7 @@ export class Scheduler {
 
   start(): void {
     var rt = this.rt, self = this;
+    this.clockAtBoot();
     if (rt.configErrors.length) this.configSafe();
     else if (rt.mains) {
       this.openMains();
@@ -149,7 +154,7 @@ export class Scheduler {
    */
   tick(): boolean {
     var rt = this.rt, now = Date.now(), d = now - this.lastTick;
-    if (this.lastTick && (d < 0 || d > 12 * TICK_MS)) this.clockSet(d - TICK_MS);
+    if (d < 0 || d > 12 * TICK_MS) this.clockSet(d - TICK_MS);
     this.lastTick = now;
     this.ticks++;
     this.sinceCycle++;
@@ -162,14 +167,82 @@ export class Scheduler {
     return this.sinceCycle * TICK_MS < 3 * this.periodMs() + 120000;
   }
 
-  /** SNTP (or a person) moved the clock by `delta` ms: keep this boot's own times consistent */
+  /**
+   * SNTP (or a person) moved the clock by `delta` ms: keep this boot's own times consistent,
+   * and if it was the first time this RTC run learnt the time, every time taken in it.
+   */
   private clockSet(delta: number): void {
-    var rt = this.rt, st = rt.store.state;
+    var rt = this.rt, st = rt.store.state, first = this.lastTick < CLOCK_VALID_MS && this.lastTick + delta >= CLOCK_VALID_MS;
+    // before the first sync everything in run time is this run's (clockAtBoot cleared older ones)
+    var mine = function (t: number) {
+      return t > 0 && (first ? t < CLOCK_VALID_MS : t >= Math.floor(rt.bootAt));
+    };
     for (var i = 0; i < st.boots.length; i++) if (st.boots[i][0] >= Math.floor(rt.bootAt)) st.boots[i][0] += delta;
+    if (mine(st.lastUp)) st.lastUp += delta;
+    if (mine(st.next)) st.next += delta;
+    if (st.relay && mine(st.relay.until)) st.relay.until += delta;
     rt.bootAt += delta;
     if (rt.lastCycleAt) rt.lastCycleAt += delta;
+    this.lastTick += delta;
     rt.energy.shift(delta);
     rt.log("clock set (" + (delta > 0 ? "+" : "") + Math.round(delta / 1000) + " s)");
+    if (first && rt.store.runLive()) this.runSynced(delta);
+  }
+
+  /** Boot: is this the RTC run that was waiting for the clock, a new one, or a set clock? */
+  private clockAtBoot(): void {
+    var rt = this.rt, store = rt.store, st = store.state, now = Date.now();
+    var same = rt.bootCause === "deep-sleep" || now >= store.savedBefore;
+    if (now >= CLOCK_VALID_MS || !store.runLive() || !same) {
+      if (store.runLive()) rt.log("clock: the last run never learnt the time; its readings stay untimed");
+      store.endRun();
+      if (st.dp) {
+        rt.log("clock: " + st.dp.h.length + " h of noise levels without a time dropped from Lden");
+        st.dp = null;
+      }
+    }
+    if (now >= CLOCK_VALID_MS || store.runLive()) return;
+    // a new RTC run: its times count from 0 until the clock is set
+    if (st.win && st.win.t < CLOCK_VALID_MS) st.win = null;
+    if (st.winDone < CLOCK_VALID_MS) st.winDone = 0;
+    if (st.lastUp < CLOCK_VALID_MS) st.lastUp = 0;
+    if (st.next < CLOCK_VALID_MS) st.next = 0;
+    store.newRun();
+  }
+
+  /** The live run learnt the time (`off` ms ahead of its run time): place what it kept. */
+  private runSynced(off: number): void {
+    var rt = this.rt, store = rt.store, st = store.state, cfg = rt.config, out: Entry[] = [];
+    store.runSynced(off);
+    // the window filled in run time ends here (sent re-stamped); the next one is on the real grid
+    if (st.win && st.win.t < CLOCK_VALID_MS) {
+      out = summarize(st.win);
+      st.win = null;
+    }
+    if (st.winDone < CLOCK_VALID_MS) st.winDone = 0;
+    var prefix = st.dp ? st.dp.p : "", days = placePending(st, off, cfg.tzOffsetMin);
+    for (var i = 0; i < days.length; i++) out = out.concat(dayEntries(days[i], prefix));
+    if (!store.enqueue(out, cfg.queueMax)) rt.log("queue: write failed " + store.failed);
+    store.save();
+  }
+
+  /** battery, clock unset and Wi-Fi joined: give SNTP its chance, then cb */
+  private awaitClock(cb: () => void): void {
+    var self = this, last = Date.now(), polls = 0;
+    var poll = function () {
+      var now = Date.now();
+      if (now >= CLOCK_VALID_MS) {
+        if (self.lastTick < CLOCK_VALID_MS) self.clockSet(now - last - SNTP_POLL_MS);
+        return cb();
+      }
+      if (++polls > SNTP_WAIT_MS / SNTP_POLL_MS) {
+        self.rt.log("clock: no SNTP answer in " + SNTP_WAIT_MS / 1000 + " s");
+        return cb();
+      }
+      last = now;
+      setTimeout(poll, SNTP_POLL_MS);
+    };
+    poll();
   }
 
   // ---- battery ----
@@ -261,7 +334,7 @@ export class Scheduler {
     t = setTimeout(function () {
       end("session-timeout");
     }, rt.config.wifiTimeoutMs + SESSION_EXTRA_MS);
-    up.open(function (err) {
+    var opened = function (err: string | null) {
       if (err) return end(err);
       if (rt.bootCause !== "deep-sleep" || rt.safe) publishDiag(rt);
       up.flush(function (e2) {
@@ -271,6 +344,13 @@ export class Scheduler {
           end(null);
         }, rt.config.lingerMs);
       });
+    };
+    up.open(function (err) {
+      // no time yet: SNTP answers over Wi-Fi, broker or not
+      if (Date.now() < CLOCK_VALID_MS && rt.platform.wifi && (!err || err.indexOf("wifi") !== 0)) return self.awaitClock(function () {
+        opened(err);
+      });
+      opened(err);
     });
   }
 
@@ -290,6 +370,8 @@ export class Scheduler {
     if (this.ending) return;
     this.ending = true;
     if (this.deadline) clearTimeout(this.deadline);
+    // set since the last tick: the moment is known to within a tick
+    if (now >= CLOCK_VALID_MS && this.lastTick < CLOCK_VALID_MS) this.clockSet(now - this.lastTick - TICK_MS / 2);
     if (rt.uplink) {
       if (rt.uplink.client) rt.uplink.client.destroy();
       rt.energy.set("radio", false);
@@ -540,9 +622,16 @@ export class Scheduler {
 
   /** Fold samples into the windows, queue them (and closed windows), update alarms. */
   fold(slot: number, samples: Sample[]): CycleOutcome {
-    var rt = this.rt, st = rt.store.state, cfg = rt.config, th = cfg.thresholds;
+    var rt = this.rt, st = rt.store.state, cfg = rt.config, th = cfg.thresholds, i: number, j: number;
+    // taken in run time, but the run has learnt its clock meanwhile: real times
+    var off = rt.store.runOffset();
+    if (off && slot < CLOCK_VALID_MS) slot = Math.floor((slot + off) / this.periodMs()) * this.periodMs();
+    for (i = 0; i < samples.length; i++) if (off && samples[i].t < CLOCK_VALID_MS) samples[i].t += off;
     var P = this.periodMs(), U = cfg.uploadPeriodS * 1000, ws = Math.floor(slot / U) * U;
-    var entries: Entry[] = [], alarms: string[] = [], closed = false, i: number, j: number;
+    var entries: Entry[] = [], alarms: string[] = [], closed = false;
+    // a window closed in the other time (run time / real) says nothing about this one
+    var done = st.winDone || 0;
+    if (done < CLOCK_VALID_MS !== ws < CLOCK_VALID_MS) done = 0;
     if (st.win && st.win.t !== ws) {
       // the node missed the end of that window (off, or the periods changed): close it now
       entries = entries.concat(summarize(st.win));
@@ -551,7 +640,7 @@ export class Scheduler {
       closed = true;
     }
     // a reboot inside a slot whose window already closed: the sample goes out, in no window
-    if (!st.win && ws > (st.winDone || 0)) st.win = newWindow(ws);
+    if (!st.win && ws > done) st.win = newWindow(ws);
     for (i = 0; i < samples.length; i++) {
       var sm = samples[i], dev = sm.dev, r = sm.r, tS = Math.floor(sm.t / 1000);
       var d = st.dev[dev] || (st.dev[dev] = { ok: 0, bad: 0, last: "" });
@@ -576,7 +665,9 @@ export class Scheduler {
         entries.push([name, rd.unit, v, tS]);
         if (st.win) fold(st.win, { name: name, unit: rd.unit, value: v });
         if (rd.name === "LAeq") {
-          var day = foldDay(st, sm.t, v, cfg.tzOffsetMin);
+          // its hour of the day is not known yet: kept per run-time hour
+          if (sm.t < CLOCK_VALID_MS) foldPending(st, sm.t, v, dev + ".");
+          var day = sm.t < CLOCK_VALID_MS ? null : foldDay(st, sm.t, v, cfg.tzOffsetMin);
           if (day) entries = entries.concat(dayEntries(day, dev + "."));
           if (th.noiseDb !== undefined && v > th.noiseDb) alarms.push(dev + ":noise-high");
         }

@@ -2,7 +2,7 @@
 // the bench use it. Firmware code (kept ES5 so the same store logic is used).
 //
 // queued is counted from the queue files themselves, not derived from the counters, so
-// lost = readings - acked - queued - dropped is a real check (0 when nothing was lost).
+// lost = readings - acked - queued - dropped - untimed is a real check (0 when nothing was lost).
 
 import { Store, unseal } from "./store.js";
 
@@ -17,7 +17,9 @@ export interface NodeStats {
   queued: number;
   /** values dropped from the full queue */
   dropped: number;
-  /** readings - acked - queued - dropped: 0 unless values were lost */
+  /** values from an RTC run that never learnt the time (never sent) */
+  untimed: number;
+  /** readings - acked - queued - dropped - untimed: 0 unless values were lost */
   lost: number;
   lostFiles: number;
   wakes: number;
@@ -62,8 +64,8 @@ export function readNodeStats(storage: StorageModule): NodeStats {
     if (f && Array.isArray(f.e)) queued += f.e.length;
   }
   return {
-    readings: c.readings, published: c.published, acked: c.acked, queued: queued, dropped: c.dropped,
-    lost: c.readings - c.acked - queued - c.dropped, lostFiles: c.lostFiles,
+    readings: c.readings, published: c.published, acked: c.acked, queued: queued, dropped: c.dropped, untimed: c.untimed,
+    lost: c.readings - c.acked - queued - c.dropped - c.untimed, lostFiles: c.lostFiles,
     wakes: c.wakes, boots: c.boots, cycles: c.cycles, uploads: c.uploads, uploadFails: c.uploadFails,
     cmds: c.cmds, cmdErrors: c.cmdErrors, bytesWritten: c.bytes, energyMs: s.en, safe: s.safe, alarms: s.alarms,
     notes: st.notes,

@@ -10,9 +10,16 @@
 //   counts, and load() adopts an intact file beyond it (counted now) or erases a torn one.
 // - Files leave the queue (acked or dropped) by advancing state.q.done in a state write first,
 //   then erasing them: load() erases whatever a cut left behind at or below done.
-// So the counters stay exact: readings = acked + dropped + queued, whatever point a cut hits.
+// So the counters stay exact: readings = acked + dropped + untimed + queued, whatever point a cut hits.
+//
+// Time: a reading taken before the clock is set (an ESP32's RTC restarts at 0 on power-on) is
+// stamped in seconds since the RTC started (below CLOCK_VALID_S: that is the mark). Queue files
+// are never rewritten, so state.runs records, per RTC run, the first queue file it wrote and
+// the offset its clock turned out to have; peek() adds it. A run that ended (power cut) before
+// it learnt the time left readings nobody can place: they leave the queue counted as untimed,
+// never sent with a made-up time.
 
-/** One queued value: [name, unit, value, time in s since the epoch]. */
+/** One queued value: [name, unit, value, time in s since the epoch (or since the RTC started: see above)]. */
 export type Entry = [string, string, number, number];
 
 export interface Counters {
@@ -24,6 +31,8 @@ export interface Counters {
   acked: number;
   /** values dropped from the full queue, oldest first */
   dropped: number;
+  /** values taken in an RTC run that ended before the clock was set: no time, never sent */
+  untimed: number;
   /** committed queue files that later failed to read (flash corruption): values unknown */
   lostFiles: number;
   /** deep-sleep wakes (including chained ones) */
@@ -53,6 +62,9 @@ export interface NodeState {
   c: Counters;
   /** queue files: next seq to write; all seq <= done have left the queue */
   q: { next: number; done: number };
+  /** RTC runs with readings stamped before the clock was set: [first queue seq, clock offset ms]
+   *  (offset RUN_LIVE: the current run, time not known yet; RUN_LOST: it ended without) */
+  runs: Array<[number, number]>;
   /** start of the next sampling slot on the period grid, ms (0: none yet) */
   next: number;
   /** start of the last aggregation window closed, ms: a late sample never reopens it */
@@ -61,6 +73,8 @@ export interface NodeState {
   win: any;
   /** Lden day accumulator (aggregate.ts) */
   day: any;
+  /** noise levels per hour of RTC run time, waiting for the clock (aggregate.ts foldPending) */
+  dp: any;
   /** highest command counter accepted: lower or equal ones are replays */
   ctr: number;
   /** recent boots [ms, cause], newest last */
@@ -95,6 +109,10 @@ export interface NodeState {
 const STATE_VERSION = 1;
 /** before 2024-01-01 the clock was never set (an ESP32's RTC starts at 0 after power-on) */
 export const CLOCK_VALID_MS = 1704067200000;
+export const CLOCK_VALID_S = CLOCK_VALID_MS / 1000;
+/** state.runs offsets that are not offsets */
+export const RUN_LIVE = 0;
+export const RUN_LOST = -1;
 /** Espruino Storage: each file costs a header in flash besides its data (name + size) */
 export const FILE_OVERHEAD_BYTES = 32;
 /** ESP32 Espruino Storage area since 2v26 (896 KB; 256 KB before) */
@@ -105,9 +123,9 @@ export const FLASH_ENDURANCE_CYCLES = 100000;
 export function freshState(now: number): NodeState {
   return {
     v: STATE_VERSION, sq: 0, born: now >= CLOCK_VALID_MS ? now : 0,
-    c: { readings: 0, published: 0, acked: 0, dropped: 0, lostFiles: 0, wakes: 0, boots: 0, cycles: 0, uploads: 0, uploadFails: 0, cmds: 0, cmdErrors: 0, bytes: 0 },
-    q: { next: 1, done: 0 },
-    next: 0, winDone: 0, win: null, day: null, ctr: 0, boots: [], crashRun: 0, safe: "", en: {}, cfg: null, alarms: [],
+    c: { readings: 0, published: 0, acked: 0, dropped: 0, untimed: 0, lostFiles: 0, wakes: 0, boots: 0, cycles: 0, uploads: 0, uploadFails: 0, cmds: 0, cmdErrors: 0, bytes: 0 },
+    q: { next: 1, done: 0 }, runs: [],
+    next: 0, winDone: 0, win: null, day: null, dp: null, ctr: 0, boots: [], crashRun: 0, safe: "", en: {}, cfg: null, alarms: [],
     relay: null, lamp: null, lastUp: 0, lastUpOk: false, upFails: 0, chain: 0, dev: {}, savedAt: 0,
   };
 }
@@ -166,8 +184,8 @@ export function flashLifeYears(bytesPerDay: number, storageBytes?: number, endur
 
 /** A batch of queued values read for one data message, oldest first. */
 export interface Batch {
-  /** [seq, values] per queue file in the batch */
-  files: Array<[number, number]>;
+  /** [seq, values sent, values untimed] per queue file in the batch */
+  files: Array<[number, number, number]>;
   entries: Entry[];
   /** highest seq in the batch */
   last: number;
@@ -180,6 +198,8 @@ export class Store {
   notes: string[];
   /** a flash write threw (power lost, flash full): no more writes this boot */
   failed: string;
+  /** the clock at the last save before this boot (a lower clock now: the RTC restarted) */
+  savedBefore: number;
   private pre: string;
   private erase: number[];
 
@@ -190,6 +210,7 @@ export class Store {
     this.notes = [];
     this.erase = [];
     this.failed = "";
+    this.savedBefore = 0;
   }
 
   /** the queue file of `seq` */
@@ -241,6 +262,10 @@ export class Store {
       sweep = true;
     }
     this.state = s;
+    // states saved before runs existed
+    if (!s.runs) s.runs = [];
+    if (!s.c.untimed) s.c.untimed = 0;
+    this.savedBefore = s.savedAt;
     var q = s.q, c = s.c, k: number;
     // a cut between the state write and the erasures leaves acked/dropped files behind
     for (k = q.done; k > 0 && this.storage.read(this.qName(k)) !== undefined; k--) this.rm(this.qName(k));
@@ -300,7 +325,40 @@ export class Store {
   /** values waiting for upload */
   queued(): number {
     var c = this.state.c;
-    return c.readings - c.acked - c.dropped;
+    return c.readings - c.acked - c.dropped - c.untimed;
+  }
+
+  /** the current RTC run, if it is still waiting for the clock */
+  runLive(): boolean {
+    var r = this.state.runs;
+    return r.length > 0 && r[r.length - 1][1] === RUN_LIVE;
+  }
+
+  /** The RTC started afresh with the clock unset: what the last run could not place is lost. */
+  newRun(): void {
+    var r = this.state.runs, seq = this.state.q.next;
+    this.endRun();
+    // a run that wrote nothing covers no file
+    if (r.length && r[r.length - 1][0] >= seq) r.pop();
+    r.push([seq, RUN_LIVE]);
+  }
+
+  /** the live run ended before it learnt the time */
+  endRun(): void {
+    var r = this.state.runs;
+    if (this.runLive()) r[r.length - 1][1] = RUN_LOST;
+  }
+
+  /** The live run's clock was set: its run-time stamps are `offsetMs` behind real time. */
+  runSynced(offsetMs: number): void {
+    var r = this.state.runs;
+    if (this.runLive()) r[r.length - 1][1] = Math.round(offsetMs);
+  }
+
+  /** offset of the current run's clock once known, else 0 */
+  runOffset(): number {
+    var r = this.state.runs, o = r.length ? r[r.length - 1][1] : 0;
+    return o > 0 ? o : 0;
   }
 
   /**
@@ -326,9 +384,15 @@ export class Store {
     this.erase.push(k);
   }
 
-  /** Oldest queued values, whole files, up to about maxChars of JSON (at least one file). */
+  /**
+   * Oldest queued values, whole files, up to about maxChars of JSON (at least one file), times
+   * made real: run-time stamps get their run's offset; those of a run that never learnt the
+   * time are left out (counted untimed on ack); those of the live run wait for the clock.
+   */
   peek(maxChars: number): Batch | null {
-    var q = this.state.q, b: Batch = { files: [], entries: [], last: 0 }, size = 0;
+    var q = this.state.q, runs = this.state.runs, b: Batch = { files: [], entries: [], last: 0 }, size = 0, i: number;
+    // runs whose files have all left the queue (the last one stays: its clock offset still applies)
+    while (runs.length > 1 && runs[1][0] <= q.done + 1) runs.shift();
     for (var k = q.done + 1; k < q.next; k++) {
       var f = unseal(this.storage.read(this.qName(k)));
       if (!f || !Array.isArray(f.e)) {
@@ -343,9 +407,23 @@ export class Store {
       }
       var len = JSON.stringify(f.e).length;
       if (b.files.length && size + len > maxChars) break;
+      var off = RUN_LOST, out: Entry[] = [], wait = false;
+      for (i = runs.length - 1; i >= 0; i--) {
+        if (runs[i][0] <= k) {
+          off = runs[i][1];
+          break;
+        }
+      }
+      for (i = 0; i < f.e.length; i++) {
+        var e: Entry = f.e[i];
+        if (e[3] >= CLOCK_VALID_S) out.push(e);
+        else if (off === RUN_LIVE) wait = true;
+        else if (off > 0) out.push([e[0], e[1], e[2], e[3] + Math.round(off / 1000)]);
+      }
+      if (wait) break;
       size += len;
-      b.files.push([k, f.e.length]);
-      for (var i = 0; i < f.e.length; i++) b.entries.push(f.e[i]);
+      b.files.push([k, out.length, f.e.length - out.length]);
+      for (i = 0; i < out.length; i++) b.entries.push(out[i]);
       b.last = k;
     }
     return b.files.length ? b : null;
@@ -359,6 +437,7 @@ export class Store {
       if (k <= s.q.done) continue;
       // in order: files before k are acked by earlier batches or dropped
       n += b.files[i][1];
+      s.c.untimed += b.files[i][2] || 0;
       s.q.done = k;
       this.erase.push(k);
     }

@@ -35,7 +35,7 @@ interface Rig {
 
 const profiles: { [b: string]: BoardProfile } = {};
 
-async function rig(board: string, config: object, opts: { world?: (w: WorldModel) => WorldModel; seed?: number } = {}): Promise<Rig> {
+async function rig(board: string, config: object, opts: { world?: (w: WorldModel) => WorldModel; seed?: number; wifiUp?: (t: number) => boolean } = {}): Promise<Rig> {
   const file = await ensureBundle(board);
   const profile = (profiles[board] ??= ((await import(`../../boards/profiles/${board}.js`)) as { profile: BoardProfile }).profile);
   const clock = new VirtualClock(START);
@@ -49,7 +49,7 @@ async function rig(board: string, config: object, opts: { world?: (w: WorldModel
     config: { site: "t", node: "n1", keyHex: KEY, ...config },
     clock, world, rng: createRng(opts.seed ?? 5),
     // the bundle's default Wi-Fi is the simulator's access point
-    wifi: { ssid: "casanode-sim", password: "casanode-sim-ap", up: () => true },
+    wifi: { ssid: "casanode-sim", password: "casanode-sim-ap", up: opts.wifiUp ?? (() => true) },
     createNet: broker.createNet,
     onConsole: (t) => {
       partial += t;
@@ -67,6 +67,24 @@ async function rig(board: string, config: object, opts: { world?: (w: WorldModel
     text: () => lines.map((l) => new Date(l[0]).toISOString().slice(11, 23) + " " + l[1]).join("\n"),
     seen: (re) => lines.filter((l) => re.test(l[1])).map((l) => l[0]),
   };
+}
+
+/** every data record at the broker as [name, time s], times resolved as bt + t (never relative) */
+function records(b: MemBroker): Array<[string, number]> {
+  const out: Array<[string, number]> = [];
+  for (const m of b.topic("data")) {
+    let bt = 0;
+    for (const x of JSON.parse(m.payload)) {
+      if (x.bt !== undefined) bt = x.bt;
+      out.push([x.n, bt + (x.t ?? 0)]);
+    }
+  }
+  return out;
+}
+
+/** records whose time is outside [from, to] (ms); a day's levels are stamped with the day's start */
+function implausible(b: MemBroker, from: number, to: number): Array<[string, number]> {
+  return records(b).filter(([n, t]) => t * 1000 > to || t * 1000 < from - (/\.L(day|evening|night|den)$/.test(n) ? DAY : 0));
 }
 
 function valuesNamed(b: MemBroker, name: string): Array<[number, number]> {
@@ -220,5 +238,78 @@ describe("bundles in the simulator (runtime)", function () {
     expect(status.lamp).to.include({ mode: "auto", lampOn: false, reason: "schedule-day" });
     expect(valuesNamed(r.broker, "pm.pm25.mean").length).to.be.at.least(10);
     expect(readNodeStats(r.node.storage).lost).to.equal(0);
+  });
+
+  describe("readings taken before the clock is set", () => {
+    it("battery: stamped on the RTC run, re-stamped when SNTP answers; a run cut before any sync is counted untimed, never sent with a made-up time", async () => {
+      // no Wi-Fi for 5 h from power-on (RTC at 0), and a power cut at 2 h: that first run never learns the time
+      r = await rig("esp32-bin", { samplePeriodS: 900, uploadPeriodS: 3600 }, { wifiUp: (t) => t >= START + 5 * HOUR });
+      r.run(2 * HOUR);
+      const firstRun = readNodeStats(r.node.storage).readings;
+      r.node.powerCut(10_000, { tear: false });
+      r.run(6 * HOUR);
+      for (let k = 0; k < 1200 && r.node.powerState !== "asleep"; k++) r.run(100);
+      expect(r.node.stats.crashes, r.node.stats.lastError).to.equal(0);
+      expect(implausible(r.broker, START, r.clock.now())).to.deep.equal([]);
+      // the second run's readings (2 h to 5 h, before any sync) went out at their real times
+      const before = valuesNamed(r.broker, "bin.fill").filter(([t]) => t * 1000 > START + 2 * HOUR && t * 1000 < START + 5 * HOUR);
+      expect(before.length).to.be.at.least(10);
+      // each within its cycle, just after its slot on the 15 min grid (where the true clock was)
+      for (const [t] of before) expect(((t * 1000 - START) % (15 * MIN)) / 1000).to.be.within(0, 60);
+      const st = readNodeStats(r.node.storage) as any;
+      // exactly what the first run took (none of it sent)
+      expect(firstRun).to.be.greaterThan(10);
+      expect(st.untimed).to.equal(firstRun);
+      expect(st.readings).to.equal(st.acked + st.queued + st.dropped + st.untimed);
+      expect(st.lost).to.equal(0);
+    });
+
+    it("mains: windows and Lden are still made while the clock is unset (after a power cut in a Wi-Fi outage), once per window and per day", async () => {
+      // synced at power-on, Wi-Fi lost at 1 h, a power cut at 2 h (RTC back to 0), Wi-Fi back at 18 h (02:00 the next day)
+      r = await rig("esp32-noise", { samplePeriodS: 60, uploadPeriodS: 300 }, { wifiUp: (t) => t < START + HOUR || t >= START + 18 * HOUR });
+      r.run(2 * HOUR);
+      r.node.powerCut(10_000, { tear: false });
+      r.run(18 * HOUR);
+      expect(r.node.stats.crashes, r.node.stats.lastError).to.equal(0);
+      expect(implausible(r.broker, START, r.clock.now())).to.deep.equal([]);
+      // windows every 5 min, the unsynced 16 h included (a power cut and the sync each cost at most one)
+      const means = valuesNamed(r.broker, "noise.LAeq.mean");
+      expect(means.filter(([t]) => t * 1000 > START + 2 * HOUR && t * 1000 < START + 18 * HOUR).length).to.be.at.least(16 * 12 - 3);
+      expect(means.length).to.be.at.least(20 * 12 - 4);
+      // one Lden for 15 January, from the levels before the cut, during the outage and none twice
+      const lden = valuesNamed(r.broker, "noise.Lden");
+      expect(lden.map(([t]) => new Date(t * 1000).toISOString())).to.deep.equal(["2026-01-15T00:00:00.000Z"]);
+      const st = readNodeStats(r.node.storage) as any;
+      expect(st.readings).to.equal(st.acked + st.queued + st.dropped + (st.untimed ?? 0));
+    });
+
+    it("battery: a power-on with no clock keeps Wi-Fi up until SNTP answers, even when the broker refuses", async () => {
+      r = await rig("esp32-bin", { samplePeriodS: 900, uploadPeriodS: 3600 });
+      r.broker.setUp(false);
+      r.run(5 * MIN);
+      const firstSleep = r.seen(/^sleep /)[0];
+      expect(firstSleep, r.text()).to.be.a("number");
+      expect(r.seen(/^clock set/).filter((t) => t < firstSleep).length, r.text()).to.equal(1);
+      r.broker.setUp(true);
+      r.run(3 * HOUR);
+      expect(valuesNamed(r.broker, "bin.fill").length).to.be.at.least(10);
+      expect(implausible(r.broker, START, r.clock.now())).to.deep.equal([]);
+    });
+
+    it("mains diag: uptime and last upload survive SNTP setting the clock", async () => {
+      r = await rig("esp32-noise", { samplePeriodS: 60, uploadPeriodS: 300 });
+      // connected (and flushed once) at boot, before SNTP answers; then the broker goes away
+      r.run(MIN);
+      r.broker.setUp(false);
+      r.run(9 * MIN);
+      r.node.consoleInput("casanode.diag()");
+      r.run(1000);
+      const text = r.text();
+      const up = /up (\d+) s, boot=power-on/.exec(text);
+      expect(up, text.slice(-2000)).to.not.equal(null);
+      expect(Number(up![1])).to.be.within(9 * 60, 11 * 60);
+      const last = /last upload: (\S+)/.exec(text.slice(text.lastIndexOf("CasaNode ")));
+      expect(last![1].slice(0, 10)).to.equal("2026-01-15");
+    });
   });
 });

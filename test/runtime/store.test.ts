@@ -216,3 +216,52 @@ function checksumRef(s: string): number {
   }
   return ((b << 16) | a) >>> 0;
 }
+
+describe("store: readings stamped before the clock was set", () => {
+  const run = (t: number, id: number): Entry => ["v" + id, "u", id, t];
+
+  it("hold the live run's files back, re-stamp them with the run's offset, count a run that never learnt the time as untimed", () => {
+    const storage = new SimStorage();
+    const s = new Store(storage);
+    s.load(true);
+    s.enqueue(entries([1]), 100); // real time, before any run
+    s.newRun(); // power-on, RTC at 0
+    s.enqueue([run(60, 2), run(120, 3)], 100);
+    // the live run's files wait for the clock; what comes before goes
+    let b = s.peek(10_000)!;
+    expect(ids(b.entries)).to.deep.equal([1]);
+    s.ack(b);
+    expect(s.peek(10_000)).to.equal(null);
+    s.save();
+    // a power cut: the next run starts, the first one never learnt the time
+    s.newRun();
+    s.enqueue([run(30, 4)], 100);
+    s.runSynced(1768464000_000 - 30_000);
+    // and after the sync, real times in the same run
+    s.enqueue(entries([5]), 100);
+    b = s.peek(10_000)!;
+    expect(b.entries).to.deep.equal([["v4", "u", 4, 1768464000], ["v5", "u", 5, 1768464000]]);
+    expect(b.files.map((f) => f.slice(1))).to.deep.equal([[0, 2], [1, 0], [1, 0]]);
+    s.ack(b);
+    s.save();
+    const st = readNodeStats(storage);
+    expect(st).to.include({ readings: 5, acked: 3, untimed: 2, queued: 0, lost: 0 });
+    // the books survive a reload, and the run that learnt its time keeps its offset for stragglers
+    const again = new Store(storage);
+    again.load();
+    expect(again.runOffset()).to.equal(1768464000_000 - 30_000);
+    expect(again.queued()).to.equal(0);
+  });
+
+  it("a run that wrote nothing leaves no range behind", () => {
+    const s = new Store(new SimStorage());
+    s.load(true);
+    s.newRun();
+    s.newRun();
+    s.newRun();
+    expect(s.state.runs).to.deep.equal([[1, 0]]);
+    expect(s.runLive()).to.equal(true);
+    s.endRun();
+    expect(s.runLive()).to.equal(false);
+  });
+});

@@ -15,7 +15,7 @@ import { Store, type Batch } from "../../firmware/runtime/store.js";
 import { packReadings, senmlBaseName } from "../../firmware/uplink/senml.js";
 import { topicFor } from "../../firmware/uplink/topics.js";
 import type { SimNodeOptions } from "../../sim/node.js";
-import { registerSim, formatSummary } from "../../tools/sim.js";
+import { registerSim, checkRun, formatSummary } from "../../tools/sim.js";
 import { MAX_CAPTURE_FILE_BYTES } from "../../sim/replay.js";
 
 const H = 3_600_000;
@@ -86,6 +86,11 @@ class StandInNode implements FleetNode {
     this.timer = clock.setTimeout(() => this.wake(), WAKE_MS);
   }
 
+  /** the time a reading is sent with, s */
+  protected sentTime(tS: number): number {
+    return tS;
+  }
+
   private upload(): void {
     const t = this.o.clock.now();
     if (!this.o.wifi.up(t) || !(this.o.brokerReachable?.(t) ?? true)) return;
@@ -105,7 +110,7 @@ class StandInNode implements FleetNode {
   private publish(batch: Batch, cfg: any): void {
     if (this.off) return;
     const sentAt = this.o.clock.now();
-    const rs = batch.entries.map((e) => ({ name: e[0], unit: e[1], value: e[2], t: e[3] }));
+    const rs = batch.entries.map((e) => ({ name: e[0], unit: e[1], value: e[2], t: this.sentTime(e[3]) }));
     const [msg] = packReadings(senmlBaseName(cfg.site, cfg.node), rs, 100_000);
     this.store.state.c.published += rs.length;
     this.client!.publish(topicFor(cfg.site, cfg.node, "data"), msg, { qos: 1 }, (err) => {
@@ -136,7 +141,23 @@ class StandInNode implements FleetNode {
   }
 }
 
-function standIn(extra: Partial<FleetOptions> = {}): FleetOptions & { made: StandInNode[] } {
+/** sends its readings stamped with seconds since its (last) boot, as a node whose clock was never set */
+class UnsetClockNode extends StandInNode {
+  private bootAt = 0;
+  start(): void {
+    this.bootAt = (this as any).o.clock.now();
+    super.start();
+  }
+  powerCut(offMs: number): void {
+    this.bootAt = (this as any).o.clock.now() + offMs;
+    super.powerCut(offMs);
+  }
+  protected sentTime(tS: number): number {
+    return tS - Math.floor(this.bootAt / 1000);
+  }
+}
+
+function standIn(extra: Partial<FleetOptions> & { unsetClock?: string[] } = {}): FleetOptions & { made: StandInNode[] } {
   const made: StandInNode[] = [];
   return {
     boards: ["esp32-air", "esp32-pole"],
@@ -145,7 +166,7 @@ function standIn(extra: Partial<FleetOptions> = {}): FleetOptions & { made: Stan
     seed: 42,
     loadBundle: async () => "",
     createNode: (o) => {
-      const n = new StandInNode(o);
+      const n = extra.unsetClock?.includes(o.id) ? new UnsetClockNode(o) : new StandInNode(o);
       made.push(n);
       return n;
     },
@@ -210,6 +231,22 @@ describe("fleet runner (stand-in nodes)", function () {
     expect(a1.receivedAtBroker).to.equal(72);
     expect(summary.faults.map((f) => `${f.kind}:${f.node}`)).to.deep.equal(["wifi-down:air-01", "wifi-down:air-02", "wifi-down:pole-01", "unplug:air-02", "power-cut:pole-01"]);
     expect(a1.faults).to.equal(1);
+  });
+
+  it("counts records with times outside the run as bad, without merging distinct readings that share a made-up time", async () => {
+    // pole-01 stamps seconds since boot; two power cuts make it reuse the same small times
+    const { summary } = await runFleet(standIn({ unsetClock: ["pole-01"], faults: ["power-cut:pole-01@2h+10s", "power-cut:pole-01@4h+10s"] }));
+    const [a1, p1] = summary.nodes;
+    expect(a1.badTimesAtBroker).to.equal(0);
+    expect(p1.acked).to.be.greaterThan(50);
+    // every acked reading reached the observer as itself, and each one has an impossible time
+    expect(p1.receivedAtBroker).to.equal(p1.acked);
+    expect(p1.badTimesAtBroker).to.equal(p1.receivedAtBroker);
+    expect(summary.totals.badTimesAtBroker).to.equal(p1.badTimesAtBroker);
+    expect(() => checkRun(summary)).to.throw(CommanderError, /pole-01/).with.property("exitCode", 1);
+    expect(formatSummary(summary)).to.match(/BAD TIMES at the broker: pole-01 \d+/);
+    const good = await runFleet(standIn({ nodes: 2 }));
+    expect(() => checkRun(good.summary)).to.not.throw();
   });
 
   it("is reproducible from the seed", async () => {
