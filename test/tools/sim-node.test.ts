@@ -136,7 +136,7 @@ describe("field tools: against a simulated node", function () {
       link = await openLink(port);
       await new Promise((r) => setTimeout(r, 50));
       link.drain();
-      await link.write('require("Storage").read("casanode.json")\n');
+      await link.write('require("Storage").readJSON("casanode.json").wifi.password\n');
       await new Promise((r) => setTimeout(r, 300));
       const got = link.drain();
       await link.close();
