@@ -101,7 +101,7 @@ export class ConsoleLock {
         var line = this.line;
         this.line = "";
         this.onLine(line);
-        if (!this.locked) return; // the rest goes to the REPL's next read
+        if (!this.locked) return; // typed after the password, before the REPL was back: dropped
       } else if (ch === "\x03") this.line = "";
       else if (this.line.length < MAX_LINE) this.line += ch;
     }

@@ -970,9 +970,8 @@ export class EspruinoBoot {
       }),
       setConsole: api((device?: any, _options?: any) => {
         const name = device && typeof device === "object" ? device.name ?? device.toString?.() : device;
-        if (name === null) return this.setConsole(null);
-        if (name !== "Serial1") throw this.error(`Unknown device type ${JSON.stringify(name)}`);
-        this.setConsole("Serial1");
+        // another device (Serial2, "Telnet"): the REPL leaves Serial1, which is all the simulator shows
+        this.setConsole(name === null || name === undefined ? null : String(name));
       }),
       getConsole: api(() => this.consoleDevice),
       setTimeZone: api((hours: any) => {
