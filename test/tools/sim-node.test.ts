@@ -186,6 +186,16 @@ describe("field tools: against a simulated node", function () {
       expect(await tryToRead()).to.not.include("wifi-secret-9");
     });
 
+    it("diag --watch without the password reads health every period", async () => {
+      await startNode(bundle, CONFIG);
+      const out = recorder();
+      const d = await diag({ port, watchS: 0.05, maxReports: 3, json: true, reporter: out });
+      const reports = out.lines.map((l) => JSON.parse(l));
+      expect(reports).to.have.length(3);
+      expect(reports[2].uptimeS).to.be.greaterThan(reports[0].uptimeS);
+      expect(d.node).to.equal("pole-07");
+    });
+
     it("slows down after wrong passwords: a doubling wait, and the right one is refused during it", async () => {
       await startNode(bundle, CONFIG);
       link = await openLink(port);
