@@ -1,6 +1,6 @@
 // Build entry: ESP32 battery air node (SDS011 PM on a switched supply, SEN0232 noise).
 import { profile } from "./profiles/esp32-air.js";
-import { espruinoPlatform, lockConsole } from "./espruino-platform.js";
+import { espruinoPlatform } from "./espruino-platform.js";
 import { espruinoGpio } from "./espruino-gpio.js";
 import { fitted, powerOf, serialOf, serialPins, pinOf, optionsWith } from "./devices.js";
 import { Sds011 } from "../drivers/sds011.js";
@@ -17,4 +17,4 @@ if (pm) {
 }
 var noise = fitted(profile, "sen0232");
 if (noise) sensors.push(new Sen0232(noise.name, gpio, pinOf(noise, "out"), optionsWith(noise, { power: powerOf(noise) })));
-global.casanode = startNode(espruinoPlatform(), profile, sensors, [], { lockConsole: lockConsole });
+global.casanode = startNode(espruinoPlatform(), profile, sensors, []);

@@ -1,6 +1,6 @@
 // Build entry: ESP32 battery bin node with a JSN-SR04T (trigger/echo) on a switched supply.
 import { profile } from "./profiles/esp32-bin-sr04.js";
-import { espruinoPlatform, lockConsole } from "./espruino-platform.js";
+import { espruinoPlatform } from "./espruino-platform.js";
 import { espruinoGpio } from "./espruino-gpio.js";
 import { fitted, powerOf, pinOf } from "./devices.js";
 import { HcSr04 } from "../drivers/hcsr04.js";
@@ -11,4 +11,4 @@ var gpio = espruinoGpio();
 var sensors: Sensor[] = [];
 var bin = fitted(profile, "hcsr04");
 if (bin) sensors.push(new HcSr04({ name: bin.name, gpio: gpio, trigger: pinOf(bin, "trigger"), echo: pinOf(bin, "echo"), power: powerOf(bin), options: bin.options }));
-global.casanode = startNode(espruinoPlatform(), profile, sensors, [], { lockConsole: lockConsole });
+global.casanode = startNode(espruinoPlatform(), profile, sensors, []);

@@ -1,6 +1,6 @@
 // Build entry: ESP32 mains noise node (DNMS over I2C).
 import { profile } from "./profiles/esp32-noise.js";
-import { espruinoPlatform, lockConsole } from "./espruino-platform.js";
+import { espruinoPlatform } from "./espruino-platform.js";
 import { espruinoGpio } from "./espruino-gpio.js";
 import { fitted, powerOf, i2cOf, optionsWith } from "./devices.js";
 import { Dnms } from "../drivers/dnms.js";
@@ -13,4 +13,4 @@ if (noise) {
   var nb = noise.bus as { address: number };
   sensors.push(new Dnms(noise.name, i2cOf(noise), optionsWith(noise, { address: nb.address, power: powerOf(noise), gpio: noise.power ? espruinoGpio() : undefined })));
 }
-global.casanode = startNode(espruinoPlatform(), profile, sensors, [], { lockConsole: lockConsole });
+global.casanode = startNode(espruinoPlatform(), profile, sensors, []);

@@ -1,6 +1,6 @@
 // Build entry: ESP32 mains streetlight pole (lamp relay + current sense, PMS5003, PCB Artists noise).
 import { profile } from "./profiles/esp32-pole.js";
-import { espruinoPlatform, lockConsole } from "./espruino-platform.js";
+import { espruinoPlatform } from "./espruino-platform.js";
 import { espruinoGpio } from "./espruino-gpio.js";
 import { fitted, powerOf, serialOf, serialPins, pinOf, i2cOf, optionsWith } from "./devices.js";
 import { Relay } from "../drivers/relay.js";
@@ -30,7 +30,6 @@ if (noise) {
   sensors.push(new PcbSpl(noise.name, i2cOf(noise), optionsWith(noise, { address: nb.address, power: powerOf(noise), gpio: noise.power ? gpio : undefined })));
 }
 global.casanode = startNode(espruinoPlatform(), profile, sensors, actuators, {
-  lockConsole: lockConsole,
   lamp: function (relay: Actuator, config: NodeConfig) {
     return new StreetlightController(relay, config.location);
   },

@@ -4,6 +4,7 @@
 
 import { sha256 } from "../firmware/crypto/sha256.js";
 import type { Platform, WakeCause } from "../firmware/platform.js";
+import type { ConsolePort } from "../firmware/runtime/lock.js";
 
 /** ESP32.deepSleep takes an int32 of microseconds: about 35.8 min at most */
 export const ESP32_MAX_DEEP_SLEEP_MS = Math.floor(2147483647 / 1000);
@@ -68,7 +69,7 @@ export function espruinoPlatform(): Platform {
     memory: function () {
       return process.memory();
     },
-    console: typeof Serial1 !== "undefined" ? Serial1 : undefined,
+    console: consolePort(),
     log: function (line: string) {
       print(line);
     },
@@ -79,8 +80,16 @@ export function espruinoPlatform(): Platform {
   };
 }
 
-/** lock the REPL console behind the config's password (E.setPassword: at most 20 chars) */
-export function lockConsole(password: string): void {
-  E.setPassword(password);
-  E.lockConsole();
+/** the REPL's own device (Serial1 on ESP32, USB on the Linux build), for the console lock (firmware/runtime/lock.ts) */
+function consolePort(): ConsolePort | undefined {
+  var name = E.getConsole ? E.getConsole() : "Serial1";
+  var port = name ? (global as any)[name] : undefined;
+  if (!port || !port.on || !port.write) return undefined;
+  return {
+    port: port,
+    // forced: neither Telnet nor a USB plug-in may move the REPL while it is locked or in use
+    attach: function (on: boolean) {
+      E.setConsole(on ? port : null, { force: true });
+    },
+  };
 }

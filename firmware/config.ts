@@ -43,7 +43,7 @@ export interface NodeConfig {
   /** give up joining Wi-Fi after this (Espruino's Wifi gives no callback while the AP is down) */
   wifiTimeoutMs: number;
   keepAliveS: number;
-  /** locks the serial console (E.setPassword: at most 20 chars) */
+  /** locks the serial console (firmware/runtime/lock.ts): 8 to 20 printable ASCII characters */
   consolePassword?: string;
 }
 
@@ -94,6 +94,10 @@ export function mergeConfig(base: any, over: any): any {
 
 // no {64}: Espruino's regex engine silently fails {m,n} quantifiers (measured on 2v29)
 const HEX_RE = /^[0-9a-fA-F]+$/;
+/** no control chars: the console lock reads a line, and a DLE-led line is a program's, never a password */
+const PRINTABLE_RE = /^[\x20-\x7e]+$/;
+/** shorter console passwords are refused (guessable); at most 20: Espruino's E.setPassword limit */
+export const CONSOLE_PASSWORD_MIN = 8;
 
 /** fields a config may hold, with the nested objects' fields */
 const SCHEMA: { [k: string]: string[] | null } = {
@@ -116,9 +120,9 @@ function isNum(v: any): boolean {
   return typeof v === "number" && isFinite(v);
 }
 
-/** Checks one field; pushes "<path> must be <rule>, got <value>" on failure. */
+/** Checks one field; pushes "<path> must be <rule>, got <value>" on failure (a secret's value is never shown). */
 function check(errors: string[], path: string, v: any, ok: boolean, rule: string): void {
-  if (!ok) errors.push(path + " must be " + rule + ", got " + show(v));
+  if (!ok) errors.push(path + " must be " + rule + ", got " + (SECRET_FIELDS.indexOf(path) >= 0 && typeof v === "string" ? v.length + " characters" : show(v)));
 }
 
 /** `what` says the kind and unit, e.g. "a whole number of seconds"; the range is added */
@@ -177,7 +181,11 @@ export function checkConfig(c: any): string[] {
   num(e, "lingerMs", c.lingerMs, 0, 60000, "a whole number of ms", true);
   num(e, "wifiTimeoutMs", c.wifiTimeoutMs, 1000, 120000, "a whole number of ms", true);
   num(e, "keepAliveS", c.keepAliveS, 0, 3600, "a whole number of seconds", true);
-  if (c.consolePassword !== undefined) str(e, "consolePassword", c.consolePassword, 1, 20);
+  var pw = c.consolePassword;
+  if (pw !== undefined) {
+    check(e, "consolePassword", pw, typeof pw === "string" && pw.length >= CONSOLE_PASSWORD_MIN && pw.length <= 20 && PRINTABLE_RE.test(pw),
+      CONSOLE_PASSWORD_MIN + " to 20 printable ASCII characters");
+  }
   return e;
 }
 

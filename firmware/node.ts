@@ -13,14 +13,13 @@ import { EnergyLedger } from "./runtime/energy.js";
 import { Scheduler } from "./runtime/scheduler.js";
 import type { Runtime, LampControl } from "./runtime/scheduler.js";
 import { noteBoot, bootLoop, startWatchdog } from "./runtime/safemode.js";
-import { makeConsole } from "./runtime/console.js";
+import { makeConsole, diagReport } from "./runtime/console.js";
+import { ConsoleLock } from "./runtime/lock.js";
 import type { NodeConsole } from "./runtime/console.js";
 
 export interface NodeOptions {
   /** makes the streetlight controller for the board's relay (boards with a lamp only, so no other bundle carries it) */
   lamp?: (relay: Actuator, config: NodeConfig) => LampControl;
-  /** lock the console with this password (E.setPassword + E.lockConsole in the board entry) */
-  lockConsole?: (password: string) => void;
 }
 
 /** casanode.json as text -> parsed object, or why not */
@@ -37,6 +36,20 @@ function readConfigFile(storage: StorageModule): { text: string; raw: any; error
   } catch (e) {
     return { text: text, raw: undefined, error: CONFIG_FILE + " is not valid JSON (" + text.length + " bytes)" };
   }
+}
+
+/**
+ * The console password of a refused casanode.json: its own field if it is a usable string, else
+ * dug out of text that is not JSON. Espruino's limit (20 chars) is kept; the 8-char minimum of a
+ * valid config is not, so a file refused for a short password still locks with it.
+ */
+function refusedPassword(raw: any, text: string): string | undefined {
+  var pw = raw && typeof raw === "object" ? raw.consolePassword : undefined;
+  if (pw === undefined && !raw && text) {
+    var m = /"consolePassword"\s*:\s*"([^"\\]+)"/.exec(text);
+    if (m) pw = m[1];
+  }
+  return typeof pw === "string" && pw.length > 0 && pw.length <= 20 ? pw : undefined;
 }
 
 /** a bug at boot must not leave a battery node awake for ever: say why, keep the console a minute, retry later */
@@ -58,7 +71,9 @@ export function startNode(platform: Platform, board: BoardProfile, sensors: Sens
       platform.log(why);
       return why;
     };
-    return { diag: say, status: say, config: say, queue: say, help: say };
+    return { diag: say, status: say, config: say, queue: say, help: say, lock: function () {
+      return false;
+    } };
   }
 }
 
@@ -83,6 +98,9 @@ function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuat
     errors = v.ok ? [] : v.errors;
   }
   var config = v && v.ok ? v.config : mergeConfig(defaultConfig(board), board.defaults);
+  // a refused file still locks the console with its password: the defaults have none, and the
+  // console would show the refused file, secrets and all
+  var password = v && v.ok ? config.consolePassword : refusedPassword(f.raw, f.text);
 
   var rt: Runtime = {
     fw: FIRMWARE_VERSION, platform: platform, board: board, config: config, store: store, energy: energy,
@@ -113,10 +131,20 @@ function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuat
     // counted before anything can crash this boot
     store.save();
   } else rt.safe = st.safe;
-  if (config.consolePassword && o.lockConsole) {
+  var lock: ConsoleLock | null = null;
+  if (password && platform.console) {
+    lock = new ConsoleLock(platform.console, password, function () {
+      return diagReport(rt);
+    });
+    var print = rt.log;
+    rt.log = function (line: string) {
+      (lock as ConsoleLock).log(line, print);
+    };
     try {
-      o.lockConsole(config.consolePassword);
+      lock.lock();
     } catch (e) {
+      lock = null;
+      rt.log = print;
       rt.log("console lock failed: " + e);
     }
   }
@@ -134,7 +162,7 @@ function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuat
   startWatchdog(platform, function () {
     return sched.tick();
   });
-  var con = makeConsole(rt);
+  var con = makeConsole(rt, lock);
   sched.start();
   return con;
 }

@@ -1,6 +1,8 @@
 // What the node runtime needs from the chip, injected by the board entry (boards/) so the
 // runtime can be tested on Node with fakes and run unchanged under Espruino and the simulator.
 
+import type { ConsolePort } from "./runtime/lock.js";
+
 export type WakeCause = "power-on" | "deep-sleep" | "watchdog" | "reset";
 
 /** Power states the energy model prices with the board's current figures. */
@@ -24,8 +26,8 @@ export interface Platform {
   reboot(): void;
   watchdog: { enable(seconds: number): void; kick(): void };
   memory(): EspruinoMemory;
-  /** the diagnostics console (Serial1 on ESP32), or undefined */
-  console?: EspruinoSerial;
+  /** the REPL's serial device (Serial1 on ESP32) and a way to move the REPL off it while locked; undefined where there is none */
+  console?: ConsolePort;
   /** a line for whoever watches the console */
   log(line: string): void;
   /** report a power-state change for energy accounting (simulator and diag read it) */

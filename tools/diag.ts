@@ -1,7 +1,7 @@
 // `casanode diag`: read a node's diagnostics over its console (the firmware's casanode.diag(),
 // firmware/runtime/console.ts) and show them to a maintenance crew, once or every few seconds.
 
-import { consoleReporter, FieldError, openLink, Repl, ReplError, type ConsoleLink, type OpenOptions, type Reporter } from "./port.js";
+import { ConsoleLocked, consoleReporter, FieldError, LinkTimeout, openLink, relockConsole, Repl, ReplError, type ConsoleLink, type OpenOptions, type Reporter } from "./port.js";
 
 /** What casanode.diag() returns (firmware/runtime/console.ts diagReport); every field may be missing on older firmware. */
 export interface DiagReport {
@@ -47,6 +47,33 @@ const DIAG_TIMEOUT_MS = 10000;
 
 /** No casanode console object on the node. */
 export class NoFirmware extends FieldError {}
+
+/**
+ * A locked console answers this line, before any login, with "health <diag JSON>" (the same
+ * report as casanode.diag(): no secrets) and runs nothing (firmware/runtime/lock.ts).
+ */
+export const HEALTH_REQUEST = "health";
+
+/** The health report of a locked console, without its password. */
+export async function readHealth(link: ConsoleLink, timeoutMs = DIAG_TIMEOUT_MS): Promise<DiagReport> {
+  link.drain();
+  await link.write(HEALTH_REQUEST + "\n");
+  let m: RegExpExecArray;
+  try {
+    m = await link.expect(/(?:^|\n)health ([^\r\n]*)\r?\n/, timeoutMs);
+  } catch (err) {
+    if (!(err instanceof LinkTimeout)) throw err;
+    throw new ReplError(`the locked console on ${link.name} gave no health report (firmware older than the console lock?): give its password with --password`);
+  }
+  let d: unknown;
+  try {
+    d = JSON.parse(m[1]);
+  } catch {
+    d = undefined;
+  }
+  if (!d || typeof d !== "object" || Array.isArray(d)) throw new ReplError(`garbled health report from the node on ${link.name}: ${m[1].slice(0, 60)}`);
+  return d as DiagReport;
+}
 
 export async function readDiag(repl: Repl, timeoutMs = DIAG_TIMEOUT_MS): Promise<DiagReport> {
   const d = await repl.eval<unknown>(DIAG_EXPR, timeoutMs);
@@ -179,10 +206,22 @@ export async function diag(options: DiagOptions): Promise<DiagReport> {
   if (options.watchS !== undefined && !(options.watchS > 0)) throw new FieldError("--watch takes a period in seconds above 0", 2);
   const out = options.reporter ?? consoleReporter();
   const link = await openLink(options.port, options.link);
+  let reached = false;
   try {
     const repl = new Repl(link, { password: options.password, promptTimeoutMs: options.promptTimeoutMs });
-    await repl.attach();
-    let report = await readDiag(repl);
+    // locked and no password: the health report the console gives before login
+    let locked = false;
+    try {
+      await repl.attach();
+    } catch (err) {
+      if (!(err instanceof ConsoleLocked)) throw err;
+      locked = true;
+    }
+    reached = true;
+    // the report is ready at once, not walked through drivers as diag() is: the prompt wait will do
+    const read = () => (locked ? readHealth(link, repl.promptTimeoutMs) : readDiag(repl));
+    let report = await read();
+    if (locked && !options.json) out.line("(console locked: the health report it gives without a password)");
     show(out, report, options, false);
     if (options.watchS === undefined) return report;
 
@@ -195,17 +234,19 @@ export async function diag(options: DiagOptions): Promise<DiagReport> {
       clearTimeout(timer);
       if (stopped) break;
       try {
-        report = await readDiag(repl);
+        report = await read();
         show(out, report, options, true);
       } catch (err) {
         if (!(err instanceof ReplError)) throw err;
         // a battery node sleeps between cycles: keep trying
         out.line(`${new Date().toISOString()}: no report (${err.message}); retrying every ${options.watchS} s`);
-        await reattach(repl, link).catch(() => {});
+        if (!locked) await reattach(repl, link).catch(() => {});
       }
     }
     return report;
   } finally {
+    // a logged-in console left behind would hand the next person the node's secrets
+    if (reached) await relockConsole(link, options.password, out).catch(() => false);
     await link.close();
   }
 }

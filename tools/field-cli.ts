@@ -108,7 +108,7 @@ export function registerFieldTools(program: Command): Command {
 
   program
     .command("diag")
-    .description("read a node's diagnostics over its console: health, network, queue, each sensor's counters, memory, energy")
+    .description("read a node's diagnostics over its console: health, network, queue, each sensor's counters, memory, energy (a locked console gives them without --password)")
     .requiredOption("-p, --port <port>", PORT_HELP)
     .option("--json", "print the node's raw report as JSON")
     .addOption(new Option("--watch <s>", "read again every s seconds until Ctrl-C").argParser(seconds))

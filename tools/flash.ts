@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { ensureBundle, ROOT } from "./build.js";
 import { checkBundle } from "./bundle-check.js";
-import { ConsoleLocked, consoleReporter, FieldError, LinkTimeout, openLink, Repl, type OpenOptions, type Reporter } from "./port.js";
+import { ConsoleLocked, consoleReporter, FieldError, LinkTimeout, openLink, relockConsole, Repl, type OpenOptions, type Reporter } from "./port.js";
 import { NoFirmware, readDiag, type DiagReport } from "./diag.js";
 
 /** The Storage file Espruino evaluates at boot. */
@@ -239,9 +239,11 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
   out.line(`bundle ${result.file}: ${result.bytes} bytes, CRC-32 ${hex(result.crc)}, ${result.chunks} chunks of ${chunkBytes} bytes`);
 
   const link = await openLink(options.port, options.link);
+  let reached = false;
   try {
     const repl = new Repl(link, { password: options.password, promptTimeoutMs: options.promptTimeoutMs, interrupt: true });
     await repl.attach();
+    reached = true;
     const info = await readNodeInfo(repl);
     describeNode(out, link.name, info);
     const running = info.firmware?.board;
@@ -257,6 +259,7 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
 
     await stopFirmware(repl);
     if (options.viaEspruinoCli) {
+      reached = false; // the CLI has the port now; finishAfterCli locks after it
       await link.close();
       await runEspruinoCli(options.port, file, out);
       return await finishAfterCli(options, result, out);
@@ -275,6 +278,7 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
     result.bootLine = (await restartAndCheck(repl, { bootTimeoutMs: options.bootTimeoutMs, password: options.password }, out)).bootLine;
     return result;
   } finally {
+    if (reached) await relockConsole(link, options.password, out).catch(() => false);
     await link.close();
   }
 }
@@ -348,9 +352,11 @@ function runEspruinoCli(port: string, file: string, out: Reporter): Promise<void
 
 async function finishAfterCli(options: FlashOptions, result: FlashResult, out: Reporter): Promise<FlashResult> {
   const link = await openLink(options.port, options.link);
+  let reached = false;
   try {
     const repl = new Repl(link, { password: options.password, promptTimeoutMs: options.promptTimeoutMs, interrupt: true });
     await repl.attach();
+    reached = true;
     const got = await readStorageInfo(repl, BOOT_FILE);
     const want = { bytes: result.bytes, crc: result.crc };
     if (!got || got.bytes !== want.bytes || got.crc !== want.crc) {
@@ -362,6 +368,7 @@ async function finishAfterCli(options: FlashOptions, result: FlashResult, out: R
     result.bootLine = (await restartAndCheck(repl, { bootTimeoutMs: options.bootTimeoutMs, password: options.password }, out)).bootLine;
     return result;
   } finally {
+    if (reached) await relockConsole(link, options.password, out).catch(() => false);
     await link.close();
   }
 }

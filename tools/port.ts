@@ -373,6 +373,8 @@ export class Repl {
   private seq = 0;
   /** start command lines with DLE (echo off); cleared for a console that refuses it */
   private dle = true;
+  /** this Repl typed the password: the console must be locked again before the tool lets go */
+  loggedIn = false;
   readonly promptTimeoutMs: number;
   readonly commandTimeoutMs: number;
 
@@ -438,8 +440,10 @@ export class Repl {
     this.link.drain();
     await this.link.write(password + "\n");
     try {
-      const m = await this.link.expect(/Logged in|Invalid password/, this.commandTimeoutMs);
+      const m = await this.link.expect(/Logged in|Invalid password|Wait (\d+) s: too many wrong passwords/, this.commandTimeoutMs);
+      if (m[1]) throw new FieldError(`the console on ${this.link.name} takes no password for ${m[1]} s after wrong ones: wait and try again`);
       if (m[0] !== "Logged in") throw new FieldError(`wrong password for the console on ${this.link.name}`);
+      this.loggedIn = true;
     } catch (err) {
       if (err instanceof LinkTimeout) throw new FieldError(`the node on ${this.link.name} did not answer the password`);
       throw err;
@@ -503,6 +507,35 @@ export class Repl {
   async send(statements: string): Promise<void> {
     this.link.drain();
     await this.link.write(this.lineStart() + statements + "\n");
+  }
+}
+
+/**
+ * Lock the console again before a tool lets go of it: a console left logged in hands the next
+ * person casanode.json (Wi-Fi password, command key) and eraseAll(). CasaNode firmware locks
+ * with casanode.lock(); where none runs (flash or provision stopped it and failed before the
+ * restart), Espruino's own lock with the password the tool knows. A console that asks for a
+ * password is locked already. Best effort: says so when it could not.
+ */
+export async function relockConsole(link: ConsoleLink, password: string | undefined, out?: Reporter): Promise<boolean> {
+  const repl = new Repl(link, { promptTimeoutMs: 2000, commandTimeoutMs: 2000 });
+  try {
+    await repl.attach();
+  } catch (err) {
+    // no answer: asleep or restarting, and the firmware locks at every boot
+    if (err instanceof ConsoleLocked || err instanceof FieldError) return err instanceof ConsoleLocked;
+    throw err;
+  }
+  const native = password ? `(E.setPassword(${JSON.stringify(password)}),E.lockConsole(),true)` : "false";
+  try {
+    const locked = await repl.eval<boolean>(`typeof casanode!=="undefined"&&casanode.lock?casanode.lock():${native}`);
+    if (!locked) return false; // nothing to lock with: the node has no console password
+    await link.expect(/password>/, 2000);
+    return true;
+  } catch (err) {
+    if (!(err instanceof FieldError) && !(err instanceof LinkTimeout)) throw err;
+    out?.line(`warning: the console may still be unlocked (${err.message}); power-cycle the node to lock it`);
+    return false;
   }
 }
 

@@ -11,7 +11,7 @@ import type { BoardProfile } from "../firmware/board.js";
 import { CONFIG_FILE, DEV_KEY_HEX, validateConfig } from "../firmware/config.js";
 import { ROOT } from "./build.js";
 import { boardNames, crc32, hex, readNodeInfo, restartAndCheck, stopFirmware, writeStorageFile, type NodeInfo } from "./flash.js";
-import { consoleReporter, FieldError, openLink, Repl, type ConsoleLink, type OpenOptions, type Reporter } from "./port.js";
+import { consoleReporter, FieldError, openLink, relockConsole, Repl, type ConsoleLink, type OpenOptions, type Reporter } from "./port.js";
 
 export interface ProvisionOptions {
   /** the node's console; not needed for a dry run that names --board */
@@ -40,6 +40,8 @@ export interface ProvisionResult {
   crc: number;
   /** the generated key, when the config had none */
   keyHex?: string;
+  /** the generated console password, when the config had none */
+  consolePassword?: string;
   written: boolean;
   bootLine?: string;
 }
@@ -197,6 +199,33 @@ export function newKeyHex(): string {
   return randomBytes(32).toString("hex");
 }
 
+/** No 0/O, 1/l/I: a crew may have to type it from a printout. 55 symbols, 16 of them: 92 bits. */
+const PASSWORD_ALPHABET = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+export const GENERATED_PASSWORD_CHARS = 16;
+
+/** A fresh console password (E.setPassword takes at most 20 chars), unbiased: bytes past the last whole alphabet are redrawn. */
+export function newConsolePassword(): string {
+  const n = PASSWORD_ALPHABET.length;
+  const limit = 256 - (256 % n);
+  let out = "";
+  while (out.length < GENERATED_PASSWORD_CHARS) {
+    for (const b of randomBytes(32)) {
+      if (b < limit && out.length < GENERATED_PASSWORD_CHARS) out += PASSWORD_ALPHABET[b % n];
+    }
+  }
+  return out;
+}
+
+/** A field a real node must be given: the embedded defaults are the simulator's Wi-Fi and broker. */
+const REQUIRED = ["site", "node", "wifi.ssid", "wifi.password", "broker.host"];
+
+function field(raw: { [key: string]: unknown }, path: string): unknown {
+  const [a, b] = path.split(".");
+  const v = raw[a];
+  if (b === undefined) return v;
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as { [key: string]: unknown })[b] : undefined;
+}
+
 export async function provision(options: ProvisionOptions): Promise<ProvisionResult> {
   const out = options.reporter ?? consoleReporter();
   const loaded = loadJsonFile(options.config);
@@ -211,10 +240,18 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
   if (missing.length) {
     throw new FieldError(`${options.config} names no ${missing.join(" and no ")}: give ${missing.map((k) => `--${k} <id>`).join(" and ")} or put ${missing.map((k) => `"${k}"`).join(" and ")} in the file`, 2);
   }
+  // and the embedded Wi-Fi and broker are the simulator's: a node would join "casanode-sim"
+  const absent = REQUIRED.filter((k) => field(raw, k) === undefined);
+  if (absent.length) {
+    throw new FieldError(`${options.config} has no ${absent.join(", ")}: a real node needs its own Wi-Fi and broker ({"wifi": {"ssid": ..., "password": ...}, "broker": {"host": ...}}; "password": "" for an open network)`, 2);
+  }
   if (raw.keyHex === DEV_KEY_HEX) throw new FieldError(`${options.config}: keyHex is the development key; remove it and a key for this node is generated`);
 
   let link: ConsoleLink | undefined;
   let repl: Repl | undefined;
+  /** what the console is locked with: the old config's until the new one is written */
+  let password = options.password;
+  let reached = false;
   try {
     let board = options.board;
     if (!options.dryRun || !board) {
@@ -223,12 +260,16 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
       // the firmware is reset before writing anyway: a Ctrl-C for a stuck console does no harm
       repl = new Repl(link, { password: options.password, promptTimeoutMs: options.promptTimeoutMs, interrupt: true });
       await repl.attach();
+      reached = true;
       board = boardFromNode(await readNodeInfo(repl), board, link.name);
     }
     const profile = await loadProfile(board!);
 
     const generated = raw.keyHex === undefined ? newKeyHex() : undefined;
     if (generated) raw.keyHex = generated;
+    // an unlocked console hands anyone the Wi-Fi password and the key
+    const newPassword = raw.consolePassword === undefined ? newConsolePassword() : undefined;
+    if (newPassword) raw.consolePassword = newPassword;
     const checked = validateConfig(raw, profile);
     if (!checked.ok) {
       throw new FieldError(
@@ -238,15 +279,17 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
     const text = Buffer.from(JSON.stringify(raw), "utf8");
     const result: ProvisionResult = { board: board!, site: checked.config.site, node: checked.config.node, bytes: text.length, crc: crc32(text), written: false };
     out.line(`config ${options.config}: valid for ${board}; node ${result.node} at site ${result.site}, ${text.length} bytes`);
+    const made = [generated ? "HMAC key" : "", newPassword ? "console password" : ""].filter(Boolean).join(" and ");
     if (options.dryRun || !repl || !link) {
-      out.line(`dry run: would write ${CONFIG_FILE}${generated ? " with a newly generated HMAC key" : ""} and restart the node`);
+      out.line(`dry run: would write ${CONFIG_FILE}${made ? ` with a newly generated ${made}` : ""} and restart the node`);
       return result;
     }
 
-    if (generated && options.keysOut) {
-      // before the node gets the key: a key the back office never saw would lock it out of commands
+    if (made && options.keysOut) {
+      // before the node gets them: a key or password the back office never saw locks it out
+      const record: { [k: string]: string | undefined } = { site: result.site, node: result.node, board, keyHex: generated, consolePassword: newPassword, at: new Date().toISOString() };
       try {
-        appendFileSync(options.keysOut, JSON.stringify({ site: result.site, node: result.node, board, keyHex: generated, at: new Date().toISOString() }) + "\n", { mode: 0o600 });
+        appendFileSync(options.keysOut, JSON.stringify(record) + "\n", { mode: 0o600 });
       } catch (err) {
         throw new FieldError(`cannot write the node's key to ${options.keysOut} (${(err as Error).message}); nothing was written to the node`);
       }
@@ -261,13 +304,15 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
     }
     result.written = true;
     out.line(`written and verified: ${CONFIG_FILE}, ${text.length} bytes, CRC-32 ${hex(result.crc)}`);
-    if (generated) {
-      result.keyHex = generated;
-      if (options.keysOut) out.line(`HMAC key for ${result.site}/${result.node} appended to ${options.keysOut}`);
-      else out.line(`HMAC key for ${result.site}/${result.node} (give it to the back office; it is not shown again): ${generated}`);
+    if (generated) result.keyHex = generated;
+    if (newPassword) result.consolePassword = newPassword;
+    if (made && options.keysOut) out.line(`${made} for ${result.site}/${result.node} appended to ${options.keysOut}`);
+    else {
+      if (generated) out.line(`HMAC key for ${result.site}/${result.node} (give it to the back office; it is not shown again): ${generated}`);
+      if (newPassword) out.line(`console password for ${result.site}/${result.node} (keep it with the key; it is not shown again): ${newPassword}`);
     }
     // the new config's console password locks the console from this boot on
-    const password = typeof raw.consolePassword === "string" ? raw.consolePassword : options.password;
+    password = raw.consolePassword as string;
     const check = await restartAndCheck(repl, { bootTimeoutMs: options.bootTimeoutMs, password }, out);
     result.bootLine = check.bootLine;
     const d = check.report!; // the password is known here
@@ -280,6 +325,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
     out.line(`the node runs as ${result.site}/${result.node} with the new config`);
     return result;
   } finally {
+    if (link && reached) await relockConsole(link, password, out).catch(() => false);
     await link?.close();
   }
 }

@@ -125,6 +125,10 @@ interface EspruinoE {
   on(event: "init" | "kill" | "errorFlag", listener: (...args: any[]) => void): void;
   setPassword(password: string): void;
   lockConsole(): void;
+  /** move the REPL to a device (a Serial object or its name), or null to take it off every device */
+  setConsole(device: EspruinoSerial | string | null, options?: { force?: boolean }): void;
+  /** the REPL's device name ("Serial1", "USB"), or null */
+  getConsole(): string | null;
   reboot?(): void;
   getTemperature?(): number;
 }

@@ -6,6 +6,7 @@ import type { Runtime } from "./scheduler.js";
 import { maskConfig } from "../config.js";
 import { estimateMah } from "./energy.js";
 import { flashLifeYears } from "./store.js";
+import type { ConsoleLock } from "./lock.js";
 
 export interface NodeConsole {
   diag(): any;
@@ -13,6 +14,8 @@ export interface NodeConsole {
   config(): any;
   queue(): any;
   help(): string;
+  /** lock the console again now (the field tools call it before they close) */
+  lock(): boolean;
 }
 
 function round(v: number, digits: number): number {
@@ -62,8 +65,10 @@ export function diagReport(rt: Runtime): any {
   };
 }
 
-export function makeConsole(rt: Runtime): NodeConsole {
+export function makeConsole(rt: Runtime, lock?: ConsoleLock | null): NodeConsole {
   var p = function (s: string) {
+    // every casanode.* call prints: the console is in use, keep it unlocked
+    if (lock) lock.touch();
     rt.log(s);
   };
   return {
@@ -110,9 +115,18 @@ export function makeConsole(rt: Runtime): NodeConsole {
         "casanode.status() one line: mode, queue, next cycle, alarms\n" +
         "casanode.config() the config in use (secrets masked) and why a file was refused\n" +
         "casanode.queue()  readings waiting for upload\n" +
+        "casanode.lock()   lock the console now (it locks itself after 10 min without a casanode.* call)\n" +
         "casanode.help()   this";
       p(s);
       return s;
+    },
+    lock: function () {
+      if (!lock) return false;
+      // after this line's reply is out: a locked console prints nothing of the REPL's
+      setTimeout(function () {
+        (lock as ConsoleLock).lock();
+      }, 0);
+      return true;
     },
   };
 }

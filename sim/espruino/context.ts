@@ -194,7 +194,8 @@ export class EspruinoBoot {
   private tzMs = 0;
   private password: string | undefined;
   private locked = false;
-  private consoleOnSerial1 = true;
+  /** the REPL's device: "Serial1", or null when E.setConsole(null) took it off every device */
+  private consoleDevice: string | null = "Serial1";
   private serial1: SerialPort;
   private ports: SerialPort[] = [];
   private baseline = new Set<string>();
@@ -204,7 +205,8 @@ export class EspruinoBoot {
 
   constructor(private host: BootHost) {
     const sandbox: any = {};
-    this.serial1 = new SerialPort(this, "Serial1", undefined, (text) => this.print(text));
+    // Serial1.write goes out whether the REPL is on it or not
+    this.serial1 = new SerialPort(this, "Serial1", undefined, (text) => this.output(text));
     this.installGlobals(sandbox);
     this.ctx = vm.createContext(sandbox, { name: `espruino:${host.id}`, microtaskMode: "afterEvaluate", codeGeneration: { strings: true, wasm: false } });
     const init = INIT.runInContext(this.ctx);
@@ -347,13 +349,32 @@ export class EspruinoBoot {
   // ---------------------------------------------------------------------------------------
   // the console (Serial1)
 
+  /** what the REPL and print() send: to the console device, so nowhere while it is null (measured on 2v29) */
   print(text: string): void {
+    if (this.consoleDevice === "Serial1") this.output(text);
+  }
+
+  private output(text: string): void {
     if (!this.alive && !this.halted) return;
     this.host.output(text);
   }
 
+  /** E.setConsole: Espruino says "-> new" on the old device and "<- old" on the new one */
+  private setConsole(name: string | null): void {
+    if (name === this.consoleDevice) return;
+    this.print(`-> ${name}\n`);
+    const old = this.consoleDevice;
+    this.consoleDevice = name;
+    this.print(`<- ${old}\n`);
+  }
+
   /** a line typed on Serial1 */
   consoleLine(line: string): void {
+    if (this.consoleDevice !== "Serial1") {
+      // the REPL is elsewhere: the bytes go to Serial1.on('data'), as typed
+      if (this.alive) this.serial1.receive(line + "\r");
+      return;
+    }
     // Espruino's REPL: Ctrl-C (0x03) clears what was typed so far; a leading DLE (0x10) turns
     // echo off for that line (the field tools send both)
     const cut = line.lastIndexOf("\x03");
@@ -365,14 +386,11 @@ export class EspruinoBoot {
     }
     if (!this.alive) return;
     if (this.locked) {
-      if (this.password !== undefined && line === this.password) {
+      // jsinteractive.c keeps the first 20 chars typed; Ctrl-C breaks nothing while locked
+      if (this.password !== undefined && line.slice(0, 20) === this.password) {
         this.locked = false;
         this.print("\n  Logged in.\n");
       } else this.print("\n  Invalid password\npassword>");
-      return;
-    }
-    if (!this.consoleOnSerial1) {
-      this.serial1.receive(line + "\r");
       return;
     }
     if (!line.trim()) return;
@@ -952,9 +970,10 @@ export class EspruinoBoot {
       }),
       setConsole: api((device?: any, _options?: any) => {
         const name = device && typeof device === "object" ? device.name ?? device.toString?.() : device;
-        this.consoleOnSerial1 = name === "Serial1";
+        // another device (Serial2, "Telnet"): the REPL leaves Serial1, which is all the simulator shows
+        this.setConsole(name === null || name === undefined ? null : String(name));
       }),
-      getConsole: api(() => (this.consoleOnSerial1 ? "Serial1" : undefined)),
+      getConsole: api(() => this.consoleDevice),
       setTimeZone: api((hours: any) => {
         this.tzMs = Number(hours) * 3_600_000 || 0;
       }),
@@ -1103,7 +1122,7 @@ class SerialPort {
         return out;
       }),
       setConsole: b.api(() => {
-        (b as any).consoleOnSerial1 = this.name === "Serial1";
+        if (this.name === "Serial1") (b as any).setConsole("Serial1");
       }),
       toString: () => this.name,
     };

@@ -40,11 +40,12 @@ describe("config", () => {
     expect(errorsOf({ uploadPeriodS: -5 })).to.deep.equal(["uploadPeriodS must be a whole number of seconds between 60 and 86400, got -5"]);
     const e = errorsOf({ node: "Air 01", keyHex: "12", samplePeriodS: 300.5, broker: { port: 70000 }, thresholds: { binFill: 2 }, wifi: { password: "short" }, queueMax: "lots", colour: "red", location: { lat: 95, lng: 3 } });
     expect(e).to.include('node must be 1-24 characters of a-z 0-9 _ -, got "Air 01"');
-    expect(e).to.include('keyHex must be 32 bytes as 64 hex digits, got "12"');
+    // a secret's value never shows: diag, the console and the diag topic carry these messages
+    expect(e).to.include("keyHex must be 32 bytes as 64 hex digits, got 2 characters");
     expect(e).to.include("samplePeriodS must be a whole number of seconds between 10 and 86400, got 300.5");
     expect(e).to.include("broker.port must be a whole number between 1 and 65535, got 70000");
     expect(e).to.include("thresholds.binFill must be a fill fraction between 0 and 1, got 2");
-    expect(e).to.include('wifi.password must be empty (open network) or 8 to 63 characters (WPA2), got "short"');
+    expect(e).to.include("wifi.password must be empty (open network) or 8 to 63 characters (WPA2), got 5 characters");
     expect(e).to.include('queueMax must be a whole number of readings between 10 and 20000, got "lots"');
     expect(e).to.include("unknown field colour (a typo?)");
     expect(e).to.include("unknown field location.lng (a typo?)");
@@ -52,7 +53,12 @@ describe("config", () => {
     expect(errorsOf({ samplePeriodS: 300, uploadPeriodS: 1000 })).to.deep.equal(["uploadPeriodS must be a multiple of samplePeriodS (300), got 1000"]);
     expect(errorsOf([1, 2])[0]).to.equal("config must be a JSON object, got [1,2]");
     expect(errorsOf({ broker: "mqtt://x" })).to.include('broker must be an object with host, port, username, password, tls, got "mqtt://x"');
-    expect(errorsOf({ consolePassword: "x".repeat(21) })[0]).to.match(/^consolePassword must be a string of 1 to 20 characters/);
+    expect(errorsOf({ consolePassword: "x".repeat(21) })).to.deep.equal(["consolePassword must be 8 to 20 printable ASCII characters, got 21 characters"]);
+    expect(errorsOf({ consolePassword: "hunter2" })).to.deep.equal(["consolePassword must be 8 to 20 printable ASCII characters, got 7 characters"]);
+    expect(errorsOf({ consolePassword: "\x10abcdefgh" })).to.have.length(1);
+    expect(errorsOf({ consolePassword: "correct-horse" })).to.deep.equal([]);
+    const secrets = errorsOf({ keyHex: "zz-key-secret", wifi: { password: "wifi" }, broker: { host: "b", port: 1, password: 42 }, consolePassword: "pw" }).join("\n");
+    for (const s of ["zz-key-secret", '"wifi"', '"pw"']) expect(secrets).to.not.include(s);
   });
 
   it("a config command layers on earlier ones and is validated whole", () => {

@@ -136,6 +136,10 @@ export class Chip {
   sessionPresent = false;
   pendingCmds: string[] = [];
   crashes: string[] = [];
+  /** the REPL's serial port: what the firmware wrote to it, and whether the REPL is on it */
+  consoleOut = "";
+  replAttached = true;
+  private consoleListeners: Array<(data: string) => void> = [];
   private gen = 0;
   private alive = false;
   /** the RTC alarm of a deep sleep, or the supply coming back: the one thing that outlives a boot */
@@ -219,7 +223,19 @@ export class Chip {
       },
       watchdog: { enable: () => {}, kick: () => {} },
       memory: () => ({ free: 10000, usage: 6383, total: 16383 }),
-      log: (line: string) => self.logs.push([Date.now(), line]),
+      log: (line: string) => {
+        self.logs.push([Date.now(), line]);
+        if (self.replAttached) self.consoleOut += line + "\r\n";
+      },
+      console: {
+        port: {
+          setup() {},
+          write: (data: any) => void (self.consoleOut += String(data)),
+          on: (_event: string, fn: (data: string) => void) => void self.consoleListeners.push(fn),
+          removeAllListeners: () => void (self.consoleListeners = []),
+        },
+        attach: (on: boolean) => void (self.replAttached = on),
+      },
       power: (state: string, on: boolean) => self.power.push([Date.now(), state, on]),
     };
   }
@@ -256,6 +272,9 @@ export class Chip {
   boot(cause: WakeCause) {
     this.wake = null;
     this.halt();
+    // a fresh chip: the REPL is back on its port, no listeners
+    this.replAttached = true;
+    this.consoleListeners = [];
     this.alive = true;
     this.boots.push([Date.now(), cause]);
     this.sensors = this.opts.sensors ? this.opts.sensors() : [];
@@ -270,6 +289,11 @@ export class Chip {
 
   start() {
     this.boot("power-on");
+  }
+
+  /** bytes typed on the console port while the REPL is off it (the firmware's lock reads them) */
+  type(text: string) {
+    if (!this.replAttached) for (const l of this.consoleListeners.slice()) this.guard(() => l(text));
   }
 
   powerCut(offMs: number) {

@@ -336,12 +336,29 @@ describe("SimNode: the emulated Espruino", () => {
       h.node.stop();
     });
 
-    it("hands console lines to Serial1 listeners once the console is moved off Serial1", () => {
-      const h = bootNode(iife(`E.setConsole(null); Serial1.on("data", function (d) { print("got " + JSON.stringify(d)); });`));
+    it("checks the first 20 characters typed at the password prompt, as jsinteractive.c keeps no more", () => {
+      const h = bootNode(iife(`E.setPassword("${"p".repeat(20)}"); E.lockConsole();`));
       h.node.start();
       h.clock.advance(BOOT_MS + 1);
-      h.node.consoleInput("status");
-      expect(h.out()).to.include('got "status\\r"\n');
+      h.node.consoleInput("p".repeat(25));
+      expect(h.out()).to.include("Logged in.");
+      h.node.stop();
+    });
+
+    it("hands console lines to Serial1 listeners once the console is moved off Serial1; print() goes nowhere then (as on 2v29)", () => {
+      const h = bootNode(
+        iife(`E.setConsole(null, {force: true}); Serial1.on("data", function (d) { print("dropped"); Serial1.write("got " + JSON.stringify(d) + "\\n"); if (d === "back\\r") E.setConsole(Serial1, {force: true}); });`),
+      );
+      h.node.start();
+      h.clock.advance(BOOT_MS + 1);
+      h.node.consoleInput("\x10status");
+      expect(h.out()).to.include('got "\\u0010status\\r"\n');
+      expect(h.out()).to.not.include("dropped");
+      expect(h.out()).to.include("-> null\n");
+      h.node.consoleInput("back");
+      expect(h.out()).to.include("<- null\n");
+      h.node.consoleInput("1+1");
+      expect(h.out()).to.include("=2\n");
       h.node.stop();
     });
 

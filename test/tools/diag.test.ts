@@ -117,6 +117,18 @@ describe("field tools: diag", () => {
     expect(text).to.include("memory: not reported");
   });
 
+  it("locks the console again after reading it with --password", async () => {
+    const { result } = await run(firmware(REPORT) + 'E.setPassword("crew-secret");E.lockConsole();', { password: "crew-secret" }, { password: "crew-secret" });
+    expect((await result).node).to.equal("air-07");
+    expect(node.received).to.include("crew-secret\n");
+    expect(node.isLocked).to.equal(true);
+  });
+
+  it("says when a locked console gives no health report and no password was given", async () => {
+    const { result } = await run(firmware(REPORT) + 'E.setPassword("crew-secret");E.lockConsole();', {}, { password: "crew-secret" });
+    expect((await rejection(result)).message).to.match(/gave no health report \(firmware older than the console lock\?\): give its password with --password/);
+  });
+
   it("prints the raw report with --json", async () => {
     const { result, out } = await run(firmware(REPORT), { json: true });
     await result;

@@ -70,6 +70,11 @@ export class FakeEspruino {
     if (options.boot) this.runBootCode();
   }
 
+  /** The console asks for a password before it runs anything. */
+  get isLocked(): boolean {
+    return this.locked;
+  }
+
   /** Serve the console on a local TCP port; resolves to its tcp:// address. */
   async listen(): Promise<string> {
     this.server = net.createServer((socket) => {
@@ -170,6 +175,8 @@ export class FakeEspruino {
     }
     const pending = this.pending;
     this.pending = undefined;
+    // reset() and load() clear every variable, the password too (it lives in RAM); the lock flag stays
+    if (pending) this.password = undefined;
     if (pending === "reset") {
       this.resets++;
       this.freshContext();

@@ -143,6 +143,23 @@ describe("field tools: flash", () => {
     expect(out.lines.join("\n")).to.match(/the console is locked after the restart .*give --password/);
   });
 
+  it("logs in to the restarted node with --password, and locks its console again before closing", async () => {
+    const locking = path.join(dir, "locking-pw.js");
+    writeFileSync(locking, TEST_BUNDLE + 'E.setPassword("pole-secret");E.lockConsole();');
+    const { result } = await run({ password: "pole-secret", files: { ".bootcde": locking }, boot: true }, { bundleFile: locking, password: "pole-secret" });
+    expect((await result).written).to.equal(true);
+    expect(node.isLocked).to.equal(true);
+  });
+
+  it("locks the console again when it fails after stopping the firmware (no firmware runs to lock it)", async () => {
+    // reset() cleared the node's password from RAM: the tool sets it again before locking
+    const { result } = await run({ password: "pole-secret", refuseWriteAt: 0 }, { password: "pole-secret" });
+    expect((await rejection(result)).message).to.match(/did not store \.bootcde at byte 0/);
+    expect(node.resets).to.equal(1);
+    expect(node.isLocked).to.equal(true);
+    expect(node.executed.pop()).to.match(/E\.setPassword\("pole-secret"\),E\.lockConsole\(\)/);
+  });
+
   it("refuses a bundle bigger than the node's free flash", async () => {
     const big = path.join(dir, "big.js");
     writeFileSync(big, "var s='" + "x".repeat(300000) + "';");

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { DEV_KEY_HEX, validateConfig } from "../../firmware/config.js";
 import { profile as air } from "../../boards/profiles/esp32-air.js";
-import { lineColumn, loadJsonFile, locateJsonError, provision, type ProvisionOptions } from "../../tools/provision.js";
+import { lineColumn, loadJsonFile, locateJsonError, newConsolePassword, provision, type ProvisionOptions } from "../../tools/provision.js";
 import type { Reporter } from "../../tools/port.js";
 import { FakeEspruino, type FakeEspruinoOptions } from "./fake-espruino.js";
 
@@ -113,7 +113,7 @@ describe("field tools: provision", () => {
     const errors = (expected as { errors: string[] }).errors;
     expect(errors.length).to.be.greaterThan(3);
     for (const e of errors) expect(err.message).to.include("\n  " + e);
-    expect(err.message).to.include('wifi.password must be empty (open network) or 8 to 63 characters (WPA2), got "short"');
+    expect(err.message).to.include("wifi.password must be empty (open network) or 8 to 63 characters (WPA2), got 5 characters");
     expect(err.message.split("\n")[0]).to.match(/bad\.json is not a valid config for esp32-air \(\d+ problems\); nothing was written:$/);
     expect(node.files.has("casanode.json")).to.equal(false);
     expect(node.executed.some((l) => l.includes('Storage").write') || l.includes("reset(") || l === "load()")).to.equal(false);
@@ -125,6 +125,62 @@ describe("field tools: provision", () => {
     expect(r.written).to.equal(true);
     expect(node.received).to.include("pole-secret-1\n");
   });
+
+  it("generates a console password when the config has none, into the keys file, and leaves the console locked", async () => {
+    const keys = path.join(dir, "keys-pw.jsonl");
+    const { result, out } = await run(file("ok.json", JSON.stringify(VALID)), { keysOut: keys });
+    const r = await result;
+    const written = JSON.parse(node.files.get("casanode.json")!);
+    expect(written.consolePassword).to.match(/^[a-km-zA-HJ-NP-Z2-9]{16}$/);
+    expect(r.consolePassword).to.equal(written.consolePassword);
+    const entry = JSON.parse(readFileSync(keys, "utf8").trim().split("\n").pop()!);
+    expect(entry).to.include({ node: "air-07", keyHex: r.keyHex, consolePassword: r.consolePassword });
+    expect(out.lines.join("\n")).not.to.include(r.consolePassword!);
+    // the tool logged in after the restart, and locked the console again before it let go
+    expect(node.received).to.include(r.consolePassword + "\n");
+    expect(node.isLocked).to.equal(true);
+  });
+
+  it("shows a generated console password once when there is no keys file", async () => {
+    const { result, out } = await run(file("ok.json", JSON.stringify(VALID)));
+    const r = await result;
+    expect(out.lines.filter((l) => l.includes(r.consolePassword!))).to.deep.equal([`console password for casa-centre/air-07 (keep it with the key; it is not shown again): ${r.consolePassword}`]);
+  });
+
+  it("generated console passwords differ and use the whole alphabet evenly", () => {
+    const seen = new Map<string, number>();
+    const passwords = new Set<string>();
+    for (let i = 0; i < 500; i++) {
+      const pw = newConsolePassword();
+      expect(pw).to.have.length(16);
+      passwords.add(pw);
+      for (const ch of pw) seen.set(ch, (seen.get(ch) ?? 0) + 1);
+    }
+    expect(passwords.size).to.equal(500);
+    expect(seen.size).to.equal(57);
+    // 8000 draws over 57 symbols: ~140 each; a modulo bias or a dead symbol shows far outside this
+    for (const n of seen.values()) expect(n).to.be.within(80, 210);
+  });
+
+  it("refuses a console password under 8 characters and writes nothing", async () => {
+    const { result } = await run(file("weak.json", JSON.stringify({ ...VALID, consolePassword: "pw123" })));
+    const err = await rejection(result);
+    expect(err.message).to.include("\n  consolePassword must be 8 to 20 printable ASCII characters, got 5 characters");
+    expect(err.message).to.not.include("pw123");
+    expect(node.files.has("casanode.json")).to.equal(false);
+  });
+
+  for (const [what, config] of [
+    ["no wifi", { site: "casa", node: "air-07", broker: VALID.broker }],
+    ["no broker", { site: "casa", node: "air-07", wifi: VALID.wifi }],
+    ["a wifi without its password", { ...VALID, wifi: { ssid: "city-iot" } }],
+  ] as Array<[string, object]>) {
+    it(`refuses a config with ${what}: the node would join the simulator's defaults (usage error)`, async () => {
+      const err = (await rejection(provision({ config: file("partial.json", JSON.stringify(config)), board: "esp32-air", dryRun: true, reporter: recorder() }))) as Error & { exitCode: number };
+      expect(err.message).to.match(/partial\.json has no (wifi|broker)\S*.*: a real node needs its own Wi-Fi and broker/);
+      expect(err.exitCode).to.equal(2);
+    });
+  }
 
   it("reports a config the node refuses at boot", async () => {
     const { result } = await run(file("device.json", JSON.stringify({ ...VALID, site: "refused-on-device" })));
@@ -160,7 +216,7 @@ describe("field tools: provision", () => {
     const out = recorder();
     const r = await provision({ config: file("ok.json", JSON.stringify(VALID)), board: "esp32-air", dryRun: true, reporter: out });
     expect(r.written).to.equal(false);
-    expect(out.lines.join("\n")).to.match(/valid for esp32-air; node air-07 at site casa-centre[\s\S]*dry run: would write casanode\.json with a newly generated HMAC key/);
+    expect(out.lines.join("\n")).to.match(/valid for esp32-air; node air-07 at site casa-centre[\s\S]*dry run: would write casanode\.json with a newly generated HMAC key and console password/);
   });
 
   it("names an unknown board with the known ones (usage error)", async () => {

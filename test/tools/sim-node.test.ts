@@ -17,7 +17,7 @@ import { ensureBundle } from "../../tools/build.js";
 import { flash } from "../../tools/flash.js";
 import { provision } from "../../tools/provision.js";
 import { diag } from "../../tools/diag.js";
-import type { Reporter } from "../../tools/port.js";
+import { openLink, Repl, type ConsoleLink, type Reporter } from "../../tools/port.js";
 
 function recorder(): Reporter & { lines: string[] } {
   const lines: string[] = [];
@@ -120,6 +120,106 @@ describe("field tools: against a simulated node", function () {
     const text = out.lines.join("\n");
     for (const s of pole.devices) expect(text).to.match(new RegExp(`\\n  ${s.name}\\s+${s.model}\\s`));
     expect(text).to.match(/memory \d+ of 16383 vars used/);
+  });
+
+  describe("console lock", () => {
+    const PW = "pole-secret-77";
+    const CONFIG = { site: "casa", node: "pole-07", keyHex: "5a".repeat(32), wifi: { ssid: "casanode-sim", password: "wifi-secret-9" }, broker: { host: "127.0.0.1", port: 1883 }, consolePassword: PW };
+    let link: ConsoleLink | undefined;
+    afterEach(async () => {
+      await link?.close();
+      link = undefined;
+    });
+
+    /** What a passer-by gets with no password: a line typed on a fresh connection, and what came back. */
+    async function tryToRead(): Promise<string> {
+      link = await openLink(port);
+      await new Promise((r) => setTimeout(r, 50));
+      link.drain();
+      await link.write('require("Storage").readJSON("casanode.json").wifi.password\n');
+      await new Promise((r) => setTimeout(r, 300));
+      const got = link.drain();
+      await link.close();
+      link = undefined;
+      return got;
+    }
+
+    it("diag --password leaves the console locked: the next connection without it reads no secret", async () => {
+      await startNode(bundle, CONFIG);
+      const d = await diag({ port, password: PW, reporter: recorder() });
+      expect(d.node).to.equal("pole-07");
+      const got = await tryToRead();
+      expect(got).to.match(/password>/);
+      expect(got).to.not.include("wifi-secret-9");
+    });
+
+    it("flash --password leaves the console of the new firmware locked", async () => {
+      await startNode(bundle, CONFIG);
+      const r = await flash({ port, board: "esp32-pole", bundleFile: bundlePath, password: PW, reporter: recorder() });
+      expect(r.bootLine).to.match(/pole-07/);
+      expect(await tryToRead()).to.not.include("wifi-secret-9");
+    });
+
+    it("provision generates a console password, the node locks with it, and the tool leaves it locked", async () => {
+      await startNode(bundle);
+      const file = path.join(dir, "lockme.json");
+      const { consolePassword: _pw, keyHex: _key, ...config } = CONFIG;
+      writeFileSync(file, JSON.stringify(config));
+      const keys = path.join(dir, "lock-keys.jsonl");
+      const r = await provision({ port, config: file, keysOut: keys, reporter: recorder() });
+      expect(JSON.parse(readFileSync(keys, "utf8")).consolePassword).to.equal(r.consolePassword);
+      expect(JSON.parse(node.storage.read(CONFIG_FILE)!).consolePassword).to.equal(r.consolePassword);
+      const got = await tryToRead();
+      expect(got).to.match(/password>/);
+      expect(got).to.not.include("wifi-secret-9");
+    });
+
+    it("a crew reads health without the password; the report carries no secret and the console stays locked", async () => {
+      await startNode(bundle, CONFIG);
+      const out = recorder();
+      const d = await diag({ port, reporter: out });
+      expect(d).to.include({ node: "pole-07", site: "casa", board: "esp32-pole" });
+      expect(Object.keys(d.devices ?? {})).to.deep.equal(pole.devices.map((s) => s.name));
+      const text = out.lines.join("\n");
+      expect(text).to.match(/^\(console locked: the health report it gives without a password\)\nCasaNode casa\/pole-07/);
+      for (const secret of [PW, "wifi-secret-9", CONFIG.keyHex]) expect(text + JSON.stringify(d)).to.not.include(secret);
+      expect(await tryToRead()).to.not.include("wifi-secret-9");
+    });
+
+    it("diag --watch without the password reads health every period", async () => {
+      await startNode(bundle, CONFIG);
+      const out = recorder();
+      const d = await diag({ port, watchS: 0.05, maxReports: 3, json: true, reporter: out });
+      const reports = out.lines.map((l) => JSON.parse(l));
+      expect(reports).to.have.length(3);
+      expect(reports[2].uptimeS).to.be.greaterThan(reports[0].uptimeS);
+      expect(d.node).to.equal("pole-07");
+    });
+
+    it("slows down after wrong passwords: a doubling wait, and the right one is refused during it", async () => {
+      await startNode(bundle, CONFIG);
+      link = await openLink(port);
+      const waits: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        await link.write("guess-" + i + "\n");
+        waits.push(Number((await link.expect(/Invalid password\r\n  Wait (\d+) s/, 2000))[1]));
+        if (i < 2) await new Promise((r) => setTimeout(r, waits[i] * 100 + 100)); // node time runs 10x ours
+      }
+      expect(waits).to.deep.equal([1, 2, 4]);
+      const err = await rejection(new Repl(link, { password: PW, promptTimeoutMs: 1000 }).attach());
+      expect(err.message).to.match(/takes no password for \d s after wrong ones: wait and try again/);
+      await new Promise((r) => setTimeout(r, 600)); // 6 s of node time: the wait is over
+      await new Repl(link, { password: PW, promptTimeoutMs: 1000 }).attach();
+    });
+
+    it("a refused config keeps the console locked with its password", async () => {
+      await startNode(bundle, { ...CONFIG, samplePeriodS: 7 });
+      const got = await tryToRead();
+      expect(got).to.match(/password>/);
+      expect(got).to.not.include("wifi-secret-9");
+      const d = await diag({ port, password: PW, reporter: recorder() });
+      expect(d.configErrors!.join()).to.match(/samplePeriodS/);
+    });
   });
 
   it("reports a node that sleeps or is off as not answering", async () => {
