@@ -1,6 +1,6 @@
 // One ES5 bundle per board profile: boards/<name>.ts -> dist/<name>.js.
 // TypeScript lowers to ES5 (tsconfig.firmware.json); terser keeps to ES5 and hoists function
-// declarations, because Espruino does not hoist (shared docs: espruino-dialect.md).
+// declarations, because Espruino does not hoist (docs/espruino-dialect.md).
 import { readdirSync } from "node:fs";
 import typescript from "@rollup/plugin-typescript";
 import terser from "@rollup/plugin-terser";

@@ -1,4 +1,4 @@
-// Decibel arithmetic for sound levels (hardware.md, "Noise"). Firmware code: ES5, Espruino
+// Decibel arithmetic for sound levels (docs/hardware.md, "Noise"). Firmware code: ES5, Espruino
 // subset. Espruino has no Math.log10, so every log goes through log10() below.
 // Never average decibels arithmetically: convert to energy, average, convert back.
 

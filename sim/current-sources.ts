@@ -9,7 +9,7 @@ export const CURRENT_SOURCES: { [part: string]: string } = {
   "esp32-wifi":
     "ESP32 datasheet: RX 95-100 mA, TX 160-240 mA; mean over a flush, estimate",
   pms5003:
-    "Plantower PMS5003 datasheet: active <= 100 mA, standby <= 200 uA; measured 25-50 mA run (hardware.md): 60 mA taken between them",
+    "Plantower PMS5003 datasheet: active <= 100 mA, standby <= 200 uA; measured 25-50 mA run (docs/hardware.md): 60 mA taken between them",
   sds011:
     "Nova SDS011 datasheet v1.3: 70 +/- 10 mA working, < 4 mA sleeping",
   sps30:
@@ -17,7 +17,7 @@ export const CURRENT_SOURCES: { [part: string]: string } = {
   sen0232:
     "DFRobot SEN0232 wiki: operating current < 3 mA (estimate from module; unconfirmed)",
   "pcb-spl":
-    "PCB Artists I2C sound level module: 5 mA active, 100 uA power-down (hardware.md)",
+    "PCB Artists I2C sound level module: 5 mA active, 100 uA power-down (docs/hardware.md)",
   dnms:
     "DNMS (Sensor.Community): Teensy 4.0 (PJRC: ~100 mA at 600 MHz) + ICS-43434 mic; no sleep mode (estimate, unconfirmed)",
   a02yyuw:

@@ -1,4 +1,4 @@
-// Refuses, in a built bundle, what real Espruino fails on (shared docs: espruino-dialect.md,
+// Refuses, in a built bundle, what real Espruino fails on (docs/espruino-dialect.md,
 // right column and "Traps"). TypeScript's ES5 target and the lib setting catch most of it at
 // compile time; this catches what slips through (helpers, hand-written code, lowering gaps).
 

@@ -1,6 +1,6 @@
 // `casanode flash`: put a board's bundle in the node's flash as the Storage file .bootcde, so
 // Espruino runs it at boot with function bodies left in flash (27 KB took 2400 vars this way
-// against 6700 typed into the REPL: shared docs espruino-dialect.md). Chunks go as base64 lines
+// against 6700 typed into the REPL: docs/espruino-dialect.md). Chunks go as base64 lines
 // on the REPL, each acknowledged; a CRC-32 read back from the node proves the copy before the
 // node is restarted.
 

@@ -1,4 +1,4 @@
-// The ES2015+ members that real Espruino 2v29 has (measured, see shared docs espruino-dialect.md).
+// The ES2015+ members that real Espruino 2v29 has (measured, see docs/espruino-dialect.md).
 // Anything not declared here (Map, Set, Array.from, Math.log10, Number.isFinite...) must not
 // type-check in firmware code.
 

@@ -15,7 +15,7 @@
 // build used, 3 s after boot, 2456 vars (dist/linux.js, 46.9 KB) and 3352 (dist/esp32-pole.js,
 // 57.9 KB): 0.051-0.057 vars a byte. On the ESP32 Storage is memory-mapped and function code
 // stays in flash, so the board uses somewhat less: the estimate errs on the safe side.
-// (The espruino-dialect notes' 2400 vars for 27 KB is the same order, on other code.)
+// (docs/espruino-dialect.md's 2400 vars for 27 KB is the same order, on other code.)
 
 export const ESP32_JSVARS = 16383;
 export const ESP32_JSVAR_BYTES = 14;

@@ -4,7 +4,7 @@ import path from "node:path";
 import { checkBundle } from "../../tools/bundle-check.js";
 import { ROOT } from "../../tools/build.js";
 
-// Each snippet is something real Espruino 2v29 fails on (espruino-dialect.md).
+// Each snippet is something real Espruino 2v29 fails on (docs/espruino-dialect.md).
 const REFUSED: Array<[string, string]> = [
   ["labelled statement", "outer: for (var i = 0; i < 3; i++) { break outer; }"],
   ["async function", "async function f() {}"],
