@@ -58,7 +58,11 @@ export function startNode(platform: Platform, board: BoardProfile, sensors: Sens
       platform.log(why);
       return why;
     };
-    return { diag: say, status: say, config: say, queue: say, help: say };
+    var restart = function () {
+      platform.reboot();
+      return true;
+    };
+    return { diag: say, status: say, config: say, queue: say, help: say, selftest: say, restart: restart };
   }
 }
 
