@@ -51,6 +51,7 @@ export async function diagPageConfig() {
     treeshake: { moduleSideEffects: (_id, external) => !external },
     plugins: [
       noTranspiler(),
+      productionEnv(),
       typescript({ tsconfig: "./web/tsconfig.json", noEmitOnError: true, outDir: undefined, include: ["web/diag/**/*.ts", "tools/port.ts", "tools/diag.ts"] }),
       nodeResolve({ browser: true, preferBuiltins: false }),
       commonjs(),
@@ -70,5 +71,13 @@ function noTranspiler() {
     name: "no-transpiler",
     resolveId: (source) => (source === "@espruino-tools/transpiler" ? id : null),
     load: (source) => (source === id ? 'export function transpile() { throw new Error("not in the diagnostics page: DeviceController.setInterval is unused"); }' : null),
+  };
+}
+
+/** JSS (the library's chooser styles) reads process.env.NODE_ENV, which a browser has not: fix it at build time. */
+function productionEnv() {
+  return {
+    name: "production-env",
+    transform: (code, id) => (id.includes("node_modules") && code.includes("process.env.NODE_ENV") ? { code: code.replace(/process\.env\.NODE_ENV/g, '"production"'), map: null } : null),
   };
 }
