@@ -21,7 +21,7 @@ export async function readLockedHealth(link: ConsoleLink, timeoutMs = HEALTH_TIM
   await link.write(HEALTH_REQUEST + "\r\n");
   let m: RegExpExecArray;
   try {
-    m = await link.expect(/(?:^|\n)health (\{[^\r\n]*)\r?\n/, timeoutMs);
+    m = await link.expect(/(?:^|\n)health ([^\r\n]*)\r?\n/, timeoutMs);
   } catch (err) {
     if (!(err instanceof LinkTimeout)) throw err;
     throw new ReplError("the locked console gave no health report (firmware older than the console lock?): log in with its password to read it");
