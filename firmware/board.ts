@@ -35,7 +35,7 @@ export interface BoardProfile {
    * The console over Bluetooth LE (Nordic UART, as the Espruino Web IDE and the diagnostics page
    * use), always behind the console lock. On ESP32 the radio listens only while the node is
    * awake, at CURRENTS["esp32-ble"]: mains boards have it on; battery boards off unless
-   * `budgetMahPerDay` leaves room for `awakeSPerDay` of it (boards/profiles/ble.ts checks).
+   * `budgetMahPerDay` leaves room for `awakeSPerDay` of it (sim/ble-console.ts checks).
    */
   bleConsole?: { on: boolean; awakeSPerDay?: number; budgetMahPerDay?: number };
   /** config values this board starts from before the node's own config is applied */

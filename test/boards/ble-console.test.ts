@@ -4,14 +4,14 @@ import { expect } from "chai";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import type { BoardProfile } from "../../firmware/board.js";
-import { bleConsoleProblem, bleCostMahPerDay } from "../../boards/profiles/ble.js";
+import { bleConsoleProblem, bleCostMahPerDay } from "../../sim/ble-console.js";
 import { CURRENTS } from "../../boards/profiles/currents.js";
 import { CURRENT_SOURCES } from "../../sim/current-sources.js";
 import { ROOT } from "../../tools/build.js";
 
 async function profiles(): Promise<BoardProfile[]> {
   const dir = path.join(ROOT, "boards/profiles");
-  const files = readdirSync(dir).filter((f) => f.endsWith(".ts") && !["currents.ts", "ble.ts"].includes(f));
+  const files = readdirSync(dir).filter((f) => f.endsWith(".ts") && f !== "currents.ts");
   return Promise.all(files.map(async (f) => ((await import(path.join(dir, f))) as { profile: BoardProfile }).profile));
 }
 

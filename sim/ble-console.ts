@@ -1,7 +1,7 @@
 // What the BLE console costs a board, and whether its profile may have it on: the check
 // behind each profile's `bleConsole` (a test runs it over every profile). ES5-safe data code.
-import type { BoardProfile } from "../../firmware/board.js";
-import { CURRENTS } from "./currents.js";
+import type { BoardProfile } from "../firmware/board.js";
+import { CURRENTS } from "../boards/profiles/currents.js";
 
 /** ESP32 cannot keep Bluetooth up in light or deep sleep: the console listens only while awake. */
 export function bleCostMahPerDay(profile: BoardProfile): number {
