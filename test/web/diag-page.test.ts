@@ -5,7 +5,7 @@
 // console port. What the page shows must match the node's own `casanode diag --json`.
 
 import { expect } from "chai";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -164,7 +164,9 @@ describe("diagnostics page in headless Chromium", function () {
     expect(await page.locator("#chart polyline.series").count()).to.be.at.least(3);
     expect(await page.locator("#chart figure[data-series='pm.pm25']").count()).to.equal(1);
 
-    const img = decodePng(await page.screenshot({ fullPage: true }));
+    const png = await page.screenshot({ fullPage: true });
+    if (process.env.DIAG_PAGE_SHOT) writeFileSync(process.env.DIAG_PAGE_SHOT, png); // to look at it
+    const img = decodePng(png);
     let ink = 0;
     const colours = new Set<number>();
     for (let i = 0; i < img.pixels.length; i += img.channels) {
