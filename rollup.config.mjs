@@ -36,3 +36,48 @@ export function boardConfig(name) {
 }
 
 export default boardNames.map(boardConfig);
+
+// The diagnostics page (web/diag/): a browser build, modern JS, everything in one file in
+// dist/diag/ (no CDN). It reuses tools/port.ts and tools/diag.ts; their Node-only imports are
+// left external and must tree-shake away (tools/build.ts refuses a bundle that still has one).
+export const DIAG_PAGE_NODE_ONLY = ["node:net", "cli-progress", "serialport"];
+
+export async function diagPageConfig() {
+  const { nodeResolve } = await import("@rollup/plugin-node-resolve");
+  const commonjs = (await import("@rollup/plugin-commonjs")).default;
+  return {
+    input: "web/diag/main.ts",
+    external: DIAG_PAGE_NODE_ONLY,
+    treeshake: { moduleSideEffects: (_id, external) => !external },
+    plugins: [
+      noTranspiler(),
+      productionEnv(),
+      typescript({ tsconfig: "./web/tsconfig.json", noEmitOnError: true, outDir: undefined, include: ["web/diag/**/*.ts", "tools/port.ts", "tools/diag.ts", "firmware/runtime/lock.ts", "types/espruino-api.d.ts"] }),
+      nodeResolve({ browser: true, preferBuiltins: false }),
+      commonjs(),
+      terser({ ecma: 2020, format: { ascii_only: true, comments: false } }),
+    ],
+    output: { file: "dist/diag/diag.js", format: "iife", sourcemap: false },
+  };
+}
+
+/**
+ * @espruino-tools/core uses its transpiler (esprima + escodegen, ~300 KB) only in
+ * DeviceController.setInterval, which the page never calls: stand in a stub that says so.
+ */
+function noTranspiler() {
+  const id = "\0espruino-tools-transpiler-stub";
+  return {
+    name: "no-transpiler",
+    resolveId: (source) => (source === "@espruino-tools/transpiler" ? id : null),
+    load: (source) => (source === id ? 'export function transpile() { throw new Error("not in the diagnostics page: DeviceController.setInterval is unused"); }' : null),
+  };
+}
+
+/** JSS (the library's chooser styles) reads process.env.NODE_ENV, which a browser has not: fix it at build time. */
+function productionEnv() {
+  return {
+    name: "production-env",
+    transform: (code, id) => (id.includes("node_modules") && code.includes("process.env.NODE_ENV") ? { code: code.replace(/process\.env\.NODE_ENV/g, '"production"'), map: null } : null),
+  };
+}

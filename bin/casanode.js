@@ -4,4 +4,8 @@ import { register } from "tsx/esm/api";
 
 register();
 const { main } = await import("../tools/cli.ts");
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// Every command has finished when main returns. A failed one exits now: after a type error,
+// @rollup/plugin-typescript leaves a handle open and `casanode build` used to hang for ever.
+if (code !== 0) process.exit(code);
+process.exitCode = code;

@@ -31,6 +31,13 @@ export interface BoardProfile {
   /** board currents in mA: deep sleep, CPU awake with radio off, extra while Wi-Fi is on */
   currentMa: { sleep: number; awake: number; radio: number };
   devices: DeviceSpec[];
+  /**
+   * The console over Bluetooth LE (Nordic UART, as the Espruino Web IDE and the diagnostics page
+   * use), always behind the console lock. On ESP32 the radio listens only while the node is
+   * awake, at CURRENTS["esp32-ble"]: mains boards have it on; battery boards off unless
+   * `budgetMahPerDay` leaves room for `awakeSPerDay` of it (sim/ble-console.ts checks).
+   */
+  bleConsole?: { on: boolean; awakeSPerDay?: number; budgetMahPerDay?: number };
   /** config values this board starts from before the node's own config is applied */
   defaults: { [key: string]: any };
 }

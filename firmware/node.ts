@@ -71,7 +71,11 @@ export function startNode(platform: Platform, board: BoardProfile, sensors: Sens
       platform.log(why);
       return why;
     };
-    return { diag: say, status: say, config: say, queue: say, help: say, lock: function () {
+    var restart = function () {
+      platform.reboot();
+      return true;
+    };
+    return { diag: say, status: say, config: say, queue: say, help: say, selftest: say, restart: restart, lock: function () {
       return false;
     } };
   }

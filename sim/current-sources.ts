@@ -8,6 +8,8 @@ export const CURRENT_SOURCES: { [part: string]: string } = {
     "ESP32 datasheet + AMS1117 datasheet (Iq 5 mA) + CP2102 suspend",
   "esp32-wifi":
     "ESP32 datasheet: RX 95-100 mA, TX 160-240 mA; mean over a flush, estimate",
+  "esp32-ble":
+    "ESP32 datasheet (power consumption by power modes): Wi-Fi/BT Rx and listening 95-100 mA; BT works in no sleep mode, so only while awake. Upper bound: Espruino's ESP32 build runs the controller without modem sleep (not measured)",
   pms5003:
     "Plantower PMS5003 datasheet: active <= 100 mA, standby <= 200 uA; measured 25-50 mA run (docs/hardware.md): 60 mA taken between them",
   sds011:

@@ -2,7 +2,7 @@
 // bundle against what Espruino runs, and print its size.
 
 import { rollup, type RollupOptions, type OutputOptions } from "rollup";
-import { readFileSync, readdirSync, statSync, type Dirent } from "node:fs";
+import { copyFileSync, readFileSync, readdirSync, statSync, type Dirent } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
@@ -21,6 +21,39 @@ export interface BundleInfo {
 interface RollupConfigModule {
   boardNames: string[];
   boardConfig(name: string): RollupOptions & { output: OutputOptions };
+  diagPageConfig(): Promise<RollupOptions & { output: OutputOptions }>;
+  DIAG_PAGE_NODE_ONLY: string[];
+}
+
+/** dist/diag/: the maintenance crews' diagnostics page (web/diag/), served by `casanode diag --web` */
+export const DIAG_PAGE_DIR = path.join(ROOT, "dist", "diag");
+const DIAG_PAGE_STATIC = ["index.html", "diag.css"];
+
+/** Bundle the diagnostics page into dist/diag/ (script, page, style) and describe its script. */
+export async function buildDiagPage(): Promise<BundleInfo> {
+  const config = await loadConfig();
+  const cwd = process.cwd();
+  process.chdir(ROOT);
+  try {
+    const options = await config.diagPageConfig();
+    const bundle = await rollup(options);
+    try {
+      await bundle.write(options.output);
+    } finally {
+      await bundle.close();
+    }
+  } finally {
+    process.chdir(cwd);
+  }
+  for (const f of DIAG_PAGE_STATIC) copyFileSync(path.join(ROOT, "web", "diag", f), path.join(DIAG_PAGE_DIR, f));
+  const file = path.join(DIAG_PAGE_DIR, "diag.js");
+  const code = readFileSync(file, "utf8");
+  const problems: string[] = [];
+  // a Node module left in the page would fail in the browser
+  for (const m of config.DIAG_PAGE_NODE_ONLY) if (code.includes(JSON.stringify(m)) || code.includes(`'${m}'`)) problems.push(`imports ${m}`);
+  if (/[^\x00-\x7f]/.test(code)) problems.push("non-ASCII characters");
+  const bytes = Buffer.byteLength(code);
+  return { board: "diag page", file: path.relative(ROOT, file), bytes, gzipBytes: gzipSync(code, { level: 9 }).length, problems };
 }
 
 async function loadConfig(): Promise<RollupConfigModule> {
@@ -103,6 +136,7 @@ function readdirSafe(dir: string): Dirent[] {
 }
 
 export function formatSizes(infos: BundleInfo[]): string {
-  const rows = infos.map((i) => `  ${i.file.padEnd(26)} ${String(i.bytes).padStart(7)} B  ${String(i.gzipBytes).padStart(6)} B gzip  ${i.problems.length ? "REFUSED: " + i.problems.join("; ") : "espruino-safe"}`);
+  const ok = (i: BundleInfo) => (i.board === "diag page" ? "browser page, no Node imports" : "espruino-safe");
+  const rows = infos.map((i) => `  ${i.file.padEnd(26)} ${String(i.bytes).padStart(7)} B  ${String(i.gzipBytes).padStart(6)} B gzip  ${i.problems.length ? "REFUSED: " + i.problems.join("; ") : ok(i)}`);
   return ["bundle                       minified      gzip", ...rows].join("\n");
 }

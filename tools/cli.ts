@@ -1,7 +1,7 @@
 // The casanode command: one entry for technicians, developers and maintenance crews.
 
 import { Command, CommanderError } from "commander";
-import { buildBoards, formatSizes } from "./build.js";
+import { buildBoards, buildDiagPage, formatSizes } from "./build.js";
 import { registerSim } from "./sim.js";
 import { registerFieldTools } from "./field-cli.js";
 import { registerBench } from "./bench.js";
@@ -18,10 +18,12 @@ export function makeProgram(): Command {
 
   program
     .command("build")
-    .description("bundle each board profile into dist/<board>.js (ES5, minified) and check it against Espruino")
+    .description("bundle each board profile into dist/<board>.js (ES5, minified) and check it against Espruino; with no board named, also the diagnostics page into dist/diag/")
     .argument("[boards...]", "board names (default: all)")
     .action(async (boards: string[]) => {
       const infos = await buildBoards(boards);
+      // the whole build (no boards named) also makes the diagnostics page
+      if (!boards.length) infos.push(await buildDiagPage());
       console.log(formatSizes(infos));
       if (infos.some((i) => i.problems.length)) {
         throw new CommanderError(1, "casanode.refused", "a bundle uses what Espruino does not run (see above)");

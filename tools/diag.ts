@@ -1,6 +1,7 @@
 // `casanode diag`: read a node's diagnostics over its console (the firmware's casanode.diag(),
 // firmware/runtime/console.ts) and show them to a maintenance crew, once or every few seconds.
 
+import { HEALTH_REQUEST } from "../firmware/runtime/lock.js";
 import { ConsoleLocked, consoleReporter, FieldError, LinkTimeout, openLink, relockConsole, Repl, ReplError, type ConsoleLink, type OpenOptions, type Reporter } from "./port.js";
 
 /** What casanode.diag() returns (firmware/runtime/console.ts diagReport); every field may be missing on older firmware. */
@@ -52,18 +53,18 @@ export class NoFirmware extends FieldError {}
  * A locked console answers this line, before any login, with "health <diag JSON>" (the same
  * report as casanode.diag(): no secrets) and runs nothing (firmware/runtime/lock.ts).
  */
-export const HEALTH_REQUEST = "health";
+export { HEALTH_REQUEST };
 
 /** The health report of a locked console, without its password. */
-export async function readHealth(link: ConsoleLink, timeoutMs = DIAG_TIMEOUT_MS): Promise<DiagReport> {
+export async function readHealth(link: ConsoleLink, timeoutMs = DIAG_TIMEOUT_MS, loginHint = "give its password with --password"): Promise<DiagReport> {
   link.drain();
-  await link.write(HEALTH_REQUEST + "\n");
+  await link.write(HEALTH_REQUEST + "\r\n");
   let m: RegExpExecArray;
   try {
     m = await link.expect(/(?:^|\n)health ([^\r\n]*)\r?\n/, timeoutMs);
   } catch (err) {
     if (!(err instanceof LinkTimeout)) throw err;
-    throw new ReplError(`the locked console on ${link.name} gave no health report (firmware older than the console lock?): give its password with --password`);
+    throw new ReplError(`the locked console on ${link.name} gave no health report (firmware older than the console lock?): ${loginHint}`);
   }
   let d: unknown;
   try {

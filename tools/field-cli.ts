@@ -11,6 +11,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { flash } from "./flash.js";
 import { provision } from "./provision.js";
 import { diag } from "./diag.js";
+import { serveDiagPage } from "./diag-web.js";
 import { FieldError, PROMPT_TIMEOUT_MS } from "./port.js";
 
 const PORT_HELP = "the node's console: /dev/ttyUSB0, COM3, or tcp://host:port for a simulated node (casanode sim --console-port)";
@@ -109,13 +110,24 @@ export function registerFieldTools(program: Command): Command {
   program
     .command("diag")
     .description("read a node's diagnostics over its console: health, network, queue, each sensor's counters, memory, energy (a locked console gives them without --password)")
-    .requiredOption("-p, --port <port>", PORT_HELP)
+    .option("-p, --port <port>", PORT_HELP)
+    .option("--web [httpPort]", "serve the diagnostics page (Bluetooth / USB from a browser) on http://localhost:<httpPort> (default 8080)")
     .option("--json", "print the node's raw report as JSON")
     .addOption(new Option("--watch <s>", "read again every s seconds until Ctrl-C").argParser(seconds))
     .option("--password <pw>", PASSWORD_HELP)
     .addOption(waitOption())
     .action(
-      field(async (opts: { port: string; json?: boolean; watch?: number; password?: string; wait?: number }) => {
+      field(async (opts: { port?: string; web?: string | boolean; json?: boolean; watch?: number; password?: string; wait?: number }) => {
+        if (opts.web !== undefined) {
+          const httpPort = opts.web === true ? 8080 : Number(opts.web);
+          if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535) throw new FieldError("--web takes a TCP port number", 2);
+          const server = await serveDiagPage(httpPort);
+          console.log(`diagnostics page on ${server.url} (open it in Chrome or Edge; Ctrl-C to stop)`);
+          await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+          await server.close();
+          return;
+        }
+        if (!opts.port) throw new FieldError("diag needs --port (or --web to serve the page)", 2);
         await diag({
           port: opts.port,
           json: !!opts.json,

@@ -79,36 +79,30 @@ const WRITE_SLICE = 64;
 /** An XON lost on the wire must not stall a tool forever. */
 const XOFF_MAX_MS = 3000;
 
-class StreamLink implements ConsoleLink {
+/**
+ * The text side of a link: buffering, expect(), line listeners and XON/XOFF, over any way of
+ * sending bytes. Node streams (StreamLink) and the browser page's Web Bluetooth / Web Serial
+ * connection (web/diag/) both feed it with receive().
+ */
+export class TextLink implements ConsoleLink {
   private buffer = "";
   private partialLine = "";
   private waiters: Waiter[] = [];
   private lineListeners: Array<(line: string) => void> = [];
-  private closedReason: string | undefined;
+  protected closedReason: string | undefined;
   /** the node sent XOFF and no XON yet */
   private paused = false;
   private resumers: Array<() => void> = [];
 
   constructor(
     readonly name: string,
-    private readonly stream: ByteStream,
+    /** send a slice of bytes (latin1 chars); rejects with a FieldError when it cannot */
+    private readonly send: (bytes: string) => Promise<void>,
     private readonly closer: () => Promise<void>,
-  ) {
-    stream.on("data", (data: Buffer) => this.receive(data.toString("latin1")));
-    stream.on("error", (err: Error) => this.shut(this.describe(err)));
-    stream.on("close", (err?: unknown) => {
-      const unplugged = !!err && typeof err === "object" && (err as { disconnected?: boolean }).disconnected;
-      this.shut(unplugged ? `${name} went away (cable unplugged?)` : `${name} closed the connection`);
-    });
-  }
+  ) {}
 
-  /** A broken pipe or reset is the node (or its cable, or the simulator) going away. */
-  private describe(err: NodeJS.ErrnoException): string {
-    if (err.code === "EPIPE" || err.code === "ECONNRESET") return `${this.name} closed the connection`;
-    return `${this.name}: ${err.message}`;
-  }
-
-  private receive(text: string): void {
+  /** bytes from the node, as latin1 chars */
+  receive(text: string): void {
     if (text.includes(XOFF) || text.includes(XON)) {
       for (const ch of text) {
         if (ch === XOFF) this.paused = true;
@@ -142,7 +136,8 @@ class StreamLink implements ConsoleLink {
     this.waiters = this.waiters.filter((x) => x !== w);
   }
 
-  private shut(reason: string): void {
+  /** the link is gone: every wait fails with this reason */
+  shut(reason: string): void {
     if (this.closedReason) return;
     this.closedReason = reason;
     this.resume();
@@ -175,13 +170,10 @@ class StreamLink implements ConsoleLink {
   }
 
   async write(text: string): Promise<void> {
-    const bytes = Buffer.from(text, "latin1");
-    for (let i = 0; i < bytes.length; i += WRITE_SLICE) {
+    for (let i = 0; i < text.length; i += WRITE_SLICE) {
       await this.whenResumed();
       if (this.closedReason) throw new FieldError(this.closedReason);
-      await new Promise<void>((resolve, reject) => {
-        this.stream.write(bytes.subarray(i, i + WRITE_SLICE), (err) => (err ? reject(new FieldError(this.closedReason ?? this.describe(err))) : resolve()));
-      });
+      await this.send(text.slice(i, i + WRITE_SLICE));
     }
   }
 
@@ -222,6 +214,36 @@ class StreamLink implements ConsoleLink {
   async close(): Promise<void> {
     this.shut(`${this.name} is closed`);
     await this.closer();
+  }
+}
+
+/** A TextLink over a Node.js byte stream (a socket, a serial port). */
+class StreamLink extends TextLink {
+  constructor(
+    name: string,
+    readonly stream: ByteStream,
+    closer: () => Promise<void>,
+  ) {
+    super(
+      name,
+      (bytes) =>
+        new Promise<void>((resolve, reject) => {
+          stream.write(Buffer.from(bytes, "latin1"), (err) => (err ? reject(new FieldError(this.closedReason ?? this.describe(err))) : resolve()));
+        }),
+      closer,
+    );
+    stream.on("data", (data: Buffer) => this.receive(data.toString("latin1")));
+    stream.on("error", (err: Error) => this.shut(this.describe(err)));
+    stream.on("close", (err?: unknown) => {
+      const unplugged = !!err && typeof err === "object" && (err as { disconnected?: boolean }).disconnected;
+      this.shut(unplugged ? `${name} went away (cable unplugged?)` : `${name} closed the connection`);
+    });
+  }
+
+  /** A broken pipe or reset is the node (or its cable, or the simulator) going away. */
+  private describe(err: NodeJS.ErrnoException): string {
+    if (err.code === "EPIPE" || err.code === "ECONNRESET") return `${this.name} closed the connection`;
+    return `${this.name}: ${err.message}`;
   }
 }
 

@@ -10,6 +10,8 @@ export const profile: BoardProfile = {
   // two 18650 cells in parallel, 3400 mAh each
   power: { source: "battery", batteryMah: 6800, batteryVolts: 3.7 },
   currentMa: { sleep: CURRENTS["esp32-cpu"].off, awake: CURRENTS["esp32-cpu"].on, radio: CURRENTS["esp32-wifi"].on },
+  // battery: off (no energy budget given): it would listen whenever the node is awake, at CURRENTS["esp32-ble"] (cost: sim/ble-console.ts)
+  bleConsole: { on: false },
   devices: [
     {
       name: "pm",

@@ -8,6 +8,8 @@ export const profile: BoardProfile = {
   chip: "esp32",
   power: { source: "battery", batteryMah: 6800, batteryVolts: 3.7 },
   currentMa: { sleep: CURRENTS["esp32-cpu"].off, awake: CURRENTS["esp32-cpu"].on, radio: CURRENTS["esp32-wifi"].on },
+  // battery: off (no energy budget given): it would listen whenever the node is awake, at CURRENTS["esp32-ble"] (cost: sim/ble-console.ts)
+  bleConsole: { on: false },
   devices: [
     {
       name: "bin",

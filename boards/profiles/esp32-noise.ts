@@ -8,6 +8,8 @@ export const profile: BoardProfile = {
   chip: "esp32",
   power: { source: "mains" },
   currentMa: { sleep: CURRENTS["esp32-devkitc"].off, awake: CURRENTS["esp32-devkitc"].on, radio: CURRENTS["esp32-wifi"].on },
+  // mains: the radio may listen; a crew reads the pole from the ground with a phone
+  bleConsole: { on: true },
   devices: [
     {
       name: "noise",

@@ -8,6 +8,8 @@ export const profile: BoardProfile = {
   chip: "linux",
   power: { source: "mains" },
   currentMa: { sleep: 0, awake: 0, radio: 0 },
+  // the Linux build has no Bluetooth
+  bleConsole: { on: false },
   devices: [],
   defaults: { samplePeriodS: 60, uploadPeriodS: 60 },
 };

@@ -16,6 +16,10 @@ export interface NodeConsole {
   help(): string;
   /** lock the console again now (the field tools call it before they close) */
   lock(): boolean;
+  /** save the store and restart (a crew action: the page and the tools call it logged in) */
+  restart(): boolean;
+  /** checks from what the node knows now (no sensor is woken): every entry must be ok */
+  selftest(): any;
 }
 
 function round(v: number, digits: number): number {
@@ -36,6 +40,8 @@ export function diagReport(rt: Runtime): any {
       model: all[i].model, fitted: !!drv, reads: d.ok, faults: d.bad, lastFault: d.last,
       now: last ? (last.ok ? "ok" : last.fault + (last.detail ? ": " + last.detail : "")) : "not read this boot",
       counters: drv ? drv.counters : null,
+      // the last good values, for the diagnostics page's chart (the objects the driver returned: no copy)
+      readings: last && last.ok ? last.readings : null,
     };
   }
   try {
@@ -115,6 +121,8 @@ export function makeConsole(rt: Runtime, lock?: ConsoleLock | null): NodeConsole
         "casanode.status() one line: mode, queue, next cycle, alarms\n" +
         "casanode.config() the config in use (secrets masked) and why a file was refused\n" +
         "casanode.queue()  readings waiting for upload\n" +
+        "casanode.restart() save and restart\n" +
+        "casanode.selftest() checks: config, store, safe mode, each device, memory, clock, network\n" +
         "casanode.lock()   lock the console now (it locks itself after 10 min without a casanode.* call)\n" +
         "casanode.help()   this";
       p(s);
@@ -127,6 +135,35 @@ export function makeConsole(rt: Runtime, lock?: ConsoleLock | null): NodeConsole
         (lock as ConsoleLock).lock();
       }, 0);
       return true;
+    },
+    restart: function () {
+      p("restart (console)");
+      rt.store.save();
+      // after this line's reply is out
+      setTimeout(function () {
+        rt.platform.reboot();
+      }, 200);
+      return true;
+    },
+    selftest: function () {
+      var d = diagReport(rt), checks: any[] = [], k: string, ok = true;
+      var check = function (name: string, good: boolean, detail: string) {
+        checks.push({ name: name, ok: good, detail: detail });
+        if (!good) ok = false;
+      };
+      check("config", !d.configErrors.length, d.configErrors.length ? d.configErrors.join("; ") : "valid");
+      check("store", !d.flash.error, d.flash.error || "readable");
+      check("mode", !d.safe, d.safe ? "safe mode: " + d.safe : "normal");
+      for (k in d.devices) {
+        var dv = d.devices[k];
+        check("device " + k, dv.fitted && dv.now.indexOf("ok") === 0, dv.model + ": " + (dv.fitted ? dv.now : "absent"));
+      }
+      if (d.memory) check("memory", d.memory.free * 10 >= d.memory.total, d.memory.free + " of " + d.memory.total + " vars free");
+      check("clock", d.t > 1577836800, d.t > 1577836800 ? "set" : "not set (no time from the network yet)");
+      if (rt.board.power.source === "mains") check("network", d.upload.connected, d.upload.connected ? "broker connected" : "broker not connected");
+      var r = { ok: ok, checks: checks };
+      for (var i = 0; i < checks.length; i++) p((checks[i].ok ? "ok   " : "FAIL ") + checks[i].name + ": " + checks[i].detail);
+      return r;
     },
   };
 }

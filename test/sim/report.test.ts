@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
+import { CHROME_FLAGS, decodePng, findChromium } from "../support/chromium.js";
 import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
-import { inflateSync } from "node:zlib";
 import os from "node:os";
 import path from "node:path";
 import { renderReport, writeReport, type FleetTraces, type NodeTrace } from "../../sim/report.js";
@@ -44,60 +44,6 @@ function fixture(): { summary: FleetSummary; traces: FleetTraces } {
   };
   return { summary, traces: { startMs: START, endMs: END, nodes: [air, pole] } };
 }
-
-/** minimal PNG reader (8-bit RGB/RGBA, not interlaced): what Chromium's screenshots are */
-function decodePng(buf: Buffer): { width: number; height: number; channels: number; pixels: Uint8Array } {
-  expect(buf.subarray(0, 8).toString("hex")).to.equal("89504e470d0a1a0a");
-  let pos = 8;
-  let width = 0, height = 0, channels = 0;
-  const idat: Buffer[] = [];
-  while (pos < buf.length) {
-    const len = buf.readUInt32BE(pos);
-    const type = buf.toString("latin1", pos + 4, pos + 8);
-    const data = buf.subarray(pos + 8, pos + 8 + len);
-    if (type === "IHDR") {
-      width = data.readUInt32BE(0);
-      height = data.readUInt32BE(4);
-      expect(data[8], "bit depth").to.equal(8);
-      channels = { 2: 3, 6: 4 }[data[9]] ?? 0;
-      expect(channels, "colour type").to.be.greaterThan(0);
-      expect(data[12], "interlace").to.equal(0);
-    } else if (type === "IDAT") idat.push(data);
-    pos += 12 + len;
-  }
-  const raw = inflateSync(Buffer.concat(idat));
-  const stride = width * channels;
-  const out = new Uint8Array(height * stride);
-  for (let y = 0; y < height; y++) {
-    const f = raw[y * (stride + 1)];
-    for (let x = 0; x < stride; x++) {
-      const v = raw[y * (stride + 1) + 1 + x];
-      const a = x >= channels ? out[y * stride + x - channels] : 0;
-      const b = y > 0 ? out[(y - 1) * stride + x] : 0;
-      const c = x >= channels && y > 0 ? out[(y - 1) * stride + x - channels] : 0;
-      let p = 0;
-      if (f === 1) p = a;
-      else if (f === 2) p = b;
-      else if (f === 3) p = (a + b) >> 1;
-      else if (f === 4) {
-        const pa = Math.abs(b - c), pb = Math.abs(a - c), pc = Math.abs(a + b - 2 * c);
-        p = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-      }
-      out[y * stride + x] = (v + p) & 0xff;
-    }
-  }
-  return { width, height, channels, pixels: out };
-}
-
-function findChromium(): string | undefined {
-  for (const bin of ["chromium", "chromium-browser", "google-chrome"]) {
-    const r = spawnSync(bin, ["--version"], { encoding: "utf8" });
-    if (!r.error && r.status === 0) return bin;
-  }
-  return undefined;
-}
-
-const CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 describe("report", () => {
   it("is one self-contained HTML file with charts for the fleet and every node", () => {
