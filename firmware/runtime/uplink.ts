@@ -302,8 +302,8 @@ function ackCommand(rt: Runtime, id: string, ok: boolean, error?: string, detail
  */
 export function refuseTooLarge(rt: Runtime, bytes: number, head: string): void {
   var c = rt.store.state.c, m = /^\s*\{\s*"id"\s*:\s*"([A-Za-z0-9._-]+)"/.exec(head), id = m && m[1].length <= 32 ? m[1] : "";
+  // durable with the next save: a flood of these must not wear the flash
   c.cmdTooLarge = (c.cmdTooLarge || 0) + 1;
-  rt.store.save();
   ackCommand(rt, id, false, "too-large", bytes + " > " + MAX_COMMAND_BYTES + " bytes, dropped unread" + (id ? "" : ": id unknown"));
 }
 

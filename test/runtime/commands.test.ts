@@ -2,6 +2,7 @@
 // validity against the node's clock, and what a node without a clock does (issue 10).
 import { expect } from "chai";
 import { Chip, FakeRelay, board, KEY, MINUTE } from "./fakes.js";
+import { srv } from "../mqtt/fake-net.js";
 
 const cfg = { site: "t", node: "n1", keyHex: KEY, samplePeriodS: 60, uploadPeriodS: 300 };
 
@@ -49,5 +50,23 @@ describe("commands on the node: validity", () => {
       { id: "old", ok: true, detail: "clock not set: validity not checked" },
       { id: "again", ok: false, error: "replay", detail: "ctr 5 <= 5" },
     ]);
+  });
+
+  it("a cmd message over the 1 KB packet limit: acked to the broker, refused as too-large (id unknown), counted; the link stays", async () => {
+    chip = new Chip({ board: board("m", "mains", ["lamp"]), config: cfg, actuators: () => [new FakeRelay("lamp")] });
+    chip.start();
+    await chip.run(MINUTE);
+    const sock = chip.net.sockets.filter((s) => !s.closed).at(-1)!;
+    const body = "[" + "1,".repeat(3000) + "1]";
+    sock.feed(srv.publish("casanode/t/n1/cmd", body, 1, 4321));
+    chip.command("diag", {}, { id: "after" });
+    await chip.run(MINUTE);
+    expect(sock.packets().filter((p) => p.type === 4).map((p) => p.id)).to.include(4321);
+    expect(acks()).to.deep.equal([
+      { id: "", ok: false, error: "too-large", detail: `${body.length} > 512 bytes, dropped unread: id unknown` },
+      { id: "after", ok: true },
+    ]);
+    expect(chip.console!.diag().counters).to.include({ cmdTooLarge: 1, cmdErrors: 1 });
+    expect(sock.closed).to.equal(false);
   });
 });
