@@ -1,14 +1,16 @@
 // `casanode command`: how the back office sends a node a signed command (relay, config, diag,
 // reboot) and reads its ack. Signs with the node's own key exactly as the firmware checks it
-// (firmware/uplink/commands.ts); the counter defaults to the Unix time in seconds, so it keeps
-// rising across operators and days. QoS 1 to the node's persistent session: a battery node that
-// is asleep acts at its next wake, and its ack comes then.
+// (firmware/uplink/commands.ts); the counter defaults to the Unix time in ms, so it keeps rising
+// across operators and days (and past 2038: the node takes counters up to 2^53-1). Each command
+// carries its issue time and a validity (default 1 h; a relay override with --expires is valid
+// as long as it lasts): a node with a set clock refuses it after that. QoS 1 to the node's
+// persistent session: a battery node that is asleep acts at its next wake, and its ack comes then.
 
 import { readFileSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import mqtt from "mqtt";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
-import { signCommand, argsError, type CommandName } from "../firmware/uplink/commands.js";
+import { signCommand, argsError, MAX_COMMAND_BYTES, MAX_CTR, MAX_TTL_S, type CommandName } from "../firmware/uplink/commands.js";
 import { nodeTopics, idError } from "../firmware/uplink/topics.js";
 
 const COMMANDS: CommandName[] = ["relay", "config", "diag", "reboot"];
@@ -29,6 +31,8 @@ export interface SendOptions {
   args: { [key: string]: unknown };
   ctr?: number;
   id?: string;
+  /** seconds the command stays valid (default: 1 h, a relay override's expiresS) */
+  validS?: number;
   /** how long to wait for the ack, ms (0: don't wait) */
   waitMs: number;
 }
@@ -90,9 +94,12 @@ export async function sendCommand(o: SendOptions): Promise<SendResult> {
   const badId = idError(o.site, o.node);
   if (badId) throw new CommandError(badId, 2);
   if (!/^[0-9a-fA-F]{64}$/.test(o.keyHex)) throw new CommandError("the key must be 64 hex digits (32 bytes)", 2);
-  const ctr = o.ctr ?? Math.floor(Date.now() / 1000);
+  if (o.validS !== undefined && !(Number.isInteger(o.validS) && o.validS >= 1 && o.validS <= MAX_TTL_S)) throw new CommandError(`--valid must be 1..${MAX_TTL_S} s`, 2);
+  const ctr = o.ctr ?? Date.now();
   const id = o.id ?? "c-" + randomBytes(4).toString("hex");
-  const payload = signCommand(o.node, o.keyHex, ctr, id, o.cmd, o.args, sha256);
+  const payload = signCommand(o.node, o.keyHex, ctr, id, o.cmd, o.args, sha256, { ttl: o.validS });
+  // the node drops a bigger one unread
+  if (payload.length > MAX_COMMAND_BYTES) throw new CommandError(`the command is ${payload.length} bytes; a node takes at most ${MAX_COMMAND_BYTES}`, 2);
   const topics = nodeTopics(o.site, o.node);
 
   const client = mqtt.connect(o.broker, { clientId: "casanode-cli-" + randomBytes(4).toString("hex"), connectTimeout: 5000, reconnectPeriod: 0 });
@@ -131,6 +138,11 @@ export function registerCommand(program: Command): Command {
     if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("a whole number of seconds above 0");
     return n;
   };
+  const counter = (v: string) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || !(n >= 1 && n <= MAX_CTR)) throw new InvalidArgumentError(`a whole number 1..${MAX_CTR}`);
+    return n;
+  };
   program
     .command("command")
     .description("send a node a signed command (relay, config, diag, reboot) over MQTT and print its ack")
@@ -142,18 +154,19 @@ export function registerCommand(program: Command): Command {
     .option("--key <hex>", "the node's 32-byte key, hex (or CASANODE_KEY)")
     .option("--keys <file.jsonl>", "the keys file casanode provision --keys-out wrote")
     .option("--expires <s>", "relay: go back to auto after this many seconds", seconds)
-    .option("--ctr <n>", "command counter (default: Unix time in seconds; must rise for each command)", seconds)
+    .option("--valid <s>", "seconds the command stays valid; a node with a set clock refuses it later (default 3600; relay with --expires: that)", seconds)
+    .option("--ctr <n>", "command counter (default: Unix time in ms; must rise for each command)", counter)
     .option("--wait <s>", "how long to wait for the ack", seconds, 30)
     .addHelpText("after", "\nExamples:\n  casanode command relay on --expires 3600 --site casa --node pole-07 --keys keys.jsonl\n  casanode command config '{\"uploadPeriodS\":1800}' --site casa --node air-03 --key <hex>\n")
-    .action(async (name: string, arg: string | undefined, opts: { site: string; node: string; broker: string; key?: string; keys?: string; expires?: number; ctr?: number; wait: number }) => {
+    .action(async (name: string, arg: string | undefined, opts: { site: string; node: string; broker: string; key?: string; keys?: string; expires?: number; valid?: number; ctr?: number; wait: number }) => {
       try {
         const { cmd, args } = commandArgs(name, arg, opts.expires);
         const keyHex = findKey(opts.site, opts.node, opts.key ?? process.env.CASANODE_KEY, opts.keys);
-        const r = await sendCommand({ broker: opts.broker, site: opts.site, node: opts.node, keyHex, cmd, args, ctr: opts.ctr, waitMs: opts.wait * 1000 });
+        const r = await sendCommand({ broker: opts.broker, site: opts.site, node: opts.node, keyHex, cmd, args, ctr: opts.ctr, validS: opts.valid, waitMs: opts.wait * 1000 });
         if (!r.ack) {
           console.log(`sent ${r.id} (ctr ${r.ctr}); no ack within ${opts.wait} s: a sleeping battery node acts at its next wake`);
         } else if (r.ack.ok) {
-          console.log(`${r.id}: ok`);
+          console.log(`${r.id}: ok${r.ack.detail ? " (" + r.ack.detail + ")" : ""}`);
         } else {
           throw new CommandError(`${r.id}: refused by the node: ${r.ack.error}${r.ack.detail ? " (" + r.ack.detail + ")" : ""}`);
         }

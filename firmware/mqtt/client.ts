@@ -23,15 +23,19 @@ export interface MqttClientOptions {
   will?: MqttWill;
   /** TCP connect + CONNACK, and the wait for a PINGRESP; default 10000 */
   connectTimeoutMs?: number;
-  /** false: never reconnect by itself; default { minMs: 1000, maxMs: 60000 } */
-  reconnect?: { minMs: number; maxMs: number } | false;
+  /**
+   * false: never reconnect by itself; default { minMs: 1000, maxMs: 60000 }. The delay doubles
+   * per failure and goes back to minMs only once a link has stayed up healthyMs (default
+   * 30000): a CONNACK followed by the same failure at once must not reset it.
+   */
+  reconnect?: { minMs: number; maxMs: number; healthyMs?: number } | false;
   /** jitter source, default Math.random */
   random?: () => number;
   /** QoS 1 messages awaiting PUBACK at once; default 8 */
   maxInflight?: number;
   /** messages waiting for a send slot; beyond it publish fails with "queue-full"; default 32 */
   maxQueue?: number;
-  /** longest inbound packet accepted; default 8192 */
+  /** longest inbound packet read; a PUBLISH over it is acknowledged and dropped (onTooLarge); default 8192 */
   maxPacketBytes?: number;
 }
 
@@ -71,6 +75,8 @@ export class MqttClient {
    *  "ping-timeout", "protocol", "refused", "disconnect", "destroyed" */
   onClose: ((reason: string) => void) | null;
   onMessage: ((topic: string, payload: string, qos: number, retain: boolean) => void) | null;
+  /** an inbound PUBLISH over maxPacketBytes was read past (and acknowledged): its payload size and first bytes */
+  onTooLarge: ((topic: string, bytes: number, head: string) => void) | null;
   /** "connect:<why>", "socket:<why>", "protocol:<code>", "refused:<reason>", "ping-timeout", "callback:<error>" */
   onError: ((code: string) => void) | null;
 
@@ -97,6 +103,7 @@ export class MqttClient {
     this.onConnect = null;
     this.onClose = null;
     this.onMessage = null;
+    this.onTooLarge = null;
     this.onError = null;
     this.sock = null;
     this.reader = null;
@@ -284,7 +291,12 @@ export class MqttClient {
       if (p.returnCode) return this.fail("refused", "refused:" + connackReason(p.returnCode));
       this.stop("tConn");
       this.state = CONNECTED;
-      this.attempt = 0;
+      // tConn now times the link's health: backoff resets only if it stays up
+      var self = this, r = this.o.reconnect;
+      this.tConn = setTimeout(function () {
+        self.tConn = null;
+        self.attempt = 0;
+      }, (r && r.healthyMs) || 30000);
       this.ping();
       // unacknowledged QoS 1 first, same ids, DUP set (spec 4.4)
       for (i = 0; i < this.inflight.length && this.state === CONNECTED; i++) {
@@ -300,7 +312,8 @@ export class MqttClient {
     } else if (p.type === PUBLISH) {
       if (p.qos === 2) return this.fail("protocol", "protocol:qos2");
       if (p.qos === 1 && !this.send(encodePuback(p.id as number))) return;
-      this.call(this.onMessage, p.topic, p.payload, p.qos, p.retain);
+      if (p.tooLarge) this.call(this.onTooLarge, p.topic, p.tooLarge, p.payload);
+      else this.call(this.onMessage, p.topic, p.payload, p.qos, p.retain);
     } else if (p.type === PUBACK) {
       for (i = 0; i < this.inflight.length; i++) {
         if (this.inflight[i].id === p.id) {

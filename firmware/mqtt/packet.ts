@@ -15,6 +15,8 @@ export const DISCONNECT = 14;
 
 /** largest remaining length the 4-byte form can carry (spec 2.2.3) */
 export const MAX_REMAINING_LENGTH = 268435455;
+/** payload bytes kept of a PUBLISH over the limit (enough for a command's leading "id") */
+export const TOO_LARGE_HEAD = 64;
 
 // built at run time: a minifier may print "\xc0" as a raw char, which a UTF-8 file turns into 2 bytes
 export const PINGREQ_PACKET = String.fromCharCode(0xc0, 0);
@@ -35,6 +37,8 @@ export interface MqttPacket {
   retain?: boolean;
   /** SUBACK return codes: granted QoS 0..2, or 0x80 = refused */
   granted?: number[];
+  /** PUBLISH over the reader's limit: its payload size; `payload` then holds only its first TOO_LARGE_HEAD bytes */
+  tooLarge?: number;
 }
 
 export interface MqttWill {
@@ -169,27 +173,40 @@ export function decodePacket(first: number, body: string): MqttPacket | string {
 }
 
 /**
- * Splits a TCP byte stream into packets, whatever the chunking. After the first malformed
- * packet it sets `error` ("bad-length", "too-large", "malformed", "bad-type") and returns
- * nothing more: the stream cannot be resynchronised, so the connection must be closed.
+ * Splits a TCP byte stream into packets, whatever the chunking. A PUBLISH over `maxLength`
+ * is not buffered: its header and first TOO_LARGE_HEAD payload bytes come out as a packet
+ * with `tooLarge` set, the rest is discarded as it arrives, and reading goes on after it (so
+ * a QoS 1 one can still be acknowledged and the broker stops redelivering it). After the
+ * first malformed packet it sets `error` ("bad-length", "too-large", "malformed",
+ * "bad-type") and returns nothing more: the stream cannot be resynchronised.
  */
 export class PacketReader {
   buf: string;
   error: string | null;
   maxLength: number;
+  /** bytes of an oversized PUBLISH still to discard */
+  skip: number;
 
   constructor(maxLength?: number) {
     this.buf = "";
     this.error = null;
     this.maxLength = maxLength || 8192;
+    this.skip = 0;
   }
 
   push(data: string): MqttPacket[] {
     var out: MqttPacket[] = [];
     if (this.error) return out;
-    var buf = this.buf + data;
-    while (buf.length >= 2) {
-      var len = 0, mul = 1, i = 1, b = 128;
+    var buf = this.buf + data, p: MqttPacket | string;
+    while (buf.length) {
+      if (this.skip) {
+        var n = Math.min(this.skip, buf.length);
+        this.skip -= n;
+        buf = buf.substring(n);
+        continue;
+      }
+      if (buf.length < 2) break;
+      var len = 0, mul = 1, i = 1, b = 128, first = buf.charCodeAt(0);
       while (b & 128) {
         if (i > 4) return this.fail("bad-length", out);
         if (i >= buf.length) {
@@ -200,9 +217,22 @@ export class PacketReader {
         len += (b & 127) * mul;
         mul *= 128;
       }
-      if (len > this.maxLength) return this.fail("too-large", out);
+      if (len > this.maxLength) {
+        // only a PUBLISH may be big; its topic (and id) must fit in the limit
+        if (first >> 4 !== PUBLISH) return this.fail("too-large", out);
+        var hl = buf.length >= i + 2 ? 2 + get16(buf, i) + ((first >> 1) & 3 ? 2 : 0) : 4;
+        if (hl + TOO_LARGE_HEAD > this.maxLength) return this.fail("too-large", out);
+        if (buf.length < i + hl + TOO_LARGE_HEAD) break;
+        p = decodePacket(first, buf.substring(i, i + hl + TOO_LARGE_HEAD));
+        if (typeof p === "string") return this.fail(p, out);
+        p.tooLarge = len - hl;
+        out.push(p);
+        this.skip = len - hl - TOO_LARGE_HEAD;
+        buf = buf.substring(i + hl + TOO_LARGE_HEAD);
+        continue;
+      }
       if (buf.length < i + len) break;
-      var p = decodePacket(buf.charCodeAt(0), buf.substring(i, i + len));
+      p = decodePacket(first, buf.substring(i, i + len));
       if (typeof p === "string") return this.fail(p, out);
       out.push(p);
       buf = buf.substring(i + len);

@@ -47,6 +47,8 @@ export interface Counters {
   /** commands accepted / refused */
   cmds: number;
   cmdErrors: number;
+  /** of those refused, cmd messages over the inbound limit, dropped unread (absent in older states) */
+  cmdTooLarge?: number;
   /** bytes this store wrote to flash (data + per-file header estimate) */
   bytes: number;
 }
@@ -123,7 +125,7 @@ export const FLASH_ENDURANCE_CYCLES = 100000;
 export function freshState(now: number): NodeState {
   return {
     v: STATE_VERSION, sq: 0, born: now >= CLOCK_VALID_MS ? now : 0,
-    c: { readings: 0, published: 0, acked: 0, dropped: 0, untimed: 0, lostFiles: 0, wakes: 0, boots: 0, cycles: 0, uploads: 0, uploadFails: 0, cmds: 0, cmdErrors: 0, bytes: 0 },
+    c: { readings: 0, published: 0, acked: 0, dropped: 0, untimed: 0, lostFiles: 0, wakes: 0, boots: 0, cycles: 0, uploads: 0, uploadFails: 0, cmds: 0, cmdErrors: 0, cmdTooLarge: 0, bytes: 0 },
     q: { next: 1, done: 0 }, runs: [],
     next: 0, winDone: 0, win: null, day: null, dp: null, ctr: 0, boots: [], crashRun: 0, safe: "", en: {}, cfg: null, alarms: [],
     relay: null, lamp: null, lastUp: 0, lastUpOk: false, upFails: 0, chain: 0, dev: {}, savedAt: 0,

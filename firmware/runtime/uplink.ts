@@ -7,9 +7,10 @@ import { nodeTopics, clientIdFor, statusPayload } from "../uplink/topics.js";
 import type { NodeTopics } from "../uplink/topics.js";
 import { packReadings, senmlBaseName } from "../uplink/senml.js";
 import type { TimedReading } from "../uplink/senml.js";
-import { verifyCommand, ackMessage } from "../uplink/commands.js";
+import { verifyCommand, ackMessage, MAX_COMMAND_BYTES } from "../uplink/commands.js";
 import { patchConfig } from "../config.js";
 import type { Runtime } from "./scheduler.js";
+import { CLOCK_VALID_MS } from "./store.js";
 import type { Batch } from "./store.js";
 import { diagReport } from "./console.js";
 
@@ -17,6 +18,8 @@ import { diagReport } from "./console.js";
 export const MAX_DATA_BYTES = 1024;
 /** queue files read per batch, in JSON chars: about one message */
 const BATCH_CHARS = 800;
+/** longest inbound packet buffered: a command (MAX_COMMAND_BYTES) with its topic; bigger ones are dropped unread */
+const MAX_INBOUND_BYTES = 1024;
 /** TCP connect + CONNACK */
 const MQTT_CONNECT_TIMEOUT_MS = 10000;
 /** after a flush, give queued publishes (acks, status) this long to leave */
@@ -126,9 +129,14 @@ export class Uplink {
         will: { topic: self.topics.status, payload: statusPayload("offline", { node: c.node, reason: "lost" }), qos: 1, retain: true },
         connectTimeoutMs: MQTT_CONNECT_TIMEOUT_MS,
         reconnect: self.persistent ? { minMs: 2000, maxMs: 120000 } : false,
+        maxPacketBytes: MAX_INBOUND_BYTES,
       }));
       m.onMessage = function (topic, payload) {
         if (topic === self.topics.cmd && self.onCommand) self.onCommand(payload);
+      };
+      // acknowledged to the broker but never buffered: say so on the ack topic
+      m.onTooLarge = function (topic, bytes, head) {
+        if (topic === self.topics.cmd) refuseTooLarge(rt, bytes, head);
       };
       m.onConnect = function () {
         rt.log("uplink: connected to " + c.broker.host + ":" + c.broker.port);
@@ -280,20 +288,38 @@ export function publishDiag(rt: Runtime): void {
   if (rt.uplink) rt.uplink.publish("diag", JSON.stringify(diagReport(rt)), false);
 }
 
+/** Publish a command's result on the ack topic (and log and count it). */
+function ackCommand(rt: Runtime, id: string, ok: boolean, error?: string, detail?: string, done?: Done): void {
+  if (!ok) rt.store.state.c.cmdErrors++;
+  rt.log("cmd " + id + ": " + (ok ? "ok" : error) + (detail ? " (" + detail + ")" : ""));
+  if (rt.uplink) rt.uplink.publish("ack", ackMessage(id, ok, error, detail), false, done);
+  else if (done) done("down");
+}
+
 /**
- * One payload from the cmd topic: verified (MAC, counter), the counter persisted before
- * acting, then acted on; every outcome gets an ack. Nothing here throws.
+ * A cmd message over MAX_INBOUND_BYTES, dropped unread: refused as too-large, with the id
+ * if its first bytes carry one (unverified, as for bad-mac), else "".
+ */
+export function refuseTooLarge(rt: Runtime, bytes: number, head: string): void {
+  var c = rt.store.state.c, m = /^\s*\{\s*"id"\s*:\s*"([A-Za-z0-9._-]+)"/.exec(head), id = m && m[1].length <= 32 ? m[1] : "";
+  // durable with the next save: a flood of these must not wear the flash
+  c.cmdTooLarge = (c.cmdTooLarge || 0) + 1;
+  ackCommand(rt, id, false, "too-large", bytes + " > " + MAX_COMMAND_BYTES + " bytes, dropped unread" + (id ? "" : ": id unknown"));
+}
+
+/**
+ * One payload from the cmd topic: verified (MAC, counter, validity if the clock is set), the
+ * counter persisted before acting, then acted on; every outcome gets an ack. Nothing here throws.
  */
 export function handleCommand(rt: Runtime, payload: string): void {
-  var st = rt.store.state, c = st.c;
+  var st = rt.store.state, c = st.c, now = Date.now(), clock = now >= CLOCK_VALID_MS;
   var ack = function (id: string, ok: boolean, error?: string, detail?: string, done?: Done) {
-    if (!ok) c.cmdErrors++;
-    rt.log("cmd " + id + ": " + (ok ? "ok" : error + (detail ? " (" + detail + ")" : "")));
-    if (rt.uplink) rt.uplink.publish("ack", ackMessage(id, ok, error, detail), false, done);
-    else if (done) done("down");
+    // without a clock only the counter guards against a stale command: say so
+    if (ok && !clock) detail = "clock not set: validity not checked";
+    ackCommand(rt, id, ok, error, detail, done);
   };
   try {
-    var v = verifyCommand(payload, rt.config.node, rt.config.keyHex, st.ctr, rt.platform.sha256);
+    var v = verifyCommand(payload, rt.config.node, rt.config.keyHex, st.ctr, rt.platform.sha256, clock ? now : 0);
     if (!v.ok) {
       // a good MAC with a refused command still uses up its counter
       if (v.ctr && v.ctr > st.ctr) {
@@ -308,14 +334,16 @@ export function handleCommand(rt: Runtime, payload: string): void {
     // persisted before acting: a replay after a power cut is refused
     rt.store.save();
     if (cmd.cmd === "relay") {
+      // the override ends at ts + expiresS when the clock says when that is
+      var left = a.expiresS && clock ? Math.max(1, Math.ceil(cmd.ts + a.expiresS - now / 1000)) : a.expiresS;
       if (rt.lamp) {
-        var why = rt.lamp.command(a.state, a.expiresS);
+        var why = rt.lamp.command(a.state, left);
         if (why) return ack(cmd.id, false, "bad-args", why);
-        rt.log("lamp: " + a.state + (a.expiresS ? " for " + a.expiresS + " s" : "") + " (command)");
+        rt.log("lamp: " + a.state + (left ? " for " + left + " s" : "") + " (command)");
         st.lamp = rt.lamp.getState();
       } else {
         var on = a.state === "on" ? true : a.state === "off" ? false : null;
-        st.relay = on === null ? null : { on: on, until: a.expiresS ? Date.now() + a.expiresS * 1000 : 0 };
+        st.relay = on === null ? null : { on: on, until: left ? now + left * 1000 : 0 };
         if (!applyRelay(rt)) {
           st.relay = null;
           return ack(cmd.id, false, "bad-args", "no relay on this board");

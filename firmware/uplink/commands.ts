@@ -1,12 +1,19 @@
 // Downlink commands (topic cmd) and their results (topic ack).
 //
-// A command is JSON:  {"id":"c-17","cmd":"relay","args":{"state":"on","expiresS":600},"ctr":42,"mac":"<64 hex>"}
+// A command is JSON:
+//   {"id":"c-17","cmd":"relay","args":{"state":"on","expiresS":600},"ctr":1768435235000,"ts":1768435235,"ttl":600,"mac":"<64 hex>"}
 //   id    1-32 chars of [A-Za-z0-9._-], echoed in the ack
 //   cmd   "relay" | "config" | "diag" | "reboot"
 //   args  object (may be {}), at most 4 levels deep
-//   ctr   integer 1..2147483647, strictly increasing per node (a replay is refused)
+//   ctr   integer 1..2^53-1, strictly increasing per node (a replay is refused); the CLI uses
+//         Unix time in ms. Past 2^31 it is a double on Espruino, exact to 2^53, and printed
+//         with all its digits (ftoa writes the integer part digit by digit)
+//   ts    issue time, Unix seconds (integer)
+//   ttl   validity in seconds after ts, 1..604800; a node with a set clock refuses a command
+//         outside [ts - MAX_SKEW_S, ts + ttl] as "expired" (a relay override with expiresS also
+//         ends at ts + expiresS); a node without a clock goes by the counter alone
 //   mac   HMAC-SHA256 with the node's key, hex, over the canonical string
-//            nodeId "\n" ctr "\n" id "\n" cmd "\n" canonicalJson(args)
+//            nodeId "\n" ctr "\n" ts "\n" ttl "\n" id "\n" cmd "\n" canonicalJson(args)
 // canonicalJson is JSON with object keys sorted (code-unit order), no spaces, strings of
 // printable ASCII only, and numbers written from their value in micro-units: integers as
 // digits, fractions with up to 6 decimals and no trailing zeros ("0.5", "-12.25"); any
@@ -15,18 +22,25 @@
 // and on number and escape formats, and the node recomputes the string from what it parsed.
 //
 // Checks run cheapest and safest first: size (before JSON.parse), shape, MAC, counter,
-// command name, args. Nothing here throws on input.
+// validity, command name, args. Nothing here throws on input.
 
 import { Sha256, hmacSha256, toHex, fromHex, equalConstantTime } from "../crypto/hmac.js";
 
 export const MAX_COMMAND_BYTES = 512;
 /** deepest nesting of [ and { accepted before JSON.parse (recursion on a small stack) */
 const MAX_NESTING = 6;
-export const MAX_CTR = 2147483647;
+/** 2^53 - 1: the largest integer a double holds exactly (Espruino has no Number.MAX_SAFE_INTEGER) */
+export const MAX_CTR = 9007199254740991;
+/** longest validity: a battery node may upload only weekly (uploadPeriodS <= 604800) */
+export const MAX_TTL_S = 604800;
+/** the back office's validity when it does not say */
+export const DEFAULT_TTL_S = 3600;
+/** how far in the future an issue time may be (clock skew between back office and node) */
+export const MAX_SKEW_S = 300;
 
 export type CommandName = "relay" | "config" | "diag" | "reboot";
 export const COMMAND_NAMES: CommandName[] = ["relay", "config", "diag", "reboot"];
-export type CommandError = "malformed" | "too-large" | "bad-mac" | "replay" | "unknown-command" | "bad-args";
+export type CommandError = "malformed" | "too-large" | "bad-mac" | "replay" | "expired" | "unknown-command" | "bad-args";
 
 export interface RelayArgs {
   state: "on" | "off" | "auto";
@@ -46,6 +60,10 @@ export interface Command {
   cmd: CommandName;
   args: any;
   ctr: number;
+  /** issued at, Unix s */
+  ts: number;
+  /** valid for, s after ts */
+  ttl: number;
 }
 
 export type VerifyResult =
@@ -98,17 +116,24 @@ export function canonicalJson(v: any, depth?: number): string | null {
 }
 
 /** The string the MAC covers; null if args have no canonical form. */
-export function commandString(nodeId: string, ctr: number, id: string, cmd: string, args: any): string | null {
-  var a = canonicalJson(args);
-  return a === null ? null : nodeId + "\n" + ctr + "\n" + id + "\n" + cmd + "\n" + a;
+export function commandString(nodeId: string, c: { ctr: number; ts: number; ttl: number; id: string; cmd: string; args: any }): string | null {
+  var a = canonicalJson(c.args);
+  return a === null ? null : nodeId + "\n" + c.ctr + "\n" + c.ts + "\n" + c.ttl + "\n" + c.id + "\n" + c.cmd + "\n" + a;
 }
 
-/** Host side (tools, tests, simulator): the JSON payload of a signed command. Throws on bad input. */
-export function signCommand(nodeId: string, keyHex: string, ctr: number, id: string, cmd: string, args: any, sha256: Sha256): string {
-  var key = fromHex(keyHex), s = commandString(nodeId, ctr, id, cmd, args);
+/**
+ * Host side (tools, tests, simulator): the JSON payload of a signed command. Throws on bad
+ * input. `valid` defaults to issued now (this host's clock) for DEFAULT_TTL_S, or for a
+ * relay override with expiresS, for as long as the override lasts.
+ */
+export function signCommand(nodeId: string, keyHex: string, ctr: number, id: string, cmd: string, args: any, sha256: Sha256, valid?: { ts?: number; ttl?: number }): string {
+  var v = valid || {}, ts = v.ts !== undefined ? v.ts : Math.floor(Date.now() / 1000);
+  var ttl = v.ttl !== undefined ? v.ttl : cmd === "relay" && args && inRange(args.expiresS, CONFIG_LIMITS.expiresS, true) ? args.expiresS : DEFAULT_TTL_S;
+  var c = { id: id, cmd: cmd, args: args, ctr: ctr, ts: ts, ttl: ttl };
+  var key = fromHex(keyHex), s = commandString(nodeId, c);
   if (!key) throw new Error("key must be hex");
   if (s === null) throw new Error("args have no canonical form");
-  return JSON.stringify({ id: id, cmd: cmd, args: args, ctr: ctr, mac: toHex(hmacSha256(sha256, key, s)) });
+  return JSON.stringify({ id: id, cmd: cmd, args: args, ctr: ctr, ts: ts, ttl: ttl, mac: toHex(hmacSha256(sha256, key, s)) });
 }
 
 function nestingTooDeep(s: string): boolean {
@@ -174,11 +199,22 @@ function fail(error: CommandError, detail: string, id?: string, ctr?: number): V
   return { ok: false, error: error, detail: detail, id: id, ctr: ctr };
 }
 
+/** Why a command issued at ts (s) for ttl s is stale or early at nowS, or null. */
+export function expiryError(c: { cmd: string; args: any; ts: number; ttl: number }, nowS: number): string | null {
+  var age = Math.floor(nowS - c.ts), end = c.ts + c.ttl, a = c.args;
+  // a relay override ends at ts + expiresS: delivered later, there is nothing left to do
+  if (c.cmd === "relay" && a && typeof a.expiresS === "number" && c.ts + a.expiresS < end) end = c.ts + a.expiresS;
+  if (c.ts > nowS + MAX_SKEW_S) return "issued " + -age + " s in the future (clock skew?)";
+  if (nowS > end) return "issued " + age + " s ago, valid " + (end - c.ts) + " s";
+  return null;
+}
+
 /**
  * Check a command payload for this node. lastCtr is the highest counter accepted so far
- * (persist cmd.ctr after acting on it). Never throws.
+ * (persist cmd.ctr after acting on it). nowMs: the node's time, 0 when its clock is not set
+ * (then validity is not checked and the counter alone decides). Never throws.
  */
-export function verifyCommand(payload: any, nodeId: string, keyHex: string, lastCtr: number, sha256: Sha256): VerifyResult {
+export function verifyCommand(payload: any, nodeId: string, keyHex: string, lastCtr: number, sha256: Sha256, nowMs?: number): VerifyResult {
   var m: any, id: string | undefined, s: string | null, key: string | null;
   if (typeof payload !== "string") return fail("malformed", "not text");
   if (payload.length > MAX_COMMAND_BYTES) return fail("too-large", payload.length + " > " + MAX_COMMAND_BYTES + " bytes");
@@ -193,15 +229,18 @@ export function verifyCommand(payload: any, nodeId: string, keyHex: string, last
   id = m.id;
   if (!token(m.cmd, /^[a-z0-9_-]+$/, 16)) return fail("malformed", "bad cmd", id);
   if (!inRange(m.ctr, [1, MAX_CTR], true)) return fail("malformed", "bad ctr", id);
+  if (!inRange(m.ts, [0, MAX_CTR], true)) return fail("malformed", "bad ts (issue time, Unix s)", id);
+  if (!inRange(m.ttl, [1, MAX_TTL_S], true)) return fail("malformed", "bad ttl (validity, 1.." + MAX_TTL_S + " s)", id);
   if (!token(m.mac, /^[0-9a-fA-F]+$/, 64) || m.mac.length !== 64) return fail("malformed", "bad mac field", id);
   if (!isObject(m.args)) return fail("malformed", "args must be an object", id);
-  if ((s = commandString(nodeId, m.ctr, m.id, m.cmd, m.args)) === null) return fail("malformed", "args not canonical", id);
+  if ((s = commandString(nodeId, m)) === null) return fail("malformed", "args not canonical", id);
   if (!(key = fromHex(keyHex)) || !key.length) return fail("bad-mac", "node has no key", id);
   if (!equalConstantTime(toHex(hmacSha256(sha256, key, s)), m.mac.toLowerCase())) return fail("bad-mac", "mac mismatch", id);
   if (m.ctr <= lastCtr) return fail("replay", "ctr " + m.ctr + " <= " + lastCtr, id, m.ctr);
+  if (nowMs && (s = expiryError(m, nowMs / 1000))) return fail("expired", s, id, m.ctr);
   if (COMMAND_NAMES.indexOf(m.cmd) < 0) return fail("unknown-command", m.cmd, id, m.ctr);
   if ((s = argsError(m.cmd, m.args))) return fail("bad-args", s, id, m.ctr);
-  return { ok: true, cmd: { id: m.id, cmd: m.cmd, args: m.args, ctr: m.ctr } };
+  return { ok: true, cmd: { id: m.id, cmd: m.cmd, args: m.args, ctr: m.ctr, ts: m.ts, ttl: m.ttl } };
 }
 
 /** JSON for the ack topic */

@@ -176,6 +176,57 @@ describe("mqtt client (fake net, virtual time)", () => {
     expect(h.messages).to.deep.equal([["casanode/s1/n1/cmd", "{}", 1, false], ["casanode/s1/n1/cmd", "q0", 0, false]]);
   });
 
+  it("an inbound PUBLISH over maxPacketBytes is read past: PUBACK, onTooLarge, the link stays up, what follows arrives", () => {
+    const h = setup({ maxPacketBytes: 1024 });
+    const big: [string, number, string][] = [];
+    h.client.onTooLarge = (t, bytes, head) => big.push([t, bytes, head]);
+    h.client.connect();
+    run();
+    const T = "casanode/s1/n1/cmd";
+    const payload = '{"id":"c-9","cmd":"diag","args":{"pad":"' + "x".repeat(100_000) + '"}}';
+    const stream = srv.publish(T, payload, 1, 777) + srv.publish(T, "{}", 1, 778);
+    for (let i = 0; i < stream.length; i += 536) h.net.last.feed(stream.substring(i, i + 536));
+    run();
+    // acknowledged, so a broker stops redelivering it
+    expect(h.net.last.packets().filter((p) => p.type === 4).map((p) => p.id)).to.deep.equal([777, 778]);
+    expect(big).to.deep.equal([[T, payload.length, payload.substring(0, 64)]]);
+    expect(h.messages).to.deep.equal([[T, "{}", 1, false]]);
+    expect(h.events).to.deep.equal(["connect sp=false"]);
+    expect(h.client.isConnected()).to.equal(true);
+  });
+
+  it("a CONNACK followed by the same failure does not reset the backoff; a link that stayed up healthyMs does", () => {
+    const h = setup({ reconnect: { minMs: 100, maxMs: 1000, healthyMs: 5000 }, random: () => 0 });
+    const serve = h.net.onSocket!;
+    let kick = true;
+    // the broker accepts the session, then the link dies at once (as with a poisoned session)
+    h.net.onSocket = (s) => {
+      serve(s);
+      if (kick) setTimeout(() => s.close(), 10);
+    };
+    const times: number[] = [];
+    const connect = h.net.connect.bind(h.net);
+    h.net.connect = (o, cb) => {
+      times.push(vt.clock.now());
+      return connect(o, cb);
+    };
+    h.client.connect();
+    run(3000);
+    expect(h.events.filter((e) => e.startsWith("connect")).length).to.be.at.least(5);
+    // up 10 ms each time, then half of 100, 200, 400, 800, 1000 (random 0)
+    const gaps = times.slice(1).map((t, i) => t - times[i]);
+    expect(gaps.slice(0, 5)).to.deep.equal([60, 110, 210, 410, 510]);
+    // a link that stays up proves the broker healthy: the next drop retries after minMs again
+    kick = false;
+    run(1000);
+    expect(h.client.isConnected()).to.equal(true);
+    run(5000);
+    h.net.last.close();
+    const before = h.net.attempts;
+    run(50);
+    expect(h.net.attempts).to.equal(before + 1);
+  });
+
   it("subscribes, reports the granted QoS and a refusal (0x80)", () => {
     const h = setup({}, { grant: 1 });
     h.client.connect();
@@ -208,7 +259,8 @@ describe("mqtt client (fake net, virtual time)", () => {
     expect(h.net.last.packets().filter((p) => p.type === 8)).to.have.length(1);
     autoBroker(h.net, { sessionPresent: true });
     h.net.last.close();
-    run(100);
+    // the link was not up long: the backoff doubled
+    run(150);
     expect(h.net.sockets).to.have.length(3);
     expect(h.net.last.packets().filter((p) => p.type === 8)).to.have.length(0);
     expect(h.events.filter((e) => e.startsWith("connect"))).to.deep.equal(["connect sp=false", "connect sp=false", "connect sp=true"]);
@@ -267,10 +319,11 @@ describe("mqtt client (fake net, virtual time)", () => {
     expect(gaps.slice(0, 6)).to.deep.equal([50, 100, 200, 400, 500, 500]);
     expect(h.events[0]).to.equal("error connect:Unable to create socket");
     expect(h.events[1]).to.equal("close connect-failed");
-    // success resets the backoff
+    // a link that stayed up (30 s by default) resets the backoff
     h.net.mode = "accept";
     run(1000);
     expect(h.client.isConnected()).to.equal(true);
+    run(30_000);
     h.net.last.close();
     const before = h.net.attempts;
     run(50);

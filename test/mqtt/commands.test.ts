@@ -4,8 +4,9 @@ import sinon from "sinon";
 import { createHash, createHmac } from "node:crypto";
 import { hmacSha256, toHex, fromHex, equalConstantTime } from "../../firmware/crypto/hmac.js";
 import {
-  verifyCommand, signCommand, canonicalJson, commandString, ackMessage, MAX_COMMAND_BYTES, type VerifyResult,
+  verifyCommand, signCommand, canonicalJson, commandString, ackMessage, MAX_COMMAND_BYTES, MAX_CTR, type VerifyResult,
 } from "../../firmware/uplink/commands.js";
+import { espruinoNumber } from "../../sim/espruino/format.js";
 
 const sha256 = (s: string) => createHash("sha256").update(s, "latin1").digest("binary");
 const h = (hex: string) => Buffer.from(hex, "hex").toString("latin1");
@@ -56,11 +57,12 @@ describe("HMAC-SHA256 (RFC 4231 test vectors)", () => {
 const KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const NODE = "n7";
 
-function signed(ctr: number, cmd: string, args: any, id = "c-1", node = NODE, key = KEY): string {
-  return signCommand(node, key, ctr, id, cmd, args, sha256);
+const TS = 1768435200; // 2026-01-15
+function signed(ctr: number, cmd: string, args: any, id = "c-1", node = NODE, key = KEY, valid: { ts?: number; ttl?: number } = { ts: TS }): string {
+  return signCommand(node, key, ctr, id, cmd, args, sha256, valid);
 }
-function verify(payload: any, lastCtr = 0): VerifyResult {
-  return verifyCommand(payload, NODE, KEY, lastCtr, sha256);
+function verify(payload: any, lastCtr = 0, nowMs = 0): VerifyResult {
+  return verifyCommand(payload, NODE, KEY, lastCtr, sha256, nowMs);
 }
 function errorOf(r: VerifyResult): string {
   return r.ok ? "ok" : r.error;
@@ -83,8 +85,10 @@ describe("command canonical form", () => {
   });
   it("the MAC is HMAC-SHA256 over the documented string", () => {
     const msg = JSON.parse(signed(42, "relay", { state: "on", expiresS: 600 }));
-    const text = 'n7\n42\nc-1\nrelay\n{"expiresS":600,"state":"on"}';
-    expect(commandString(NODE, 42, "c-1", "relay", { state: "on", expiresS: 600 })).to.equal(text);
+    // a relay override carries its own expiry: valid for as long as it lasts
+    expect(msg).to.include({ ts: TS, ttl: 600 });
+    const text = `n7\n42\n${TS}\n600\nc-1\nrelay\n{"expiresS":600,"state":"on"}`;
+    expect(commandString(NODE, { ctr: 42, ts: TS, ttl: 600, id: "c-1", cmd: "relay", args: { state: "on", expiresS: 600 } })).to.equal(text);
     expect(msg.mac).to.equal(createHmac("sha256", Buffer.from(KEY, "hex")).update(text).digest("hex"));
   });
   it("signCommand refuses what it cannot sign", () => {
@@ -105,13 +109,13 @@ describe("command verification", () => {
     ];
     cases.forEach(([cmd, args], i) => {
       const r = verify(signed(10 + i, cmd, args, `c-${i}`), 9);
-      expect(r).to.deep.equal({ ok: true, cmd: { id: `c-${i}`, cmd, args, ctr: 10 + i } });
+      expect(r).to.deep.equal({ ok: true, cmd: { id: `c-${i}`, cmd, args, ctr: 10 + i, ts: TS, ttl: cmd === "relay" && args.expiresS ? args.expiresS : 3600 } });
     });
   });
 
   it("does not depend on key order, whitespace or MAC case", () => {
     const m = JSON.parse(signed(5, "config", { uploadPeriodS: 900, samplePeriodS: 60 }));
-    const reordered = `{ "mac" : "${m.mac.toUpperCase()}", "ctr": 5, "args": {"samplePeriodS": 60, "uploadPeriodS": 900.0}, "cmd": "config", "id": "c-1" }`;
+    const reordered = `{ "mac" : "${m.mac.toUpperCase()}", "ttl": 3600, "ts": ${TS}, "ctr": 5, "args": {"samplePeriodS": 60, "uploadPeriodS": 900.0}, "cmd": "config", "id": "c-1" }`;
     expect(verify(reordered).ok).to.equal(true);
   });
 
@@ -125,6 +129,8 @@ describe("command verification", () => {
     expect(errorOf(verify(JSON.stringify({ ...m, args: { state: "on" } })))).to.equal("bad-mac");
     expect(errorOf(verify(JSON.stringify({ ...m, id: "c-2" })))).to.equal("bad-mac");
     expect(errorOf(verify(JSON.stringify({ ...m, ctr: 6 })))).to.equal("bad-mac");
+    expect(errorOf(verify(JSON.stringify({ ...m, ts: TS + 86400 })))).to.equal("bad-mac");
+    expect(errorOf(verify(JSON.stringify({ ...m, ttl: 604800 })))).to.equal("bad-mac");
     expect(errorOf(verifyCommand(good, NODE, "", 0, sha256))).to.equal("bad-mac");
   });
 
@@ -160,7 +166,12 @@ describe("command verification", () => {
     ["ctr a string", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), ctr: "1" })],
     ["ctr a fraction", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), ctr: 1.5 })],
     ["ctr zero", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), ctr: 0 })],
-    ["ctr past 2^31-1", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), ctr: 2 ** 31 })],
+    ["ctr past 2^53-1", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), ctr: 2 ** 53 })],
+    ["no issue time (the format before expiry)", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), ts: undefined })],
+    ["ts a fraction", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), ts: TS + 0.5 })],
+    ["no validity", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), ttl: undefined })],
+    ["validity 0", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), ttl: 0 })],
+    ["validity over a week", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), ttl: 604801 })],
     ["mac short", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), mac: "abcd" })],
     ["args an array", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), args: [] })],
     ["args missing", JSON.stringify({ ...JSON.parse(signed(1, "diag", {})), args: undefined })],
@@ -227,6 +238,52 @@ describe("command verification", () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe("command validity (issue time + ttl) and counters past 2038", () => {
+  const at = (s: number) => s * 1000;
+  it("a node with a set clock refuses a stale command as expired, consuming its counter", () => {
+    const p = signed(5, "diag", {}, "c-1", NODE, KEY, { ts: TS, ttl: 3600 });
+    expect(verify(p, 0, at(TS + 3600)).ok).to.equal(true);
+    expect(verify(p, 0, at(TS + 3601))).to.deep.equal({ ok: false, error: "expired", detail: "issued 3601 s ago, valid 3600 s", id: "c-1", ctr: 5 });
+    // a week-old command the broker kept for a sleeping node
+    expect(errorOf(verify(p, 0, at(TS + 7 * 86400)))).to.equal("expired");
+  });
+  it("refuses one issued in the future beyond the clock skew allowed (300 s)", () => {
+    expect(verify(signed(5, "diag", {}, "c-1", NODE, KEY, { ts: TS + 300 }), 0, at(TS)).ok).to.equal(true);
+    expect(verify(signed(5, "diag", {}, "c-1", NODE, KEY, { ts: TS + 400 }), 0, at(TS))).to.deep.include({ error: "expired", detail: "issued 400 s in the future (clock skew?)" });
+  });
+  it("a relay override expires with its own expiresS, whatever its ttl", () => {
+    const p = signed(5, "relay", { state: "on", expiresS: 600 }, "c-1", NODE, KEY, { ts: TS, ttl: 3600 });
+    expect(verify(p, 0, at(TS + 599)).ok).to.equal(true);
+    expect(verify(p, 0, at(TS + 601))).to.deep.include({ error: "expired", detail: "issued 601 s ago, valid 600 s" });
+  });
+  it("a node without a clock goes by the counter alone", () => {
+    const p = signed(5, "diag", {}, "c-1", NODE, KEY, { ts: TS - 365 * 86400, ttl: 60 });
+    expect(verify(p, 0, 0).ok).to.equal(true);
+    expect(errorOf(verify(p, 5, 0))).to.equal("replay");
+  });
+  it("a replay is called a replay even when it is stale too", () => {
+    expect(errorOf(verify(signed(5, "diag", {}), 5, at(TS + 86400)))).to.equal("replay");
+  });
+  it("counters and issue times past 2^31 (2038) and up to 2^53-1 are accepted, in order", () => {
+    const y2040 = Date.UTC(2040, 0, 1);
+    const p = signed(y2040, "diag", {}, "c-1", NODE, KEY, { ts: y2040 / 1000 });
+    expect(verify(p, 2 ** 31 - 1, y2040 + 1000)).to.deep.include({ ok: true });
+    expect(errorOf(verify(p, y2040, y2040 + 1000))).to.equal("replay");
+    expect(verify(signed(MAX_CTR, "diag", {}), MAX_CTR - 1).ok).to.equal(true);
+    expect(MAX_CTR).to.equal(Number.MAX_SAFE_INTEGER);
+  });
+  it("Espruino prints every integer up to 2^53-1 with all its digits, as the MAC string needs", () => {
+    // what ftoa does on the board (sim/espruino/format.ts is a port of it): integer digits are exact
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), (n) => {
+        expect(espruinoNumber(n)).to.equal(String(n));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(espruinoNumber(Date.UTC(2200, 0, 1))).to.equal("7258118400000");
   });
 });
 

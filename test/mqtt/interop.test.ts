@@ -243,6 +243,46 @@ for (const kind of kinds) {
       expect(again.messages.every((m) => m.qos === 1)).to.equal(true);
     });
 
+    it("a 100 KB QoS 1 message in the node's persistent session is acked and dropped unread: the node still flushes, a later run is not poisoned (issue 10)", async () => {
+      // as the firmware's uplink sets it: a command with its topic fits, 100 KB does not
+      const opts = { maxPacketBytes: 1024 };
+      const first = startNode(broker.port, opts);
+      first.client.subscribe(T.cmd, 1);
+      await connected(first);
+      await waitFor("suback", () => (first.client as any).subs[0].acked);
+      await new Promise<void>((r) => first.client.disconnect(r));
+      // mosquitto_pub -q 1 -t .../cmd -f 100KB.json while the node is away
+      const w = track(await watcher(broker.url, T.data));
+      const big = '{"id":"big","cmd":"diag","args":{"pad":"' + "x".repeat(100 * 1024) + '"}}';
+      await w.c.publishAsync(T.cmd, big, { qos: 1 });
+      const small = signCommand("n1", KEY, 1, "c-1", "diag", {}, sha256);
+      await w.c.publishAsync(T.cmd, small, { qos: 1 });
+      const run = async (label: string) => {
+        const node = track(startNode(broker.port, opts));
+        const dropped: [string, number, string][] = [];
+        node.client.onTooLarge = (topic, bytes, head) => dropped.push([topic, bytes, head]);
+        node.client.subscribe(T.cmd, 1);
+        await connected(node);
+        const packs = Array.from({ length: 20 }, (_, i) => packReadings(senmlBaseName("s1", "n1"), [{ name: "pm.pm25", unit: "ug/m3", value: i, t: 1768464000 + i }], 512)[0]);
+        const done = await Promise.all(packs.map((p) => publishAsync(node, T.data, p, 1)));
+        expect(done, label).to.deep.equal(packs.map(() => null));
+        await new Promise((r) => setTimeout(r, 200));
+        await new Promise<void>((r) => node.client.disconnect(r));
+        return { node, dropped };
+      };
+      const a = await run("with the big message waiting");
+      expect(a.dropped).to.deep.equal([[T.cmd, big.length, big.substring(0, 64)]]);
+      expect(a.node.messages.map((m) => m.payload)).to.deep.equal([small]);
+      // one connection, never dropped until the node itself ended it
+      expect(a.node.events).to.deep.equal(["connect sp=true", "close disconnect"]);
+      await waitFor("readings at the broker", () => w.seen.length >= 20);
+      // the broker got its PUBACK: the next run finds nothing to redeliver
+      const b = await run("the run after");
+      expect(b.dropped).to.deep.equal([]);
+      expect(b.node.messages).to.deep.equal([]);
+      expect(b.node.events).to.deep.equal(["connect sp=true", "close disconnect"]);
+    });
+
     it("QoS 1 across a broker restart: every done fires once, nothing lost, duplicates only from resends", async () => {
       const port = broker.port;
       const w = track(await watcher(broker.url, T.data, { clientId: "watcher-restart", clean: false }));

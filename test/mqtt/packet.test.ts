@@ -2,7 +2,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import {
   PacketReader, encodeLength, encodeConnect, encodePublish, encodePuback, encodeSubscribe, decodePacket, connackReason,
-  PINGREQ_PACKET, DISCONNECT_PACKET, MAX_REMAINING_LENGTH, MqttPacket,
+  PINGREQ_PACKET, DISCONNECT_PACKET, MAX_REMAINING_LENGTH, TOO_LARGE_HEAD, MqttPacket,
 } from "../../firmware/mqtt/packet.js";
 import { bin, bytesOf, srv, parseClient } from "./fake-net.js";
 
@@ -25,8 +25,9 @@ describe("mqtt packet: remaining length (spec 2.2.3, table 2.4)", () => {
     });
     if (n > 0) {
       it(`reader takes ${n} from the ${bytes.length}-byte form`, () => {
-        // a PUBLISH header claiming n bytes: a limit of n waits for the body, a limit of n-1 refuses it
-        const header = bin([0x30, ...bytes]);
+        // a SUBACK header claiming n bytes: a limit of n waits for the body, a limit of n-1 refuses it
+        // (a PUBLISH over the limit is read past instead: see below)
+        const header = bin([0x90, ...bytes]);
         const atLimit = new PacketReader(n);
         expect(atLimit.push(header)).to.deep.equal([]);
         expect(atLimit.error).to.equal(null);
@@ -45,9 +46,14 @@ describe("mqtt packet: remaining length (spec 2.2.3, table 2.4)", () => {
     expect(r.push(bin([0x30, 0xff, 0xff, 0xff, 0xff, 0x7f]))).to.deep.equal([]);
     expect(r.error).to.equal("bad-length");
   });
-  it("rejects a length above its limit before buffering the body", () => {
+  it("rejects a length above its limit before buffering the body (any packet but PUBLISH)", () => {
     const r = new PacketReader(100);
-    r.push(bin([0x30, 0x65])); // 101
+    r.push(bin([0x90, 0x65])); // a SUBACK of 101
+    expect(r.error).to.equal("too-large");
+  });
+  it("rejects a PUBLISH over the limit whose topic alone does not fit in it", () => {
+    const r = new PacketReader(100);
+    r.push(srv.publish("t".repeat(60), "x".repeat(100), 1, 9).substring(0, 10));
     expect(r.error).to.equal("too-large");
   });
 });
@@ -196,6 +202,57 @@ function chunks(s: string, cuts: number[]): string[] {
   out.push(s.substring(prev));
   return out;
 }
+
+describe("mqtt packet: a PUBLISH over the reader's limit", () => {
+  const T = "casanode/s1/n1/cmd";
+  const big = '{"id":"c-9","cmd":"diag","args":{"pad":"' + "x".repeat(100_000) + '"}}';
+  it("comes out as its header and first bytes (tooLarge = payload size), and reading goes on after it", () => {
+    const r = new PacketReader(1024);
+    const out: MqttPacket[] = [];
+    const stream = srv.publish(T, big, 1, 777, true) + srv.publish(T, "{}", 1, 778) + srv.pingresp();
+    // Espruino hands the socket's bytes over 536 at a time
+    for (let i = 0; i < stream.length; i += 536) out.push(...r.push(stream.substring(i, i + 536)));
+    expect(r.error).to.equal(null);
+    expect(out).to.deep.equal([
+      { type: 3, topic: T, payload: big.substring(0, TOO_LARGE_HEAD), qos: 1, dup: true, retain: false, id: 777, tooLarge: big.length },
+      { type: 3, topic: T, payload: "{}", qos: 1, dup: false, retain: false, id: 778 },
+      { type: 13 },
+    ]);
+  });
+  it("a QoS 0 one has no packet id; a payload just over the limit works too", () => {
+    const r = new PacketReader(100);
+    const p = "y".repeat(100);
+    expect(r.push(srv.publish("a", p, 0) + srv.pingresp())).to.deep.equal([
+      { type: 3, topic: "a", payload: p.substring(0, TOO_LARGE_HEAD), qos: 0, dup: false, retain: false, id: 0, tooLarge: 100 },
+      { type: 13 },
+    ]);
+  });
+  it("a malformed header of an oversized PUBLISH is still an error", () => {
+    const r = new PacketReader(100);
+    r.push(srv.publish("a/#", "y".repeat(200), 0));
+    expect(r.error).to.equal("malformed");
+  });
+  it("property: oversized PUBLISHes among valid packets, any chunking: same packets, never more than the limit buffered", () => {
+    const bigArb = fc.record({ topic: topicArb, size: fc.integer({ min: 400, max: 5000 }), qos: fc.integer({ min: 0, max: 1 }), id: fc.integer({ min: 1, max: 65535 }) }).map(({ topic, size, qos, id }) => {
+      const payload = "z".repeat(size);
+      return { bytes: srv.publish(topic, payload, qos, qos ? id : 0), expected: { type: 3, topic, payload: payload.substring(0, TOO_LARGE_HEAD), qos, dup: false, retain: false, id: qos ? id : 0, tooLarge: size } as MqttPacket };
+    });
+    fc.assert(
+      fc.property(fc.array(fc.oneof(packetArb, bigArb), { minLength: 1, maxLength: 8 }), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 30 }), (packets, cuts) => {
+        // 300-byte payloads of the small ones fit: the limit is above them
+        const r = new PacketReader(350);
+        const out: MqttPacket[] = [];
+        for (const c of chunks(packets.map((p) => p.bytes).join(""), cuts)) {
+          out.push(...r.push(c));
+          expect(r.buf.length).to.be.at.most(350 + 5);
+        }
+        expect(r.error).to.equal(null);
+        expect(out).to.deep.equal(packets.map((p) => p.expected));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
 
 describe("mqtt packet: PacketReader properties", () => {
   it("valid packets split and coalesced arbitrarily decode identically", () => {

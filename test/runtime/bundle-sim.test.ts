@@ -218,7 +218,7 @@ describe("bundles in the simulator (runtime)", function () {
   it("esp32-pole (mains): stays connected, runs its cycle on timers, obeys a signed relay command", async () => {
     r = await rig("esp32-pole", { samplePeriodS: 60, uploadPeriodS: 300 });
     r.run(10 * MIN);
-    const cmd = signCommand("n1", KEY, 1, "lamp-on", "relay", { state: "on", expiresS: 600 }, sha256);
+    const cmd = signCommand("n1", KEY, 1, "lamp-on", "relay", { state: "on", expiresS: 600 }, sha256, { ts: Math.floor(r.clock.now() / 1000) });
     r.broker.send("casanode/t/n1/cmd", cmd);
     r.broker.send("casanode/t/n1/cmd", cmd); // a replay
     r.run(HOUR);
@@ -311,5 +311,34 @@ describe("bundles in the simulator (runtime)", function () {
       const last = /last upload: (\S+)/.exec(text.slice(text.lastIndexOf("CasaNode ")));
       expect(last![1].slice(0, 10)).to.equal("2026-01-15");
     });
+  });
+
+  it("esp32-pole: a 100 KB message in its persistent session is dropped unread and acked too-large; it stays connected and flushes (issue 10)", async () => {
+    r = await rig("esp32-pole", { samplePeriodS: 60, uploadPeriodS: 300 });
+    r.run(10 * MIN);
+    const before = readNodeStats(r.node.storage);
+    const now = () => Math.floor(r!.clock.now() / 1000);
+    // the broker redelivers a QoS 1 message until the node acknowledges it, on every reconnect
+    const big = '{"id":"big","cmd":"diag","args":{"pad":"' + "x".repeat(102_400) + '"}}';
+    r.broker.send("casanode/t/n1/cmd", big);
+    // a command the back office signed two hours ago, valid one hour
+    r.broker.send("casanode/t/n1/cmd", signCommand("n1", KEY, 2, "stale", "diag", {}, sha256, { ts: now() - 7200, ttl: 3600 }));
+    r.broker.send("casanode/t/n1/cmd", signCommand("n1", KEY, 3, "fresh", "diag", {}, sha256, { ts: now() }));
+    r.run(2 * HOUR);
+    expect(r.node.stats.crashes, r.node.stats.lastError).to.equal(0);
+    expect(r.broker.connects).to.equal(1);
+    const acks = r.broker.topic("ack").map((m) => JSON.parse(m.payload));
+    expect(acks).to.deep.equal([
+      { id: "big", ok: false, error: "too-large", detail: `${big.length} > 512 bytes, dropped unread` },
+      { id: "stale", ok: false, error: "expired", detail: "issued 7200 s ago, valid 3600 s" },
+      { id: "fresh", ok: true },
+    ]);
+    const diag = JSON.parse(r.broker.topic("diag").at(-1)!.payload);
+    expect(diag.counters).to.include({ cmdTooLarge: 1, cmdErrors: 2, cmds: 1 });
+    const after = readNodeStats(r.node.storage);
+    // two hours of readings went out (1,512 in the issue's run; none were acknowledged then)
+    expect(after.acked - before.acked).to.be.greaterThan(1000);
+    expect(after.queued).to.be.below(100);
+    expect(after.lost).to.equal(0);
   });
 });

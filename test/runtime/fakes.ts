@@ -306,9 +306,9 @@ export class Chip {
   }
 
   /** queue a signed command for the node (delivered on its next connection, persistent session) */
-  command(cmd: string, args: any, opts: { key?: string; ctr?: number; id?: string } = {}) {
+  command(cmd: string, args: any, opts: { key?: string; ctr?: number; id?: string; valid?: { ts?: number; ttl?: number } } = {}) {
     const ctr = opts.ctr ?? ++this.cmdCtr;
-    const payload = signCommand(this.nodeId(), opts.key ?? KEY, ctr, opts.id ?? "c" + ctr, cmd, args, sha256);
+    const payload = signCommand(this.nodeId(), opts.key ?? KEY, ctr, opts.id ?? "c" + ctr, cmd, args, sha256, opts.valid);
     this.pendingCmds.push(payload);
     const live = this.net.sockets.filter((s) => !s.closed && (s as any).mqttUp);
     if (live.length) this.deliver(live[live.length - 1]);

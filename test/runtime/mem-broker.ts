@@ -2,7 +2,8 @@
 // an Espruino `net` emulation (SimNode's createNet) whose events all go through the virtual
 // clock, so a simulated day runs in one clock.runUntil() with no real I/O.
 // Persistent sessions (clean session off keep subscriptions and queue QoS 1 messages for an
-// offline client), retained messages, wills on abnormal disconnects.
+// offline client; a QoS 1 message not acknowledged is sent again on reconnect, as real brokers
+// do), retained messages, wills on abnormal disconnects.
 
 import { srv, parseClient, type ClientPacket } from "../mqtt/fake-net.js";
 import type { EspruinoNet, EspruinoNetOptions } from "../../sim/espruino/net.js";
@@ -20,6 +21,8 @@ export interface BrokerMessage {
 interface Session {
   subs: string[];
   queue: Array<{ topic: string; payload: string }>;
+  /** sent, awaiting the client's PUBACK, by packet id */
+  inflight: Map<number, { topic: string; payload: string }>;
 }
 
 type Listener = (...args: any[]) => void;
@@ -81,8 +84,10 @@ class Conn {
   fromClient(data: string): void {
     for (const p of parseClient(data)) this.b.handle(this, p);
   }
-  send(topic: string, payload: string, retain = false): void {
-    this.sock.feed(srv.publish(topic, payload, 1, this.nextId++, false, retain));
+  send(topic: string, payload: string, retain = false, dup = false): void {
+    const id = this.nextId++;
+    this.b.sessions.get(this.clientId)?.inflight.set(id, { topic, payload });
+    this.sock.feed(srv.publish(topic, payload, 1, id, dup, retain));
   }
   gone(abnormal: boolean): void {
     if (!this.open) return;
@@ -155,9 +160,12 @@ export class MemBroker {
       let present = false;
       if (k.cleanSession) this.sessions.delete(k.clientId);
       else present = this.sessions.has(k.clientId);
-      if (!this.sessions.has(k.clientId)) this.sessions.set(k.clientId, { subs: [], queue: [] });
+      if (!this.sessions.has(k.clientId)) this.sessions.set(k.clientId, { subs: [], queue: [], inflight: new Map() });
       c.sock.feed(srv.connack(present));
       const s = this.sessions.get(k.clientId)!;
+      const again = [...s.inflight.values()];
+      s.inflight.clear();
+      for (const m of again) c.send(m.topic, m.payload, false, true);
       const q = s.queue.splice(0);
       for (const m of q) c.send(m.topic, m.payload);
     } else if (p.type === 8) {
@@ -167,7 +175,8 @@ export class MemBroker {
     } else if (p.type === 3) {
       this.publish(c.clientId, p.topic!, p.payload!, !!p.retain, !!p.dup);
       if (p.qos === 1) c.sock.feed(srv.puback(p.id!));
-    } else if (p.type === 12) c.sock.feed(srv.pingresp());
+    } else if (p.type === 4) this.sessions.get(c.clientId)?.inflight.delete(p.id!);
+    else if (p.type === 12) c.sock.feed(srv.pingresp());
     else if (p.type === 14) {
       c.will = undefined;
       c.gone(false);
