@@ -31,6 +31,8 @@ export interface BoardProfile {
   /** board currents in mA: deep sleep, CPU awake with radio off, extra while Wi-Fi is on */
   currentMa: { sleep: number; awake: number; radio: number };
   devices: DeviceSpec[];
+  /** flash Espruino gives Storage on this board's build, bytes (default: by chip, see storageBytesOf) */
+  storageBytes?: number;
   /** config values this board starts from before the node's own config is applied */
   defaults: { [key: string]: any };
 }

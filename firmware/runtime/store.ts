@@ -417,6 +417,7 @@ export class Store {
     this.roomDrops = c.dropped - d0;
     if (!ok) {
       if (this.room() < bytes + this.reserve()) {
+        this.failed = "flash full: no room for " + bytes + " bytes besides the state";
         c.readings += entries.length;
         c.dropped += entries.length;
       }

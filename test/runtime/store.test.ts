@@ -175,6 +175,7 @@ describe("store", () => {
     expect(s.save()).to.equal(true); // both slots: each later save replaces one
     storage.write("other.log", "x".repeat(storage.getFree() - 32 - 64)); // 64 bytes left: less than a batch
     expect(s.enqueue(entries([1]), 100)).to.equal(false); // nothing queued to let go
+    expect(s.failed).to.match(/^flash full/);
     expect(s.save(), "the state still fits").to.equal(true);
     expect(readNodeStats(storage)).to.include({ readings: 1, dropped: 1, queued: 0, lost: 0 });
     storage.erase("other.log");
