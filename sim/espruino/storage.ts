@@ -397,7 +397,8 @@ export class SimStorage implements StorageModule {
     if (this.used + need <= this.totalBytes) return true;
     let trash = 0;
     for (const f of this.log) if (f.deleted || f === replacing) trash += footprint(f.size);
-    if (need > this.totalBytes - this.used + trash) return false;
+    // jsfCreateFile compacts only when requiredSize < free + trash ("better to fail fast")
+    if (need >= this.totalBytes - this.used + trash) return false;
     if (replacing) {
       // Espruino marks the old copy deleted before creating the new one, so compaction frees it
       replacing.deleted = true;

@@ -196,6 +196,24 @@ describe("SimStorage (Espruino's Storage module)", () => {
     expect(() => s.write("huge", "x".repeat(1000))).to.throw("Unable to find or create file");
   });
 
+  it("on a full flash fails as src/jsflash.c does: compacts only if the file then fits (a tie fails), and a replaced file is gone", () => {
+    const s = new SimStorage({ sizeBytes: 1024 });
+    s.write("a", "x".repeat(200)); // 232 bytes with its header
+    s.write("b", "x".repeat(200));
+    s.erase("a"); // 232 of trash, 560 free
+    // jsfCreateFile compacts only when requiredSize < free + trash: "better to fail fast"
+    expect(() => s.write("c", "x".repeat(760))).to.throw("Unable to find or create file"); // 792 = 560 + 232
+    expect(s.compactions).to.equal(0);
+    expect(s.read("c")).to.equal(undefined);
+    s.write("c", "x".repeat(756)); // 788: compacts, then fits
+    expect(s.compactions).to.equal(1);
+    expect(s.getStats()).to.include({ freeBytes: 4, trashBytes: 0, fileCount: 2 });
+    // jsfWriteFile erases the old copy before it looks for room: a replace that does not fit loses it
+    expect(() => s.write("b", "y".repeat(300))).to.throw("Unable to find or create file");
+    expect(s.read("b")).to.equal(undefined);
+    expect(s.list()).to.deep.equal(["c"]);
+  });
+
   it("counts programmed bytes for flash wear", () => {
     const s = new SimStorage();
     s.write("a", "12345678");
