@@ -3,7 +3,7 @@
 // embedded broker. Bad options: one line on stderr, exit code 2.
 
 import { Command, CommanderError } from "commander";
-import { writeFileSync, mkdirSync } from "node:fs";
+import { writeFileSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { DurationError, formatDuration, parseDuration } from "../sim/duration.js";
 import { FaultSpecError, parseFaultSpec, type FaultSpec } from "../sim/faults.js";
@@ -23,6 +23,8 @@ interface SimCliOptions {
   consolePort?: string;
   summary?: string;
   report?: string;
+  config?: string;
+  storageKb?: string;
 }
 
 const collect = (value: string, previous: string[] | undefined) => (previous ?? []).concat([value]);
@@ -45,6 +47,7 @@ function wholeNumber(name: string, text: string | undefined, min: number, max: n
 export function checkSimOptions(o: SimCliOptions): {
   boards: string[]; nodes?: number; durationMs: number; seed: number; broker?: string; realtime: boolean;
   faults: FaultSpec[]; powerCuts?: number; replay: ReplaySpec[]; consolePort?: number; summary?: string; report?: string;
+  config?: { [field: string]: unknown }; storageBytes?: number;
 } {
   let durationMs: number;
   try {
@@ -81,6 +84,21 @@ export function checkSimOptions(o: SimCliOptions): {
     replay.push(parts.length === 2 ? { node: parts[0], device: parts[1], file } : { device: parts[0], file });
   }
   for (const b of o.board ?? []) if (!/^[A-Za-z0-9._-]+$/.test(b)) refuse(`--board: bad board name "${b}"`);
+  let config: { [field: string]: unknown } | undefined;
+  if (o.config !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(o.config, "utf8");
+    } catch (err) {
+      refuse(`--config: cannot read ${o.config}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    try {
+      config = JSON.parse(text);
+    } catch (err) {
+      refuse(`--config: ${o.config} is not JSON: ${(err as Error).message}`);
+    }
+    if (config === null || typeof config !== "object" || Array.isArray(config)) refuse(`--config: ${o.config} must hold a JSON object of config fields`);
+  }
   return {
     boards: o.board ?? [],
     nodes: wholeNumber("--nodes", o.nodes, 1, 10_000),
@@ -94,6 +112,8 @@ export function checkSimOptions(o: SimCliOptions): {
     consolePort: wholeNumber("--console-port", o.consolePort, 1, 65_535),
     summary: o.summary,
     report: o.report,
+    config,
+    storageBytes: (wholeNumber("--storage-kb", o.storageKb, 16, 16_384) ?? 0) * 1024 || undefined,
   };
 }
 
@@ -144,6 +164,7 @@ export function formatSummary(s: FleetSummary): string {
   );
   if (s.faults.length) lines.push(`${s.faults.length} fault(s) applied`);
   lines.push(t.lost === 0 ? "every reading is accounted for (lost = 0)" : `LOST ${t.lost} reading(s): taken but neither acknowledged, queued nor dropped`);
+  if (t.duplicatesAtBroker) lines.push(`${t.duplicatesAtBroker} reading(s) reached the broker more than once`);
   return lines.join("\n");
 }
 
@@ -200,6 +221,8 @@ export function registerSim(program: Command): Command {
     .option("--console-port <port>", "serve node i's console on TCP port <port>+i")
     .option("--summary <file.json>", "write the summary as JSON")
     .option("--report <file.html>", "write an HTML report with plots")
+    .option("--config <file.json>", "config fields for every node over the simulator's own, e.g. {\"queueMax\": 8000} (checked by the node's validator)")
+    .option("--storage-kb <n>", "Storage (flash) of every node in KB (default: the board's, 896 on ESP32)")
     .addHelpText("after", "\nExamples:\n  casanode sim\n  casanode sim --board esp32-air --nodes 20 --duration 2d --report run.html\n  casanode sim --fault wifi-down@2h+30m --fault unplug:pm@6h+1h --power-cuts 5\n")
     .action(async (raw: SimCliOptions) => {
       const o = checkSimOptions(raw);
@@ -221,6 +244,8 @@ export function registerSim(program: Command): Command {
           powerCuts: o.powerCuts,
           replay: o.replay,
           consolePort: o.consolePort,
+          config: o.config,
+          storageBytes: o.storageBytes,
           onProgress: (p) => reporter.update(p),
           log: o.realtime || o.consolePort !== undefined ? (line) => console.log(line) : undefined,
           signal: abort.signal,
