@@ -217,7 +217,8 @@ export class Uplink {
     var left = msgs.length, failed: string | null = null, batch = b;
     var acked = function () {
       store.ack(batch);
-      store.save();
+      // acks the flash cannot record would be sent again after a reboot: stop here
+      if (!store.save()) return self.endFlush("flash: " + store.failed);
       self.next();
     };
     if (!left) return acked();
@@ -304,9 +305,9 @@ export function handleCommand(rt: Runtime, payload: string): void {
     }
     var cmd = v.cmd, a = cmd.args;
     st.ctr = cmd.ctr;
+    // persisted before acting: a replay after a power cut is refused (so no counter, no action)
+    if (!rt.store.save()) return ack(cmd.id, false, "storage", "counter not saved: " + rt.store.failed);
     c.cmds++;
-    // persisted before acting: a replay after a power cut is refused
-    rt.store.save();
     if (cmd.cmd === "relay") {
       if (rt.lamp) {
         var why = rt.lamp.command(a.state, a.expiresS);
