@@ -13,8 +13,8 @@
 // So the counters stay exact: readings = acked + dropped + queued, whatever point a cut hits.
 //
 // Full flash: Storage.write throws "Unable to find or create file" when a file fits neither in
-// the free space nor in free + trash (Espruino compacts then); replacing a file erases the old
-// copy first, so a state slot write that fails loses that slot. The queue therefore keeps room
+// the free space nor in free + trash (Espruino compacts then, counting trash without headers);
+// replacing a file erases the old copy first, so a state slot write that fails loses that slot. The queue therefore keeps room
 // for the state (reserve()): before a queue file would eat into it, the oldest files are dropped
 // (counted), the state that says so is written, then they are erased. A write refused anyway
 // drops the oldest and tries again. Nothing is refused for the rest of a boot after a failure.
@@ -265,11 +265,14 @@ export class Store {
 
   /**
    * The biggest file that fits now, as Espruino decides: in the free space, or (compacting
-   * first) in free + trash, where a tie fails. getStats is missing on SAVE_ON_FLASH builds.
+   * first) in less than free + trash, trash counted by data size (without the header and
+   * padding getStats counts: <= 35 bytes a file). getStats is missing on SAVE_ON_FLASH builds.
    */
   private room(): number {
     var st = this.storage.getStats ? this.storage.getStats() : null;
-    return st ? st.freeBytes + (st.trashBytes ? st.trashBytes - 1 : 0) : this.storage.getFree();
+    if (!st) return this.storage.getFree();
+    var trash = st.trashBytes - 35 * st.trashCount - 1;
+    return st.freeBytes + (trash > 0 ? trash : 0);
   }
 
   /**
