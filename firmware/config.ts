@@ -5,6 +5,7 @@
 
 import type { BoardProfile } from "./board.js";
 import { validId, ID_MAX_LENGTH } from "./uplink/topics.js";
+import { queueCapacity, ESP32_STORAGE_BYTES, LINUX_STORAGE_BYTES } from "./runtime/store.js";
 
 export const FIRMWARE_VERSION = "0.1.0";
 /** Storage file written by provisioning (tools/) or the simulator */
@@ -32,7 +33,8 @@ export interface NodeConfig {
   uploadPeriodS: number;
   /** raising one of these sends the data at once instead of at the next upload */
   thresholds: { pm25: number; binFill: number; noiseDb?: number };
-  /** readings kept for upload at most; beyond, the oldest are dropped (and counted) */
+  /** readings kept for upload at most; beyond, the oldest are dropped (and counted). At most what
+   *  the board's Storage holds (queueCapacity) */
   queueMax: number;
   /** streetlight position, degrees (sun schedule) */
   location: { lat: number; lon: number };
@@ -135,11 +137,16 @@ function str(errors: string[], path: string, v: any, min: number, max: number, w
     what || "a string of " + min + " to " + max + " characters");
 }
 
+/** Storage bytes of a board: its profile's figure, else its chip's Espruino build */
+export function storageBytesOf(board: BoardProfile): number {
+  return board.storageBytes || (board.chip === "linux" ? LINUX_STORAGE_BYTES : ESP32_STORAGE_BYTES);
+}
+
 /**
  * Validate a complete config (already merged over the defaults) for a board.
  * Returns every problem at once, each naming the field, the rule and the value found.
  */
-export function checkConfig(c: any): string[] {
+export function checkConfig(c: any, board?: BoardProfile): string[] {
   var e: string[] = [];
   if (!isObj(c)) return ["config must be a JSON object, got " + show(c)];
   var k: string, j: string;
@@ -173,7 +180,9 @@ export function checkConfig(c: any): string[] {
   num(e, "thresholds.pm25", t.pm25, 0, 1000, "a concentration in ug/m3", false);
   num(e, "thresholds.binFill", t.binFill, 0, 1, "a fill fraction", false);
   if (t.noiseDb !== undefined) num(e, "thresholds.noiseDb", t.noiseDb, 30, 140, "a level in dB", false);
-  num(e, "queueMax", c.queueMax, 10, 20000, "a whole number of readings", true);
+  // a bound the flash cannot hold would fill it: then every later write fails
+  var kb = (board ? storageBytesOf(board) : ESP32_STORAGE_BYTES) / 1024;
+  num(e, "queueMax", c.queueMax, 10, queueCapacity(kb * 1024), "a whole number of readings (what " + kb + " KB of Storage holds)", true);
   var l = isObj(c.location) ? c.location : {};
   num(e, "location.lat", l.lat, -90, 90, "degrees", false);
   num(e, "location.lon", l.lon, -180, 180, "degrees", false);
@@ -198,7 +207,7 @@ export type ConfigResult = { ok: true; config: NodeConfig } | { ok: false; error
 export function validateConfig(raw: any, board: BoardProfile): ConfigResult {
   if (raw !== undefined && !isObj(raw)) return { ok: false, errors: ["config must be a JSON object, got " + show(raw)] };
   var c = mergeConfig(mergeConfig(defaultConfig(board), board.defaults), raw);
-  var errors = checkConfig(c);
+  var errors = checkConfig(c, board);
   return errors.length ? { ok: false, errors: errors } : { ok: true, config: c as NodeConfig };
 }
 

@@ -37,6 +37,8 @@ export const DEFAULT_NODES = 6;
 export const DEFAULT_DURATION_MS = DAY_MS;
 export const SITE = "sim";
 export const SIM_WIFI = { ssid: "casanode-sim", password: "casanode-sim-ap" };
+/** config fields the fleet sets per node (--config may not) */
+const FLEET_SETS = ["site", "node", "wifi", "broker", "keyHex"];
 /** boards that exist for other reasons than street deployments */
 const NOT_IN_DEFAULT_FLEET = ["linux"];
 
@@ -267,6 +269,10 @@ export interface FleetOptions {
   replay?: Array<string | ReplaySpec>;
   /** node i serves its console on TCP port first + i */
   consolePort?: number;
+  /** fields layered over every node's casanode.json (e.g. { queueMax: 8000 }), validated per board as provisioning does */
+  config?: { [field: string]: unknown };
+  /** Storage (flash) of every node, bytes (default: the board's, 896 KB on ESP32) */
+  storageBytes?: number;
   /** virtual start, ms since the epoch (default: the VirtualClock's) */
   startMs?: number;
   /** queue depth and charge are sampled this often for the report (default: duration / 288) */
@@ -583,8 +589,17 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
   if (options.broker !== undefined) parseBrokerUrl(options.broker);
   if (options.powerCuts !== undefined && !(Number.isInteger(options.powerCuts) && options.powerCuts >= 0)) throw new SimOptionError("--power-cuts must be a whole number");
 
+  if (options.storageBytes !== undefined && !(Number.isInteger(options.storageBytes) && options.storageBytes >= 16 * 1024)) throw new SimOptionError("--storage-kb must be a whole number of KB, at least 16");
   const profiles = new Map<string, BoardProfile>();
   for (const b of new Set(boards)) profiles.set(b, await loadProfile(b));
+  // the node's own validator, as provisioning runs it: a config it refuses is refused here
+  const { validateConfig } = await import("../firmware/config.js");
+  const own = Object.keys(options.config ?? {}).filter((k) => FLEET_SETS.includes(k));
+  if (own.length) throw new SimOptionError(`--config may not set ${own.join(", ")}: the simulator sets ${FLEET_SETS.join(", ")} per node`);
+  for (const [b, p] of profiles) {
+    const v = validateConfig(options.config ?? {}, p);
+    if (!v.ok) throw new SimOptionError(`--config for ${b}: ${v.errors.join("; ")}`);
+  }
   const plan = planNodes(boards, count);
   const replayPlan = resolveReplays(replays, plan, profiles);
   const bundles = new Map<string, string>();
@@ -681,6 +696,7 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
         broker: { host: brokerAddr.host, port: brokerAddr.port },
         keyHex,
         tzOffsetMin: 60, // Casablanca keeps UTC+1, as the world models do
+        ...options.config,
       };
       const rng: Rng = createRng(forkSeed(seed, "node:" + id));
       const node = createNode({
@@ -695,6 +711,7 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
         brokerReachable: (t) => faults.brokerReachable(id, t),
         replay: Object.keys(replay).length ? replay : undefined,
         onConsole: options.onConsole ? (text) => options.onConsole!(id, text) : undefined,
+        storageBytes: options.storageBytes,
       });
       const info: FleetNodeInfo = { id, board, keyHex };
       const m: Member = { info, profile, node, trace: { id, board, readings: [], power: [], charge: [], queue: [] }, seen: new Map(), received: 0, duplicates: 0, badTimes: 0, replays: replayed };

@@ -3,7 +3,7 @@
 // embedded broker. Bad options: one line on stderr, exit code 2.
 
 import { Command, CommanderError } from "commander";
-import { writeFileSync, mkdirSync, statSync, accessSync, constants as fsConstants } from "node:fs";
+import { writeFileSync, mkdirSync, readFileSync, statSync, accessSync, constants as fsConstants } from "node:fs";
 import path from "node:path";
 import { DurationError, formatDuration, parseDuration } from "../sim/duration.js";
 import { FaultSpecError, parseFaultSpec, type FaultSpec } from "../sim/faults.js";
@@ -26,6 +26,8 @@ interface SimCliOptions {
   consolePort?: string;
   summary?: string;
   report?: string;
+  config?: string;
+  storageKb?: string;
 }
 
 const collect = (value: string, previous: string[] | undefined) => (previous ?? []).concat([value]);
@@ -48,6 +50,7 @@ function wholeNumber(name: string, text: string | undefined, min: number, max: n
 export function checkSimOptions(o: SimCliOptions): {
   boards: string[]; nodes?: number; durationMs: number; seed: number; broker?: string; realtime: boolean;
   faults: FaultSpec[]; powerCuts?: number; replay: ReplaySpec[]; consolePort?: number; summary?: string; report?: string;
+  config?: { [field: string]: unknown }; storageBytes?: number;
 } {
   let durationMs: number;
   // a bare 0 would get "no unit (use e.g. 0m)", which is refused next
@@ -92,6 +95,21 @@ export function checkSimOptions(o: SimCliOptions): {
   checkOutputFile("--report", o.report);
   if (o.summary && o.report && path.resolve(o.summary) === path.resolve(o.report)) refuse(`--summary and --report both name ${o.summary}`);
   for (const b of o.board ?? []) if (!/^[A-Za-z0-9._-]+$/.test(b)) refuse(`--board: bad board name "${b}"`);
+  let config: { [field: string]: unknown } | undefined;
+  if (o.config !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(o.config, "utf8");
+    } catch (err) {
+      refuse(`--config: cannot read ${o.config}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    try {
+      config = JSON.parse(text);
+    } catch (err) {
+      refuse(`--config: ${o.config} is not JSON: ${(err as Error).message}`);
+    }
+    if (config === null || typeof config !== "object" || Array.isArray(config)) refuse(`--config: ${o.config} must hold a JSON object of config fields`);
+  }
   return {
     boards: o.board ?? [],
     nodes: wholeNumber("--nodes", o.nodes, 1, 10_000),
@@ -105,6 +123,8 @@ export function checkSimOptions(o: SimCliOptions): {
     consolePort: wholeNumber("--console-port", o.consolePort, 1, 65_535),
     summary: o.summary,
     report: o.report,
+    config,
+    storageBytes: (wholeNumber("--storage-kb", o.storageKb, 16, 16_384) ?? 0) * 1024 || undefined,
   };
 }
 
@@ -194,6 +214,7 @@ export function formatSummary(s: FleetSummary): string {
   if (t.untimed) lines.push(`${t.untimed} reading(s) untimed: taken in a clock run that ended (power cut) before the clock was set, never sent`);
   const bad = s.nodes.filter((n) => n.badTimesAtBroker > 0);
   if (bad.length) lines.push(`BAD TIMES at the broker: ${bad.map((n) => `${n.id} ${n.badTimesAtBroker}`).join(", ")} reading(s) stamped outside the run`);
+  if (t.duplicatesAtBroker) lines.push(`${t.duplicatesAtBroker} reading(s) reached the broker more than once`);
   return lines.join("\n");
 }
 
@@ -263,6 +284,8 @@ export function registerSim(program: Command): Command {
     .option("--console-port <port>", "serve node i's console on TCP port <port>+i")
     .option("--summary <file.json>", "write the summary as JSON")
     .option("--report <file.html>", "write an HTML report with plots")
+    .option("--config <file.json>", "config fields for every node over the simulator's own, e.g. {\"queueMax\": 8000} (checked by the node's validator)")
+    .option("--storage-kb <n>", "Storage (flash) of every node in KB (default: the board's, 896 on ESP32)")
     .addHelpText("after", "\nExamples:\n  casanode sim\n  casanode sim --board esp32-air --nodes 20 --duration 2d --report run.html\n  casanode sim --fault wifi-down@2h+30m --fault unplug:pm@6h+1h --power-cuts 5\n  casanode sim --board esp32-air --duration 6h --replay pm=sds011-capture.hex\n")
     .action(async (raw: SimCliOptions) => {
       const o = checkSimOptions(raw);
@@ -284,6 +307,8 @@ export function registerSim(program: Command): Command {
           powerCuts: o.powerCuts,
           replay: o.replay,
           consolePort: o.consolePort,
+          config: o.config,
+          storageBytes: o.storageBytes,
           onProgress: (p) => reporter.update(p),
           log: o.realtime || o.consolePort !== undefined ? (line) => console.log(line) : undefined,
           signal: abort.signal,

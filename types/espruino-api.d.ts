@@ -70,6 +70,8 @@ interface StorageModule {
   list(regex?: RegExp, filter?: { sf?: boolean }): string[];
   compact(): void;
   getFree(): number;
+  /** not on SAVE_ON_FLASH builds (ESP32 and Linux have it) */
+  getStats?(): { totalBytes: number; freeBytes: number; fileBytes: number; fileCount: number; trashBytes: number; trashCount: number };
   open(name: string, mode: "r" | "w" | "a"): StorageFileLike;
 }
 

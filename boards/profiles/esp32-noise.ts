@@ -19,6 +19,6 @@ export const profile: BoardProfile = {
       options: {},
     },
   ],
-  // ~280 values an hour: 8000 (~290 KB of flash) rides out more than a day offline
+  // ~280 values an hour: 8000 (~390 KB of flash at ~49 bytes a value) rides out more than a day offline
   defaults: { samplePeriodS: 60, uploadPeriodS: 300, queueMax: 8000 },
 };

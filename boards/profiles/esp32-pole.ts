@@ -36,6 +36,6 @@ export const profile: BoardProfile = {
       options: { weighting: "A", averagingMs: 125 },
     },
   ],
-  // a mains node queues ~750 values an hour: 8000 (~290 KB of flash) rides out a 10 h outage
+  // a mains node queues ~750 values an hour: 8000 (~320 KB of flash at ~40 bytes a value) rides out a 10 h outage
   defaults: { samplePeriodS: 60, uploadPeriodS: 300, queueMax: 8000, location: { lat: 33.59, lon: -7.6 } },
 };

@@ -681,7 +681,9 @@ export class Scheduler {
       st.win = null;
       closed = true;
     }
-    if (!rt.store.enqueue(entries, cfg.queueMax)) rt.log("queue: write failed " + rt.store.failed);
+    var stored = rt.store.enqueue(entries, cfg.queueMax);
+    if (rt.store.roomDrops) rt.log("queue: flash full, the oldest " + rt.store.roomDrops + " values dropped to make room");
+    if (!stored) rt.log("queue: " + entries.length + " values not stored: " + rt.store.failed);
     var raised: string[] = [], now: string[] = [];
     for (i = 0; i < alarms.length; i++) {
       if (now.indexOf(alarms[i]) >= 0) continue;

@@ -18,6 +18,13 @@
 // the offset its clock turned out to have; peek() adds it. A run that ended (power cut) before
 // it learnt the time left readings nobody can place: they leave the queue counted as untimed,
 // never sent with a made-up time.
+//
+// Full flash: Storage.write throws "Unable to find or create file" when a file fits neither in
+// the free space nor in free + trash (Espruino compacts then, counting trash without headers);
+// replacing a file erases the old copy first, so a state slot write that fails loses that slot. The queue therefore keeps room
+// for the state (reserve()): before a queue file would eat into it, the oldest files are dropped
+// (counted), the state that says so is written, then they are erased. A write refused anyway
+// drops the oldest and tries again. Nothing is refused for the rest of a boot after a failure.
 
 /** One queued value: [name, unit, value, time in s since the epoch (or since the RTC started: see above)]. */
 export type Entry = [string, string, number, number];
@@ -119,8 +126,35 @@ export const RUN_LOST = -1;
 export const FILE_OVERHEAD_BYTES = 32;
 /** ESP32 Espruino Storage area since 2v26 (896 KB; 256 KB before) */
 export const ESP32_STORAGE_BYTES = 896 * 1024;
+/** Espruino's Linux build fakes 256 KB of flash */
+export const LINUX_STORAGE_BYTES = 256 * 1024;
+/** Storage kept for the firmware (.bootcde, 51-68 KB today) and casanode.json (< 1 KB) */
+export const CODE_RESERVE_BYTES = 128 * 1024;
+/** the two state slots: each < 1.5 KB measured, one 4 KB flash page allowed each */
+export const STATE_RESERVE_BYTES = 2 * 4096;
+/**
+ * Flash one queued value takes, at most: an entry is <= 46 chars of JSON, and a queue file's
+ * 32-byte header, checksum and wrapper (~50 bytes) are shared by the >= 3 values of a cycle.
+ * Measured in the simulator over a day offline: 38.6 (esp32-air) to 48.6 (esp32-noise) bytes
+ * a value on average, 56 for the worst file (a 3-value esp32-bin batch).
+ */
+export const QUEUE_VALUE_BYTES = 56;
+/** on a full flash, drop this much more than needed (at most 1/8 of it): a compaction copies every
+ * live file, so compacting for every batch would wear the flash (measured: 5d on 384 KB, 1/32
+ * slack wrote 370 MB, 1/8 wrote 148 MB) */
+const ROOM_SLACK_BYTES = 64 * 1024;
 /** NOR flash sectors on ESP32 modules are rated for this many erase cycles (datasheets: >= 100k) */
 export const FLASH_ENDURANCE_CYCLES = 100000;
+
+/** Storage bytes a file of `chars` characters takes: header + data padded to 4 bytes */
+export function fileBytes(chars: number): number {
+  return ((chars + 3) & ~3) + FILE_OVERHEAD_BYTES;
+}
+
+/** values a queue can hold on a Storage of `storageBytes`, after code, config and state */
+export function queueCapacity(storageBytes: number): number {
+  return Math.max(0, Math.floor((storageBytes - CODE_RESERVE_BYTES - STATE_RESERVE_BYTES) / QUEUE_VALUE_BYTES));
+}
 
 export function freshState(now: number): NodeState {
   return {
@@ -198,12 +232,16 @@ export class Store {
   state: NodeState;
   /** what load() found and repaired, for the boot log */
   notes: string[];
-  /** a flash write threw (power lost, flash full): no more writes this boot */
+  /** the last flash write or erase that failed, "" once one succeeds again (diagnostics only) */
   failed: string;
   /** the clock at the last save before this boot (a lower clock now: the RTC restarted) */
   savedBefore: number;
+  /** values the last enqueue() dropped from the queue to make room in flash */
+  roomDrops: number;
   private pre: string;
   private erase: number[];
+  /** chars of the last state written or read (the reserve is made from it) */
+  private stateChars: number;
 
   constructor(storage: StorageModule, prefix?: string) {
     this.storage = storage;
@@ -213,6 +251,8 @@ export class Store {
     this.erase = [];
     this.failed = "";
     this.savedBefore = 0;
+    this.roomDrops = 0;
+    this.stateChars = 0;
   }
 
   /** the queue file of `seq` */
@@ -220,25 +260,52 @@ export class Store {
     return this.pre + "q" + seq;
   }
 
-  /** Storage.write counting the bytes; false if it threw or refused (flash full) */
+  /** Storage.write counting the bytes; false if it threw or refused (flash full, power lost) */
   write(name: string, data: string): boolean {
-    if (this.failed) return false;
-    this.state.c.bytes += ((data.length + 3) & ~3) + FILE_OVERHEAD_BYTES;
+    var ok: boolean;
     try {
-      return this.storage.write(name, data) !== false;
+      ok = this.storage.write(name, data) !== false;
     } catch (e) {
       this.failed = "flash write failed: " + ((e && (e as any).message) || e);
       return false;
     }
+    if (!ok) {
+      this.failed = "flash write refused: " + name;
+      return false;
+    }
+    this.failed = "";
+    this.state.c.bytes += fileBytes(data.length);
+    return true;
   }
 
   private rm(name: string): void {
-    if (this.failed) return;
     try {
       this.storage.erase(name);
     } catch (e) {
       this.failed = "flash erase failed: " + ((e && (e as any).message) || e);
     }
+  }
+
+  /**
+   * The biggest file that fits now, as Espruino decides: in the free space, or (compacting
+   * first) in less than free + trash, trash counted by data size (without the header and
+   * padding getStats counts: <= 35 bytes a file). getStats is missing on SAVE_ON_FLASH builds.
+   */
+  private room(): number {
+    var st = this.storage.getStats ? this.storage.getStats() : null;
+    if (!st) return this.storage.getFree();
+    var trash = st.trashBytes - 35 * st.trashCount - 1;
+    return st.freeBytes + (trash > 0 ? trash : 0);
+  }
+
+  /**
+   * Room the queue leaves for the state: a slot that exists is replaced (its old copy becomes
+   * trash) and needs only room to grow; a missing one (lost to a cut) needs all of it.
+   */
+  private reserve(): number {
+    var grow = 512, r = 0, full = fileBytes((this.stateChars || JSON.stringify(this.state).length + 8) + grow);
+    for (var i = 0; i < 2; i++) r += this.storage.read(this.pre + "s" + i) === undefined ? full : grow;
+    return r;
   }
 
   /** values in queue file `seq`, or -1 if missing or torn */
@@ -258,6 +325,7 @@ export class Store {
     if (b && b.v !== STATE_VERSION) b = undefined;
     var s: NodeState | undefined = a && (!b || a.sq > b.sq) ? a : b;
     var n = this.notes;
+    if (s) this.stateChars = (this.storage.read(this.pre + "s" + (s.sq % 2)) || "").length;
     if (!s) {
       if (this.storage.read(this.pre + "s0") !== undefined || this.storage.read(this.pre + "s1") !== undefined) n.push("state: both slots corrupt, starting afresh");
       s = freshState(Date.now());
@@ -310,18 +378,33 @@ export class Store {
     }
   }
 
-  /** Write the state to the older slot, then erase files that left the queue. */
+  /**
+   * Write the state to the older slot, then erase files that left the queue. On a flash full to
+   * the last byte (room was not kept: an older firmware filled it) those files go first, then
+   * the oldest queued ones, until the state fits: a cut in between costs them as lostFiles.
+   */
   save(): boolean {
-    var s = this.state;
+    var s = this.state, q = s.q, name: string, data: string;
     s.sq++;
     s.savedAt = Date.now();
     if (!s.born && s.savedAt >= CLOCK_VALID_MS) s.born = s.savedAt;
-    var ok = this.write(this.pre + "s" + (s.sq % 2), seal(s));
-    if (ok) {
-      for (var i = 0; i < this.erase.length; i++) this.rm(this.qName(this.erase[i]));
-      this.erase = [];
+    name = this.pre + "s" + (s.sq % 2);
+    for (;;) {
+      data = seal(s);
+      if (this.write(name, data)) break;
+      // not for lack of room (power lost), or nothing left to let go
+      if (this.room() >= fileBytes(data.length) || (!this.erase.length && q.done + 1 >= q.next)) return false;
+      if (!this.erase.length) this.dropOldest();
+      this.eraseLeft();
     }
-    return ok;
+    this.stateChars = data.length;
+    this.eraseLeft();
+    return true;
+  }
+
+  private eraseLeft(): void {
+    for (var i = 0; i < this.erase.length; i++) this.rm(this.qName(this.erase[i]));
+    this.erase = [];
   }
 
   /** values waiting for upload */
@@ -364,26 +447,61 @@ export class Store {
   }
 
   /**
+   * Drop the oldest queue files until a file of `bytes` fits with the state's reserve kept (and
+   * some slack, so a full flash is not compacted for every batch). The state that counts them
+   * is written before they are erased. false if it does not fit even so.
+   */
+  private makeRoom(bytes: number): boolean {
+    var q = this.state.q, need = bytes + this.reserve(), room = this.room(), n = 0;
+    if (need <= room) return true;
+    var slack = this.storage.getStats ? Math.min(ROOM_SLACK_BYTES, this.storage.getStats().totalBytes >> 3) : 0;
+    while (room < need + slack && q.done + 1 < q.next) {
+      room += this.dropOldest();
+      n++;
+    }
+    if (n && !this.save()) return false;
+    return bytes + this.reserve() <= this.room();
+  }
+
+  /**
    * Queue values (one flash file: the commit point), then drop the oldest files while more
    * than `max` values wait. Counters change in memory; save() makes them durable (and a cut
-   * before that is repaired by load()). false if flash refused the write.
+   * before that is repaired by load()). On a full flash the oldest files make room, counted
+   * as dropped (roomDrops). false if the values could not be stored: then counted as taken
+   * and dropped if there was no room, not counted if the write failed otherwise (power lost).
    */
   enqueue(entries: Entry[], max: number): boolean {
     if (!entries.length) return true;
-    var s = this.state, q = s.q;
-    if (!this.write(this.qName(q.next), seal({ e: entries }))) return false;
+    var s = this.state, q = s.q, c = s.c, name = this.qName(q.next), data = seal({ e: entries }), bytes = fileBytes(data.length), d0 = c.dropped;
+    var ok = this.makeRoom(bytes) && this.write(name, data);
+    // refused for lack of room although it seemed to fit: the oldest go, one at a time
+    while (!ok && q.done + 1 < q.next && this.room() < bytes) {
+      this.dropOldest();
+      ok = this.save() && this.write(name, data);
+    }
+    this.roomDrops = c.dropped - d0;
+    if (!ok) {
+      if (this.room() < bytes + this.reserve()) {
+        this.failed = "flash full: no room for " + bytes + " bytes besides the state";
+        c.readings += entries.length;
+        c.dropped += entries.length;
+      }
+      return false;
+    }
     q.next++;
-    s.c.readings += entries.length;
+    c.readings += entries.length;
     while (this.queued() > max && q.done + 1 < q.next) this.dropOldest();
     return true;
   }
 
-  private dropOldest(): void {
-    var s = this.state, k = s.q.done + 1, cnt = this.fileCount(k);
-    if (cnt < 0) s.c.lostFiles++;
-    else s.c.dropped += cnt;
+  /** the oldest file leaves the queue, counted; its bytes once erased */
+  private dropOldest(): number {
+    var s = this.state, k = s.q.done + 1, text = this.storage.read(this.qName(k)), f = unseal(text);
+    if (f && Array.isArray(f.e)) s.c.dropped += f.e.length;
+    else s.c.lostFiles++;
     s.q.done = k;
     this.erase.push(k);
+    return text ? fileBytes(text.length) : 0;
   }
 
   /**

@@ -225,7 +225,8 @@ export class Uplink {
     var left = msgs.length, failed: string | null = null, batch = b;
     var acked = function () {
       store.ack(batch);
-      store.save();
+      // acks the flash cannot record would be sent again after a reboot: stop here
+      if (!store.save()) return self.endFlush("flash: " + store.failed);
       self.next();
     };
     if (!left) return acked();
@@ -330,9 +331,9 @@ export function handleCommand(rt: Runtime, payload: string): void {
     }
     var cmd = v.cmd, a = cmd.args;
     st.ctr = cmd.ctr;
+    // persisted before acting: a replay after a power cut is refused (so no counter, no action)
+    if (!rt.store.save()) return ack(cmd.id, false, "storage", "counter not saved: " + rt.store.failed);
     c.cmds++;
-    // persisted before acting: a replay after a power cut is refused
-    rt.store.save();
     if (cmd.cmd === "relay") {
       // the override ends at ts + expiresS when the clock says when that is
       var left = a.expiresS && clock ? Math.max(1, Math.ceil(cmd.ts + a.expiresS - now / 1000)) : a.expiresS;

@@ -395,9 +395,11 @@ export class SimStorage implements StorageModule {
   /** is there space for `need` bytes, compacting first if that would make enough? */
   private makeRoom(need: number, replacing?: FileEntry): boolean {
     if (this.used + need <= this.totalBytes) return true;
+    // jsfCreateFile compacts only when requiredSize < free + trash ("better to fail fast"), where
+    // it counts trash by the files' data sizes, without headers or padding (measured on 2v29)
     let trash = 0;
-    for (const f of this.log) if (f.deleted || f === replacing) trash += footprint(f.size);
-    if (need > this.totalBytes - this.used + trash) return false;
+    for (const f of this.log) if (f.deleted || f === replacing) trash += f.size;
+    if (need >= this.totalBytes - this.used + trash) return false;
     if (replacing) {
       // Espruino marks the old copy deleted before creating the new one, so compaction frees it
       replacing.deleted = true;

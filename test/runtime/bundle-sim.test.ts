@@ -35,7 +35,7 @@ interface Rig {
 
 const profiles: { [b: string]: BoardProfile } = {};
 
-async function rig(board: string, config: object, opts: { world?: (w: WorldModel) => WorldModel; seed?: number; wifiUp?: (t: number) => boolean } = {}): Promise<Rig> {
+async function rig(board: string, config: object, opts: { world?: (w: WorldModel) => WorldModel; seed?: number; wifiUp?: (t: number) => boolean; storageBytes?: number } = {}): Promise<Rig> {
   const file = await ensureBundle(board);
   const profile = (profiles[board] ??= ((await import(`../../boards/profiles/${board}.js`)) as { profile: BoardProfile }).profile);
   const clock = new VirtualClock(START);
@@ -47,7 +47,7 @@ async function rig(board: string, config: object, opts: { world?: (w: WorldModel
   const node = new SimNode({
     id: "n1", board: profile, bundle: readFileSync(file, "utf8"),
     config: { site: "t", node: "n1", keyHex: KEY, ...config },
-    clock, world, rng: createRng(opts.seed ?? 5),
+    clock, world, rng: createRng(opts.seed ?? 5), storageBytes: opts.storageBytes,
     // the bundle's default Wi-Fi is the simulator's access point
     wifi: { ssid: "casanode-sim", password: "casanode-sim-ap", up: opts.wifiUp ?? (() => true) },
     createNet: broker.createNet,
@@ -213,6 +213,47 @@ describe("bundles in the simulator (runtime)", function () {
     // the first cycle after the bin filled (10:20), not the window's end (10:50)
     expect(alarm.t - (START + 2 * HOUR + 20 * MIN)).to.be.within(0, 30_000);
     expect(valuesNamed(r.broker, "bin.fill").some(([t, v]) => t * 1000 >= full && v > 0.8)).to.equal(true);
+  });
+
+  // Issue 10, full flash: a queue bound the flash cannot hold (here a 160 KB Storage under the
+  // default 8000) used to fill it, lose every later batch uncounted, fail every state save that
+  // boot (command counter included) and re-send everything after a reboot.
+  it("esp32-noise on a small Storage through a long outage: the oldest make room, counted; state and acks saved; no replays or duplicates after a reboot", async () => {
+    r = await rig("esp32-noise", {}, { storageBytes: 160 * 1024 });
+    r.run(30 * MIN);
+    r.broker.setUp(false);
+    r.run(10 * HOUR); // ~280 values an hour; the flash holds ~2000 of them besides the bundle
+    r.broker.setUp(true);
+    r.run(HOUR + 2.5 * MIN); // flushed, between two uploads
+    const cmd = signCommand("n1", KEY, 1, "diag-1", "diag", {}, sha256, { ts: Math.floor(r.clock.now() / 1000) });
+    r.broker.send("casanode/t/n1/cmd", cmd);
+    r.run(5 * MIN);
+    r.node.powerCut(60_000, { tear: false });
+    r.run(30 * MIN);
+    r.broker.send("casanode/t/n1/cmd", cmd); // the same command again, after the reboot
+    r.run(30 * MIN);
+    expect(r.node.stats.crashes, r.node.stats.lastError).to.equal(0);
+    const acks = r.broker.topic("ack").map((m) => JSON.parse(m.payload));
+    expect(acks).to.deep.equal([{ id: "diag-1", ok: true }, { id: "diag-1", ok: false, error: "replay", detail: "ctr 1 <= 1" }]);
+    // the books: every value taken is delivered, queued or dropped (and counted)
+    const st = readNodeStats(r.node.storage);
+    expect(st.lost, "lost").to.equal(0);
+    expect(st.dropped).to.be.greaterThan(200);
+    expect(st.queued).to.be.below(20);
+    const seen = new Set<string>();
+    let records = 0;
+    for (const m of r.broker.topic("data")) {
+      let bt = 0;
+      for (const x of JSON.parse(m.payload)) {
+        if (x.bt !== undefined) bt = x.bt;
+        seen.add(x.n + "@" + (bt + (x.t ?? 0)));
+        records++;
+      }
+    }
+    expect(records - seen.size, "values delivered twice").to.equal(0);
+    expect(seen.size).to.equal(st.acked);
+    expect(r.text()).to.match(/queue: flash full, the oldest \d+ values dropped to make room/);
+    expect(r.text()).to.not.match(/not stored|write failed/);
   });
 
   it("esp32-pole (mains): stays connected, runs its cycle on timers, obeys a signed relay command", async () => {

@@ -176,6 +176,57 @@ describe("scheduler", () => {
     expect(chip.console!.config().samplePeriodS).to.equal(120);
   });
 
+  it("a flush stops at the first batch whose ack the flash cannot record (a reboot would send it again)", async () => {
+    chip = new Chip({ board: board("m", "mains", ["pm"]), config: cfg({ samplePeriodS: 60, uploadPeriodS: 300 }), sensors: pm((t) => (t / 1000) % 97, 0) });
+    chip.start();
+    await chip.run(2 * MINUTE);
+    chip.brokerUp = false;
+    chip.net.mode = "refuse";
+    await chip.run(3 * HOUR); // a backlog of several batches
+    const write = chip.storage.write.bind(chip.storage);
+    chip.storage.write = (name: string, data: any, offset?: number, size?: number) => {
+      if (name.startsWith("cn.s")) throw new Error("Unable to find or create file");
+      return write(name, data, offset, size);
+    };
+    const sentBefore = chip.dataValues().size;
+    expect(readNodeStats(chip.storage).queued).to.be.greaterThan(250);
+    chip.brokerUp = true;
+    chip.net.mode = "accept";
+    await chip.run(3 * MINUTE + 30_000);
+    expect(chip.crashes).to.deep.equal([]);
+    // each attempt sends one batch, then stops: the backlog is not sent on acks it cannot record
+    const sent = chip.dataValues().size - sentBefore;
+    const attempts = (chip.logText().match(/upload failed: flash: flash write failed: Unable to find or create file/g) ?? []).length;
+    expect(sent).to.be.greaterThan(0);
+    // a batch is at most 800 chars of entries of >= 20 chars each: 40 values
+    expect(sent, "values sent on acks that were not recorded").to.be.at.most(40 * attempts);
+    expect(attempts).to.be.at.least(1);
+  });
+
+  it("a command whose counter cannot be saved is refused and not acted on (a replay after a reboot would pass)", async () => {
+    const relay = new FakeRelay("lamp");
+    chip = new Chip({ board: board("m", "mains", ["lamp"]), config: cfg({ samplePeriodS: 60, uploadPeriodS: 300 }), actuators: () => [relay] });
+    chip.start();
+    await chip.run(MINUTE);
+    const write = chip.storage.write.bind(chip.storage);
+    let refuse = true;
+    chip.storage.write = (name: string, data: any, offset?: number, size?: number) => {
+      if (refuse && name.startsWith("cn.s")) throw new Error("Unable to find or create file");
+      return write(name, data, offset, size);
+    };
+    chip.command("relay", { state: "on" });
+    await chip.run(MINUTE);
+    refuse = false;
+    const second = chip.clock.now();
+    chip.command("relay", { state: "on" });
+    await chip.run(MINUTE);
+    const acks = chip.topic("ack").map((m) => JSON.parse(m.payload));
+    expect(acks[0]).to.deep.equal({ id: "c1", ok: false, error: "storage", detail: "counter not saved: flash write failed: Unable to find or create file" });
+    expect(acks[1]).to.deep.equal({ id: "c2", ok: true });
+    // only the second one switched the relay
+    expect(relay.events.filter((e) => e[1] === "set true").map((e) => e[0] >= second)).to.deep.equal([true]);
+  });
+
   it("power cuts at random instants and inside flash writes: counters exact, every acked value delivered", async () => {
     let tears = 0;
     await fc.assert(

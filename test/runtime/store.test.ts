@@ -3,7 +3,7 @@
 // as NOR flash keeps what was programmed before the cut).
 import { expect } from "chai";
 import fc from "fast-check";
-import { SimStorage } from "../../sim/espruino/storage.js";
+import { SimStorage, PowerLostError } from "../../sim/espruino/storage.js";
 import { Store, checksum, seal, unseal, flashLifeYears, type Entry } from "../../firmware/runtime/store.js";
 import { readNodeStats } from "../../firmware/runtime/stats.js";
 
@@ -129,70 +129,103 @@ describe("store", () => {
   // and the counters stay exact (readings = acked + queued + dropped), no committed value is
   // lost, and the state always loads.
   it("survives power cuts at random points of random work: exact counters, nothing committed lost", () => {
-    const op = fc.oneof(
-      { weight: 5, arbitrary: fc.record({ k: fc.constant("enqueue"), n: fc.integer({ min: 1, max: 5 }), cut: fc.boolean() }) },
-      { weight: 3, arbitrary: fc.record({ k: fc.constant("save"), n: fc.constant(0), cut: fc.boolean() }) },
-      { weight: 1, arbitrary: fc.record({ k: fc.constant("flush"), n: fc.integer({ min: 20, max: 200 }), cut: fc.boolean() }) },
-      { weight: 1, arbitrary: fc.record({ k: fc.constant("reboot"), n: fc.constant(0), cut: fc.constant(false) }) },
-    );
-    let tears = 0, reboots = 0, drops = 0;
-    fc.assert(
-      fc.property(fc.array(op, { minLength: 20, maxLength: 80 }), fc.integer({ min: 10, max: 40 }), fc.double({ min: 0, max: 0.999, noNaN: true }), (ops, max, where) => {
-        const storage = new SimStorage({ sizeBytes: 64 * 1024 });
-        let store = new Store(storage);
-        store.load(true);
-        let dead = false, next = 0;
-        const committed = new Set<number>();
-        const received = new Set<number>();
-        const check = () => {
-          const st = readNodeStats(storage);
-          const q = queuedIds(storage);
-          expect(st.lost, "lost").to.equal(0);
-          expect(st.readings, "readings").to.equal(committed.size);
-          expect(st.queued).to.equal(q.length);
-          for (const id of q) expect(committed.has(id), "phantom " + id).to.equal(true);
-          let missing = 0;
-          for (const id of committed) if (!received.has(id) && !q.includes(id)) missing++;
-          // what is neither delivered nor queued was dropped (and counted), never lost
-          expect(missing).to.be.at.most(st.dropped);
-        };
-        const reboot = () => {
-          reboots++;
-          storage.disarmTear();
-          store = new Store(storage);
-          store.load(true);
-          dead = false;
-          check();
-        };
-        for (const o of ops) {
-          if (o.cut) storage.armTear(() => where, () => (dead = true));
-          if (o.k === "enqueue") {
-            const batch: number[] = [];
-            for (let i = 0; i < o.n; i++) batch.push(next++);
-            if (store.enqueue(entries(batch), max) && !dead) for (const id of batch) committed.add(id);
-            else if (!dead) throw new Error("enqueue failed without a cut");
-          } else if (o.k === "save") store.save();
-          else if (o.k === "flush") {
-            const b = store.peek(o.n);
-            if (b && !dead) {
-              for (const id of ids(b.entries)) received.add(id);
-              store.ack(b);
-              store.save();
-            }
-          } else reboot();
-          storage.disarmTear();
-          if (dead) reboot();
-        }
-        reboot();
-        tears += storage.tornWrites;
-        drops += readNodeStats(storage).dropped;
-      }),
-      { numRuns: 150 },
-    );
+    const r = cutsProperty(64 * 1024, fc.integer({ min: 10, max: 40 }));
     // the runs did cut writes, reboot and drop
-    expect(tears).to.be.greaterThan(100);
-    expect(reboots).to.be.greaterThan(300);
-    expect(drops).to.be.greaterThan(0);
+    expect(r.tears).to.be.greaterThan(100);
+    expect(r.reboots).to.be.greaterThan(300);
+    expect(r.drops).to.be.greaterThan(0);
+  });
+
+  // The same where the flash, not queueMax, bounds the queue: every batch is stored (the
+  // oldest dropped and counted to make room), the books stay exact through cuts.
+  it("survives power cuts on a full flash too: the oldest batches make room, counted, nothing sticks", () => {
+    const r = cutsProperty(6 * 1024, fc.constant(1_000_000), 200, 10, "max");
+    expect(r.tears).to.be.greaterThan(100);
+    expect(r.drops).to.be.greaterThan(1000); // the flash bound bit, often
+  });
+
+  it("a full flash drops the oldest batches for a new one, counted, and keeps room for the state", () => {
+    const storage = new SimStorage({ sizeBytes: 24 * 1024 });
+    const s = new Store(storage);
+    s.load(true);
+    for (let i = 0; i < 400; i++) {
+      expect(s.enqueue(entries([3 * i, 3 * i + 1, 3 * i + 2]), 1_000_000), "enqueue " + i).to.equal(true);
+      expect(s.save(), "save " + i).to.equal(true);
+    }
+    const st = readNodeStats(storage);
+    expect(st).to.include({ readings: 1200, lost: 0 });
+    expect(st.dropped).to.be.greaterThan(0);
+    const q = queuedIds(storage);
+    expect(q).to.deep.equal(Array.from({ length: q.length }, (_, i) => 1200 - q.length + i)); // the newest, in order
+    expect(st.dropped).to.equal(1200 - q.length);
+    expect(s.failed).to.equal("");
+    // room was kept for the state: it may grow, and both slots still take it
+    s.state.dev.pm = { ok: 1, bad: 1, last: "timeout: " + "x".repeat(200) };
+    expect(s.save()).to.equal(true);
+    expect(s.save()).to.equal(true);
+    expect(unseal(storage.read("cn.s0")).dev.pm.last).to.have.length(209);
+    expect(unseal(storage.read("cn.s1")).dev.pm.last).to.have.length(209);
+  });
+
+  it("a flash filled by something else refuses a batch (counted), and once freed takes the next: nothing sticks", () => {
+    const storage = new SimStorage({ sizeBytes: 8 * 1024 });
+    const s = new Store(storage);
+    s.load(true);
+    expect(s.save()).to.equal(true);
+    expect(s.save()).to.equal(true); // both slots: each later save replaces one
+    storage.write("other.log", "x".repeat(storage.getFree() - 32 - 64)); // 64 bytes left: less than a batch
+    expect(s.enqueue(entries([1]), 100)).to.equal(false); // nothing queued to let go
+    expect(s.failed).to.match(/^flash full/);
+    expect(s.save(), "the state still fits").to.equal(true);
+    expect(readNodeStats(storage)).to.include({ readings: 1, dropped: 1, queued: 0, lost: 0 });
+    storage.erase("other.log");
+    expect(s.enqueue(entries([2]), 100)).to.equal(true);
+    expect(s.save()).to.equal(true);
+    expect(s.failed).to.equal("");
+    expect(readNodeStats(storage)).to.include({ readings: 2, dropped: 1, queued: 1, lost: 0 });
+    expect(queuedIds(storage)).to.deep.equal([2]);
+  });
+
+  it("acks on a flash that filled up are durable: after a reboot nothing acked is sent again", () => {
+    const storage = new SimStorage({ sizeBytes: 24 * 1024 });
+    const s = new Store(storage);
+    s.load(true);
+    for (let i = 0; i < 600; i++) s.enqueue(entries([i]), 1_000_000), s.save();
+    let acked = 0;
+    for (let b = s.peek(2000); b; b = s.peek(2000)) {
+      acked += s.ack(b);
+      expect(s.save()).to.equal(true);
+    }
+    expect(acked).to.be.greaterThan(0);
+    const r = new Store(storage); // a power cut, then boot
+    r.load(true);
+    expect(r.peek(2000)).to.equal(null);
+    expect(readNodeStats(storage)).to.include({ readings: 600, acked, queued: 0, dropped: 600 - acked, lost: 0 });
+  });
+
+  it("a flash an older firmware filled to the last byte still takes the state: the oldest files go first", () => {
+    const storage = new SimStorage({ sizeBytes: 16 * 1024 });
+    const old = new Store(storage);
+    old.load(true);
+    old.save();
+    // what the old store did: queue files until the flash refused (no room kept)
+    let k = 1;
+    try {
+      for (;; k++) storage.write(old.qName(k), seal({ e: entries([k]) }));
+    } catch (e) {
+      expect(String(e)).to.match(/Unable to find or create file/);
+    }
+    const s = new Store(storage);
+    s.load(true);
+    expect(s.queued()).to.equal(k - 1); // adopted
+    expect(s.save(), "state saved on a full flash").to.equal(true);
+    expect(s.enqueue(entries([k]), 1_000_000)).to.equal(true);
+    expect(s.save()).to.equal(true);
+    const st = readNodeStats(storage);
+    expect(st).to.include({ readings: k, lost: 0 });
+    expect(st.dropped).to.be.greaterThan(0);
+    const q = queuedIds(storage);
+    expect(q[q.length - 1]).to.equal(k);
   });
 
   it("flash life: endurance x reclaimable area / bytes a day", () => {
@@ -265,3 +298,91 @@ describe("store: readings stamped before the clock was set", () => {
     expect(s.runLive()).to.equal(false);
   });
 });
+
+/**
+ * Random work (enqueue, save, flush, reboot) with power cuts inside random writes, on a
+ * Storage of `sizeBytes`; after every boot the books must balance exactly.
+ */
+function cutsProperty(sizeBytes: number, maxArb: fc.Arbitrary<number>, maxOps = 80, cutOneIn = 2, size: fc.SizeForArbitrary = undefined): { tears: number; reboots: number; drops: number } {
+  // a cut in one op out of cutOneIn
+  const cut = fc.integer({ min: 1, max: cutOneIn }).map((x) => x === 1);
+  const op = fc.oneof(
+    { weight: 5, arbitrary: fc.record({ k: fc.constant("enqueue"), n: fc.integer({ min: 1, max: 5 }), cut }) },
+    { weight: 3, arbitrary: fc.record({ k: fc.constant("save"), n: fc.constant(0), cut }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant("flush"), n: fc.integer({ min: 20, max: 200 }), cut }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant("reboot"), n: fc.constant(0), cut: fc.constant(false) }) },
+  );
+  let tears = 0, reboots = 0, drops = 0;
+  fc.assert(
+    fc.property(fc.array(op, { minLength: 20, maxLength: maxOps, size }), maxArb, fc.double({ min: 0, max: 0.999, noNaN: true }), (ops, max, where) => {
+      const flash = new SimStorage({ sizeBytes });
+      let dead = false, next = 0;
+      // after a cut nothing runs: every later flash call of that boot fails
+      const storage = new Proxy(flash, {
+        get(t, p) {
+          const v = (t as any)[p];
+          if (typeof v !== "function") return v;
+          return (...a: any[]) => {
+            if (dead && p !== "armTear" && p !== "disarmTear") throw new PowerLostError();
+            return v.apply(t, a);
+          };
+        },
+      });
+      let store = new Store(storage);
+      store.load(true);
+      const committed = new Set<number>();
+      const received = new Set<number>();
+      const check = () => {
+        const st = readNodeStats(storage);
+        const q = queuedIds(storage);
+        expect(st.lost, "lost").to.equal(0);
+        expect(st.readings, "readings").to.equal(committed.size);
+        expect(st.queued).to.equal(q.length);
+        for (const id of q) expect(committed.has(id), "phantom " + id).to.equal(true);
+        let missing = 0;
+        for (const id of committed) if (!received.has(id) && !q.includes(id)) missing++;
+        // what is neither delivered nor queued was dropped (and counted), never lost
+        expect(missing).to.be.at.most(st.dropped);
+      };
+      const reboot = () => {
+        reboots++;
+        dead = false;
+        flash.disarmTear();
+        store = new Store(storage);
+        store.load(true);
+        check();
+      };
+      const run = (o: { k: string; n: number }) => {
+        if (o.k === "enqueue") {
+          const batch: number[] = [];
+          for (let i = 0; i < o.n; i++) batch.push(next++);
+          if (store.enqueue(entries(batch), max) && !dead) for (const id of batch) committed.add(id);
+          else if (!dead) throw new Error("enqueue failed without a cut");
+        } else if (o.k === "save") store.save();
+        else if (o.k === "flush") {
+          const b = store.peek(o.n);
+          if (b && !dead) {
+            for (const id of ids(b.entries)) received.add(id);
+            store.ack(b);
+            store.save();
+          }
+        } else reboot();
+      };
+      for (const o of ops) {
+        if (o.cut) flash.armTear(() => where, () => (dead = true));
+        try {
+          run(o);
+        } catch (e) {
+          if (!dead) throw e; // the chip stopped where the power went
+        }
+        flash.disarmTear();
+        if (dead) reboot();
+      }
+      reboot();
+      tears += flash.tornWrites;
+      drops += readNodeStats(flash).dropped;
+    }),
+    { numRuns: 150 },
+  );
+  return { tears, reboots, drops };
+}

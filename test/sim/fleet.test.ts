@@ -265,6 +265,10 @@ describe("fleet runner (stand-in nodes)", function () {
     await expectReject(runFleet(standIn({ broker: "http://x" })), SimOptionError, "mqtt://host:port");
     await expectReject(runFleet(standIn({ faults: ["power-cut:air-09@1h"] })), FaultSpecError, 'no node "air-09"');
     await expectReject(runFleet(standIn({ replay: ["esp32-air/pm=/nonexistent"] })), SimOptionError, "--replay: no file /nonexistent");
+    // the node's own validator: a queue bound the board's flash cannot hold is refused before anything runs
+    await expectReject(runFleet(standIn({ config: { queueMax: 20000 } })), SimOptionError, "--config for esp32-air: queueMax must be a whole number of readings (what 896 KB of Storage holds) between 10 and 13897, got 20000");
+    await expectReject(runFleet(standIn({ config: { node: "x", keyHex: "00" } })), SimOptionError, "--config may not set node, keyHex");
+    await expectReject(runFleet(standIn({ storageBytes: 1000 })), SimOptionError, "--storage-kb");
     expect(() => parseReplaySpec("pm")).to.throw(SimOptionError, "<device>=<file>");
     expect(parseReplaySpec("air-01/pm=cap.bin")).to.deep.equal({ node: "air-01", device: "pm", file: "cap.bin" });
     expect(parseReplaySpec("pm=cap.bin", true)).to.deep.equal({ device: "pm", file: "cap.bin", raw: true });
@@ -309,6 +313,15 @@ describe("fleet runner (stand-in nodes)", function () {
       await expectReject(runFleet(standIn({ durationMs: H, consolePort: port })), SimOptionError, `--console-port: port ${port} (air-01's console) is in use`);
     } finally {
       busy.close();
+    }
+  });
+
+  it("gives every node the --config fields over its own and the --storage-kb flash", async () => {
+    const opts = standIn({ nodes: 2, durationMs: H, config: { queueMax: 500, lingerMs: 1000 }, storageBytes: 192 * 1024 });
+    await runFleet(opts);
+    for (const n of opts.made) {
+      expect((n as any).o.config).to.include({ queueMax: 500, lingerMs: 1000, site: "sim" });
+      expect((n as any).o.storageBytes).to.equal(192 * 1024);
     }
   });
 
@@ -357,6 +370,10 @@ describe("casanode sim (options)", () => {
     [["--replay-raw", "pm"], "--replay-raw: bad"],
     [["--board", "esp32-air", "--replay", "pm=/etc"], "--replay: /etc is a directory"],
     [["--fault", "wifi-down@30h"], '--fault: "wifi-down@30h" starts at 1d6h, after the run ends (1d)'],
+    [["--storage-kb", "4"], "--storage-kb must be from 16"],
+    [["--config", "/nonexistent/casanode.json"], "--config: cannot read /nonexistent/casanode.json"],
+    [["--config", path.join(ROOT, "README.md")], "is not JSON"],
+    [["--config", path.join(ROOT, "package.json")], "--config for"], // a JSON object, but no config
   ] as Array<[string[], string]>) {
     it(`exits 2 with one line for ${args.join(" ")}`, async () => {
       const err = sinon.stub(console, "error");
@@ -491,6 +508,21 @@ const haveNode = existsSync(path.join(ROOT, "sim", "node.ts"));
     } finally {
       out.restore();
     }
+  });
+
+  // Issue 10, full flash: a small Storage under the default queue bound, a long outage, a reboot
+  it("a small Storage through a long outage: the oldest dropped and counted, nothing delivered twice after a power cut", async () => {
+    const { summary } = await runFleet({
+      boards: ["esp32-noise"], nodes: 1, durationMs: 13 * H, seed: 3, storageBytes: 160 * 1024,
+      faults: ["broker-down@30m+10h", "power-cut@12h10m+1m"],
+    });
+    const n = summary.nodes[0];
+    expect(n.crashes, n.lastError).to.equal(0);
+    expect(n.lost).to.equal(0);
+    expect(n.dropped).to.be.greaterThan(200);
+    expect(n.duplicatesAtBroker).to.equal(0);
+    expect(n.acked).to.equal(n.receivedAtBroker);
+    expect(n.readings).to.equal(n.acked + n.queued + n.dropped + n.untimed);
   });
 
   it("replays a captured byte log into one node's sensor", async () => {
