@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { CHROME_FLAGS, decodePng, findChromium } from "../support/chromium.js";
+import { CHROME_FLAGS, decodePng, findChromium, inkAndColours } from "../support/chromium.js";
 import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -92,16 +92,9 @@ describe("report", () => {
       expect(existsSync(png), "screenshot written: " + shot.stderr).to.equal(true);
       const img = decodePng(readFileSync(png));
       expect(img.width).to.equal(1400);
-      let ink = 0;
-      const colours = new Set<number>();
-      for (let i = 0; i < img.pixels.length; i += img.channels) {
-        const [r, g, b] = [img.pixels[i], img.pixels[i + 1], img.pixels[i + 2]];
-        if (r < 235 || g < 235 || b < 235) ink++;
-        colours.add((r << 16) | (g << 8) | b);
-      }
-      const pixels = img.width * img.height;
-      expect(ink / pixels, "share of non-white pixels").to.be.within(0.01, 0.6);
-      expect(colours.size, "distinct colours (charts are drawn)").to.be.greaterThan(50);
+      const { ink, colours } = inkAndColours(img);
+      expect(ink, "share of non-white pixels").to.be.within(0.01, 0.6);
+      expect(colours, "distinct colours (charts are drawn)").to.be.greaterThan(50);
       const dom = spawnSync(chromium!, [...CHROME_FLAGS, `--user-data-dir=${profile}`, "--dump-dom", "file://" + file], { encoding: "utf8", timeout: 45_000, maxBuffer: 64 * 1024 * 1024 });
       const svgs = dom.stdout.match(/<svg\b/g) ?? [];
       expect(svgs.length).to.be.at.least(12);

@@ -48,6 +48,18 @@ export function decodePng(buf: Buffer): { width: number; height: number; channel
   return { width, height, channels, pixels: out };
 }
 
+/** Share of non-white pixels and the number of distinct colours: a page that drew something, and more than flat boxes. */
+export function inkAndColours(img: { width: number; height: number; channels: number; pixels: Uint8Array }): { ink: number; colours: number } {
+  let ink = 0;
+  const colours = new Set<number>();
+  for (let i = 0; i < img.pixels.length; i += img.channels) {
+    const [r, g, b] = [img.pixels[i], img.pixels[i + 1], img.pixels[i + 2]];
+    if (r < 235 || g < 235 || b < 235) ink++;
+    colours.add((r << 16) | (g << 8) | b);
+  }
+  return { ink: ink / (img.width * img.height), colours: colours.size };
+}
+
 export function findChromium(): string | undefined {
   for (const bin of ["chromium", "chromium-browser", "google-chrome"]) {
     const r = spawnSync(bin, ["--version"], { encoding: "utf8" });

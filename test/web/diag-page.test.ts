@@ -19,7 +19,7 @@ import { buildDiagPage, DIAG_PAGE_DIR, ensureBundle } from "../../tools/build.js
 import { serveDiagPage, type DiagWebServer } from "../../tools/diag-web.js";
 import { diag, type DiagReport } from "../../tools/diag.js";
 import type { Reporter } from "../../tools/port.js";
-import { CHROME_FLAGS, decodePng } from "../support/chromium.js";
+import { CHROME_FLAGS, decodePng, inkAndColours } from "../support/chromium.js";
 
 const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
 const PASSWORD = "crew-pw-2026";
@@ -166,16 +166,9 @@ describe("diagnostics page in headless Chromium", function () {
 
     const png = await page.screenshot({ fullPage: true });
     if (process.env.DIAG_PAGE_SHOT) writeFileSync(process.env.DIAG_PAGE_SHOT, png); // to look at it
-    const img = decodePng(png);
-    let ink = 0;
-    const colours = new Set<number>();
-    for (let i = 0; i < img.pixels.length; i += img.channels) {
-      const [r, g, b] = [img.pixels[i], img.pixels[i + 1], img.pixels[i + 2]];
-      if (r < 235 || g < 235 || b < 235) ink++;
-      colours.add((r << 16) | (g << 8) | b);
-    }
-    expect(ink / (img.width * img.height), "share of non-white pixels").to.be.within(0.03, 0.7);
-    expect(colours.size, "distinct colours (text, panels, chart)").to.be.greaterThan(30);
+    const { ink, colours } = inkAndColours(decodePng(png));
+    expect(ink, "share of non-white pixels").to.be.within(0.03, 0.7);
+    expect(colours, "distinct colours (text, panels, chart)").to.be.greaterThan(30);
 
     await page.click("#disconnect");
     await page.waitForFunction(() => /disconnected/.test(document.getElementById("status")!.textContent!));
