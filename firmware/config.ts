@@ -38,7 +38,8 @@ export interface NodeConfig {
   location: { lat: number; lon: number };
   /** local time = UTC + this, minutes: for the Lden day/evening/night split */
   tzOffsetMin: number;
-  /** battery nodes stay connected this long after flushing, for commands queued while asleep */
+  /** battery nodes wait at most this long after flushing for the round trip that proves queued
+   *  commands delivered and for their acks' PUBACKs (they leave as soon as both are in) */
   lingerMs: number;
   /** give up joining Wi-Fi after this (Espruino's Wifi gives no callback while the AP is down) */
   wifiTimeoutMs: number;

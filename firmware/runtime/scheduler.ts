@@ -313,7 +313,7 @@ export class Scheduler {
     }
   }
 
-  /** one battery connection: join, status, flush, linger for commands, offline status, close */
+  /** one battery connection: join, status, flush, a round trip for queued commands, offline status, close */
   private session(done: () => void): void {
     var self = this, rt = this.rt, st = rt.store.state, up = new Uplink(rt, false), finished = false, t: any = null;
     rt.uplink = up;
@@ -339,10 +339,12 @@ export class Scheduler {
       if (rt.bootCause !== "deep-sleep" || rt.safe) publishDiag(rt);
       up.flush(function (e2) {
         if (e2) return end(e2);
-        // commands queued for us while we slept arrive now (persistent session)
-        setTimeout(function () {
+        // commands queued while we slept arrive now (persistent session): one round trip
+        // proves they all have, then their acks' PUBACKs; lingerMs caps the wait
+        up.settle(rt.config.lingerMs, function (e3) {
+          if (e3) rt.log("uplink: " + e3);
           end(null);
-        }, rt.config.lingerMs);
+        });
       });
     };
     up.open(function (err) {

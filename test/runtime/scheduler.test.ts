@@ -228,6 +228,33 @@ describe("scheduler", () => {
     expect(chip.console!.queue()).to.include({ depth: 0, dropped: 0 });
   });
 
+  it("battery upload wake: leaves once a ping round trip proves queued commands delivered and their acks are PUBACKed, no fixed linger, no polling", async () => {
+    chip = new Chip({ board: board("b", "battery", ["pm"]), config: cfg({ samplePeriodS: 300, uploadPeriodS: 900 }), sensors: pm(() => 7, 0), startMs: Date.UTC(2026, 0, 15, 8, 0, 30) });
+    // PUBACKs off the 100 ms grid: a poll would notice them late
+    chip.pubackDelayMs = 137;
+    chip.start();
+    await chip.run(10 * MINUTE);
+    chip.command("relay", { state: "on" });
+    chip.command("diag", {});
+    const n = chip.disconnects.length;
+    await chip.run(20 * MINUTE);
+    expect(chip.crashes).to.deep.equal([]);
+    const acks = chip.topic("ack").map((m) => JSON.parse(m.payload));
+    expect(acks.map((a) => a.ok)).to.deep.equal([false, true]);
+    expect(acks[0].detail).to.equal("no relay on this board");
+    expect(chip.topic("diag").length).to.be.greaterThan(1);
+    // the upload wake after the commands were queued
+    const d = chip.disconnects[n];
+    const online = chip.topic("status").filter((m) => m.t < d && JSON.parse(m.payload).state === "online").pop()!;
+    const offline = chip.topic("status").find((m) => m.t > online.t && JSON.parse(m.payload).state === "offline")!;
+    const lastAck = chip.topic("ack").pop()!;
+    expect(lastAck.t).to.be.below(offline.t);
+    // connected for a handful of 137 ms PUBACK round trips, not a 2.5 s linger
+    expect(d - online.t).to.be.below(1000);
+    // DISCONNECT goes out on the last PUBACK (the offline status's), not on a later poll
+    expect(d).to.equal(chip.pubacks.filter((t) => t <= d).pop());
+  });
+
   it("gives up on Wi-Fi that never answers (its own timeout), sleeps with the radio off, retries with backoff", async () => {
     chip = new Chip({ board: board("b", "battery", ["pm"]), config: cfg({ samplePeriodS: 300, uploadPeriodS: 900, wifiTimeoutMs: 15000 }), sensors: pm(() => 7, 0) });
     chip.wifiUp = false;
