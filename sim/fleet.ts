@@ -17,6 +17,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import mqtt from "mqtt";
 import { VirtualClock } from "./clock.js";
+import type { NetLatency } from "./espruino/net.js";
 import { createWorld, type WorldOptions } from "./world/index.js";
 import { createRng, forkSeed, type Rng } from "./random.js";
 import { FaultScheduler, parseFaultSpec, randomPowerCuts, FaultSpecError, type AppliedFault, type FaultSpec, type FaultTarget } from "./faults.js";
@@ -260,6 +261,8 @@ export interface FleetOptions {
   broker?: string;
   /** pace virtual time to the wall clock */
   realtime?: boolean;
+  /** network round trips and TLS handshake as the nodes see them [DEFAULT_NET_LATENCY] */
+  netLatency?: NetLatency;
   /** --fault specs (strings are parsed) */
   faults?: Array<string | FaultSpec>;
   /** random power cuts on random nodes */
@@ -695,6 +698,7 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
         brokerReachable: (t) => faults.brokerReachable(id, t),
         replay: Object.keys(replay).length ? replay : undefined,
         onConsole: options.onConsole ? (text) => options.onConsole!(id, text) : undefined,
+        netLatency: options.netLatency,
       });
       const info: FleetNodeInfo = { id, board, keyHex };
       const m: Member = { info, profile, node, trace: { id, board, readings: [], power: [], charge: [], queue: [] }, seen: new Map(), received: 0, duplicates: 0, badTimes: 0, replays: replayed };

@@ -11,6 +11,8 @@ import path from "node:path";
 import { listBoards, ROOT } from "./build.js";
 import { DurationError, formatDuration, parseDuration } from "../sim/duration.js";
 import type { BoardProfile } from "../firmware/board.js";
+import { BOOT_BASE_MS, cpuFactor } from "../sim/boot-time.js";
+import { DEFAULT_NET_LATENCY } from "../sim/espruino/net.js";
 
 export const SECTIONS = ["bundle", "memory", "currents", "energy", "radio", "flash", "speed", "mqtt"] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -174,7 +176,7 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchResults> {
     if (dayMs !== DAY_MS) assumptions.push(`per-board figures from ${formatDuration(dayMs)} of simulated time, scaled to a day`);
     if (want("energy")) {
       assumptions.push(
-        "energy: the simulator's model (sim/node.ts): board sleep/awake current + radio while Wi-Fi is on + each device's current as its twin draws it, integrated over virtual time; cycles are awake periods from wake to deep sleep, boot (350 ms) included; the power-on boot is left out",
+        `energy: the simulator's model (sim/node.ts): board sleep/awake current + radio while Wi-Fi is on + each device's current as its twin draws it, integrated over virtual time; cycles are awake periods from wake to deep sleep, boot included (sim/boot-time.ts: ${BOOT_BASE_MS} ms + the bundle's parse time measured on Espruino's Linux build x ${cpuFactor().toFixed(1)} for the ESP32, sim/boot-data.json); network round trips ${DEFAULT_NET_LATENCY.rttMinMs}-${DEFAULT_NET_LATENCY.rttMaxMs} ms (sim/espruino/net.ts); the power-on boot is left out`,
         `battery life: nameplate capacity x ${day.summary.usableFraction} usable (sim/energy.ts: cold, ageing, self-discharge, regulator cut-off) / charge per day`,
       );
     }

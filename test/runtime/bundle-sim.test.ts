@@ -7,7 +7,8 @@ import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { ensureBundle } from "../../tools/build.js";
 import { VirtualClock } from "../../sim/clock.js";
-import { SimNode, BOOT_MS } from "../../sim/node.js";
+import { SimNode } from "../../sim/node.js";
+import { BOOT_BASE_MS, esp32BootMs, scanMsPerByte, cpuFactor } from "../../sim/boot-time.js";
 import { createWorld } from "../../sim/world/index.js";
 import { createRng } from "../../sim/random.js";
 import type { WorldModel } from "../../sim/world/types.js";
@@ -15,6 +16,7 @@ import type { BoardProfile } from "../../firmware/board.js";
 import { readNodeStats } from "../../firmware/runtime/stats.js";
 import { signCommand } from "../../firmware/uplink/commands.js";
 import { MemBroker } from "./mem-broker.js";
+import type { NetLatency } from "../../sim/espruino/net.js";
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -35,7 +37,7 @@ interface Rig {
 
 const profiles: { [b: string]: BoardProfile } = {};
 
-async function rig(board: string, config: object, opts: { world?: (w: WorldModel) => WorldModel; seed?: number; wifiUp?: (t: number) => boolean } = {}): Promise<Rig> {
+async function rig(board: string, config: object, opts: { world?: (w: WorldModel) => WorldModel; seed?: number; wifiUp?: (t: number) => boolean; netLatency?: NetLatency } = {}): Promise<Rig> {
   const file = await ensureBundle(board);
   const profile = (profiles[board] ??= ((await import(`../../boards/profiles/${board}.js`)) as { profile: BoardProfile }).profile);
   const clock = new VirtualClock(START);
@@ -51,6 +53,7 @@ async function rig(board: string, config: object, opts: { world?: (w: WorldModel
     // the bundle's default Wi-Fi is the simulator's access point
     wifi: { ssid: "casanode-sim", password: "casanode-sim-ap", up: opts.wifiUp ?? (() => true) },
     createNet: broker.createNet,
+    netLatency: opts.netLatency,
     onConsole: (t) => {
       partial += t;
       let i: number;
@@ -105,6 +108,33 @@ describe("bundles in the simulator (runtime)", function () {
     r = undefined;
   });
 
+  it("network round trips: the CONNACK reaches the node two round trips (TCP, CONNECT) after the connect, and the upload wake grows by a few of them", async () => {
+    const wake = async (rtt: number) => {
+      const r = await rig("esp32-bin", {}, { netLatency: { rttMinMs: rtt, rttMaxMs: rtt, tlsHandshakeMs: 0 } });
+      r.run(2 * HOUR);
+      const up = r.seen(/uplink: connected/), sleeps = r.seen(/^sleep /);
+      const t = up[up.length - 1];
+      return { connected: t, sleep: sleeps.find((s) => s > t)! };
+    };
+    const a = await wake(0), b = await wake(250);
+    expect(b.connected - a.connected).to.equal(500);
+    // after CONNACK: SUBACK/PUBACKs, the closing PINGREQ, the offline status's PUBACK...
+    const extra = b.sleep - b.connected - (a.sleep - a.connected);
+    expect(extra).to.be.at.least(3 * 250);
+    expect(extra).to.be.below(8 * 250);
+  });
+
+  it("boot time grows with the bundle: the fixed part plus its measured parse time scaled to the ESP32", async () => {
+    const r = await rig("esp32-bin", {});
+    const bytes = readFileSync("dist/esp32-bin.js", "latin1").length;
+    expect(r.node.bootMs).to.equal(esp32BootMs(bytes));
+    expect(r.node.bootMs).to.equal(Math.round(BOOT_BASE_MS + bytes * scanMsPerByte() * cpuFactor()));
+    expect(esp32BootMs(2 * bytes) - BOOT_BASE_MS).to.be.closeTo(2 * (r.node.bootMs - BOOT_BASE_MS), 1);
+    r.run(1000 + r.node.bootMs);
+    // the bundle's first line comes out once the boot is over, not before
+    expect(r.seen(/CasaNode/)[0]).to.equal(START + r.node.bootMs);
+  });
+
   it("esp32-bin: wakes on the period grid for a day; windows summarized across deep sleeps", async () => {
     r = await rig("esp32-bin", { samplePeriodS: 900, uploadPeriodS: 3600 });
     r.run(DAY + 10 * MIN);
@@ -115,7 +145,7 @@ describe("bundles in the simulator (runtime)", function () {
     expect(wakes.length).to.equal(96);
     // each wake lands on the grid (plus the chip's boot time), to the ms: no drift
     for (const t of wakes) {
-      const off = (t - BOOT_MS) % (15 * MIN);
+      const off = (t - r.node.bootMs) % (15 * MIN);
       expect(Math.min(off, 15 * MIN - off), new Date(t).toISOString()).to.be.below(1);
     }
     // every hour's window went out, stamped with its start, from samples taken in 4 boots

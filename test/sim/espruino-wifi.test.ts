@@ -6,6 +6,7 @@ import net from "node:net";
 import { bootNode, iife, AP, START_MS } from "./node-fixture.js";
 import { BOOT_MS } from "../../sim/node.js";
 import { WIFI_JOIN_MAX_MS, WIFI_JOIN_MIN_MS, WIFI_LINK_CHECK_MS } from "../../sim/espruino/wifi.js";
+import { NO_NET_LATENCY } from "../../sim/espruino/net.js";
 
 const lines = (text: string, prefix: string) => text.split("\n").filter((l) => l.startsWith(prefix));
 
@@ -161,6 +162,8 @@ describe("SimNode: Wifi and net", () => {
           });
           s.on("close", function () { print("close callback ran"); });
         });`),
+        // socket semantics here; pump() delivers at the current virtual time
+        { netLatency: NO_NET_LATENCY },
       );
       h.node.start();
       h.clock.advance(BOOT_MS + WIFI_JOIN_MAX_MS + 1);
