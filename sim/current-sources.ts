@@ -6,6 +6,8 @@ export const CURRENT_SOURCES: { [part: string]: string } = {
     "ESP32-WROOM-32 datasheet: modem-sleep 20-68 mA, deep sleep 10 uA; +50 uA LDO (ME6211 datasheet 40 uA)",
   "esp32-devkitc":
     "ESP32 datasheet + AMS1117 datasheet (Iq 5 mA) + CP2102 suspend",
+  "esp32-lowpower":
+    "battery-node board: ESP32-WROOM-32 datasheet deep sleep (RTC timer + RTC memory) 10 uA + low-quiescent LDO (Microchip MCP1700 datasheet: Iq 1.6 uA typ) + switched battery divider, no USB-serial chip on the rail (as DFRobot FireBeetle ESP32 DFR0478 wiki: ~10 uA deep sleep): ~13 uA; awake as esp32-cpu",
   "esp32-wifi":
     "ESP32 datasheet: RX 95-100 mA, TX 160-240 mA; mean over a flush, estimate",
   pms5003:

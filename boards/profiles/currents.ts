@@ -10,6 +10,7 @@ export interface CurrentFigure {
 export const CURRENTS: { [part: string]: CurrentFigure } = {
   "esp32-cpu": { on: 40, off: 0.06 },
   "esp32-devkitc": { on: 45, off: 6 },
+  "esp32-lowpower": { on: 40, off: 0.013 },
   "esp32-wifi": { on: 80, off: 0 },
   pms5003: { on: 60, off: 0.2 },
   sds011: { on: 70, off: 4 },

@@ -402,6 +402,21 @@ const haveNode = existsSync(path.join(ROOT, "sim", "node.ts"));
     expect(air.mahPerDay).to.be.below(pole.mahPerDay);
   });
 
+  it("the low-power bin board builds, runs in the fleet and sleeps on a fraction of the DevKitC-class board's charge", async () => {
+    const { summary, runner } = await runFleet({ boards: ["esp32-bin", "esp32-bin-lp"], nodes: 2, durationMs: 3 * H, seed: 6 });
+    expect(runner.lateReplies).to.equal(0);
+    const dev = summary.nodes.find((n) => n.board === "esp32-bin")!;
+    const lp = summary.nodes.find((n) => n.board === "esp32-bin-lp")!;
+    for (const n of [dev, lp]) {
+      expect(n.crashes, `${n.id}: ${n.lastError}`).to.equal(0);
+      expect(n.receivedAtBroker, n.id).to.be.greaterThan(0);
+      expect(n.lost, n.id).to.equal(0);
+    }
+    // same firmware and sensor, same cycles: only the board's sleep floor differs (60 vs 13 uA)
+    expect(lp.wakes).to.equal(dev.wakes);
+    expect(lp.mahPerDay).to.be.below(dev.mahPerDay - 24 * (0.06 - 0.013) * 0.8);
+  });
+
   it("serves each node's console on its own TCP port", async () => {
     const first = await freePort();
     let reply = "";
