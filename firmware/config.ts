@@ -28,10 +28,15 @@ export interface NodeConfig {
   keyHex: string;
   /** wake and read the sensors on this grid, s */
   samplePeriodS: number;
-  /** close the aggregation window and upload on this grid, s (a multiple of samplePeriodS) */
+  /** close the aggregation window on this grid, s (a multiple of samplePeriodS) */
   uploadPeriodS: number;
-  /** raising one of these sends the data at once instead of at the next upload */
-  thresholds: { pm25: number; binFill: number; noiseDb?: number };
+  /** battery: send the queue at least this often, on this grid, s (a multiple of uploadPeriodS;
+   *  0 = at every window); earlier on an alarm or a significant change (thresholds) */
+  sendPeriodS: number;
+  /** raising one of these sends the data at once instead of at the next upload; while one is
+   *  active every window goes out; binFillStep: a fill change this big since the last upload
+   *  sends the window that saw it */
+  thresholds: { pm25: number; binFill: number; noiseDb?: number; binFillStep?: number };
   /** readings kept for upload at most; beyond, the oldest are dropped (and counted) */
   queueMax: number;
   /** streetlight position, degrees (sun schedule) */
@@ -61,7 +66,8 @@ export function defaultConfig(board: BoardProfile): NodeConfig {
     keyHex: DEV_KEY_HEX,
     samplePeriodS: 300,
     uploadPeriodS: 3600,
-    thresholds: { pm25: 55, binFill: 0.8 },
+    sendPeriodS: 0,
+    thresholds: { pm25: 55, binFill: 0.8, binFillStep: 0.1 },
     queueMax: 2000,
     location: { lat: 33.59, lon: -7.6 },
     tzOffsetMin: 0,
@@ -99,7 +105,7 @@ const HEX_RE = /^[0-9a-fA-F]+$/;
 /** fields a config may hold, with the nested objects' fields */
 const SCHEMA: { [k: string]: string[] | null } = {
   site: null, node: null, wifi: ["ssid", "password"], broker: ["host", "port", "username", "password", "tls"],
-  keyHex: null, samplePeriodS: null, uploadPeriodS: null, thresholds: ["pm25", "binFill", "noiseDb"],
+  keyHex: null, samplePeriodS: null, uploadPeriodS: null, sendPeriodS: null, thresholds: ["pm25", "binFill", "noiseDb", "binFillStep"],
   queueMax: null, location: ["lat", "lon"], tzOffsetMin: null, lingerMs: null, wifiTimeoutMs: null,
   keepAliveS: null, consolePassword: null,
 };
@@ -166,10 +172,16 @@ export function checkConfig(c: any): string[] {
   if (e.length === n0 && c.uploadPeriodS % c.samplePeriodS !== 0) {
     e.push("uploadPeriodS must be a multiple of samplePeriodS (" + c.samplePeriodS + "), got " + c.uploadPeriodS);
   }
+  var n1 = e.length;
+  num(e, "sendPeriodS", c.sendPeriodS, 0, 7 * 86400, "0 (every window) or a whole number of seconds", true);
+  if (e.length === n1 && e.length === n0 && c.sendPeriodS % c.uploadPeriodS !== 0) {
+    e.push("sendPeriodS must be 0 or a multiple of uploadPeriodS (" + c.uploadPeriodS + "), got " + c.sendPeriodS);
+  }
   var t = isObj(c.thresholds) ? c.thresholds : {};
   num(e, "thresholds.pm25", t.pm25, 0, 1000, "a concentration in ug/m3", false);
   num(e, "thresholds.binFill", t.binFill, 0, 1, "a fill fraction", false);
   if (t.noiseDb !== undefined) num(e, "thresholds.noiseDb", t.noiseDb, 30, 140, "a level in dB", false);
+  if (t.binFillStep !== undefined) num(e, "thresholds.binFillStep", t.binFillStep, 0.01, 1, "a fill fraction", false);
   num(e, "queueMax", c.queueMax, 10, 20000, "a whole number of readings", true);
   var l = isObj(c.location) ? c.location : {};
   num(e, "location.lat", l.lat, -90, 90, "degrees", false);
