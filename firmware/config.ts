@@ -22,7 +22,10 @@ export interface NodeConfig {
   /** ids: [a-z0-9_-], used in MQTT topics */
   site: string;
   node: string;
-  wifi: { ssid: string; password: string };
+  /** ip/gw/netmask: a static address (joins in ~0.7 s instead of ~1.6 s with DHCP); the
+   *  broker must then be an IP (no DHCP, no DNS). DHCP is still used at power-on, once a day
+   *  (SNTP by name) and for a day after the static address failed. */
+  wifi: { ssid: string; password: string; ip?: string; gw?: string; netmask?: string };
   broker: BrokerConfig;
   /** per-node HMAC key for commands: 32 bytes as 64 hex digits */
   keyHex: string;
@@ -104,7 +107,7 @@ const HEX_RE = /^[0-9a-fA-F]+$/;
 
 /** fields a config may hold, with the nested objects' fields */
 const SCHEMA: { [k: string]: string[] | null } = {
-  site: null, node: null, wifi: ["ssid", "password"], broker: ["host", "port", "username", "password", "tls"],
+  site: null, node: null, wifi: ["ssid", "password", "ip", "gw", "netmask"], broker: ["host", "port", "username", "password", "tls"],
   keyHex: null, samplePeriodS: null, uploadPeriodS: null, sendPeriodS: null, thresholds: ["pm25", "binFill", "noiseDb", "binFillStep"],
   queueMax: null, location: ["lat", "lon"], tzOffsetMin: null, lingerMs: null, wifiTimeoutMs: null,
   keepAliveS: null, consolePassword: null,
@@ -117,6 +120,14 @@ function show(v: any): string {
   if (v === undefined) return "nothing";
   var s = JSON.stringify(v);
   return s.length > 40 ? s.substr(0, 37) + "..." : s;
+}
+
+function isIp(v: any): boolean {
+  if (typeof v !== "string") return false;
+  var p = v.split(".");
+  if (p.length !== 4) return false;
+  for (var i = 0; i < 4; i++) if (!/^[0-9]+$/.test(p[i]) || p[i].length > 3 || +p[i] > 255) return false;
+  return true;
 }
 
 function isNum(v: any): boolean {
@@ -161,6 +172,14 @@ export function checkConfig(c: any): string[] {
     (w.password.length >= 8 && w.password.length <= 63)), "empty (open network) or 8 to 63 characters (WPA2)");
   var b = isObj(c.broker) ? c.broker : {};
   str(e, "broker.host", b.host, 1, 253, "a host name or IP address");
+  if (w.ip !== undefined || w.gw !== undefined || w.netmask !== undefined) {
+    var ipRule = "an IPv4 address (a.b.c.d) when a static address is set (all of wifi.ip, wifi.gw, wifi.netmask)";
+    check(e, "wifi.ip", w.ip, isIp(w.ip), ipRule);
+    check(e, "wifi.gw", w.gw, isIp(w.gw), ipRule);
+    check(e, "wifi.netmask", w.netmask, isIp(w.netmask), ipRule);
+    // no DHCP: no DNS server to resolve a name
+    if (typeof b.host === "string") check(e, "broker.host", b.host, isIp(b.host), "an IPv4 address with a static wifi.ip (no DNS without DHCP)");
+  }
   num(e, "broker.port", b.port, 1, 65535, "a whole number", true);
   if (b.username !== undefined) str(e, "broker.username", b.username, 1, 64);
   if (b.password !== undefined) str(e, "broker.password", b.password, 0, 64);

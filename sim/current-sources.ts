@@ -33,3 +33,11 @@ export const CURRENT_SOURCES: { [part: string]: string } = {
   acs712:
     "Allegro ACS712 datasheet: supply current 10 mA typ",
 };
+
+/** Where the simulated Wi-Fi join times (sim/espruino/wifi.ts) come from. */
+export const WIFI_JOIN_SOURCES: { [mode: string]: string } = {
+  dhcp:
+    "1.5-4 s: ESP32 wake + MicroPython connect with DHCP 1,626 ms incl. 70 ms boot (glenn20/upy-esp32-experiments ESPNowvsWifiEnergyUsage, measured); ESP8266 deep-sleep wake to AP joined with DHCP ~3 s (flogics.com 2016-09, measured); busy APs answer DHCP later",
+  static:
+    "0.55-0.9 s: ESP32 wake + connect with a static IP 734 ms incl. 70 ms boot, 774 ms with one MQTT publish (glenn20/upy-esp32-experiments, measured); ESP8266 0.4 s (flogics.com, measured); ~0.2 s more is saved only with channel and BSSID given (blog.voneicken.com 2018 lp-wifi-esp32-2), which Espruino's connect() does not take",
+};

@@ -12,6 +12,7 @@ import { patchConfig } from "../config.js";
 import type { Runtime } from "./scheduler.js";
 import type { Batch } from "./store.js";
 import { diagReport } from "./console.js";
+import { CLOCK_VALID_MS } from "./store.js";
 
 /** one data message at most (SenML JSON) */
 export const MAX_DATA_BYTES = 1024;
@@ -21,6 +22,7 @@ const BATCH_CHARS = 800;
 const MQTT_CONNECT_TIMEOUT_MS = 10000;
 /** before DISCONNECT, give publishes still awaiting PUBACK (acks, status) at most this long */
 const DRAIN_MS = 3000;
+const DAY_MS = 86400000;
 /** Wi-Fi rejoin backoff on mains nodes */
 const WIFI_RETRY_MIN_MS = 5000;
 const WIFI_RETRY_MAX_MS = 300000;
@@ -44,6 +46,8 @@ export class Uplink {
   /** QoS 1 publishes awaiting PUBACK, and who waits for none to be left */
   private pending: number;
   private idle: Array<() => void>;
+  /** this join used the static address */
+  private usedStatic: boolean;
 
   constructor(rt: Runtime, persistent: boolean) {
     this.rt = rt;
@@ -58,10 +62,29 @@ export class Uplink {
     this.wifiRetryMs = WIFI_RETRY_MIN_MS;
     this.pending = 0;
     this.idle = [];
+    this.usedStatic = false;
   }
 
   isUp(): boolean {
     return !!this.client && this.client.isConnected();
+  }
+
+  /**
+   * Battery wake with a static address configured: use it unless it failed in the last day,
+   * and only while DHCP (SNTP by name needs its DNS) worked within the last day.
+   */
+  private staticWanted(): boolean {
+    var rt = this.rt, st = rt.store.state, now = Date.now(), w = rt.platform.wifi as WifiModule;
+    if (this.persistent || !rt.config.wifi.ip || !w || !w.setIP || rt.bootCause !== "deep-sleep" || now < CLOCK_VALID_MS) return false;
+    return !(st.ipFail && now - st.ipFail < DAY_MS) && !!st.dhcpAt && now - st.dhcpAt < DAY_MS;
+  }
+
+  /** the static address let us down: DHCP for the next day */
+  private staticFailed(why: string): void {
+    if (!this.usedStatic) return;
+    this.usedStatic = false;
+    this.rt.store.state.ipFail = Date.now();
+    this.rt.log("wifi: static address failed (" + why + "): DHCP for a day");
   }
 
   /** Join Wi-Fi (no-op without a Wifi module); cb(null) once joined, cb(err) on timeout. */
@@ -85,12 +108,26 @@ export class Uplink {
     t = setTimeout(function () {
       finish("wifi-timeout");
     }, c.wifiTimeoutMs);
+    var join = function () {
+      try {
+        (w as WifiModule).connect(c.wifi.ssid, { password: c.wifi.password }, function (err: any) {
+          finish(err ? "wifi:" + err : null);
+        });
+      } catch (e) {
+        finish("wifi:" + e);
+      }
+    };
+    this.usedStatic = this.staticWanted();
+    if (!this.usedStatic) return join();
     try {
-      w.connect(c.wifi.ssid, { password: c.wifi.password }, function (err: any) {
-        finish(err ? "wifi:" + err : null);
+      (w.setIP as any)({ ip: c.wifi.ip, gw: c.wifi.gw, netmask: c.wifi.netmask }, function (r: string | null) {
+        // inverted: null means it failed
+        if (r === null) self.staticFailed("setIP");
+        join();
       });
     } catch (e) {
-      finish("wifi:" + e);
+      self.staticFailed("setIP: " + e);
+      join();
     }
   }
 
@@ -115,6 +152,7 @@ export class Uplink {
     this.joinWifi(function (err) {
       if (err) {
         rt.log("uplink: " + err);
+        self.staticFailed(err);
         if (!self.persistent) return once(err);
         self.rejoin();
       }
@@ -136,13 +174,18 @@ export class Uplink {
         if (topic === self.topics.cmd && self.onCommand) self.onCommand(payload);
       };
       m.onConnect = function () {
-        rt.log("uplink: connected to " + c.broker.host + ":" + c.broker.port);
+        rt.log("uplink: connected to " + c.broker.host + ":" + c.broker.port + (self.usedStatic ? " (static " + c.wifi.ip + ")" : ""));
+        if (!self.usedStatic && rt.platform.wifi) rt.store.state.dhcpAt = Date.now();
         self.status("online");
         if (self.onUp) self.onUp();
         once(null);
       };
       m.onClose = function (reason) {
-        if (!called) rt.log("uplink: " + reason);
+        if (!called) {
+          rt.log("uplink: " + reason);
+          // joined but the broker is out of reach: the address may be wrong
+          if (reason === "connect-failed" || reason === "connect-timeout" || reason === "error") self.staticFailed("mqtt " + reason);
+        }
         // nothing more will be acked on this connection
         if (!self.persistent) self.countDone(self.pending);
         if (!self.persistent) once("mqtt:" + reason);

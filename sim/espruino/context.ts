@@ -576,7 +576,7 @@ export class EspruinoBoot {
   private netBlocked(): boolean {
     const now = this.host.clock.now();
     if (!this.alive) return true;
-    if (this.host.chip === "esp32" && !(this.wifi && this.wifi.connected)) return true;
+    if (this.host.chip === "esp32" && !(this.wifi && this.wifi.routable)) return true;
     return !this.host.brokerReachable(now);
   }
 
@@ -668,7 +668,7 @@ export class EspruinoBoot {
     });
     this.wifi = wifi;
     const mod: any = {};
-    for (const m of ["connect", "disconnect", "on", "removeListener", "removeAllListeners", "getIP", "getDetails", "getStatus", "setSNTP", "setHostname", "save"] as const) {
+    for (const m of ["connect", "disconnect", "on", "removeListener", "removeAllListeners", "getIP", "getDetails", "getStatus", "setSNTP", "setIP", "setHostname", "save"] as const) {
       mod[m] = this.api((...args: any[]) => (wifi as any)[m](...args));
     }
     this.modules.Wifi = mod;

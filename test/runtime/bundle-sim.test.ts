@@ -135,6 +135,34 @@ describe("bundles in the simulator (runtime)", function () {
     expect(r.seen(/CasaNode/)[0]).to.equal(START + r.node.bootMs);
   });
 
+  it("static IP: joins in well under a second on wakes, DHCP at power-on and once a day; a wrong address falls back to DHCP for a day", async () => {
+    const wifi = (ip: string) => ({ ssid: "casanode-sim", password: "casanode-sim-ap", ip, gw: "192.168.4.1", netmask: "255.255.255.0" });
+    const joins = (r: Rig, re: RegExp) => {
+      const ups = r.seen(/^upload: |^clock not set: connecting first/), conn = r.lines.filter((l) => re.test(l[1])).map((l) => l[0]);
+      return conn.map((t) => t - ups.filter((u) => u <= t).pop()!);
+    };
+    r = await rig("esp32-bin", { samplePeriodS: 900, uploadPeriodS: 3600, sendPeriodS: 3600, wifi: wifi("192.168.4.200"), broker: { host: "127.0.0.1", port: 1883 } });
+    r.run(30 * HOUR);
+    const stat = joins(r, /uplink: connected .*\(static 192\.168\.4\.200\)/), dhcp = joins(r, /uplink: connected to [\d.:]+$/);
+    // power-on (the SNTP session and the boot's upload), then the first upload a day after
+    expect(dhcp.length).to.equal(3);
+    expect(stat.length).to.be.at.least(25);
+    for (const ms of stat) expect(ms).to.be.below(1300);
+    for (const ms of dhcp) expect(ms).to.be.at.least(1500);
+    expect(readNodeStats(r.node.storage).lost).to.equal(0);
+
+    // an address outside the AP's subnet: joins, reaches nothing, DHCP from the next upload
+    r = await rig("esp32-bin", { samplePeriodS: 900, uploadPeriodS: 3600, sendPeriodS: 3600, wifi: wifi("10.9.9.9"), broker: { host: "127.0.0.1", port: 1883 } });
+    r.run(4 * HOUR);
+    expect(r.seen(/static address failed \(mqtt /).length).to.equal(1);
+    const after = r.seen(/static address failed/)[0];
+    // the retry (one sample period later) joins with DHCP and empties the queue
+    expect(r.seen(/uplink: connected to [\d.:]+$/).filter((t) => t > after && t < after + 16 * MIN).length).to.equal(1);
+    const st = readNodeStats(r.node.storage);
+    expect(st.lost).to.equal(0);
+    expect(st.uploadFails).to.equal(1);
+  });
+
   it("esp32-bin: wakes on the period grid for a day; windows summarized across deep sleeps", async () => {
     r = await rig("esp32-bin", { samplePeriodS: 900, uploadPeriodS: 3600 });
     r.run(DAY + 10 * MIN);

@@ -23,6 +23,15 @@ describe("config", () => {
     expect(l.ok && l.config.node).to.equal("linux-00");
   });
 
+  it("a static address: all of ip/gw/netmask as IPv4, and then the broker by IP (no DNS without DHCP)", () => {
+    const base = { node: "n1", site: "s", keyHex: key };
+    const wifi = { ssid: "street", password: "secret-pass", ip: "192.168.4.20", gw: "192.168.4.1", netmask: "255.255.255.0" };
+    expect(errorsOf({ ...base, wifi, broker: { host: "10.0.0.5", port: 1883 } })).to.deep.equal([]);
+    expect(errorsOf({ ...base, wifi, broker: { host: "mqtt.example.org", port: 1883 } })).to.deep.equal(['broker.host must be an IPv4 address with a static wifi.ip (no DNS without DHCP), got "mqtt.example.org"']);
+    const errs = errorsOf({ ...base, wifi: { ...wifi, ip: "192.168.4.256", netmask: undefined }, broker: { host: "10.0.0.5", port: 1883 } });
+    expect(errs.map((e) => e.split(" ")[0])).to.deep.equal(["wifi.ip", "wifi.netmask"]);
+  });
+
   it("every board's defaults validate", () => {
     for (const b of [air, pole, linux]) expect(errorsOf(undefined, b), b.name).to.deep.equal([]);
   });
