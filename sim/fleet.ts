@@ -263,6 +263,8 @@ export interface FleetOptions {
   realtime?: boolean;
   /** network round trips and TLS handshake as the nodes see them [DEFAULT_NET_LATENCY] */
   netLatency?: NetLatency;
+  /** provision battery nodes with static addresses on the simulated AP's subnet (wifi.ip) [false] */
+  staticIp?: boolean;
   /** --fault specs (strings are parsed) */
   faults?: Array<string | FaultSpec>;
   /** random power cuts on random nodes */
@@ -671,6 +673,7 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
     // the fleet
     const wifiFor = (id: string): SimWifiNetwork => ({ ssid: SIM_WIFI.ssid, password: SIM_WIFI.password, up: (t) => faults.wifiUp(id, t) });
     const sharedSeed = forkSeed(seed, "city");
+    let hostNo = 100;
     for (const { id, board } of plan) {
       const profile = profiles.get(board)!;
       const keyHex = keyFor(seed, id);
@@ -680,7 +683,9 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
       const config = {
         site: SITE,
         node: id,
-        wifi: { ssid: SIM_WIFI.ssid, password: SIM_WIFI.password },
+        wifi: options.staticIp && profile.power.source === "battery" && hostNo < 255
+          ? { ssid: SIM_WIFI.ssid, password: SIM_WIFI.password, ip: `192.168.4.${hostNo++}`, gw: "192.168.4.1", netmask: "255.255.255.0" }
+          : { ssid: SIM_WIFI.ssid, password: SIM_WIFI.password },
         broker: { host: brokerAddr.host, port: brokerAddr.port },
         keyHex,
         tzOffsetMin: 60, // Casablanca keeps UTC+1, as the world models do

@@ -186,6 +186,8 @@ export class Scheduler {
     };
     for (var i = 0; i < st.boots.length; i++) if (st.boots[i][0] >= Math.floor(rt.bootAt)) st.boots[i][0] += delta;
     if (mine(st.lastUp)) st.lastUp += delta;
+    if (st.dhcpAt && mine(st.dhcpAt)) st.dhcpAt += delta;
+    if (st.ipFail && mine(st.ipFail)) st.ipFail += delta;
     if (mine(st.next)) st.next += delta;
     if (st.relay && mine(st.relay.until)) st.relay.until += delta;
     rt.bootAt += delta;
