@@ -48,7 +48,8 @@ async function rig(board: string, config: object, opts: { world?: (w: WorldModel
   const world = opts.world ? opts.world(base) : base;
   const node = new SimNode({
     id: "n1", board: profile, bundle: readFileSync(file, "utf8"),
-    config: { site: "t", node: "n1", keyHex: KEY, ...config },
+    // these tests follow each window to the broker: send at every window unless told otherwise
+    config: { site: "t", node: "n1", keyHex: KEY, sendPeriodS: 0, ...config },
     clock, world, rng: createRng(opts.seed ?? 5),
     // the bundle's default Wi-Fi is the simulator's access point
     wifi: { ssid: "casanode-sim", password: "casanode-sim-ap", up: opts.wifiUp ?? (() => true) },

@@ -386,7 +386,8 @@ const haveNode = existsSync(path.join(ROOT, "sim", "node.ts"));
   this.timeout(120_000);
 
   it("runs a small mixed fleet for a few hours with every reading accounted for", async () => {
-    const { summary, traces, runner } = await runFleet({ boards: ["esp32-air", "esp32-pole", "esp32-bin"], nodes: 3, durationMs: 3 * H, seed: 5 });
+    // 7 h: the bin node sends every 6 h
+    const { summary, traces, runner } = await runFleet({ boards: ["esp32-air", "esp32-pole", "esp32-bin"], nodes: 3, durationMs: 7 * H, seed: 5 });
     expect(runner.lateReplies, "MQTT replies delivered after virtual time moved on").to.equal(0);
     for (const n of summary.nodes) {
       expect(n.crashes, `${n.id}: ${n.lastError}`).to.equal(0);
@@ -403,7 +404,8 @@ const haveNode = existsSync(path.join(ROOT, "sim", "node.ts"));
   });
 
   it("the low-power bin board builds, runs in the fleet and sleeps on a fraction of the DevKitC-class board's charge", async () => {
-    const { summary, runner } = await runFleet({ boards: ["esp32-bin", "esp32-bin-lp"], nodes: 2, durationMs: 3 * H, seed: 6 });
+    // 7 h: one 6 h send
+    const { summary, runner } = await runFleet({ boards: ["esp32-bin", "esp32-bin-lp"], nodes: 2, durationMs: 7 * H, seed: 6 });
     expect(runner.lateReplies).to.equal(0);
     const dev = summary.nodes.find((n) => n.board === "esp32-bin")!;
     const lp = summary.nodes.find((n) => n.board === "esp32-bin-lp")!;
