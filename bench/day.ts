@@ -21,6 +21,32 @@ export interface AwakePeriod {
   mah: number;
   /** the radio came on: an upload cycle */
   radio: boolean;
+  /** ms per phase (PHASES), those seen in this wake */
+  phases: { [phase: string]: number };
+}
+
+/**
+ * Phases of a wake, from what the node prints and writes: boot (reset to the bundle's first
+ * line), sensors (to the cycle's line, or the radio going on: readings folded and saved),
+ * join (radio on to the TCP connect), mqtt (to the PINGREQ that ends the flush: CONNECT,
+ * SUBSCRIBE, status, data and their acks), linger (to DISCONNECT: the round trip, commands,
+ * the offline status's PUBACK), sleep (to deep sleep: Wi-Fi off, state saved).
+ */
+export const PHASES = ["boot", "sensors", "join", "mqtt", "linger", "sleep"];
+
+/** phases of one awake period from its marks (virtual ms); missing marks leave phases out */
+export function phasesOf(start: number, end: number, m: { [mark: string]: number }): { [phase: string]: number } {
+  const out: { [phase: string]: number } = {};
+  const seq: Array<[string, number | undefined]> = [
+    ["boot", m.boot], ["sensors", m.radio ?? m.cycle], ["join", m.tcp], ["mqtt", m.PINGREQ], ["linger", m.DISCONNECT], ["sleep", end],
+  ];
+  let t = start;
+  for (const [name, at] of seq) {
+    if (at === undefined || at < t) continue;
+    out[name] = at - t;
+    t = at;
+  }
+  return out;
 }
 
 export interface NodeProbe {
@@ -72,7 +98,24 @@ export function readCounters(storage: StorageModule): Counters | undefined {
 
 function instrument(opts: SimNodeOptions, probes: NodeProbe[]): SimNode {
   const wire = newWireCounts();
-  const node = new SimNode({ ...opts, createNet: countingNetFactory(wire) });
+  let marks: { [mark: string]: number } = {};
+  const mark = (what: string) => {
+    if (marks[what] === undefined) marks[what] = opts.clock.now();
+  };
+  wire.onEvent = mark;
+  let line = "";
+  const onConsole = (text: string) => {
+    line += text;
+    let i: number;
+    while ((i = line.indexOf("\n")) >= 0) {
+      const l = line.slice(0, i);
+      line = line.slice(i + 1);
+      if (l.startsWith("CasaNode ")) mark("boot");
+      else if (l.startsWith("cycle: ")) mark("cycle");
+    }
+    opts.onConsole?.(text);
+  };
+  const node = new SimNode({ ...opts, onConsole, createNet: countingNetFactory(wire) });
   const probe: NodeProbe = {
     id: opts.id,
     board: opts.board.name,
@@ -103,13 +146,18 @@ function instrument(opts: SimNodeOptions, probes: NodeProbe[]): SimNode {
   trace.push = function (...entries) {
     for (const e of entries) {
       if (e.state === "awake") {
-        if (e.on) open = { t: e.t, q: node.stats.chargeMah, radio: false };
-        else if (open) {
-          probe.periods.push({ t: open.t, ms: e.t - open.t, mah: node.stats.chargeMah - open.q, radio: open.radio });
+        if (e.on) {
+          open = { t: e.t, q: node.stats.chargeMah, radio: false };
+          marks = {};
+        } else if (open) {
+          probe.periods.push({ t: open.t, ms: e.t - open.t, mah: node.stats.chargeMah - open.q, radio: open.radio, phases: phasesOf(open.t, e.t, marks) });
           open = undefined;
         }
       } else if (e.state === "radio") {
-        if (e.on && open) open.radio = true;
+        if (e.on && open) {
+          open.radio = true;
+          marks.radio ??= e.t;
+        }
         sampleMemory();
       } else if (e.state.startsWith("sensor:")) sampleMemory();
     }
@@ -154,6 +202,8 @@ export async function runDay(opts: DayRunOptions): Promise<DayRun> {
     durationMs: opts.durationMs,
     seed: opts.seed ?? 1,
     createNode: (o) => instrument(o, probes),
+    // battery nodes as deployed for battery life: a static address, broker by IP (README)
+    staticIp: true,
     onProgress: opts.onProgress ? (p) => opts.onProgress!(p.doneMs, p.durationMs) : undefined,
     progressEveryMs: 500,
   });

@@ -4,7 +4,7 @@
 import type { NodeSummary } from "../sim/fleet.js";
 import { USABLE_FRACTION } from "../sim/energy.js";
 import { flashLifeYears, FLASH_ENDURANCE_CYCLES } from "../firmware/runtime/store.js";
-import type { NodeProbe, AwakePeriod } from "./day.js";
+import { PHASES, type NodeProbe, type AwakePeriod } from "./day.js";
 
 const DAY_MS = 86_400_000;
 
@@ -14,6 +14,8 @@ export interface CycleFigures {
   /** mean awake time, boot included, ms; mean charge, mAh */
   awakeMs: number;
   mah: number;
+  /** mean ms per phase (bench/day.ts PHASES), over the wakes that had it */
+  phases: { [phase: string]: number };
 }
 
 export interface EnergyFigures {
@@ -31,6 +33,8 @@ export interface EnergyFigures {
   /** mains boards: charge per sampling period (charge per day / cycles per day) */
   mahPerPeriod: number | null;
   mahPerDay: number;
+  /** battery boards: where the charge of a day goes (wakes: their count a day x mean charge; sleep: the rest) */
+  split: { sleep: number; sampleWakes: number; uploadWakes: number } | null;
   averageMa: number;
   batteryMah: number | null;
   /** share of the nameplate capacity counted on (sim/energy.ts) */
@@ -76,7 +80,12 @@ export interface FlashFigures {
 function mean(periods: AwakePeriod[]): CycleFigures | null {
   if (!periods.length) return null;
   const sum = (k: "ms" | "mah") => periods.reduce((s, p) => s + p[k], 0);
-  return { count: periods.length, awakeMs: sum("ms") / periods.length, mah: sum("mah") / periods.length };
+  const phases: { [phase: string]: number } = {};
+  for (const ph of PHASES) {
+    const seen = periods.filter((p) => p.phases[ph] !== undefined);
+    if (seen.length) phases[ph] = seen.reduce((a, p) => a + p.phases[ph], 0) / seen.length;
+  }
+  return { count: periods.length, awakeMs: sum("ms") / periods.length, mah: sum("mah") / periods.length, phases };
 }
 
 export function energyFigures(probe: NodeProbe, node: NodeSummary, durationMs: number, startMs: number): EnergyFigures {
@@ -88,17 +97,28 @@ export function energyFigures(probe: NodeProbe, node: NodeSummary, durationMs: n
   const alwaysOn = probe.periods.length === 0 && node.wakes === 0;
   const c = probe.counters;
   const cyclesPerDay = c ? c.cycles * perDay : 0;
+  const sampleCycle = alwaysOn ? null : mean(periods.filter((x) => !x.radio));
+  const uploadCycle = alwaysOn ? null : mean(periods.filter((x) => x.radio));
+  const wakesMah = (f: CycleFigures | null) => (f ? f.count * f.mah * perDay : 0);
+  // the power-on boot's charge is in the node's total: the split leaves it out the same way
+  const first = probe.periods.filter((x) => x.t <= startMs).reduce((a, x) => a + x.mah, 0) * perDay;
+  const split = alwaysOn || p.power.source !== "battery" ? null : {
+    sampleWakes: wakesMah(sampleCycle),
+    uploadWakes: wakesMah(uploadCycle),
+    sleep: Math.max(0, node.mahPerDay - first - wakesMah(sampleCycle) - wakesMah(uploadCycle)),
+  };
   return {
     power: p.power.source,
     alwaysOn,
     samplePeriodS: p.defaults.samplePeriodS,
     uploadPeriodS: p.defaults.uploadPeriodS,
-    sampleCycle: alwaysOn ? null : mean(periods.filter((x) => !x.radio)),
-    uploadCycle: alwaysOn ? null : mean(periods.filter((x) => x.radio)),
+    sampleCycle,
+    uploadCycle,
     cyclesPerDay,
     uploadsPerDay: c ? c.uploads * perDay : 0,
     mahPerPeriod: alwaysOn && cyclesPerDay > 0 ? node.mahPerDay / cyclesPerDay : null,
     mahPerDay: node.mahPerDay,
+    split,
     averageMa: node.averageMa,
     batteryMah: p.power.batteryMah ?? null,
     usableFraction: USABLE_FRACTION,

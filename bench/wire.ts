@@ -22,6 +22,8 @@ export interface WireCounts {
   /** PUBLISH packets whose topic ends in /data, and their bytes (whole packets) */
   dataPublishes: number;
   dataPublishBytes: number;
+  /** told of each TCP connect ("tcp") and each packet the client writes (its type name) */
+  onEvent?: (what: string) => void;
 }
 
 export function newWireCounts(): WireCounts {
@@ -67,6 +69,7 @@ export function publishTopic(packet: string): string {
 
 function tally(counts: WireCounts, type: number, packet: string): void {
   const name = MQTT_TYPES[type] ?? "type" + type;
+  counts.onEvent?.(name);
   counts.txPackets[name] = (counts.txPackets[name] ?? 0) + 1;
   if (type === 3 && publishTopic(packet).endsWith("/data")) {
     counts.dataPublishes++;
@@ -81,6 +84,7 @@ export function countingNet(inner: EspruinoNet, counts: WireCounts): EspruinoNet
       const sock = inner.connect(options, onConnect);
       const on = sock.on.bind(sock) as (event: string, listener: (...args: any[]) => void) => void;
       counts.connects++;
+      counts.onEvent?.("tcp");
       const parser = new MqttStreamParser((type, packet) => tally(counts, type, packet));
       let rxCounted = false;
       return {

@@ -23,16 +23,24 @@ export interface NodeConfig {
   /** ids: [a-z0-9_-], used in MQTT topics */
   site: string;
   node: string;
-  wifi: { ssid: string; password: string };
+  /** ip/gw/netmask: a static address (joins in ~0.7 s instead of ~1.6 s with DHCP); the
+   *  broker must then be an IP (no DHCP, no DNS). DHCP is still used at power-on, once a day
+   *  (SNTP by name) and for a day after the static address failed. */
+  wifi: { ssid: string; password: string; ip?: string; gw?: string; netmask?: string };
   broker: BrokerConfig;
   /** per-node HMAC key for commands: 32 bytes as 64 hex digits */
   keyHex: string;
   /** wake and read the sensors on this grid, s */
   samplePeriodS: number;
-  /** close the aggregation window and upload on this grid, s (a multiple of samplePeriodS) */
+  /** close the aggregation window on this grid, s (a multiple of samplePeriodS) */
   uploadPeriodS: number;
-  /** raising one of these sends the data at once instead of at the next upload */
-  thresholds: { pm25: number; binFill: number; noiseDb?: number };
+  /** battery: send the queue at least this often, on this grid, s (a multiple of uploadPeriodS;
+   *  0 = at every window); earlier on an alarm or a significant change (thresholds) */
+  sendPeriodS: number;
+  /** raising one of these sends the data at once instead of at the next upload; while one is
+   *  active every window goes out; binFillStep: a fill change this big since the last upload
+   *  sends the window that saw it */
+  thresholds: { pm25: number; binFill: number; noiseDb?: number; binFillStep?: number };
   /** readings kept for upload at most; beyond, the oldest are dropped (and counted). At most what
    *  the board's Storage holds (queueCapacity) */
   queueMax: number;
@@ -40,7 +48,8 @@ export interface NodeConfig {
   location: { lat: number; lon: number };
   /** local time = UTC + this, minutes: for the Lden day/evening/night split */
   tzOffsetMin: number;
-  /** battery nodes stay connected this long after flushing, for commands queued while asleep */
+  /** battery nodes wait at most this long after flushing for the round trip that proves queued
+   *  commands delivered and for their acks' PUBACKs (they leave as soon as both are in) */
   lingerMs: number;
   /** give up joining Wi-Fi after this (Espruino's Wifi gives no callback while the AP is down) */
   wifiTimeoutMs: number;
@@ -62,7 +71,8 @@ export function defaultConfig(board: BoardProfile): NodeConfig {
     keyHex: DEV_KEY_HEX,
     samplePeriodS: 300,
     uploadPeriodS: 3600,
-    thresholds: { pm25: 55, binFill: 0.8 },
+    sendPeriodS: 0,
+    thresholds: { pm25: 55, binFill: 0.8, binFillStep: 0.1 },
     queueMax: 2000,
     location: { lat: 33.59, lon: -7.6 },
     tzOffsetMin: 0,
@@ -103,8 +113,8 @@ export const CONSOLE_PASSWORD_MIN = 8;
 
 /** fields a config may hold, with the nested objects' fields */
 const SCHEMA: { [k: string]: string[] | null } = {
-  site: null, node: null, wifi: ["ssid", "password"], broker: ["host", "port", "username", "password", "tls"],
-  keyHex: null, samplePeriodS: null, uploadPeriodS: null, thresholds: ["pm25", "binFill", "noiseDb"],
+  site: null, node: null, wifi: ["ssid", "password", "ip", "gw", "netmask"], broker: ["host", "port", "username", "password", "tls"],
+  keyHex: null, samplePeriodS: null, uploadPeriodS: null, sendPeriodS: null, thresholds: ["pm25", "binFill", "noiseDb", "binFillStep"],
   queueMax: null, location: ["lat", "lon"], tzOffsetMin: null, lingerMs: null, wifiTimeoutMs: null,
   keepAliveS: null, consolePassword: null,
 };
@@ -116,6 +126,14 @@ function show(v: any): string {
   if (v === undefined) return "nothing";
   var s = JSON.stringify(v);
   return s.length > 40 ? s.substr(0, 37) + "..." : s;
+}
+
+function isIp(v: any): boolean {
+  if (typeof v !== "string") return false;
+  var p = v.split(".");
+  if (p.length !== 4) return false;
+  for (var i = 0; i < 4; i++) if (!/^[0-9]+$/.test(p[i]) || p[i].length > 3 || +p[i] > 255) return false;
+  return true;
 }
 
 function isNum(v: any): boolean {
@@ -165,6 +183,14 @@ export function checkConfig(c: any, board?: BoardProfile): string[] {
     (w.password.length >= 8 && w.password.length <= 63)), "empty (open network) or 8 to 63 characters (WPA2)");
   var b = isObj(c.broker) ? c.broker : {};
   str(e, "broker.host", b.host, 1, 253, "a host name or IP address");
+  if (w.ip !== undefined || w.gw !== undefined || w.netmask !== undefined) {
+    var ipRule = "an IPv4 address (a.b.c.d) when a static address is set (all of wifi.ip, wifi.gw, wifi.netmask)";
+    check(e, "wifi.ip", w.ip, isIp(w.ip), ipRule);
+    check(e, "wifi.gw", w.gw, isIp(w.gw), ipRule);
+    check(e, "wifi.netmask", w.netmask, isIp(w.netmask), ipRule);
+    // no DHCP: no DNS server to resolve a name
+    if (typeof b.host === "string") check(e, "broker.host", b.host, isIp(b.host), "an IPv4 address with a static wifi.ip (no DNS without DHCP)");
+  }
   num(e, "broker.port", b.port, 1, 65535, "a whole number", true);
   if (b.username !== undefined) str(e, "broker.username", b.username, 1, 64);
   if (b.password !== undefined) str(e, "broker.password", b.password, 0, 64);
@@ -176,10 +202,16 @@ export function checkConfig(c: any, board?: BoardProfile): string[] {
   if (e.length === n0 && c.uploadPeriodS % c.samplePeriodS !== 0) {
     e.push("uploadPeriodS must be a multiple of samplePeriodS (" + c.samplePeriodS + "), got " + c.uploadPeriodS);
   }
+  var n1 = e.length;
+  num(e, "sendPeriodS", c.sendPeriodS, 0, 7 * 86400, "0 (every window) or a whole number of seconds", true);
+  if (e.length === n1 && e.length === n0 && c.sendPeriodS % c.uploadPeriodS !== 0) {
+    e.push("sendPeriodS must be 0 or a multiple of uploadPeriodS (" + c.uploadPeriodS + "), got " + c.sendPeriodS);
+  }
   var t = isObj(c.thresholds) ? c.thresholds : {};
   num(e, "thresholds.pm25", t.pm25, 0, 1000, "a concentration in ug/m3", false);
   num(e, "thresholds.binFill", t.binFill, 0, 1, "a fill fraction", false);
   if (t.noiseDb !== undefined) num(e, "thresholds.noiseDb", t.noiseDb, 30, 140, "a level in dB", false);
+  if (t.binFillStep !== undefined) num(e, "thresholds.binFillStep", t.binFillStep, 0.01, 1, "a fill fraction", false);
   // a bound the flash cannot hold would fill it: then every later write fails
   var kb = (board ? storageBytesOf(board) : ESP32_STORAGE_BYTES) / 1024;
   num(e, "queueMax", c.queueMax, 10, queueCapacity(kb * 1024), "a whole number of readings (what " + kb + " KB of Storage holds)", true);

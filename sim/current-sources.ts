@@ -6,6 +6,8 @@ export const CURRENT_SOURCES: { [part: string]: string } = {
     "ESP32-WROOM-32 datasheet: modem-sleep 20-68 mA, deep sleep 10 uA; +50 uA LDO (ME6211 datasheet 40 uA)",
   "esp32-devkitc":
     "ESP32 datasheet + AMS1117 datasheet (Iq 5 mA) + CP2102 suspend",
+  "esp32-lowpower":
+    "battery-node board: ESP32-WROOM-32 datasheet deep sleep (RTC timer + RTC memory) 10 uA + low-quiescent LDO (Microchip MCP1700 datasheet: Iq 1.6 uA typ) + switched battery divider, no USB-serial chip on the rail (as DFRobot FireBeetle ESP32 DFR0478 wiki: ~10 uA deep sleep): ~13 uA; awake as esp32-cpu",
   "esp32-wifi":
     "ESP32 datasheet: RX 95-100 mA, TX 160-240 mA; mean over a flush, estimate",
   "esp32-ble":
@@ -32,4 +34,12 @@ export const CURRENT_SOURCES: { [part: string]: string } = {
     "typical 5 V single-channel opto relay module, coil + LED ~70 mA energised (typical, not measured)",
   acs712:
     "Allegro ACS712 datasheet: supply current 10 mA typ",
+};
+
+/** Where the simulated Wi-Fi join times (sim/espruino/wifi.ts) come from. */
+export const WIFI_JOIN_SOURCES: { [mode: string]: string } = {
+  dhcp:
+    "1.5-4 s: ESP32 wake + MicroPython connect with DHCP 1,626 ms incl. 70 ms boot (glenn20/upy-esp32-experiments ESPNowvsWifiEnergyUsage, measured); ESP8266 deep-sleep wake to AP joined with DHCP ~3 s (flogics.com 2016-09, measured); busy APs answer DHCP later",
+  static:
+    "0.55-0.9 s: ESP32 wake + connect with a static IP 734 ms incl. 70 ms boot, 774 ms with one MQTT publish (glenn20/upy-esp32-experiments, measured); ESP8266 0.4 s (flogics.com, measured); ~0.2 s more is saved only with channel and BSSID given (blog.voneicken.com 2018 lp-wifi-esp32-2), which Espruino's connect() does not take",
 };

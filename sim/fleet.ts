@@ -17,6 +17,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import mqtt from "mqtt";
 import { VirtualClock } from "./clock.js";
+import type { NetLatency } from "./espruino/net.js";
 import { createWorld, type WorldOptions } from "./world/index.js";
 import { createRng, forkSeed, type Rng } from "./random.js";
 import { FaultScheduler, parseFaultSpec, randomPowerCuts, FaultSpecError, type AppliedFault, type FaultSpec, type FaultTarget } from "./faults.js";
@@ -262,6 +263,10 @@ export interface FleetOptions {
   broker?: string;
   /** pace virtual time to the wall clock */
   realtime?: boolean;
+  /** network round trips and TLS handshake as the nodes see them [DEFAULT_NET_LATENCY] */
+  netLatency?: NetLatency;
+  /** provision battery nodes with static addresses on the simulated AP's subnet (wifi.ip) [false] */
+  staticIp?: boolean;
   /** --fault specs (strings are parsed) */
   faults?: Array<string | FaultSpec>;
   /** random power cuts on random nodes */
@@ -683,6 +688,7 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
     // the fleet
     const wifiFor = (id: string): SimWifiNetwork => ({ ssid: SIM_WIFI.ssid, password: SIM_WIFI.password, up: (t) => faults.wifiUp(id, t) });
     const sharedSeed = forkSeed(seed, "city");
+    let hostNo = 100;
     for (const { id, board } of plan) {
       const profile = profiles.get(board)!;
       const keyHex = keyFor(seed, id);
@@ -692,7 +698,9 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
       const config = {
         site: SITE,
         node: id,
-        wifi: { ssid: SIM_WIFI.ssid, password: SIM_WIFI.password },
+        wifi: options.staticIp && profile.power.source === "battery" && hostNo < 255
+          ? { ssid: SIM_WIFI.ssid, password: SIM_WIFI.password, ip: `192.168.4.${hostNo++}`, gw: "192.168.4.1", netmask: "255.255.255.0" }
+          : { ssid: SIM_WIFI.ssid, password: SIM_WIFI.password },
         broker: { host: brokerAddr.host, port: brokerAddr.port },
         keyHex,
         tzOffsetMin: 60, // Casablanca keeps UTC+1, as the world models do
@@ -712,6 +720,7 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
         replay: Object.keys(replay).length ? replay : undefined,
         onConsole: options.onConsole ? (text) => options.onConsole!(id, text) : undefined,
         storageBytes: options.storageBytes,
+        netLatency: options.netLatency,
       });
       const info: FleetNodeInfo = { id, board, keyHex };
       const m: Member = { info, profile, node, trace: { id, board, readings: [], power: [], charge: [], queue: [] }, seen: new Map(), received: 0, duplicates: 0, badTimes: 0, replays: replayed };

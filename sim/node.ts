@@ -34,7 +34,8 @@ import { createRng, hashString } from "./random.js";
 import { ESP32_STORAGE_BYTES, LINUX_STORAGE_BYTES, SimStorage } from "./espruino/storage.js";
 import { EspruinoBoot, HALT, WAKE_TIMER, WAKE_UNDEFINED } from "./espruino/context.js";
 import { ESP32_JSVARS } from "./espruino/memory.js";
-import type { EspruinoNet, EspruinoNetOptions } from "./espruino/net.js";
+import type { EspruinoNet, EspruinoNetOptions, NetLatency } from "./espruino/net.js";
+import { BOOT_BASE_MS, esp32BootMs } from "./boot-time.js";
 
 export interface SimWifiNetwork {
   ssid: string;
@@ -74,16 +75,18 @@ export interface SimNodeOptions {
   rtc?: "power-on-zero" | "synced";
   /** Wi-Fi connect gives up and calls back "NO_AP_FOUND" after 3 failed scans (2v29 source) instead of never [false] */
   wifiReportsFailure?: boolean;
-  /** reset/wake to the bundle running, ms [BOOT_MS] */
+  /** reset/wake to the bundle running, ms [esp32BootMs(bundle bytes): sim/boot-time.ts] */
   bootMs?: number;
   /** characters of console output kept in consoleText [65536] */
   consoleBufferChars?: number;
   /** net module factory (tests) [real sockets: sim/espruino/net.ts] */
   createNet?: (opts: EspruinoNetOptions) => EspruinoNet;
+  /** network round trips and TLS handshake [DEFAULT_NET_LATENCY: 20-60 ms per round trip] */
+  netLatency?: NetLatency;
 }
 
-/** ESP32 reset to JS running: ROM bootloader, 2nd stage, Espruino init, reading .bootcde (estimate) */
-export const BOOT_MS = 350;
+/** ESP32 reset to JS running for an empty bundle; a real bundle adds its parse time (sim/boot-time.ts) */
+export const BOOT_MS = BOOT_BASE_MS;
 /** a power cut armed to tear a write waits at most this long for one, ms */
 export const TEAR_WAIT_MS = 60_000;
 const BOOT_FILE = ".bootcde";
@@ -371,6 +374,11 @@ export class SimNode {
     this.startBoot(WAKE_UNDEFINED, "rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)", false);
   }
 
+  /** reset/wake to the bundle running: grows with the bundle (Espruino lexes it all at boot) */
+  get bootMs(): number {
+    return this.opts.bootMs ?? esp32BootMs(Buffer.byteLength(this.opts.bundle, "latin1"));
+  }
+
   private startBoot(cause: number, romLine: string, wake: boolean): void {
     this.updateEnergy();
     this.setState("booting");
@@ -380,7 +388,7 @@ export class SimNode {
       this.nodeTimer = undefined;
       if (this.board.chip === "esp32") this.output(romLine + "\n");
       this.runBundle(wake);
-    }, this.opts.bootMs ?? BOOT_MS);
+    }, this.bootMs);
   }
 
   private runBundle(wake: boolean): void {
@@ -572,6 +580,7 @@ export class SimNode {
       serialNumber: this.mac.replace(/:/g, ""),
       temperatureC: () => this.opts.world.temperatureC(this.clock.now()) + 12, // the die runs warmer than the air
       createNet: this.opts.createNet,
+      netLatency: this.opts.netLatency,
       beforeEvent: () => this.updateEnergy(),
       firmwarePower: (state: string, on: boolean) => {
         if (this.reported.length < 100_000) this.reported.push({ t: this.clock.now(), state, on });

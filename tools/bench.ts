@@ -11,6 +11,8 @@ import path from "node:path";
 import { listBoards, ROOT } from "./build.js";
 import { DurationError, formatDuration, parseDuration } from "../sim/duration.js";
 import type { BoardProfile } from "../firmware/board.js";
+import { BOOT_BASE_MS, cpuFactor } from "../sim/boot-time.js";
+import { DEFAULT_NET_LATENCY } from "../sim/espruino/net.js";
 
 export const SECTIONS = ["bundle", "memory", "currents", "energy", "radio", "flash", "speed", "mqtt"] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -148,7 +150,8 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchResults> {
   } else if (want("memory")) skipped.push("memory on the real interpreter: not asked for (--no-real)");
 
   if (want("memory") || want("energy") || want("radio") || want("flash")) {
-    const dayMs = o.dayMs ?? (quick ? 3 * 3_600_000 : DAY_MS);
+    // --quick: long enough for one 6 h send period of the bin boards
+    const dayMs = o.dayMs ?? (quick ? 7 * 3_600_000 : DAY_MS);
     res.options.dayMs = dayMs;
     log(`bench: one node per board for ${formatDuration(dayMs)} of simulated time`);
     const { runDay } = await import("../bench/day.js");
@@ -174,7 +177,8 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchResults> {
     if (dayMs !== DAY_MS) assumptions.push(`per-board figures from ${formatDuration(dayMs)} of simulated time, scaled to a day`);
     if (want("energy")) {
       assumptions.push(
-        "energy: the simulator's model (sim/node.ts): board sleep/awake current + radio while Wi-Fi is on + each device's current as its twin draws it, integrated over virtual time; cycles are awake periods from wake to deep sleep, boot (350 ms) included; the power-on boot is left out",
+        `energy: the simulator's model (sim/node.ts): board sleep/awake current + radio while Wi-Fi is on + each device's current as its twin draws it, integrated over virtual time; cycles are awake periods from wake to deep sleep, boot included (sim/boot-time.ts: ${BOOT_BASE_MS} ms + the bundle's parse time measured on Espruino's Linux build x ${cpuFactor().toFixed(1)} for the ESP32, sim/boot-data.json); network round trips ${DEFAULT_NET_LATENCY.rttMinMs}-${DEFAULT_NET_LATENCY.rttMaxMs} ms (sim/espruino/net.ts); the power-on boot is left out; battery nodes provisioned with a static address (DHCP at power-on and once a day); wake phases from the node's console lines and MQTT packets (bench/day.ts PHASES)`,
+        `mAh per day split: sample and upload wakes = their count a day x mean charge; sleep = the rest (deep-sleep floor)`,
         `battery life: nameplate capacity x ${day.summary.usableFraction} usable (sim/energy.ts: cold, ageing, self-discharge, regulator cut-off) / charge per day`,
       );
     }
@@ -267,10 +271,19 @@ export function formatBoardTable(r: BenchResults): string {
     add("sample cycle mAh", (x) => num(x.energy?.alwaysOn ? x.energy.mahPerPeriod : x.energy?.sampleCycle?.mah, 3) + (x.energy?.alwaysOn && x.energy.mahPerPeriod !== null ? "*" : ""));
     add("upload cycle awake s", (x) => (x.energy?.alwaysOn ? "always on" : num(x.energy?.uploadCycle?.awakeMs !== undefined ? x.energy.uploadCycle.awakeMs / 1000 : undefined, 1)));
     add("upload cycle mAh", (x) => (x.energy?.alwaysOn ? "-" : num(x.energy?.uploadCycle?.mah, 3)));
+    const phaseRow = (kind: "sampleCycle" | "uploadCycle", names: string[]) => (x: BoardBench) => {
+      const f = x.energy?.[kind];
+      if (x.energy?.alwaysOn || !f) return "-";
+      return names.map((n) => (f.phases[n] === undefined ? "-" : num(f.phases[n]))).join("/");
+    };
+    add("sample wake ms: boot/sensors/sleep", phaseRow("sampleCycle", ["boot", "sensors", "sleep"]));
+    add("upload wake ms: boot/sensors/join", phaseRow("uploadCycle", ["boot", "sensors", "join"]));
+    add("  .../MQTT/linger/sleep", phaseRow("uploadCycle", ["mqtt", "linger", "sleep"]));
     add("cycles / uploads a day", (x) => (x.energy ? `${num(x.energy.cyclesPerDay)} / ${num(x.energy.uploadsPerDay)}` : "-"));
     add("awake / radio share", (x) => (x.energy ? `${num(x.energy.awakeShare * 100, 1)}% / ${num(x.energy.radioShare * 100, 1)}%` : "-"));
     add("average mA", (x) => num(x.energy?.averageMa, 2));
-    add("mAh per day", (x) => num(x.energy?.mahPerDay, 1));
+    add("mAh per day", (x) => num(x.energy?.mahPerDay, 2));
+    add("  sleep/sample/upload wakes", (x) => (x.energy?.split ? [x.energy.split.sleep, x.energy.split.sampleWakes, x.energy.split.uploadWakes].map((v) => num(v, 2)).join(" / ") : "-"));
     add("battery mAh", (x) => num(x.energy?.batteryMah));
     add(`battery life (${num((b.find((x) => x.energy)?.energy?.usableFraction ?? 0.8) * 100)}% usable)`, (x) => (x.energy ? life(x.energy.batteryLifeDays) : "-"));
   }

@@ -10,6 +10,7 @@ import { FaultSpecError, parseFaultSpec, type FaultSpec } from "../sim/faults.js
 import { formatLife } from "../sim/energy.js";
 import { parseReplaySpec, describeRejected, type ReplaySpec } from "../sim/replay.js";
 import { SimOptionError } from "../sim/options.js";
+import { DEFAULT_NET_LATENCY, parseRtt, type NetLatency } from "../sim/espruino/net.js";
 import type { FleetProgress, FleetSummary } from "../sim/fleet.js";
 
 interface SimCliOptions {
@@ -17,6 +18,8 @@ interface SimCliOptions {
   nodes?: string;
   duration: string;
   seed?: string;
+  rtt?: string;
+  tlsHandshake?: string;
   broker?: string;
   realtime?: boolean;
   fault?: string[];
@@ -48,7 +51,7 @@ function wholeNumber(name: string, text: string | undefined, min: number, max: n
 
 /** every option checked before anything starts */
 export function checkSimOptions(o: SimCliOptions): {
-  boards: string[]; nodes?: number; durationMs: number; seed: number; broker?: string; realtime: boolean;
+  boards: string[]; nodes?: number; durationMs: number; seed: number; broker?: string; realtime: boolean; netLatency: NetLatency;
   faults: FaultSpec[]; powerCuts?: number; replay: ReplaySpec[]; consolePort?: number; summary?: string; report?: string;
   config?: { [field: string]: unknown }; storageBytes?: number;
 } {
@@ -70,6 +73,14 @@ export function checkSimOptions(o: SimCliOptions): {
     seed = Number(o.seed);
     if (!Number.isSafeInteger(seed)) refuse(`--seed is too large: ${o.seed}`);
   }
+  const netLatency = { ...DEFAULT_NET_LATENCY };
+  if (o.rtt !== undefined) {
+    const r = parseRtt(o.rtt);
+    if (!r) refuse(`--rtt must be ms per round trip, e.g. 40 or 20-60 (at most 10000), got "${o.rtt}"`);
+    [netLatency.rttMinMs, netLatency.rttMaxMs] = r;
+  }
+  const hs = wholeNumber("--tls-handshake", o.tlsHandshake, 0, 60_000);
+  if (hs !== undefined) netLatency.tlsHandshakeMs = hs;
   if (o.broker !== undefined && !/^mqtt:\/\/[^/:\s]+(:\d{1,5})?\/?$/.test(o.broker)) refuse(`--broker must look like mqtt://host:port, got "${o.broker}"`);
   const faults: FaultSpec[] = [];
   for (const f of o.fault ?? []) {
@@ -117,6 +128,7 @@ export function checkSimOptions(o: SimCliOptions): {
     seed,
     broker: o.broker,
     realtime: !!o.realtime,
+    netLatency,
     faults,
     powerCuts: wholeNumber("--power-cuts", o.powerCuts, 0, 100_000),
     replay,
@@ -275,6 +287,8 @@ export function registerSim(program: Command): Command {
     .option("--nodes <n>", "number of nodes, spread over the boards (default: 6, or one per --board)")
     .option("--duration <time>", "simulated time, e.g. 90m, 6h, 2d", "1d")
     .option("--seed <n>", "random seed: the same seed and options give the same run", "1")
+    .option("--rtt <ms>", `network round trip as the node sees it, ms or min-max (default ${DEFAULT_NET_LATENCY.rttMinMs}-${DEFAULT_NET_LATENCY.rttMaxMs}; 0 for none)`)
+    .option("--tls-handshake <ms>", `a TLS connect's handshake on top of TCP, ms (default ${DEFAULT_NET_LATENCY.tlsHandshakeMs}; only builds with a tls module)`)
     .option("--broker <url>", "external broker mqtt://host:port (default: an embedded broker)")
     .option("--realtime", "pace virtual time to the wall clock (for watching consoles)")
     .option("--fault <spec>", "inject a fault: <kind>[:<target>]@<start>[+<length>], kinds wifi-down, broker-down, power-cut, unplug, garbage, stuck, bad-checksum (repeatable)", collect)
@@ -303,6 +317,7 @@ export function registerSim(program: Command): Command {
           seed: o.seed,
           broker: o.broker,
           realtime: o.realtime,
+          netLatency: o.netLatency,
           faults: o.faults,
           powerCuts: o.powerCuts,
           replay: o.replay,

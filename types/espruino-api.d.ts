@@ -103,6 +103,8 @@ interface WifiModule {
   getDetails(callback?: (details: WifiDetails) => void): WifiDetails;
   /** zone is a POSIX TZ string ("UTC0"): the ESP32 build throws "Zone is not a string" on a number */
   setSNTP?(server: string, zone: string): void;
+  /** ESP32 since 2v25: stops DHCP; the callback's argument is inverted ("Failure" = it worked, null = it did not) */
+  setIP?(settings: { ip: string; gw: string; netmask: string }, callback: (r: string | null) => void): void;
 }
 
 interface CryptoModule {

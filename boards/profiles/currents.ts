@@ -10,6 +10,7 @@ export interface CurrentFigure {
 export const CURRENTS: { [part: string]: CurrentFigure } = {
   "esp32-cpu": { on: 40, off: 0.06 },
   "esp32-devkitc": { on: 45, off: 6 },
+  "esp32-lowpower": { on: 40, off: 0.013 },
   "esp32-wifi": { on: 80, off: 0 },
   // Bluetooth LE console listening (Nordic UART), while awake only: an upper bound
   "esp32-ble": { on: 95, off: 0 },

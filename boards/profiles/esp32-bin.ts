@@ -21,5 +21,6 @@ export const profile: BoardProfile = {
       options: { pings: 5, emptyDepthMm: 1100, fullDepthMm: 200 },
     },
   ],
-  defaults: { samplePeriodS: 900, uploadPeriodS: 3600, thresholds: { binFill: 0.8 } },
+  // hourly windows, sent every 6 h (earlier on a fill step or bin-full)
+  defaults: { samplePeriodS: 900, uploadPeriodS: 3600, sendPeriodS: 21600, thresholds: { binFill: 0.8 } },
 };

@@ -96,6 +96,8 @@ export class MqttClient {
   private tPong: any;
   private tRetry: any;
   private tPump: any;
+  /** roundTrip() callbacks waiting for a PINGRESP */
+  private pongs: PublishDone[];
 
   constructor(net: NetModule, options: MqttClientOptions) {
     this.net = net;
@@ -115,6 +117,7 @@ export class MqttClient {
     this.queue = [];
     this.subs = [];
     this.tConn = this.tPing = this.tPong = this.tRetry = this.tPump = null;
+    this.pongs = [];
   }
 
   /** Start connecting (and keep reconnecting, unless reconnect is false). */
@@ -147,6 +150,17 @@ export class MqttClient {
     var s: Subscription = { topic: topic, qos: qos, id: 0, acked: false, done: done };
     this.subs.push(s);
     if (this.state === CONNECTED) this.sendSub(s);
+  }
+
+  /**
+   * One PINGREQ: cb(null) on its PINGRESP. TCP keeps order, so everything the broker sent
+   * before answering (a persistent session's queued messages) has been handled by then.
+   * cb(reason) if the connection ends first.
+   */
+  roundTrip(cb: PublishDone): void {
+    if (this.state !== CONNECTED) return later(cb, "down");
+    this.pongs.push(cb);
+    this.send(PINGREQ_PACKET);
   }
 
   /** Send DISCONNECT (the broker then drops the will) and close; `done` once the socket closed. */
@@ -240,6 +254,7 @@ export class MqttClient {
   /** Tear the connection down; inflight messages stay for the next connection. */
   private drop(reason: string): void {
     var s = this.sock, was = this.state;
+    this.pong(reason);
     this.stop("tConn");
     this.stop("tPing");
     this.stop("tPong");
@@ -337,6 +352,7 @@ export class MqttClient {
       }
     } else if (p.type === PINGRESP) {
       this.stop("tPong");
+      this.pong(null);
     } else this.fail("protocol", "protocol:unexpected");
   }
 
@@ -370,6 +386,12 @@ export class MqttClient {
       }
       if (self.send(PINGREQ_PACKET)) self.ping();
     }, ka);
+  }
+
+  private pong(err: string | null): void {
+    var cbs = this.pongs;
+    this.pongs = [];
+    for (var i = 0; i < cbs.length; i++) this.call(cbs[i], err);
   }
 
   /** Move queued messages out, on a fresh tick so callbacks never run inside publish(). */

@@ -101,6 +101,13 @@ interface Sample {
   t: number;
 }
 
+/** a read's bin fill fraction, or null */
+function fillOf(r: SensorResult): number | null {
+  if (!r || !r.ok) return null;
+  for (var i = 0; i < r.readings.length; i++) if (r.readings[i].name === "fill" && typeof r.readings[i].value === "number") return r.readings[i].value as number;
+  return null;
+}
+
 /** next grid point strictly after `t` (and at least MIN_SLEEP_MS away) */
 export function nextSlot(t: number, periodMs: number, now: number): number {
   var n = (Math.floor(t / periodMs) + 1) * periodMs;
@@ -179,6 +186,8 @@ export class Scheduler {
     };
     for (var i = 0; i < st.boots.length; i++) if (st.boots[i][0] >= Math.floor(rt.bootAt)) st.boots[i][0] += delta;
     if (mine(st.lastUp)) st.lastUp += delta;
+    if (st.dhcpAt && mine(st.dhcpAt)) st.dhcpAt += delta;
+    if (st.ipFail && mine(st.ipFail)) st.ipFail += delta;
     if (mine(st.next)) st.next += delta;
     if (st.relay && mine(st.relay.until)) st.relay.until += delta;
     rt.bootAt += delta;
@@ -273,7 +282,8 @@ export class Scheduler {
         st.next = nextSlot(slot, self.periodMs(), Date.now());
         // the readings are durable before the radio goes on
         rt.store.save();
-        var why = out.raised.length ? "alarm " + out.raised.join(",") : out.closed ? "window" : rt.bootCause !== "deep-sleep" && !synced ? "boot" : self.retryDue() ? "retry" : "";
+        var why = out.raised.length ? "alarm " + out.raised.join(",") : out.closed ? self.sendWhy() : "";
+        if (!why) why = rt.bootCause !== "deep-sleep" && !synced ? "boot" : self.retryDue() ? "retry" : "";
         if (!why) return self.finishBattery();
         rt.log("upload: " + why);
         self.session(function () {
@@ -289,6 +299,23 @@ export class Scheduler {
     }
     var wait = rt.bootCause === "deep-sleep" ? st.next - now : 0;
     setTimeout(run, wait > 0 ? wait : 0);
+  }
+
+  /**
+   * A window just closed: worth a connection? Yes when the send grid (sendPeriodS) was crossed
+   * since the last upload, while an alarm is active, or when a bin's fill moved by
+   * binFillStep since the last upload. "" = it waits in the queue.
+   */
+  sendWhy(): string {
+    var rt = this.rt, st = rt.store.state, c = rt.config, F = c.sendPeriodS * 1000, now = Date.now();
+    if (!F || !st.lastUp || Math.floor(now / F) > Math.floor(st.lastUp / F)) return "window";
+    if (st.alarms.length) return "alarm active";
+    var step = c.thresholds.binFillStep, sent = st.sent || {};
+    for (var dev in rt.last) {
+      var v = fillOf(rt.last[dev]);
+      if (step && v !== null && sent[dev] !== undefined && Math.abs(v - sent[dev]) >= step) return "change " + dev + ".fill";
+    }
+    return "";
   }
 
   /** a failed upload is retried after 1, 2, 4... sample periods, at most one upload period */
@@ -310,10 +337,17 @@ export class Scheduler {
     } else {
       st.upFails = 0;
       st.c.uploads++;
+      // what the server now knows: the base of the next significant change
+      var sent: { [dev: string]: number } = {};
+      for (var dev in rt.last) {
+        var v = fillOf(rt.last[dev]);
+        if (v !== null) sent[dev] = v;
+      }
+      st.sent = sent;
     }
   }
 
-  /** one battery connection: join, status, flush, linger for commands, offline status, close */
+  /** one battery connection: join, status, flush, a round trip for queued commands, offline status, close */
   private session(done: () => void): void {
     var self = this, rt = this.rt, st = rt.store.state, up = new Uplink(rt, false), finished = false, t: any = null;
     rt.uplink = up;
@@ -339,10 +373,12 @@ export class Scheduler {
       if (rt.bootCause !== "deep-sleep" || rt.safe) publishDiag(rt);
       up.flush(function (e2) {
         if (e2) return end(e2);
-        // commands queued for us while we slept arrive now (persistent session)
-        setTimeout(function () {
+        // commands queued while we slept arrive now (persistent session): one round trip
+        // proves they all have, then their acks' PUBACKs; lingerMs caps the wait
+        up.settle(rt.config.lingerMs, function (e3) {
+          if (e3) rt.log("uplink: " + e3);
           end(null);
-        }, rt.config.lingerMs);
+        });
       });
     };
     up.open(function (err) {

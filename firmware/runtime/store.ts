@@ -107,6 +107,11 @@ export interface NodeState {
   lastUpOk: boolean;
   /** consecutive failed uploads (retry backoff) */
   upFails: number;
+  /** per device, the bin fill the last successful upload carried (significant-change base) */
+  sent?: { [dev: string]: number };
+  /** static address: when it last failed, when DHCP last worked (ms) */
+  ipFail?: number;
+  dhcpAt?: number;
   /** chained deep sleeps planned before the next due wake (counted as wakes then) */
   chain: number;
   /** per device: reads ok, reads failed, last fault ("timeout: no frame in 3000 ms") */

@@ -22,8 +22,9 @@ const BATCH_CHARS = 800;
 const MAX_INBOUND_BYTES = 1024;
 /** TCP connect + CONNACK */
 const MQTT_CONNECT_TIMEOUT_MS = 10000;
-/** after a flush, give queued publishes (acks, status) this long to leave */
+/** before DISCONNECT, give publishes still awaiting PUBACK (acks, status) at most this long */
 const DRAIN_MS = 3000;
+const DAY_MS = 86400000;
 /** Wi-Fi rejoin backoff on mains nodes */
 const WIFI_RETRY_MIN_MS = 5000;
 const WIFI_RETRY_MAX_MS = 300000;
@@ -44,6 +45,11 @@ export class Uplink {
   private wifiUp: boolean;
   private wifiTimer: any;
   private wifiRetryMs: number;
+  /** QoS 1 publishes awaiting PUBACK, and who waits for none to be left */
+  private pending: number;
+  private idle: Array<() => void>;
+  /** this join used the static address */
+  private usedStatic: boolean;
 
   constructor(rt: Runtime, persistent: boolean) {
     this.rt = rt;
@@ -56,10 +62,31 @@ export class Uplink {
     this.wifiUp = false;
     this.wifiTimer = null;
     this.wifiRetryMs = WIFI_RETRY_MIN_MS;
+    this.pending = 0;
+    this.idle = [];
+    this.usedStatic = false;
   }
 
   isUp(): boolean {
     return !!this.client && this.client.isConnected();
+  }
+
+  /**
+   * Battery wake with a static address configured: use it unless it failed in the last day,
+   * and only while DHCP (SNTP by name needs its DNS) worked within the last day.
+   */
+  private staticWanted(): boolean {
+    var rt = this.rt, st = rt.store.state, now = Date.now(), w = rt.platform.wifi as WifiModule;
+    if (this.persistent || !rt.config.wifi.ip || !w || !w.setIP || rt.bootCause !== "deep-sleep" || now < CLOCK_VALID_MS) return false;
+    return !(st.ipFail && now - st.ipFail < DAY_MS) && !!st.dhcpAt && now - st.dhcpAt < DAY_MS;
+  }
+
+  /** the static address let us down: DHCP for the next day */
+  private staticFailed(why: string): void {
+    if (!this.usedStatic) return;
+    this.usedStatic = false;
+    this.rt.store.state.ipFail = Date.now();
+    this.rt.log("wifi: static address failed (" + why + "): DHCP for a day");
   }
 
   /** Join Wi-Fi (no-op without a Wifi module); cb(null) once joined, cb(err) on timeout. */
@@ -83,12 +110,26 @@ export class Uplink {
     t = setTimeout(function () {
       finish("wifi-timeout");
     }, c.wifiTimeoutMs);
+    var join = function () {
+      try {
+        (w as WifiModule).connect(c.wifi.ssid, { password: c.wifi.password }, function (err: any) {
+          finish(err ? "wifi:" + err : null);
+        });
+      } catch (e) {
+        finish("wifi:" + e);
+      }
+    };
+    this.usedStatic = this.staticWanted();
+    if (!this.usedStatic) return join();
     try {
-      w.connect(c.wifi.ssid, { password: c.wifi.password }, function (err: any) {
-        finish(err ? "wifi:" + err : null);
+      (w.setIP as any)({ ip: c.wifi.ip, gw: c.wifi.gw, netmask: c.wifi.netmask }, function (r: string | null) {
+        // inverted: null means it failed
+        if (r === null) self.staticFailed("setIP");
+        join();
       });
     } catch (e) {
-      finish("wifi:" + e);
+      self.staticFailed("setIP: " + e);
+      join();
     }
   }
 
@@ -113,6 +154,7 @@ export class Uplink {
     this.joinWifi(function (err) {
       if (err) {
         rt.log("uplink: " + err);
+        self.staticFailed(err);
         if (!self.persistent) return once(err);
         self.rejoin();
       }
@@ -139,13 +181,20 @@ export class Uplink {
         if (topic === self.topics.cmd) refuseTooLarge(rt, bytes, head);
       };
       m.onConnect = function () {
-        rt.log("uplink: connected to " + c.broker.host + ":" + c.broker.port);
+        rt.log("uplink: connected to " + c.broker.host + ":" + c.broker.port + (self.usedStatic ? " (static " + c.wifi.ip + ")" : ""));
+        if (!self.usedStatic && rt.platform.wifi) rt.store.state.dhcpAt = Date.now();
         self.status("online");
         if (self.onUp) self.onUp();
         once(null);
       };
       m.onClose = function (reason) {
-        if (!called) rt.log("uplink: " + reason);
+        if (!called) {
+          rt.log("uplink: " + reason);
+          // joined but the broker is out of reach: the address may be wrong
+          if (reason === "connect-failed" || reason === "connect-timeout" || reason === "error") self.staticFailed("mqtt " + reason);
+        }
+        // nothing more will be acked on this connection
+        if (!self.persistent) self.countDone(self.pending);
         if (!self.persistent) once("mqtt:" + reason);
         self.endFlush("mqtt:" + reason);
       };
@@ -177,7 +226,58 @@ export class Uplink {
       if (done) done("down");
       return;
     }
-    this.client.publish(this.topics[kind], payload, { qos: 1, retain: retain }, done);
+    this.pub(this.topics[kind], payload, retain, done);
+  }
+
+  /** every QoS 1 publish goes here, so close() knows, by PUBACK, when none is left */
+  private pub(topic: string, payload: string, retain: boolean, done?: Done): void {
+    var self = this, counted = true;
+    this.pending++;
+    (this.client as MqttClient).publish(topic, payload, { qos: 1, retain: retain }, function (err) {
+      if (counted) self.countDone(1);
+      counted = false;
+      if (done) done(err);
+    });
+  }
+
+  private countDone(n: number): void {
+    this.pending = Math.max(0, this.pending - n);
+    if (this.pending) return;
+    var w = this.idle;
+    this.idle = [];
+    for (var i = 0; i < w.length; i++) w[i]();
+  }
+
+  /** cb once no publish awaits its PUBACK (at once if none does) */
+  private whenIdle(cb: () => void): void {
+    if (!this.pending || !this.isUp()) return cb();
+    this.idle.push(cb);
+  }
+
+  /**
+   * Battery, after the flush: one PINGREQ/PINGRESP round trip proves the broker has sent every
+   * command queued for us while we slept (it sends them right after CONNACK, before answering
+   * a later PINGREQ); then wait for the PUBACKs of what they made us publish (acks). cb(null)
+   * then, or cb(why) if it took longer than `maxMs` or the link went down.
+   */
+  settle(maxMs: number, cb: Done): void {
+    var self = this, m = this.client, done = false, t: any = null;
+    var fin = function (err: string | null) {
+      if (done) return;
+      done = true;
+      if (t) clearTimeout(t);
+      cb(err);
+    };
+    if (!m || !this.isUp()) return fin("down");
+    t = setTimeout(function () {
+      fin("settle-timeout");
+    }, maxMs);
+    m.roundTrip(function (err) {
+      if (err) return fin(err);
+      self.whenIdle(function () {
+        fin(self.isUp() ? null : "down");
+      });
+    });
   }
 
   /** retained status: online (with what a crew wants at a glance) or offline (asleep until...) */
@@ -232,7 +332,7 @@ export class Uplink {
     if (!left) return acked();
     store.state.c.published += b.entries.length;
     for (var j = 0; j < msgs.length; j++) {
-      (this.client as MqttClient).publish(this.topics.data, msgs[j], { qos: 1 }, function (err) {
+      this.pub(this.topics.data, msgs[j], false, function (err) {
         if (err) failed = err;
         if (--left) return;
         if (failed) self.endFlush("publish:" + failed);
@@ -241,9 +341,9 @@ export class Uplink {
     }
   }
 
-  /** wait (at most DRAIN_MS) for queued publishes to leave, then DISCONNECT and drop Wi-Fi */
+  /** wait (at most DRAIN_MS) for the PUBACKs still due, then DISCONNECT and drop Wi-Fi */
   close(cb: () => void): void {
-    var self = this, rt = this.rt, m = this.client, t0 = Date.now();
+    var self = this, rt = this.rt, m = this.client, t: any = null, gone = false;
     var end = function () {
       self.client = null;
       if (rt.platform.wifi && self.wifiUp) {
@@ -257,18 +357,18 @@ export class Uplink {
       rt.energy.set("radio", false);
       cb();
     };
-    var wait = function () {
-      if (m && m.isConnected() && m.inflightCount() && Date.now() - t0 < DRAIN_MS) {
-        setTimeout(wait, 100);
-        return;
-      }
+    var go = function () {
+      if (gone) return;
+      gone = true;
+      if (t) clearTimeout(t);
       if (m && m.isConnected()) m.disconnect(end);
       else {
         if (m) m.destroy();
         end();
       }
     };
-    wait();
+    t = setTimeout(go, DRAIN_MS);
+    this.whenIdle(go);
   }
 }
 

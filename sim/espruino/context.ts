@@ -22,7 +22,7 @@ import { JsVarCounter, BASE_VARS, codeVars, sizeOf, ESP32_JSVAR_BYTES } from "./
 import { REFUSE_SOURCE } from "./dialect.js";
 import { SimWifi, type SimWifiNetworkLike } from "./wifi.js";
 import { EspruinoPin, PIN_COUNT } from "./pins.js";
-import { createEspruinoNet, type EspruinoNet, type EspruinoNetOptions } from "./net.js";
+import { createEspruinoNet, DEFAULT_NET_LATENCY, type EspruinoNet, type EspruinoNetOptions, type NetLatency } from "./net.js";
 
 /** thrown to unwind firmware code when the chip stops (deep sleep, reset, power cut, OOM) */
 export class NodeHalted {
@@ -93,6 +93,8 @@ export interface BootHost {
   serialNumber: string;
   temperatureC(): number;
   createNet?: (opts: EspruinoNetOptions) => EspruinoNet;
+  /** network round trips and TLS handshake [DEFAULT_NET_LATENCY] */
+  netLatency?: NetLatency;
   /** firmware code is about to run (the node brings its energy account up to now) */
   beforeEvent?(): void;
   /** the firmware's own power-state report: E.emit("power", state, on) (boards/espruino-platform.ts) */
@@ -184,6 +186,8 @@ export class EspruinoBoot {
   private processListeners: { [event: string]: any[] } = {};
   private modules: { [name: string]: any } = {};
   private net: EspruinoNet | undefined;
+  /** virtual time of the last socket event handed to the firmware (events keep their order) */
+  private netLastAt = 0;
   private netPoll: number | undefined;
   private wifi: SimWifi | undefined;
   private wdHandle: number | undefined;
@@ -590,7 +594,7 @@ export class EspruinoBoot {
   private netBlocked(): boolean {
     const now = this.host.clock.now();
     if (!this.alive) return true;
-    if (this.host.chip === "esp32" && !(this.wifi && this.wifi.connected)) return true;
+    if (this.host.chip === "esp32" && !(this.wifi && this.wifi.routable)) return true;
     return !this.host.brokerReachable(now);
   }
 
@@ -599,9 +603,9 @@ export class EspruinoBoot {
     const make = this.host.createNet ?? createEspruinoNet;
     const net = make({
       blocked: () => this.netBlocked(),
-      // socket events reach the firmware at the current virtual time, through the clock
+      // socket events reach the firmware one round trip later, through the clock
       schedule: (fn) => {
-        this.host.clock.setTimeout(() => this.invoke(fn, undefined, []), 0);
+        this.host.clock.setTimeout(() => this.invoke(fn, undefined, []), this.netDelay());
       },
     });
     this.net = net;
@@ -614,6 +618,26 @@ export class EspruinoBoot {
       }),
     };
     this.modules.net = mod;
+    return mod;
+  }
+
+  /** ms from now to hand the next socket event over: one round trip, in order */
+  private netDelay(): number {
+    const l = this.host.netLatency ?? DEFAULT_NET_LATENCY, now = this.host.clock.now();
+    const at = Math.max(now + l.rttMinMs + this.host.rng() * (l.rttMaxMs - l.rttMinMs), this.netLastAt);
+    this.netLastAt = at;
+    return at - now;
+  }
+
+  /** require("tls") on the Linux build: net with the handshake's time (bytes stay in clear to the local broker) */
+  private tlsModule(): any {
+    if (this.modules.tls) return this.modules.tls;
+    const net = this.netModule(), clock = this.host.clock;
+    const hs = (this.host.netLatency ?? DEFAULT_NET_LATENCY).tlsHandshakeMs;
+    const mod = {
+      connect: this.api((options: any, onConnect?: any) => net.connect(options, onConnect && (() => clock.setTimeout(() => this.invoke(onConnect, undefined, []), hs)))),
+    };
+    this.modules.tls = mod;
     return mod;
   }
 
@@ -662,7 +686,7 @@ export class EspruinoBoot {
     });
     this.wifi = wifi;
     const mod: any = {};
-    for (const m of ["connect", "disconnect", "on", "removeListener", "removeAllListeners", "getIP", "getDetails", "getStatus", "setSNTP", "setHostname", "save"] as const) {
+    for (const m of ["connect", "disconnect", "on", "removeListener", "removeAllListeners", "getIP", "getDetails", "getStatus", "setSNTP", "setIP", "setHostname", "save"] as const) {
       mod[m] = this.api((...args: any[]) => (wifi as any)[m](...args));
     }
     this.modules.Wifi = mod;
@@ -739,6 +763,9 @@ export class EspruinoBoot {
         return this.storageModule();
       case "net":
         return this.netModule();
+      case "tls":
+        if (this.host.chip !== "esp32") return this.tlsModule();
+        break;
       case "crypto":
         // the stock ESP32 build (boards/ESP32_IDF4.py) leaves CRYPTO out; the Linux build has it
         if (this.host.chip !== "esp32") return this.cryptoModule();

@@ -25,6 +25,38 @@ export interface EspruinoNet extends NetModule {
   poll(): void;
 }
 
+/**
+ * The network path's timing, which loopback TCP does not have. Every socket event reaches the
+ * firmware one round trip after the virtual instant it happened on the host (the host answers
+ * at once while virtual time stands still), so a request's reply arrives one RTT later.
+ */
+export interface NetLatency {
+  /** round trip, ms: each event draws uniformly from [min, max] (never overtaking an earlier one) */
+  rttMinMs: number;
+  rttMaxMs: number;
+  /** a TLS connection's handshake on top of the TCP connect: its extra round trips and the chip's crypto, ms */
+  tlsHandshakeMs: number;
+}
+
+/**
+ * Default: a node on street Wi-Fi talking to a broker in a nearby data centre: 20-60 ms per
+ * round trip (typical Wi-Fi hop 2-10 ms plus a metro/regional WAN path; an estimate, not a
+ * measurement). TLS 1.2: 2 extra round trips + ~1 s of ECDHE/RSA on a 160-240 MHz MCU
+ * (mbedTLS on Cortex-M4 120 MHz with HW AES/ECC: 0.8-1.5 s, applied-ee.github.io "TLS & DTLS
+ * on Constrained Devices"; STM32F746 216 MHz: 1.2 s RSA, 4.9 s ECDHE-RSA, blog.stratifylabs.dev
+ * 2019-05-22): an estimate. The stock ESP32 Espruino build has no tls module at all.
+ */
+export const DEFAULT_NET_LATENCY: NetLatency = { rttMinMs: 20, rttMaxMs: 60, tlsHandshakeMs: 1100 };
+export const NO_NET_LATENCY: NetLatency = { rttMinMs: 0, rttMaxMs: 0, tlsHandshakeMs: 0 };
+
+/** "40" or "20-60" (ms per round trip) -> [min, max], or null if malformed */
+export function parseRtt(text: string): [number, number] | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:-\s*(\d+(?:\.\d+)?))?\s*$/.exec(text);
+  if (!m) return null;
+  const a = Number(m[1]), b = m[2] === undefined ? a : Number(m[2]);
+  return b >= a && b <= 10_000 ? [a, b] : null;
+}
+
 type Listener = (...args: any[]) => void;
 
 /** Espruino's SOCKET_ERR_* codes */

@@ -13,6 +13,13 @@
 //   (The real ESP32 build has no rssi in getDetails; the simulator adds one, so treat it as optional.)
 // - setSNTP(server, zone): zone must be a string (a POSIX TZ like "UTC0"), else it throws
 //   "Zone is not a string" as the ESP32 build does; once connected, time is set ~1 s later.
+// - setIP({ip, gw, netmask}, cb) (ESP32 build since 2v25, jswrap_esp32_network.c): stops the
+//   DHCP client and sets the address; throws "Not a valid IP address" / "...Gateway address" /
+//   "...Netmask" on a bad field. Its callback argument is inverted: "Failure" when it worked,
+//   null when it did not. Without DHCP no DNS server is set: names do not resolve (SNTP by
+//   name never answers). An address outside the access point's subnet joins but reaches nothing.
+// - joining takes WIFI_JOIN_MIN_MS-WIFI_JOIN_MAX_MS with DHCP, WIFI_STATIC_JOIN_*_MS with a
+//   static address (sources: sim/current-sources.ts WIFI_JOIN_SOURCES).
 // The radio counts as on from connect() until disconnect() (or the chip sleeps).
 
 import type { VirtualClock } from "../clock.js";
@@ -48,9 +55,12 @@ export interface WifiHost {
   reportsFailure?: boolean;
 }
 
-/** association + DHCP take this long (uniform), ms */
+/** scan + association + DHCP take this long (uniform), ms */
 export const WIFI_JOIN_MIN_MS = 1500;
 export const WIFI_JOIN_MAX_MS = 4000;
+/** scan + association with a static address (no DHCP exchange), ms */
+export const WIFI_STATIC_JOIN_MIN_MS = 550;
+export const WIFI_STATIC_JOIN_MAX_MS = 900;
 /** a lost AP is noticed after missed beacons: checked this often, ms */
 export const WIFI_LINK_CHECK_MS = 3000;
 /** SNTP answer after the link is up, ms */
@@ -72,6 +82,8 @@ export class SimWifi implements WifiModule {
   private password = "";
   private attempts = 0;
   private radioOn = false;
+  /** set by setIP: no DHCP, this address */
+  private staticIp: { ip: string; gw: string; netmask: string } | undefined;
 
   constructor(private host: WifiHost) {}
 
@@ -125,7 +137,8 @@ export class SimWifi implements WifiModule {
     const h = this.host;
     h.check();
     const up = this.state === "connected";
-    const info = h.obj({ ip: up ? h.ip : "0.0.0.0", netmask: up ? "255.255.255.0" : "0.0.0.0", gw: up ? gatewayOf(h.ip) : "0.0.0.0", mac: h.mac });
+    const st = this.staticIp;
+    const info = h.obj({ ip: up ? (st ? st.ip : h.ip) : "0.0.0.0", netmask: up ? (st ? st.netmask : "255.255.255.0") : "0.0.0.0", gw: up ? (st ? st.gw : gatewayOf(h.ip)) : "0.0.0.0", mac: h.mac });
     if (typeof callback === "function") this.later(() => h.invoke(callback, [null, info]));
     return info;
   }
@@ -147,10 +160,35 @@ export class SimWifi implements WifiModule {
     return this.host.obj({ station: this.state === "connected" ? "connected" : this.state === "joining" ? "connecting" : "off", ap: "disabled", mode: this.radioOn ? "STA" : "NULL" });
   }
 
+  setIP(settings: any, callback?: (r: string | null) => void): void {
+    const h = this.host;
+    h.check();
+    if (!settings || typeof settings !== "object") throw h.error("Expecting an Object, got " + typeof settings);
+    const field = (k: string, what: string) => {
+      const v = settings[k];
+      if (typeof v !== "string" || !parseIp(v)) throw h.error("Not a valid " + what);
+      return v;
+    };
+    const ip = field("ip", "IP address"), gw = field("gw", "Gateway address"), netmask = field("netmask", "Netmask");
+    this.staticIp = { ip, gw, netmask };
+    // inverted, as the ESP32 build: "Failure" means it worked
+    if (typeof callback === "function") this.later(() => h.invoke(callback, ["Failure"]));
+    else throw h.error("Callback is not a function");
+  }
+
+  /** sockets can reach the broker: joined, and (static) on the access point's subnet */
+  get routable(): boolean {
+    if (this.state !== "connected") return false;
+    const s = this.staticIp;
+    return !s || (sameSubnet(s.ip, this.host.ip, s.netmask) && sameSubnet(s.gw, gatewayOf(this.host.ip), s.netmask));
+  }
+
   setSNTP(server: string, zone: any): void {
     this.host.check();
     if (typeof zone !== "string") throw this.host.error("Zone is not a string");
     if (typeof server !== "string") throw this.host.error("Server is not a string");
+    // a name needs DNS, which only DHCP sets up
+    if (this.staticIp && !parseIp(server)) return;
     this.sntp = true;
     if (this.state === "connected") this.scheduleSntp();
   }
@@ -180,7 +218,8 @@ export class SimWifi implements WifiModule {
   // ---- internals ----
   private scheduleAttempt(): void {
     const h = this.host;
-    const delay = WIFI_JOIN_MIN_MS + (WIFI_JOIN_MAX_MS - WIFI_JOIN_MIN_MS) * h.rng();
+    const [min, max] = this.staticIp ? [WIFI_STATIC_JOIN_MIN_MS, WIFI_STATIC_JOIN_MAX_MS] : [WIFI_JOIN_MIN_MS, WIFI_JOIN_MAX_MS];
+    const delay = min + (max - min) * h.rng();
     this.timer = h.clock.setTimeout(() => {
       this.timer = undefined;
       this.attempt();
@@ -211,7 +250,8 @@ export class SimWifi implements WifiModule {
     }
     this.state = "connected";
     this.setLink(true);
-    this.emit("connected", h.obj({ ip: h.ip, netmask: "255.255.255.0", gw: gatewayOf(h.ip) }));
+    const st = this.staticIp;
+    this.emit("connected", h.obj(st ? { ip: st.ip, netmask: st.netmask, gw: st.gw } : { ip: h.ip, netmask: "255.255.255.0", gw: gatewayOf(h.ip) }));
     this.finish(null);
     this.watchLink();
     if (this.sntp) this.scheduleSntp();
@@ -270,6 +310,20 @@ export class SimWifi implements WifiModule {
     if (this.sntpTimer !== undefined) c.clearTimeout(this.sntpTimer);
     this.timer = this.linkTimer = this.sntpTimer = undefined;
   }
+}
+
+function parseIp(s: string): number | null {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (!m) return null;
+  const b = m.slice(1).map(Number);
+  if (b.some((x) => x > 255)) return null;
+  const v = ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+  return v === 0 ? null : v;
+}
+
+function sameSubnet(a: string, b: string, mask: string): boolean {
+  const m = parseIp(mask) ?? 0;
+  return ((parseIp(a) ?? 0) & m) === ((parseIp(b) ?? 0) & m);
 }
 
 function gatewayOf(ip: string): string {

@@ -81,6 +81,28 @@ describe("mqtt client (fake net, virtual time)", () => {
     expect(h.client.inflightCount()).to.equal(0);
   });
 
+  it("roundTrip: one PINGREQ, done on its PINGRESP, after what the broker sent before it; down/closed otherwise", () => {
+    const h = setup({ keepAliveS: 0 }, { answerPings: false });
+    const got: (string | null)[] = [];
+    h.client.roundTrip((e) => got.push(e));
+    run();
+    expect(got).to.deep.equal(["down"]);
+    h.client.connect();
+    run();
+    h.client.roundTrip((e) => got.push(e + " " + h.messages.length));
+    run(100);
+    expect(h.net.last.packets().filter((p) => p.type === 12).length).to.equal(1);
+    expect(got.length).to.equal(1);
+    // a queued message, then the PINGRESP, in one TCP read
+    h.net.last.feed(srv.publish("casanode/s1/n1/cmd", "x", 1, 7) + srv.pingresp());
+    run();
+    expect(got).to.deep.equal(["down", "null 1"]);
+    h.client.roundTrip((e) => got.push(e));
+    h.net.last.fail("reset");
+    run();
+    expect(got[2]).to.match(/^(error|closed)$/);
+  });
+
   it("QoS 0: done once written, retain flag on the wire", () => {
     const h = setup();
     h.client.connect();

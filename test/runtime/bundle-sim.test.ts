@@ -7,7 +7,8 @@ import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { ensureBundle } from "../../tools/build.js";
 import { VirtualClock } from "../../sim/clock.js";
-import { SimNode, BOOT_MS } from "../../sim/node.js";
+import { SimNode } from "../../sim/node.js";
+import { BOOT_BASE_MS, esp32BootMs, scanMsPerByte, cpuFactor } from "../../sim/boot-time.js";
 import { createWorld } from "../../sim/world/index.js";
 import { createRng } from "../../sim/random.js";
 import type { WorldModel } from "../../sim/world/types.js";
@@ -15,6 +16,7 @@ import type { BoardProfile } from "../../firmware/board.js";
 import { readNodeStats } from "../../firmware/runtime/stats.js";
 import { signCommand } from "../../firmware/uplink/commands.js";
 import { MemBroker } from "./mem-broker.js";
+import type { NetLatency } from "../../sim/espruino/net.js";
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -35,7 +37,7 @@ interface Rig {
 
 const profiles: { [b: string]: BoardProfile } = {};
 
-async function rig(board: string, config: object, opts: { world?: (w: WorldModel) => WorldModel; seed?: number; wifiUp?: (t: number) => boolean; storageBytes?: number } = {}): Promise<Rig> {
+async function rig(board: string, config: object, opts: { world?: (w: WorldModel) => WorldModel; seed?: number; wifiUp?: (t: number) => boolean; storageBytes?: number; netLatency?: NetLatency } = {}): Promise<Rig> {
   const file = await ensureBundle(board);
   const profile = (profiles[board] ??= ((await import(`../../boards/profiles/${board}.js`)) as { profile: BoardProfile }).profile);
   const clock = new VirtualClock(START);
@@ -46,11 +48,13 @@ async function rig(board: string, config: object, opts: { world?: (w: WorldModel
   const world = opts.world ? opts.world(base) : base;
   const node = new SimNode({
     id: "n1", board: profile, bundle: readFileSync(file, "utf8"),
-    config: { site: "t", node: "n1", keyHex: KEY, ...config },
+    // these tests follow each window to the broker: send at every window unless told otherwise
+    config: { site: "t", node: "n1", keyHex: KEY, sendPeriodS: 0, ...config },
     clock, world, rng: createRng(opts.seed ?? 5), storageBytes: opts.storageBytes,
     // the bundle's default Wi-Fi is the simulator's access point
     wifi: { ssid: "casanode-sim", password: "casanode-sim-ap", up: opts.wifiUp ?? (() => true) },
     createNet: broker.createNet,
+    netLatency: opts.netLatency,
     onConsole: (t) => {
       partial += t;
       let i: number;
@@ -105,6 +109,63 @@ describe("bundles in the simulator (runtime)", function () {
     r = undefined;
   });
 
+  it("network round trips: the CONNACK reaches the node two round trips (TCP, CONNECT) after the connect, and the upload wake grows by a few of them", async () => {
+    const wake = async (rtt: number) => {
+      const r = await rig("esp32-bin", {}, { netLatency: { rttMinMs: rtt, rttMaxMs: rtt, tlsHandshakeMs: 0 } });
+      r.run(2 * HOUR);
+      const up = r.seen(/uplink: connected/), sleeps = r.seen(/^sleep /);
+      const t = up[up.length - 1];
+      return { connected: t, sleep: sleeps.find((s) => s > t)! };
+    };
+    const a = await wake(0), b = await wake(250);
+    expect(b.connected - a.connected).to.equal(500);
+    // after CONNACK: SUBACK/PUBACKs, the closing PINGREQ, the offline status's PUBACK...
+    const extra = b.sleep - b.connected - (a.sleep - a.connected);
+    expect(extra).to.be.at.least(3 * 250);
+    expect(extra).to.be.below(8 * 250);
+  });
+
+  it("boot time grows with the bundle: the fixed part plus its measured parse time scaled to the ESP32", async () => {
+    const r = await rig("esp32-bin", {});
+    const bytes = readFileSync("dist/esp32-bin.js", "latin1").length;
+    expect(r.node.bootMs).to.equal(esp32BootMs(bytes));
+    expect(r.node.bootMs).to.equal(Math.round(BOOT_BASE_MS + bytes * scanMsPerByte() * cpuFactor()));
+    expect(esp32BootMs(2 * bytes) - BOOT_BASE_MS).to.be.closeTo(2 * (r.node.bootMs - BOOT_BASE_MS), 1);
+    r.run(1000 + r.node.bootMs);
+    // the bundle's first line comes out once the boot is over, not before
+    expect(r.seen(/CasaNode/)[0]).to.equal(START + r.node.bootMs);
+  });
+
+  it("static IP: joins in well under a second on wakes, DHCP at power-on and once a day; a wrong address falls back to DHCP for a day", async () => {
+    const wifi = (ip: string) => ({ ssid: "casanode-sim", password: "casanode-sim-ap", ip, gw: "192.168.4.1", netmask: "255.255.255.0" });
+    const joins = (r: Rig, re: RegExp) => {
+      const ups = r.seen(/^upload: |^clock not set: connecting first/), conn = r.lines.filter((l) => re.test(l[1])).map((l) => l[0]);
+      return conn.map((t) => t - ups.filter((u) => u <= t).pop()!);
+    };
+    r = await rig("esp32-bin", { samplePeriodS: 900, uploadPeriodS: 3600, sendPeriodS: 3600, wifi: wifi("192.168.4.200"), broker: { host: "127.0.0.1", port: 1883 } });
+    r.run(30 * HOUR);
+    const stat = joins(r, /uplink: connected .*\(static 192\.168\.4\.200\)/), dhcp = joins(r, /uplink: connected to [\d.:]+$/);
+    // power-on (the SNTP session), then the first upload a day after it
+    expect(dhcp.length).to.equal(2);
+    expect(stat.length).to.be.at.least(25);
+    // from the first upload after power-on (its DHCP time was taken before SNTP set the clock)
+    expect(r.seen(/\(static 192\.168\.4\.200\)/)[0]).to.be.below(START + 2 * HOUR);
+    for (const ms of stat) expect(ms).to.be.below(1300);
+    for (const ms of dhcp) expect(ms).to.be.at.least(1500);
+    expect(readNodeStats(r.node.storage).lost).to.equal(0);
+
+    // an address outside the AP's subnet: joins, reaches nothing, DHCP from the next upload
+    r = await rig("esp32-bin", { samplePeriodS: 900, uploadPeriodS: 3600, sendPeriodS: 3600, wifi: wifi("10.9.9.9"), broker: { host: "127.0.0.1", port: 1883 } });
+    r.run(4 * HOUR);
+    expect(r.seen(/static address failed \(mqtt /).length).to.equal(1);
+    const after = r.seen(/static address failed/)[0];
+    // the retry (one sample period later) joins with DHCP and empties the queue
+    expect(r.seen(/uplink: connected to [\d.:]+$/).filter((t) => t > after && t < after + 16 * MIN).length).to.equal(1);
+    const st = readNodeStats(r.node.storage);
+    expect(st.lost).to.equal(0);
+    expect(st.uploadFails).to.equal(1);
+  });
+
   it("esp32-bin: wakes on the period grid for a day; windows summarized across deep sleeps", async () => {
     r = await rig("esp32-bin", { samplePeriodS: 900, uploadPeriodS: 3600 });
     r.run(DAY + 10 * MIN);
@@ -115,7 +176,7 @@ describe("bundles in the simulator (runtime)", function () {
     expect(wakes.length).to.equal(96);
     // each wake lands on the grid (plus the chip's boot time), to the ms: no drift
     for (const t of wakes) {
-      const off = (t - BOOT_MS) % (15 * MIN);
+      const off = (t - r.node.bootMs) % (15 * MIN);
       expect(Math.min(off, 15 * MIN - off), new Date(t).toISOString()).to.be.below(1);
     }
     // every hour's window went out, stamped with its start, from samples taken in 4 boots

@@ -28,6 +28,15 @@ describe("config", () => {
     expect(l.ok && l.config.node).to.equal("linux-00");
   });
 
+  it("a static address: all of ip/gw/netmask as IPv4, and then the broker by IP (no DNS without DHCP)", () => {
+    const base = { node: "n1", site: "s", keyHex: key };
+    const wifi = { ssid: "street", password: "secret-pass", ip: "192.168.4.20", gw: "192.168.4.1", netmask: "255.255.255.0" };
+    expect(errorsOf({ ...base, wifi, broker: { host: "10.0.0.5", port: 1883 } })).to.deep.equal([]);
+    expect(errorsOf({ ...base, wifi, broker: { host: "mqtt.example.org", port: 1883 } })).to.deep.equal(['broker.host must be an IPv4 address with a static wifi.ip (no DNS without DHCP), got "mqtt.example.org"']);
+    const errs = errorsOf({ ...base, wifi: { ...wifi, ip: "192.168.4.256", netmask: undefined }, broker: { host: "10.0.0.5", port: 1883 } });
+    expect(errs.map((e) => e.split(" ")[0])).to.deep.equal(["wifi.ip", "wifi.netmask"]);
+  });
+
   it("every board's defaults validate", () => {
     for (const b of [air, pole, linux, noise, bin]) expect(errorsOf(undefined, b), b.name).to.deep.equal([]);
   });
@@ -37,7 +46,7 @@ describe("config", () => {
     expect(r.ok).to.equal(true);
     if (!r.ok) return;
     expect(r.config.location).to.deep.equal({ lat: 34.02, lon: -7.6 });
-    expect(r.config.thresholds).to.deep.equal({ pm25: 35, binFill: 0.8 });
+    expect(r.config.thresholds).to.deep.equal({ pm25: 35, binFill: 0.8, binFillStep: 0.1 });
     expect(r.config.samplePeriodS).to.equal(60);
   });
 
@@ -95,7 +104,12 @@ describe("config", () => {
     expect(a.ok).to.equal(true);
     if (!a.ok) return;
     const b = patchConfig(file, a.patch, { thresholds: { pm25: 25 } }, air);
-    expect(b.ok && b.config).to.deep.include({ samplePeriodS: 600, uploadPeriodS: 3600, thresholds: { pm25: 25, binFill: 0.8 } });
+    expect(b.ok && b.config).to.deep.include({ samplePeriodS: 600, uploadPeriodS: 3600, thresholds: { pm25: 25, binFill: 0.8, binFillStep: 0.1 } });
+    // the send period stays on the window grid
+    const d = patchConfig(file, a.patch, { sendPeriodS: 5400 }, air);
+    expect(d.ok ? [] : d.errors).to.deep.equal(["sendPeriodS must be 0 or a multiple of uploadPeriodS (3600), got 5400"]);
+    const e = patchConfig(file, a.patch, { sendPeriodS: 21600, thresholds: { binFillStep: 0 } }, air);
+    expect(e.ok ? [] : e.errors).to.deep.equal(["thresholds.binFillStep must be a fill fraction between 0.01 and 1, got 0"]);
     const c = patchConfig(file, a.patch, { samplePeriodS: 700 }, air);
     expect(c.ok ? [] : c.errors).to.deep.equal(["uploadPeriodS must be a multiple of samplePeriodS (700), got 3600"]);
   });

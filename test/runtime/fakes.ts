@@ -135,6 +135,11 @@ export class Chip {
   pubackDelayMs = 20;
   sessionPresent = false;
   pendingCmds: string[] = [];
+  /** ms after CONNACK at which queued commands reach the node */
+  cmdDelayMs = 5;
+  /** when the node sent DISCONNECT, and PUBACKs the broker sent */
+  disconnects: number[] = [];
+  pubacks: number[] = [];
   crashes: string[] = [];
   /** the REPL's serial port: what the firmware wrote to it, and whether the REPL is on it */
   consoleOut = "";
@@ -343,18 +348,23 @@ export class Chip {
       s.feed(srv.connack(this.sessionPresent));
       (s as any).mqttUp = true;
       this.sessionPresent = !p.connect!.cleanSession;
-      setTimeout(() => this.deliver(s), 5);
+      setTimeout(() => this.deliver(s), this.cmdDelayMs);
     } else if (p.type === 8) s.feed(srv.suback(p.id!, p.subscriptions!.map((x) => x.qos)));
     else if (p.type === 3) {
       this.published.push({ t: Date.now(), topic: p.topic!, payload: p.payload!, retain: !!p.retain, dup: !!p.dup });
       if (p.qos === 1) {
         const id = p.id!;
         setTimeout(() => {
-          if (this.brokerUp) s.feed(srv.puback(id));
+          if (!this.brokerUp) return;
+          this.pubacks.push(Date.now());
+          s.feed(srv.puback(id));
         }, this.pubackDelayMs);
       }
     } else if (p.type === 12) s.feed(srv.pingresp());
-    else if (p.type === 14) s.close();
+    else if (p.type === 14) {
+      this.disconnects.push(Date.now());
+      s.close();
+    }
   }
 
   topic(kind: string): Published[] {

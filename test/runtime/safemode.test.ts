@@ -33,9 +33,9 @@ describe("safe mode", () => {
     const pm = () => [new FakeSensor("pm", 0, () => [{ name: "pm25", unit: "ug/m3", value: 9 }])];
     chip = new Chip({ board: board("b", "battery", ["pm"]), config: cfg, sensors: pm });
     chip.start();
-    // each boot is cut while it is still uploading, before it could sleep
+    // each boot is cut while it is still uploading (joining Wi-Fi), before it could sleep
     for (let i = 0; i < 4; i++) {
-      await chip.run(3_000);
+      await chip.run(1_500);
       chip.powerCut(20_000);
       await chip.run(20_000);
     }

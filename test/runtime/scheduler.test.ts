@@ -278,6 +278,55 @@ describe("scheduler", () => {
     expect(chip.console!.queue()).to.include({ depth: 0, dropped: 0 });
   });
 
+  it("battery upload wake: leaves once a ping round trip proves queued commands delivered and their acks are PUBACKed, no fixed linger, no polling", async () => {
+    chip = new Chip({ board: board("b", "battery", ["pm"]), config: cfg({ samplePeriodS: 300, uploadPeriodS: 900 }), sensors: pm(() => 7, 0), startMs: Date.UTC(2026, 0, 15, 8, 0, 30) });
+    // PUBACKs off the 100 ms grid: a poll would notice them late
+    chip.pubackDelayMs = 137;
+    chip.start();
+    await chip.run(10 * MINUTE);
+    chip.command("relay", { state: "on" });
+    chip.command("diag", {});
+    const n = chip.disconnects.length;
+    await chip.run(20 * MINUTE);
+    expect(chip.crashes).to.deep.equal([]);
+    const acks = chip.topic("ack").map((m) => JSON.parse(m.payload));
+    expect(acks.map((a) => a.ok)).to.deep.equal([false, true]);
+    expect(acks[0].detail).to.equal("no relay on this board");
+    expect(chip.topic("diag").length).to.be.greaterThan(1);
+    // the upload wake after the commands were queued
+    const d = chip.disconnects[n];
+    const online = chip.topic("status").filter((m) => m.t < d && JSON.parse(m.payload).state === "online").pop()!;
+    const offline = chip.topic("status").find((m) => m.t > online.t && JSON.parse(m.payload).state === "offline")!;
+    const lastAck = chip.topic("ack").pop()!;
+    expect(lastAck.t).to.be.below(offline.t);
+    // connected for a handful of 137 ms PUBACK round trips, not a 2.5 s linger
+    expect(d - online.t).to.be.below(1000);
+    // DISCONNECT goes out on the last PUBACK (the offline status's), not on a later poll
+    expect(d).to.equal(chip.pubacks.filter((t) => t <= d).pop());
+  });
+
+  it("uploads when it matters: every sendPeriodS on its grid, early on a bin fill step or an active alarm, windows on their own period", async () => {
+    const start = Date.UTC(2026, 0, 15, 0, 0, 30);
+    // fill 0.30 all day, 0.45 from 13:10 (a step of 0.15), 0.85 from 20:10 (over bin-full)
+    const fill = (t: number) => (t >= start + 20 * HOUR + 10 * MINUTE ? 0.85 : t >= start + 13 * HOUR + 10 * MINUTE ? 0.45 : 0.3);
+    const bin = () => [new FakeSensor("bin", 0, (t) => [{ name: "fill", unit: "/", value: fill(t) }])];
+    chip = new Chip({ board: board("b", "battery", ["bin"]), config: cfg({ samplePeriodS: 900, uploadPeriodS: 3600, sendPeriodS: 21600, thresholds: { pm25: 55, binFill: 0.8, binFillStep: 0.1 } }), sensors: bin, startMs: start });
+    chip.start();
+    await chip.run(DAY);
+    expect(chip.crashes).to.deep.equal([]);
+    const ups = chip.topic("status").filter((m) => JSON.parse(m.payload).state === "online").map((m) => new Date(m.t).toISOString().slice(11, 16));
+    // boot; the first window closing (:45, its last slot) past 06:00 and 12:00 on the 6 h grid;
+    // 13:45 the window that saw the step; 18:45; 20:15 the bin-full alarm at once, then every
+    // window while it stays active
+    expect(ups).to.deep.equal(["00:00", "06:45", "12:45", "13:45", "18:45", "20:15", "20:45", "21:45", "22:45", "23:45"]);
+    // every hourly window's summary went out all the same
+    const means = [...chip.dataValues().keys()].filter((k) => k.startsWith("bin.fill.mean@"));
+    expect(means.length).to.equal(24);
+    const st = readNodeStats(chip.storage);
+    expect(st.lost).to.equal(0);
+    expect(st.dropped).to.equal(0);
+  });
+
   it("gives up on Wi-Fi that never answers (its own timeout), sleeps with the radio off, retries with backoff", async () => {
     chip = new Chip({ board: board("b", "battery", ["pm"]), config: cfg({ samplePeriodS: 300, uploadPeriodS: 900, wifiTimeoutMs: 15000 }), sensors: pm(() => 7, 0) });
     chip.wifiUp = false;

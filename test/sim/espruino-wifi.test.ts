@@ -5,7 +5,8 @@ import { expect } from "chai";
 import net from "node:net";
 import { bootNode, iife, AP, START_MS } from "./node-fixture.js";
 import { BOOT_MS } from "../../sim/node.js";
-import { WIFI_JOIN_MAX_MS, WIFI_JOIN_MIN_MS, WIFI_LINK_CHECK_MS } from "../../sim/espruino/wifi.js";
+import { WIFI_JOIN_MAX_MS, WIFI_STATIC_JOIN_MIN_MS, WIFI_STATIC_JOIN_MAX_MS, WIFI_JOIN_MIN_MS, WIFI_LINK_CHECK_MS } from "../../sim/espruino/wifi.js";
+import { NO_NET_LATENCY } from "../../sim/espruino/net.js";
 
 const lines = (text: string, prefix: string) => text.split("\n").filter((l) => l.startsWith(prefix));
 
@@ -39,6 +40,32 @@ describe("SimNode: Wifi and net", () => {
     const radio = h.node.trace.filter((t) => t.state === "radio");
     expect(radio.map((t) => t.on)).to.deep.equal([true, false]);
     expect(radio[1].t - radio[0].t).to.be.closeTo(10_000, 1);
+    h.node.stop();
+  });
+
+  it("setIP: throws on a bad field, calls back inverted ('Failure' = done), joins faster with no DHCP; no DNS for SNTP by name", () => {
+    const h = bootNode(
+      iife(`var W = require("Wifi");
+      try { W.setIP({ ip: "192.168.4.300", gw: "192.168.4.1", netmask: "255.255.255.0" }, function () {}); } catch (e) { print("threw " + e.message); }
+      W.setIP({ ip: "192.168.4.77", gw: "192.168.4.1", netmask: "255.255.255.0" }, function (r) {
+        print("setIP " + r);
+        var t0 = Date.now();
+        W.setSNTP("pool.ntp.org", "UTC0");
+        W.connect(${JSON.stringify(AP.ssid)}, { password: ${JSON.stringify(AP.password)} }, function (err) {
+          print("cb " + err + " after " + (Date.now() - t0) + " ip " + W.getIP().ip);
+          setTimeout(function () { print("year " + new Date().getFullYear()); }, 3000);
+        });
+      });`),
+      { rtc: "power-on-zero" },
+    );
+    h.node.start();
+    h.clock.advance(BOOT_MS + 6000);
+    expect(h.out()).to.include("threw Not a valid IP address\n");
+    expect(h.out()).to.include("setIP Failure\n");
+    const took = Number(/cb null after ([\d.]+) ip 192\.168\.4\.77\n/.exec(h.out())![1]);
+    expect(took).to.be.within(WIFI_STATIC_JOIN_MIN_MS, WIFI_STATIC_JOIN_MAX_MS);
+    // SNTP by name: no DNS server without DHCP, the clock stays at 1970
+    expect(h.out()).to.include("year 1970\n");
     h.node.stop();
   });
 
@@ -161,6 +188,8 @@ describe("SimNode: Wifi and net", () => {
           });
           s.on("close", function () { print("close callback ran"); });
         });`),
+        // socket semantics here; pump() delivers at the current virtual time
+        { netLatency: NO_NET_LATENCY },
       );
       h.node.start();
       h.clock.advance(BOOT_MS + WIFI_JOIN_MAX_MS + 1);

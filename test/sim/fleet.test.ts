@@ -363,6 +363,9 @@ describe("casanode sim (options)", () => {
     [["--power-cuts", "-1"], "--power-cuts"],
     [["--replay", "pm"], "--replay"],
     [["--console-port", "70000"], "--console-port"],
+    [["--rtt", "60-20"], "--rtt must be ms per round trip, e.g. 40 or 20-60"],
+    [["--rtt", "fast"], "--rtt must be"],
+    [["--tls-handshake", "-5"], "--tls-handshake must be a whole number"],
     [["--duration", "0"], "--duration must be more than 0, e.g. 90m"],
     [["--duration", "0m"], "--duration must be more than 0"],
     [["--summary", os.tmpdir()], `--summary: ${os.tmpdir()} is a directory`],
@@ -403,7 +406,8 @@ const haveNode = existsSync(path.join(ROOT, "sim", "node.ts"));
   this.timeout(120_000);
 
   it("runs a small mixed fleet for a few hours with every reading accounted for", async () => {
-    const { summary, traces, runner } = await runFleet({ boards: ["esp32-air", "esp32-pole", "esp32-bin"], nodes: 3, durationMs: 3 * H, seed: 5 });
+    // 7 h: the bin node sends every 6 h
+    const { summary, traces, runner } = await runFleet({ boards: ["esp32-air", "esp32-pole", "esp32-bin"], nodes: 3, durationMs: 7 * H, seed: 5 });
     expect(runner.lateReplies, "MQTT replies delivered after virtual time moved on").to.equal(0);
     for (const n of summary.nodes) {
       expect(n.crashes, `${n.id}: ${n.lastError}`).to.equal(0);
@@ -417,6 +421,22 @@ const haveNode = existsSync(path.join(ROOT, "sim", "node.ts"));
     const pole = summary.nodes.find((n) => n.board === "esp32-pole")!;
     expect(air.wakes).to.be.greaterThan(10); // deep-sleeps between cycles
     expect(air.mahPerDay).to.be.below(pole.mahPerDay);
+  });
+
+  it("the low-power bin board builds, runs in the fleet and sleeps on a fraction of the DevKitC-class board's charge", async () => {
+    // 7 h: one 6 h send
+    const { summary, runner } = await runFleet({ boards: ["esp32-bin", "esp32-bin-lp"], nodes: 2, durationMs: 7 * H, seed: 6 });
+    expect(runner.lateReplies).to.equal(0);
+    const dev = summary.nodes.find((n) => n.board === "esp32-bin")!;
+    const lp = summary.nodes.find((n) => n.board === "esp32-bin-lp")!;
+    for (const n of [dev, lp]) {
+      expect(n.crashes, `${n.id}: ${n.lastError}`).to.equal(0);
+      expect(n.receivedAtBroker, n.id).to.be.greaterThan(0);
+      expect(n.lost, n.id).to.equal(0);
+    }
+    // same firmware and sensor, same cycles: only the board's sleep floor differs (60 vs 13 uA)
+    expect(lp.wakes).to.equal(dev.wakes);
+    expect(lp.mahPerDay).to.be.below(dev.mahPerDay - 24 * (0.06 - 0.013) * 0.8);
   });
 
   it("serves each node's console on its own TCP port", async () => {

@@ -1,7 +1,7 @@
 // Shared set-up for tests that boot hand-written bundles in a SimNode.
 
 import { VirtualClock } from "../../sim/clock.js";
-import { SimNode, type SimNodeOptions, type SimWifiNetwork } from "../../sim/node.js";
+import { SimNode, BOOT_MS, type SimNodeOptions, type SimWifiNetwork } from "../../sim/node.js";
 import type { BoardProfile, DeviceSpec } from "../../firmware/board.js";
 import type { WorldModel } from "../../sim/world/types.js";
 import { createRng } from "../../sim/random.js";
@@ -55,6 +55,8 @@ export function bootNode(bundle: string, opts: Partial<SimNodeOptions> & { devic
     world: stubWorld,
     rng: createRng(42),
     wifi,
+    // hand-written bundles boot in the fixed part only, so timings stay round
+    bootMs: BOOT_MS,
     ...rest,
     onConsole: (t) => {
       printed += t;

@@ -18,6 +18,15 @@ const positive = (x: number | null | undefined) => {
 };
 
 describe("bench", function () {
+  it("phasesOf: a wake's phases from its marks, missing ones left out", async () => {
+    const { phasesOf } = await import("../../bench/day.js");
+    expect(phasesOf(0, 5000, { boot: 1000, cycle: 2100, radio: 2100, tcp: 2800, PINGREQ: 3200, DISCONNECT: 3300 })).to.deep.equal({ boot: 1000, sensors: 1100, join: 700, mqtt: 400, linger: 100, sleep: 1700 });
+    // a sample wake: no radio
+    expect(phasesOf(0, 2200, { boot: 1000, cycle: 2150 })).to.deep.equal({ boot: 1000, sensors: 1150, sleep: 50 });
+    // a join that failed: no TCP connect, the rest goes to sleep
+    expect(phasesOf(0, 9000, { boot: 1000, cycle: 2000, radio: 2000 })).to.deep.equal({ boot: 1000, sensors: 1000, sleep: 7000 });
+  });
+
   this.timeout(120000);
 
   describe("finding Espruino's Linux build", () => {
@@ -120,7 +129,7 @@ describe("bench", function () {
       r = await runBench({
         only: ["bundle", "memory", "currents", "energy", "radio", "flash", "mqtt"],
         boards: ["esp32-bin", "linux"],
-        dayMs: 65 * 60_000, // the bin node uploads at boot and after an hour
+        dayMs: 7 * 60 * 60_000, // the bin node syncs at power-on and sends every 6 h (at 06:45, its first window end past 06:00)
         real: false,
         mqttMessages: 20,
         mosquitto: false,
@@ -146,6 +155,13 @@ describe("bench", function () {
       positive(e.sampleCycle!.mah);
       positive(e.mahPerDay);
       positive(e.batteryLifeDays);
+      // the upload wake's timeline, and where the day's charge goes
+      for (const ph of ["boot", "sensors", "join", "mqtt", "linger"]) positive(e.uploadCycle!.phases[ph]);
+      for (const ph of ["boot", "sensors"]) positive(e.sampleCycle!.phases[ph]);
+      const split = e.split!;
+      expect(split.sleep + split.sampleWakes + split.uploadWakes).to.be.at.most(e.mahPerDay + 1e-9);
+      positive(split.sleep);
+      positive(split.uploadWakes);
       positive(bin.radio!.txBytesPerReading);
       positive(bin.radio!.messagesPerUpload);
       positive(bin.flash!.bytesPerDay);

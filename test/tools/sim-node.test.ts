@@ -63,7 +63,7 @@ describe("field tools: against a simulated node", function () {
       wifi: { ssid: "casanode-sim", password: "casanode-sim", up: () => true },
     });
     node.start();
-    clock.advance(1000);
+    clock.advance(3000); // past the boot (its time grows with the bundle: sim/boot-time.ts)
     server = await serveConsole(node, 0);
     port = `tcp://127.0.0.1:${server.port}`;
     // 20 ms of node time per 2 ms of ours: reboots take a few real ms

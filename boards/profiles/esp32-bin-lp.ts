@@ -1,0 +1,17 @@
+// Battery waste-bin node on a low-power ESP32 board: the same A02YYUW wiring as esp32-bin,
+// on a board made for batteries (low-quiescent LDO, no USB-serial chip powered, switched
+// battery divider): ~13 uA in deep sleep against the DevKitC-class board's 60 uA.
+import type { BoardProfile } from "../../firmware/board.js";
+import { CURRENTS } from "./currents.js";
+import { profile as devkit } from "./esp32-bin.js";
+
+export const profile: BoardProfile = {
+  name: "esp32-bin-lp",
+  description: "ESP32 low-power battery bin node: fill level (DFRobot A02YYUW, switched supply), ~13 uA asleep",
+  chip: "esp32",
+  power: devkit.power,
+  currentMa: { sleep: CURRENTS["esp32-lowpower"].off, awake: CURRENTS["esp32-lowpower"].on, radio: CURRENTS["esp32-wifi"].on },
+  devices: devkit.devices,
+  bleConsole: devkit.bleConsole,
+  defaults: devkit.defaults,
+};
