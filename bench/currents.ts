@@ -18,7 +18,7 @@ export interface CurrentRow {
 /** the parts of CURRENTS a board's profile draws on: its module, the radio, each device */
 function partsOf(p: BoardProfile): string[] {
   const parts: string[] = [];
-  for (const part of ["esp32-cpu", "esp32-devkitc"]) {
+  for (const part of ["esp32-cpu", "esp32-devkitc", "esp32-lowpower"]) {
     if (CURRENTS[part].on === p.currentMa.awake && CURRENTS[part].off === p.currentMa.sleep) parts.push(part);
   }
   if (p.currentMa.radio && CURRENTS["esp32-wifi"].on === p.currentMa.radio) parts.push("esp32-wifi");
