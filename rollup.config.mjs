@@ -20,7 +20,10 @@ export function boardConfig(name) {
       espruinoHelpers(),
       terser({
         ecma: 5,
-        compress: { defaults: false, hoist_funs: true, dead_code: true, unused: true, conditionals: true, evaluate: true, booleans: true, join_vars: true, collapse_vars: false },
+        // terser's default compress, less what Espruino does not take: functions hoisted (it does not
+        // hoist), no `arguments[i]` rewriting, and `typeof X == "undefined"` kept (X may be an absent
+        // global such as ESP32 on the Linux build). Each bundle was run on the real interpreter.
+        compress: { hoist_funs: true, arguments: false, typeofs: false, passes: 2 },
         mangle: true,
         // short lines: Espruino copies the source line into each stack frame of a trace, and one
         // 55 KB line runs a 16383-variable heap out of memory on the first caught exception (measured)

@@ -226,9 +226,11 @@ for (const kind of kinds) {
 
     it("persistent session: commands sent while the node was away arrive when it reconnects", async () => {
       const node = startNode(broker.port);
-      node.client.subscribe(T.cmd, 1);
+      // the SUBACK through the public callback (the client's state is closure-private)
+      let subacked = false;
+      node.client.subscribe(T.cmd, 1, (err) => (subacked = err === null));
       await connected(node);
-      await waitFor("suback", () => (node.client as any).subs[0].acked);
+      await waitFor("suback", () => subacked);
       await new Promise<void>((r) => node.client.disconnect(r));
       const host = track(await watcher(broker.url, "unused/#"));
       const sent = [1, 2, 3].map((i) => signCommand("n1", KEY, i, `c-${i}`, "diag", {}, sha256));
@@ -247,9 +249,11 @@ for (const kind of kinds) {
       // as the firmware's uplink sets it: a command with its topic fits, 100 KB does not
       const opts = { maxPacketBytes: 1024 };
       const first = startNode(broker.port, opts);
-      first.client.subscribe(T.cmd, 1);
+      // the SUBACK through the public callback (the client's state is closure-private)
+      let subacked = false;
+      first.client.subscribe(T.cmd, 1, (err) => (subacked = err === null));
       await connected(first);
-      await waitFor("suback", () => (first.client as any).subs[0].acked);
+      await waitFor("suback", () => subacked);
       await new Promise<void>((r) => first.client.disconnect(r));
       // mosquitto_pub -q 1 -t .../cmd -f 100KB.json while the node is away
       const w = track(await watcher(broker.url, T.data));
