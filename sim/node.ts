@@ -65,7 +65,8 @@ export interface SimNodeOptions {
   onConsole?: (text: string) => void;
 
   // ---- additions (defaults in brackets) ----
-  /** ESP32: the chip's saved BLE switch at the first boot (NVS, kept across resets) [true, as Espruino's default] */
+  /** ESP32: the chip's saved BLE switch at the first boot (NVS, kept across resets) [the profile's bleConsole.on: a
+   * node already switched; a fresh chip (Espruino's default, on) is `true`, and a battery board's first boot then restarts once] */
   bleEnabled?: boolean;
   /** flash for Storage, bytes [896 KB on ESP32, 256 KB on Linux] */
   storageBytes?: number;
@@ -208,7 +209,7 @@ export class SimNode {
     this.rng = opts.rng;
     this.lastEnergyT = this.clock.now();
     this.consoleMax = opts.consoleBufferChars ?? 65536;
-    this.ble = opts.bleEnabled ?? true;
+    this.ble = opts.bleEnabled ?? !!opts.board.bleConsole?.on;
     const esp32 = opts.board.chip === "esp32";
     this.storage = new SimStorage({
       sizeBytes: opts.storageBytes ?? (esp32 ? ESP32_STORAGE_BYTES : LINUX_STORAGE_BYTES),

@@ -1064,8 +1064,9 @@ export class EspruinoBoot {
         host.reset("software");
         throw HALT;
       }),
+      // no draw from host.rng here: the firmware reads BLE at boot, and a draw would shift every later random event
       getState: api(() =>
-        this.obj({ sdkVersion: "v4.4.8", freeHeap: 81_000 + Math.round(host.rng() * 4000), BLE: !!host.ble?.on(), Wifi: true, minHeap: 62_000 }),
+        this.obj({ sdkVersion: "v4.4.8", freeHeap: 83_000, BLE: !!host.ble?.on(), Wifi: true, minHeap: 62_000 }),
       ),
       // jswrap_esp32.c: stores the flag in NVS, jsfRemoveCodeFromFlash() (erases .varimage,
       // .bootcde, .bootrst: the firmware too), esp_restart()

@@ -50,13 +50,14 @@ describe("BLE console (bundles in the simulator)", function () {
     clock.advance(100);
     expect(ble).to.not.contain(PW);
     expect(ble).to.not.match(/^=/m);
-    expect(ble).to.match(/password>/);
+    expect(ble).to.match(/Invalid password/);
     c.send("health");
     clock.advance(100);
     const m = /health (\{.*\})/.exec(ble);
     expect(m, ble).to.not.equal(null);
     expect(JSON.parse(m![1]).node).to.equal("n1");
     ble = "";
+    clock.advance(1000); // past the wait the wrong guess earned
     c.send(PW);
     clock.advance(100);
     expect(ble).to.contain("Logged in.");
