@@ -91,7 +91,14 @@ export function espruinoPlatform(profile?: { bleConsole?: { on: boolean } }): Pl
           // jsflash.c jsfLoadBootCodeFromFlash) copies the firmware back, then erases itself
           set: function (on: boolean) {
             var s = require("Storage");
-            copyFile(s, ".bootcde", FW_COPY);
+            // firmware not in .bootcde (sent to RAM, or save()d): the restart would lose it
+            if (!s.read(".bootcde")) throw new Error("no .bootcde to keep");
+            try {
+              copyFile(s, ".bootcde", FW_COPY);
+            } catch (e) {
+              s.erase(FW_COPY); // flash full: no half copy left behind, and no switch
+              throw e;
+            }
             s.write(".boot0", "(function(s){if(!s.read('.bootcde'))(" + copyFile + ")(s,'" + FW_COPY + "','.bootcde');s.erase('" + FW_COPY + "');s.erase('.boot0')})(require('Storage'))");
             (esp as ESP32Module).enableBLE(on);
           },
