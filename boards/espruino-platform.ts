@@ -118,8 +118,14 @@ export function espruinoPlatform(profile?: { bleConsole?: { on: boolean } }): Pl
 function consolePort(name: string | null | undefined): ConsolePort | undefined {
   var port = name ? (global as any)[name] : undefined;
   if (!port || !port.on || !port.write) return undefined;
+  var nrf = name === "Bluetooth" ? (global as any).NRF : undefined;
   return {
     port: port,
+    closed: nrf
+      ? function (fn: () => void) {
+          nrf.on("disconnect", fn);
+        }
+      : undefined,
     // forced: neither Telnet nor a USB plug-in may move the REPL while it is locked or in use
     attach: function (on: boolean) {
       E.setConsole(on ? port : null, { force: true });

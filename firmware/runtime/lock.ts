@@ -16,13 +16,16 @@
 // jsiSetConsoleDevice(EV_BLUETOOTH, false)`), and back on disconnect (same test); bytes written
 // there reach the GATT server (jshardware.c EV_BLUETOOTH). So the forced E.setConsole(null) keeps
 // the REPL off both, and a login gives the REPL to the device it was typed on only: the other
-// device is locked again (the REPL is not there any more). Guess delays are shared: a second
+// device is locked again (the REPL is not there any more). A forced console stays on Bluetooth
+// after a disconnect, so the lock relocks on NRF.on('disconnect') (emitted by the same handler). Guess delays are shared: a second
 // device gives no extra guesses. Firmware code: ES5, Espruino subset.
 
 /** a console device (Serial1, Bluetooth) and a way to move the REPL on and off it */
 export interface ConsolePort {
   port: EspruinoSerial;
   attach(on: boolean): void;
+  /** calls fn when the link drops (a BLE central leaves): the REPL, forced there, would stay for the next one */
+  closed?(fn: () => void): void;
 }
 
 /** a logged-in console with no casanode.* call for this long locks itself */
@@ -82,6 +85,10 @@ export class ConsoleLock {
         d.con.port.on("data", function (data: string) {
           self.input(data, d);
         });
+        if (d.con.closed)
+          d.con.closed(function () {
+            if (!d.locked) self.lock();
+          });
       });
       this.listening = true;
     }

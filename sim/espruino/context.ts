@@ -208,6 +208,8 @@ export class EspruinoBoot {
   /** ESP32: the Nordic UART console device (jsdevices.c EV_BLUETOOTH, "Bluetooth") */
   private bluetooth: SerialPort | undefined;
   private bleConnected = false;
+  /** NRF.on('disconnect') listeners */
+  private nrfDisconnect: any[] = [];
   private ports: SerialPort[] = [];
   private baseline = new Set<string>();
   private skip = new Set<object>();
@@ -386,6 +388,8 @@ export class EspruinoBoot {
   bleDisconnect(): void {
     this.bleConnected = false;
     if (this.consoleDevice === "Bluetooth" && !this.consoleForced) this.setConsole("Serial1");
+    // BLE_DISCONNECT_EVENT with the HCI reason (0x13: the remote user ended it)
+    for (const fn of this.nrfDisconnect.slice()) this.invoke(fn, undefined, [0x13]);
   }
 
   private output(text: string): void {
@@ -928,6 +932,11 @@ export class EspruinoBoot {
     if (this.bluetooth) {
       s.Bluetooth = this.bluetooth.api();
       this.ports.push(this.bluetooth);
+      s.NRF = {
+        on: api((event: any, fn: any) => {
+          if (event === "disconnect" && typeof fn === "function") this.nrfDisconnect.push(fn);
+        }),
+      };
     }
     for (const port of ["Serial2", "Serial3"]) {
       const p = new SerialPort(this, port, host.uarts[port]);

@@ -77,7 +77,20 @@ describe("BLE console (bundles in the simulator)", function () {
     clock.advance(100);
     expect(ble).to.not.match(/=11/);
     expect(ble).to.match(/password>/);
+    // a phone that leaves logged in leaves nothing open: the next central meets the lock
+    clock.advance(1000); // "5+6" was a wrong guess
+    c.send(PW);
+    clock.advance(100);
+    expect(ble).to.contain("Logged in.");
     c.close();
+    clock.advance(100);
+    let ble2 = "";
+    const c2 = n.bleConnect((t) => void (ble2 += t));
+    c2.send("7+8");
+    clock.advance(100);
+    expect(ble2).to.not.match(/=15/);
+    expect(ble2).to.match(/password>/);
+    c2.close();
   });
 
   it("esp32-bin (bleConsole off) on a chip with BLE on: switches Bluetooth off exactly once, keeps its firmware, and has no Bluetooth console", async () => {
