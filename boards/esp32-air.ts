@@ -17,4 +17,4 @@ if (pm) {
 }
 var noise = fitted(profile, "sen0232");
 if (noise) sensors.push(new Sen0232(noise.name, gpio, pinOf(noise, "out"), optionsWith(noise, { power: powerOf(noise) })));
-global.casanode = startNode(espruinoPlatform(), profile, sensors, []);
+global.casanode = startNode(espruinoPlatform(profile), profile, sensors, []);

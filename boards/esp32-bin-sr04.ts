@@ -11,4 +11,4 @@ var gpio = espruinoGpio();
 var sensors: Sensor[] = [];
 var bin = fitted(profile, "hcsr04");
 if (bin) sensors.push(new HcSr04({ name: bin.name, gpio: gpio, trigger: pinOf(bin, "trigger"), echo: pinOf(bin, "echo"), power: powerOf(bin), options: bin.options }));
-global.casanode = startNode(espruinoPlatform(), profile, sensors, []);
+global.casanode = startNode(espruinoPlatform(profile), profile, sensors, []);

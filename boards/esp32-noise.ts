@@ -13,4 +13,4 @@ if (noise) {
   var nb = noise.bus as { address: number };
   sensors.push(new Dnms(noise.name, i2cOf(noise), optionsWith(noise, { address: nb.address, power: powerOf(noise), gpio: noise.power ? espruinoGpio() : undefined })));
 }
-global.casanode = startNode(espruinoPlatform(), profile, sensors, []);
+global.casanode = startNode(espruinoPlatform(profile), profile, sensors, []);

@@ -29,7 +29,7 @@ if (noise) {
   var nb = noise.bus as { address: number };
   sensors.push(new PcbSpl(noise.name, i2cOf(noise), optionsWith(noise, { address: nb.address, power: powerOf(noise), gpio: noise.power ? gpio : undefined })));
 }
-global.casanode = startNode(espruinoPlatform(), profile, sensors, actuators, {
+global.casanode = startNode(espruinoPlatform(profile), profile, sensors, actuators, {
   lamp: function (relay: Actuator, config: NodeConfig) {
     return new StreetlightController(relay, config.location);
   },

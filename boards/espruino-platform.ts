@@ -11,7 +11,17 @@ export const ESP32_MAX_DEEP_SLEEP_MS = Math.floor(2147483647 / 1000);
 /** ESP32.getWakeupCause(): ESP_SLEEP_WAKEUP_TIMER */
 const WAKEUP_TIMER = 4;
 
-export function espruinoPlatform(): Platform {
+/** the copy of the firmware kept while ESP32.enableBLE erases .bootcde, and what puts it back */
+const FW_COPY = "casanode.fw";
+
+/** Storage file to file in 4 KB pieces: a whole bundle read at once would not fit in RAM */
+function copyFile(s: StorageModule, from: string, to: string): void {
+  var l = (s.read(from) || "").length;
+  for (var o = 0; o < l; o += 4096) s.write(to, s.read(from, o, 4096) as string, o, l);
+}
+
+/** `profile`: its bleConsole turns the Bluetooth console device on */
+export function espruinoPlatform(profile?: { bleConsole?: { on: boolean } }): Platform {
   var esp: ESP32Module | undefined = typeof ESP32 !== "undefined" ? ESP32 : undefined;
   var wifi: WifiModule | undefined, crypto: CryptoModule | undefined, cause: WakeCause = "power-on";
   if (esp) {
@@ -69,7 +79,31 @@ export function espruinoPlatform(): Platform {
     memory: function () {
       return process.memory();
     },
-    console: consolePort(),
+    console: consolePort(E.getConsole ? E.getConsole() : "Serial1"),
+    bluetooth: esp && profile && profile.bleConsole && profile.bleConsole.on ? consolePort("Bluetooth") : undefined,
+    ble: esp
+      ? {
+          on: function () {
+            return !!(esp as ESP32Module).getState().BLE;
+          },
+          // ESP32.enableBLE stores the flag, erases the saved code (jswrap_esp32.c:
+          // jsfRemoveCodeFromFlash: .bootcde too) and restarts: a .boot0 (run before .bootcde,
+          // jsflash.c jsfLoadBootCodeFromFlash) copies the firmware back, then erases itself
+          set: function (on: boolean) {
+            var s = require("Storage");
+            // firmware not in .bootcde (sent to RAM, or save()d): the restart would lose it
+            if (!s.read(".bootcde")) throw new Error("no .bootcde to keep");
+            try {
+              copyFile(s, ".bootcde", FW_COPY);
+            } catch (e) {
+              s.erase(FW_COPY); // flash full: no half copy left behind, and no switch
+              throw e;
+            }
+            s.write(".boot0", "(function(s){if(!s.read('.bootcde'))(" + copyFile + ")(s,'" + FW_COPY + "','.bootcde');s.erase('" + FW_COPY + "');s.erase('.boot0')})(require('Storage'))");
+            (esp as ESP32Module).enableBLE(on);
+          },
+        }
+      : undefined,
     log: function (line: string) {
       print(line);
     },
@@ -80,13 +114,18 @@ export function espruinoPlatform(): Platform {
   };
 }
 
-/** the REPL's own device (Serial1 on ESP32, USB on the Linux build), for the console lock (firmware/runtime/lock.ts) */
-function consolePort(): ConsolePort | undefined {
-  var name = E.getConsole ? E.getConsole() : "Serial1";
+/** a console device for the console lock (firmware/runtime/lock.ts): the REPL's own (Serial1 on ESP32, USB on the Linux build), or Bluetooth */
+function consolePort(name: string | null | undefined): ConsolePort | undefined {
   var port = name ? (global as any)[name] : undefined;
   if (!port || !port.on || !port.write) return undefined;
+  var nrf = name === "Bluetooth" ? (global as any).NRF : undefined;
   return {
     port: port,
+    closed: nrf
+      ? function (fn: () => void) {
+          nrf.on("disconnect", fn);
+        }
+      : undefined,
     // forced: neither Telnet nor a USB plug-in may move the REPL while it is locked or in use
     attach: function (on: boolean) {
       E.setConsole(on ? port : null, { force: true });

@@ -4,4 +4,4 @@ import { profile } from "./profiles/linux.js";
 import { espruinoPlatform } from "./espruino-platform.js";
 import { startNode } from "../firmware/node.js";
 
-global.casanode = startNode(espruinoPlatform(), profile, [], []);
+global.casanode = startNode(espruinoPlatform(profile), profile, [], []);

@@ -15,6 +15,8 @@ import type { Runtime, LampControl } from "./runtime/scheduler.js";
 import { noteBoot, bootLoop, startWatchdog } from "./runtime/safemode.js";
 import { makeConsole, diagReport } from "./runtime/console.js";
 import { ConsoleLock } from "./runtime/lock.js";
+import type { ConsolePort } from "./runtime/lock.js";
+import type { NodeState } from "./runtime/store.js";
 import type { NodeConsole } from "./runtime/console.js";
 
 export interface NodeOptions {
@@ -81,6 +83,28 @@ export function startNode(platform: Platform, board: BoardProfile, sensors: Sens
   }
 }
 
+/**
+ * The chip's Bluetooth to the profile's bleConsole. ESP32.enableBLE restarts the chip, so it is
+ * asked once per change (st.ble keeps what was asked): a chip that does not take it (a build
+ * without Bluetooth) is left as it is, never rebooted in a loop.
+ */
+function switchBle(platform: Platform, board: BoardProfile, st: NodeState, rt: Runtime): void {
+  var want = !!(board.bleConsole && board.bleConsole.on), ble = platform.ble;
+  if (!ble || st.ble === want) return;
+  try {
+    if (ble.on() === want) {
+      st.ble = want;
+      return;
+    }
+    st.ble = want;
+    rt.store.save(); // before the restart: asked once even if the chip never takes it
+    rt.log("Bluetooth " + (want ? "on" : "off") + " (board profile bleConsole): the chip restarts");
+    ble.set(want);
+  } catch (e) {
+    rt.log("Bluetooth switch failed: " + e);
+  }
+}
+
 function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuators?: Actuator[], opts?: NodeOptions): NodeConsole {
   var bootAt = Date.now(), o = opts || {}, cause = platform.wakeCause();
   var store = new Store(platform.storage);
@@ -135,9 +159,12 @@ function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuat
     // counted before anything can crash this boot
     store.save();
   } else rt.safe = st.safe;
-  var lock: ConsoleLock | null = null;
-  if (password && platform.console) {
-    lock = new ConsoleLock(platform.console, password, function () {
+  switchBle(platform, board, st, rt);
+  var lock: ConsoleLock | null = null, cons: ConsolePort[] = [];
+  if (platform.console) cons.push(platform.console);
+  if (platform.bluetooth) cons.push(platform.bluetooth);
+  if (password && cons.length) {
+    lock = new ConsoleLock(cons, password, function () {
       return diagReport(rt);
     });
     var print = rt.log;

@@ -28,6 +28,10 @@ export interface Platform {
   memory(): EspruinoMemory;
   /** the REPL's serial device (Serial1 on ESP32) and a way to move the REPL off it while locked; undefined where there is none */
   console?: ConsolePort;
+  /** the BLE console device (Espruino's "Bluetooth"), only where the board profile turns it on */
+  bluetooth?: ConsolePort;
+  /** the chip's Bluetooth switch (ESP32 only): on() reads it, set() stores it and restarts the chip */
+  ble?: { on(): boolean; set(on: boolean): void };
   /** a line for whoever watches the console */
   log(line: string): void;
   /** report a power-state change for energy accounting (simulator and diag read it) */

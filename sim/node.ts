@@ -65,6 +65,9 @@ export interface SimNodeOptions {
   onConsole?: (text: string) => void;
 
   // ---- additions (defaults in brackets) ----
+  /** ESP32: the chip's saved BLE switch at the first boot (NVS, kept across resets) [the profile's bleConsole.on: a
+   * node already switched; a fresh chip (Espruino's default, on) is `true`, and a battery board's first boot then restarts once] */
+  bleEnabled?: boolean;
   /** flash for Storage, bytes [896 KB on ESP32, 256 KB on Linux] */
   storageBytes?: number;
   /** throw on Storage names over 28 chars instead of cutting them as Espruino does [false] */
@@ -140,10 +143,10 @@ function installRejectionHook(): void {
 }
 
 const scriptCache = new Map<string, vm.Script>();
-function compiled(code: string): vm.Script {
+function compiled(code: string, filename = ".bootcde"): vm.Script {
   let s = scriptCache.get(code);
   if (!s) {
-    s = new vm.Script(code, { filename: ".bootcde" });
+    s = new vm.Script(code, { filename });
     if (scriptCache.size > 32) scriptCache.clear();
     scriptCache.set(code, s);
   }
@@ -160,6 +163,8 @@ export class SimNode {
   readonly id: string;
   readonly devices: { [name: string]: SimDevice } = {};
   readonly storage: SimStorage;
+  private ble: boolean;
+  private bleListener: ((text: string) => void) | undefined;
   readonly stats: SimNodeStats = {
     boots: 0, wakes: 0, crashes: 0, awakeMs: 0, asleepMs: 0, radioMs: 0, chargeMah: 0,
     offMs: 0, watchdogResets: 0, softwareResets: 0, powerCuts: 0, tornWrites: 0, outOfMemory: 0, deepSleepOverflows: 0,
@@ -204,6 +209,7 @@ export class SimNode {
     this.rng = opts.rng;
     this.lastEnergyT = this.clock.now();
     this.consoleMax = opts.consoleBufferChars ?? 65536;
+    this.ble = opts.bleEnabled ?? !!opts.board.bleConsole?.on;
     const esp32 = opts.board.chip === "esp32";
     this.storage = new SimStorage({
       sizeBytes: opts.storageBytes ?? (esp32 ? ESP32_STORAGE_BYTES : LINUX_STORAGE_BYTES),
@@ -264,6 +270,37 @@ export class SimNode {
       return;
     }
     this.cutNow(offMs);
+  }
+
+  /** ESP32.enableBLE's saved flag (NVS: kept across resets and power cuts) */
+  get bleEnabled(): boolean {
+    return this.ble;
+  }
+
+  /**
+   * A BLE central (a phone) connects to the node's Nordic UART console. Throws when the chip's
+   * Bluetooth is off or the node is not awake (asleep it does not advertise).
+   */
+  bleConnect(onText: (text: string) => void): { send(line: string): void; close(): void } {
+    const boot = this.boot;
+    if (this.board.chip !== "esp32" || !this.ble) throw new Error(`${this.id}: Bluetooth is off (ESP32.enableBLE(false))`);
+    if (!boot || this.state !== "awake") throw new Error(`${this.id}: not advertising (${this.state})`);
+    this.updateEnergy();
+    this.bleListener = onText;
+    boot.bleConnect();
+    return {
+      send: (line: string) => {
+        // a reset drops the link
+        if (this.boot !== boot || this.bleListener !== onText) return;
+        this.updateEnergy();
+        boot.consoleLine(String(line).replace(/[\r\n]+$/, ""), "Bluetooth");
+      },
+      close: () => {
+        if (this.bleListener !== onText) return;
+        this.bleListener = undefined;
+        if (this.boot === boot) boot.bleDisconnect();
+      },
+    };
   }
 
   /** a line typed on Serial1 (the REPL, or the firmware's own console) */
@@ -396,10 +433,19 @@ export class SimNode {
     if (wake) this.stats.wakes++;
     else this.stats.boots++;
     this.setState("awake");
-    const code = this.storage.read(BOOT_FILE);
     const boot = new EspruinoBoot(this.bootHost());
     this.boot = boot;
-    boot.boot(code === undefined ? undefined : compiled(code));
+    // jsfLoadBootCodeFromFlash: .boot0 ... .boot3 first, then .bootcde (read after them: a
+    // .boot file may write it)
+    const pre: vm.Script[] = [];
+    for (let i = 0; i < 4; i++) {
+      const c = this.storage.read(`.boot${i}`);
+      if (c !== undefined) pre.push(compiled(c, `.boot${i}`));
+    }
+    boot.boot(() => {
+      const code = this.storage.read(BOOT_FILE);
+      return code === undefined ? undefined : compiled(code);
+    }, pre);
     if (boot.alive) {
       try {
         this.stats.memoryUsage = boot.memory().usage;
@@ -412,6 +458,7 @@ export class SimNode {
   private endBoot(): void {
     const b = this.boot;
     this.boot = undefined;
+    this.bleListener = undefined; // the chip resets or sleeps: the BLE link drops
     if (b) b.kill();
     this.setRadio(false);
     this.releaseHardware();
@@ -563,6 +610,15 @@ export class SimNode {
         this.rtcOffsetMs = 0;
       },
       output: (text: string) => this.output(text),
+      ble: esp32
+        ? {
+            on: () => this.ble,
+            set: (on: boolean) => {
+              this.ble = on;
+            },
+            output: (text: string) => this.bleListener?.(text),
+          }
+        : undefined,
       radio: (on: boolean) => this.setRadio(on),
       deepSleep: (us: number) => this.deepSleep(us),
       reset: (cause: "software" | "watchdog") => this.reset(cause),

@@ -141,5 +141,7 @@ interface ESP32Module {
   deepSleep(microseconds: number): void;
   getWakeupCause(): number;
   reboot(): void;
-  getState(): { freeHeap: number; minHeap?: number; sdkVersion?: string; cpuFrequency?: number; rtcTimestamp?: number };
+  getState(): { freeHeap: number; minHeap?: number; sdkVersion?: string; cpuFrequency?: number; rtcTimestamp?: number; BLE?: boolean; Wifi?: boolean };
+  /** stores the flag (NVS), ERASES the saved code (.bootcde, .bootrst, .varimage) and restarts */
+  enableBLE(on: boolean): void;
 }

@@ -17,5 +17,5 @@ export function startBinNode(profile: BoardProfile): void {
     var binPins = serialPins(bin);
     sensors.push(new A02yyuw({ name: bin.name, serial: serialOf(bin), rx: binPins.rx, tx: binPins.tx, gpio: gpio, power: powerOf(bin), options: bin.options }));
   }
-  global.casanode = startNode(espruinoPlatform(), profile, sensors, []);
+  global.casanode = startNode(espruinoPlatform(profile), profile, sensors, []);
 }

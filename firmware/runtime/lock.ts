@@ -8,12 +8,24 @@
 // next guess waits 1, 2, 4 ... 300 s. It speaks Espruino's own prompts ("password>",
 // "Logged in.", "Invalid password"), so the field tools and the Espruino IDE log in unchanged.
 // Relocked by casanode.lock() (the tools, before they close) and after IDLE_LOCK_MS without a
-// casanode.* call. Firmware code: ES5, Espruino subset.
+// casanode.* call.
+// Every console device the board has is guarded alike: Serial1, and Bluetooth when the profile
+// turns the BLE console on. Espruino's ESP32 build moves the REPL to "Bluetooth" (EV_BLUETOOTH,
+// src/jsdevices.c) when a phone connects to its Nordic UART service, unless the console is
+// forced elsewhere (targets/esp32/BLE/esp32_gatts_func.c: `if (!jsiIsConsoleDeviceForced())
+// jsiSetConsoleDevice(EV_BLUETOOTH, false)`), and back on disconnect (same test); bytes written
+// there reach the GATT server (jshardware.c EV_BLUETOOTH). So the forced E.setConsole(null) keeps
+// the REPL off both, and a login gives the REPL to the device it was typed on only: the other
+// device is locked again (the REPL is not there any more). A forced console stays on Bluetooth
+// after a disconnect, so the lock relocks on NRF.on('disconnect') (emitted by the same handler). Guess delays are shared: a second
+// device gives no extra guesses. Firmware code: ES5, Espruino subset.
 
-/** the REPL's serial device and a way to move the REPL on and off it */
+/** a console device (Serial1, Bluetooth) and a way to move the REPL on and off it */
 export interface ConsolePort {
   port: EspruinoSerial;
   attach(on: boolean): void;
+  /** calls fn when the link drops (a BLE central leaves): the REPL, forced there, would stay for the next one */
+  closed?(fn: () => void): void;
 }
 
 /** a logged-in console with no casanode.* call for this long locks itself */
@@ -26,48 +38,71 @@ export const HEALTH_REQUEST = "health";
 /** longer lines are cut (a password is at most 20 chars, Espruino's limit) */
 const MAX_LINE = 64;
 
-export class ConsoleLock {
+interface Device {
+  con: ConsolePort;
   locked: boolean;
+  line: string;
+  lastCr: boolean;
+}
+
+export class ConsoleLock {
   /** wrong guesses since the last login */
   fails: number;
   /** no guess is taken before this (ms, Date.now()) */
   waitUntil: number;
   lastUse: number;
-  private line: string;
-  private lastCr: boolean;
+  private devs: Device[];
   private idleTimer: any;
   private listening: boolean;
 
   constructor(
-    private con: ConsolePort,
+    cons: ConsolePort[],
     private password: string,
     private health: () => any,
   ) {
-    this.locked = false;
     this.fails = 0;
     this.waitUntil = 0;
     this.lastUse = 0;
-    this.line = "";
-    this.lastCr = false;
+    this.devs = [];
+    for (var i = 0; i < cons.length; i++) this.devs.push({ con: cons[i], locked: false, line: "", lastCr: false });
     this.idleTimer = undefined;
     this.listening = false;
   }
 
-  /** take the REPL off the port; from now on only the password or "health" get an answer */
+  /** true while no device has the REPL */
+  locked(): boolean {
+    for (var i = 0; i < this.devs.length; i++) if (!this.devs[i].locked) return false;
+    return true;
+  }
+
+  /** take the REPL off every device; from now on only the password or "health" get an answer */
   lock(): void {
     if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
+    var self = this;
     if (!this.listening) {
-      var self = this;
-      this.con.port.on("data", function (data: string) {
-        self.input(data);
+      this.devs.forEach(function (d) {
+        d.con.port.on("data", function (data: string) {
+          self.input(data, d);
+        });
+        if (d.con.closed)
+          d.con.closed(function () {
+            if (!d.locked) self.lock();
+          });
       });
       this.listening = true;
     }
-    this.con.attach(false);
-    this.locked = true;
-    this.line = "";
-    this.write("\r\n  Console locked: type the password, or " + HEALTH_REQUEST + " for a health report\r\npassword>");
+    this.devs.forEach(function (d) {
+      d.con.attach(false);
+      self.lockDev(d);
+    });
+  }
+
+  private lockDev(d: Device): void {
+    if (d.locked) return;
+    d.locked = true;
+    d.line = "";
+    this.write(d, "\r\n  Console locked: type the password, or " + HEALTH_REQUEST + " for a health report\r\npassword>");
   }
 
   /** a casanode.* call: the console is in use */
@@ -75,39 +110,40 @@ export class ConsoleLock {
     this.lastUse = Date.now();
   }
 
-  /** a line for the console: the REPL prints it, or (locked) the port itself */
+  /** a line for the console: the REPL prints it (on a logged-in device), each locked device itself */
   log(line: string, print: (line: string) => void): void {
     // as Espruino redraws its prompt around a print
-    if (this.locked) this.write("\r\x1b[J" + line + "\r\npassword>");
-    else print(line);
+    for (var i = 0; i < this.devs.length; i++) if (this.devs[i].locked) this.write(this.devs[i], "\r\x1b[J" + line + "\r\npassword>");
+    if (!this.locked()) print(line);
   }
 
-  private write(text: string): void {
+  private write(d: Device, text: string): void {
     try {
-      this.con.port.write(text);
+      d.con.port.write(text);
     } catch (e) {
-      // nothing to tell it to
+      // nothing to tell it to (no BLE central connected)
     }
   }
 
-  /** bytes typed while locked (on a logged-in console the REPL has them, not us) */
-  input(data: string): void {
-    if (!this.locked) return;
+  /** bytes typed on a device while it is locked (on a logged-in device the REPL has them, not us) */
+  input(data: string, d?: Device): void {
+    d = d || this.devs[0];
+    if (!d || !d.locked) return;
     for (var i = 0; i < data.length; i++) {
-      var ch = data.charAt(i), wasCr = this.lastCr;
-      this.lastCr = ch === "\r";
+      var ch = data.charAt(i), wasCr = d.lastCr;
+      d.lastCr = ch === "\r";
       if (ch === "\r" || ch === "\n") {
         if (ch === "\n" && wasCr) continue;
-        var line = this.line;
-        this.line = "";
-        this.onLine(line);
-        if (!this.locked) return; // typed after the password, before the REPL was back: dropped
-      } else if (ch === "\x03") this.line = "";
-      else if (this.line.length < MAX_LINE) this.line += ch;
+        var line = d.line;
+        d.line = "";
+        this.onLine(d, line);
+        if (!d.locked) return; // typed after the password, before the REPL was back: dropped
+      } else if (ch === "\x03") d.line = "";
+      else if (d.line.length < MAX_LINE) d.line += ch;
     }
   }
 
-  private onLine(line: string): void {
+  private onLine(d: Device, line: string): void {
     var now = Date.now();
     if (line === HEALTH_REQUEST) {
       var report: string;
@@ -116,36 +152,38 @@ export class ConsoleLock {
       } catch (e) {
         report = JSON.stringify({ error: "" + e });
       }
-      this.write("\r\n" + HEALTH_REQUEST + " " + report + "\r\npassword>");
+      this.write(d, "\r\n" + HEALTH_REQUEST + " " + report + "\r\npassword>");
       return;
     }
     // a DLE line is a program's probe or command (the field tools), never a password
-    if (line === "" || line.charAt(0) === "\x10") return this.write("\r\npassword>");
+    if (line === "" || line.charAt(0) === "\x10") return this.write(d, "\r\npassword>");
     if (now < this.waitUntil) {
-      this.write("\r\n  Wait " + Math.ceil((this.waitUntil - now) / 1000) + " s: too many wrong passwords\r\npassword>");
+      this.write(d, "\r\n  Wait " + Math.ceil((this.waitUntil - now) / 1000) + " s: too many wrong passwords\r\npassword>");
       return;
     }
     if (line !== this.password) {
       this.fails++;
       var delay = Math.min(GUESS_DELAY_MS * Math.pow(2, this.fails - 1), MAX_GUESS_DELAY_MS);
       this.waitUntil = now + delay;
-      this.write("\r\n  Invalid password\r\n  Wait " + Math.ceil(delay / 1000) + " s\r\npassword>");
+      this.write(d, "\r\n  Invalid password\r\n  Wait " + Math.ceil(delay / 1000) + " s\r\npassword>");
       return;
     }
     this.fails = 0;
     this.waitUntil = 0;
-    this.locked = false;
-    this.write("\r\n  Logged in.\r\n");
-    this.con.attach(true);
+    // the REPL leaves whichever other device had it
+    for (var i = 0; i < this.devs.length; i++) if (this.devs[i] !== d) this.lockDev(this.devs[i]);
+    d.locked = false;
+    this.write(d, "\r\n  Logged in.\r\n");
+    d.con.attach(true);
     this.touch();
-    this.watchIdle();
+    if (this.idleTimer === undefined) this.watchIdle();
   }
 
   private watchIdle(): void {
     var self = this;
     this.idleTimer = setTimeout(function () {
       self.idleTimer = undefined;
-      if (self.locked) return;
+      if (self.locked()) return;
       if (Date.now() - self.lastUse >= IDLE_LOCK_MS) self.lock();
       else self.watchIdle();
     }, Math.max(1000, this.lastUse + IDLE_LOCK_MS - Date.now()));

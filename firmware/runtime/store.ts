@@ -114,6 +114,8 @@ export interface NodeState {
   dhcpAt?: number;
   /** chained deep sleeps planned before the next due wake (counted as wakes then) */
   chain: number;
+  /** the Bluetooth setting last asked of the chip (ESP32.enableBLE): asked once per change */
+  ble?: boolean;
   /** per device: reads ok, reads failed, last fault ("timeout: no frame in 3000 ms") */
   dev: { [name: string]: { ok: number; bad: number; last: string } };
   /** when the last state save was, ms (sleep accounting) */

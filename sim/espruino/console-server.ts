@@ -2,6 +2,8 @@
 // maintenance crew runs `nc localhost 4001` (or `espruino -p tcp://localhost:4001`) and gets
 // the node's REPL as if a USB-serial cable were plugged in. Lines typed go to
 // node.consoleInput(); what the node prints comes back with Espruino's \r\n line ends.
+// With { bluetooth: true } each client is instead a BLE central on the node's Nordic UART
+// console device (node.bleConnect): what a phone would see.
 
 import net from "node:net";
 import type { SimNode } from "../node.js";
@@ -16,14 +18,28 @@ export interface ConsoleServer {
 /** longest line a client may send before it is cut off (Espruino's input line is bounded too) */
 const MAX_LINE = 4096;
 
-export function serveConsole(node: SimNode, port: number, host = "127.0.0.1"): Promise<ConsoleServer> {
+export function serveConsole(node: SimNode, port: number, host = "127.0.0.1", opts: { bluetooth?: boolean } = {}): Promise<ConsoleServer> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((sock) => {
     sockets.add(sock);
     sock.setNoDelay(true);
-    const remove = node.addConsoleListener((text) => {
+    const toClient = (text: string) => {
       if (!sock.destroyed) sock.write(Buffer.from(text.replace(/\r?\n/g, "\r\n"), "latin1"));
-    });
+    };
+    let remove: () => void;
+    let input = (line: string) => node.consoleInput(line);
+    if (opts.bluetooth) {
+      let link: ReturnType<SimNode["bleConnect"]>;
+      try {
+        link = node.bleConnect(toClient);
+      } catch (e) {
+        sock.end(`${(e as Error).message}\r\n`);
+        sockets.delete(sock);
+        return;
+      }
+      input = (line) => link.send(line);
+      remove = () => link.close();
+    } else remove = node.addConsoleListener(toClient);
     let pending = "";
     sock.on("data", (buf) => {
       pending += buf.toString("latin1");
@@ -31,7 +47,7 @@ export function serveConsole(node: SimNode, port: number, host = "127.0.0.1"): P
       while ((m = /\r\n|\r|\n/.exec(pending))) {
         const line = pending.slice(0, m.index);
         pending = pending.slice(m.index + m[0].length);
-        if (line) node.consoleInput(line);
+        if (line) input(line);
       }
       if (pending.length > MAX_LINE) pending = "";
     });
@@ -41,7 +57,7 @@ export function serveConsole(node: SimNode, port: number, host = "127.0.0.1"): P
     };
     sock.on("close", done);
     sock.on("error", done);
-    sock.write(`${node.id} console (${node.powerState})\r\n`);
+    if (!opts.bluetooth) sock.write(`${node.id} console (${node.powerState})\r\n`);
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);

@@ -76,6 +76,8 @@ export interface BootHost {
   rtcSync(): void;
   /** text printed on the console (Serial1) */
   output(text: string): void;
+  /** ESP32 only: the chip's saved BLE switch (NVS "bleStatus"; ESP32.enableBLE sets it) */
+  ble?: { on(): boolean; set(on: boolean): void; output(text: string): void };
   radio(on: boolean): void;
   /** ESP32.deepSleep(us): the node ends this boot and arranges the wake */
   deepSleep(us: number): void;
@@ -198,9 +200,16 @@ export class EspruinoBoot {
   private tzMs = 0;
   private password: string | undefined;
   private locked = false;
-  /** the REPL's device: "Serial1", or null when E.setConsole(null) took it off every device */
+  /** the REPL's device: "Serial1", "Bluetooth", or null when E.setConsole(null) took it off every device */
   private consoleDevice: string | null = "Serial1";
+  /** E.setConsole(.., {force: true}): a Bluetooth connect does not move the REPL */
+  private consoleForced = false;
   private serial1: SerialPort;
+  /** ESP32: the Nordic UART console device (jsdevices.c EV_BLUETOOTH, "Bluetooth") */
+  private bluetooth: SerialPort | undefined;
+  private bleConnected = false;
+  /** NRF.on('disconnect') listeners */
+  private nrfDisconnect: any[] = [];
   private ports: SerialPort[] = [];
   private baseline = new Set<string>();
   private skip = new Set<object>();
@@ -211,6 +220,9 @@ export class EspruinoBoot {
     const sandbox: any = {};
     // Serial1.write goes out whether the REPL is on it or not
     this.serial1 = new SerialPort(this, "Serial1", undefined, (text) => this.output(text));
+    const ble = host.ble;
+    // written with nobody connected, it goes nowhere (jsdevices.c clears it)
+    if (ble) this.bluetooth = new SerialPort(this, "Bluetooth", undefined, (text) => this.bleConnected && this.alive && ble.output(text));
     this.installGlobals(sandbox);
     this.ctx = vm.createContext(sandbox, { name: `espruino:${host.id}`, microtaskMode: "afterEvaluate", codeGeneration: { strings: true, wasm: false } });
     const init = INIT.runInContext(this.ctx);
@@ -240,10 +252,13 @@ export class EspruinoBoot {
   // running firmware code
 
   /** run the flashed code, then E.on('init') handlers and onInit(), as Espruino does at boot */
-  boot(script: vm.Script | undefined): void {
-    if (script) {
+  /** run the saved code: `pre` (.boot0-3) each in turn, then the boot code (read after them) */
+  boot(main: vm.Script | undefined | (() => vm.Script | undefined), pre: vm.Script[] = []): void {
+    for (const script of [...pre, main]) {
+      const sc = typeof script === "function" ? script() : script;
+      if (!sc || !this.alive) continue;
       try {
-        script.runInContext(this.ctx, { displayErrors: false });
+        sc.runInContext(this.ctx, { displayErrors: false });
       } catch (e) {
         this.report(e);
       }
@@ -356,6 +371,25 @@ export class EspruinoBoot {
   /** what the REPL and print() send: to the console device, so nowhere while it is null (measured on 2v29) */
   print(text: string): void {
     if (this.consoleDevice === "Serial1") this.output(text);
+    else if (this.consoleDevice === "Bluetooth" && this.bleConnected && this.alive) this.host.ble?.output(text);
+  }
+
+  /**
+   * A BLE central connects to the Nordic UART service: Espruino moves the REPL to Bluetooth
+   * unless the console is forced elsewhere (targets/esp32/BLE/esp32_gatts_func.c, connect).
+   */
+  bleConnect(): void {
+    if (!this.bluetooth || !this.alive) throw new Error(`${this.host.id}: Bluetooth is off (ESP32.enableBLE(false)) or not built in`);
+    this.bleConnected = true;
+    if (!this.consoleForced) this.setConsole("Bluetooth");
+  }
+
+  /** the central went away: the REPL goes back to Serial1 unless forced (same file, disconnect) */
+  bleDisconnect(): void {
+    this.bleConnected = false;
+    if (this.consoleDevice === "Bluetooth" && !this.consoleForced) this.setConsole("Serial1");
+    // BLE_DISCONNECT_EVENT with the HCI reason (0x13: the remote user ended it)
+    for (const fn of this.nrfDisconnect.slice()) this.invoke(fn, undefined, [0x13]);
   }
 
   private output(text: string): void {
@@ -372,11 +406,12 @@ export class EspruinoBoot {
     this.print(`<- ${old}\n`);
   }
 
-  /** a line typed on Serial1 */
-  consoleLine(line: string): void {
-    if (this.consoleDevice !== "Serial1") {
-      // the REPL is elsewhere: the bytes go to Serial1.on('data'), as typed
-      if (this.alive) this.serial1.receive(line + "\r");
+  /** a line typed on Serial1 (or, connected, on Bluetooth) */
+  consoleLine(line: string, device: "Serial1" | "Bluetooth" = "Serial1"): void {
+    if (device === "Bluetooth" && (!this.bluetooth || !this.bleConnected)) return;
+    if (this.consoleDevice !== device) {
+      // the REPL is elsewhere: the bytes go to the device's on('data'), as typed
+      if (this.alive) (device === "Bluetooth" ? this.bluetooth! : this.serial1).receive(line + "\r");
       return;
     }
     // Espruino's REPL: Ctrl-C (0x03) clears what was typed so far; a leading DLE (0x10) turns
@@ -894,6 +929,15 @@ export class EspruinoBoot {
 
     // buses
     s.Serial1 = this.serial1.api();
+    if (this.bluetooth) {
+      s.Bluetooth = this.bluetooth.api();
+      this.ports.push(this.bluetooth);
+      s.NRF = {
+        on: api((event: any, fn: any) => {
+          if (event === "disconnect" && typeof fn === "function") this.nrfDisconnect.push(fn);
+        }),
+      };
+    }
     for (const port of ["Serial2", "Serial3"]) {
       const p = new SerialPort(this, port, host.uarts[port]);
       this.ports.push(p);
@@ -995,9 +1039,10 @@ export class EspruinoBoot {
       lockConsole: api(() => {
         if (this.password !== undefined) this.locked = true;
       }),
-      setConsole: api((device?: any, _options?: any) => {
+      setConsole: api((device?: any, options?: any) => {
         const name = device && typeof device === "object" ? device.name ?? device.toString?.() : device;
-        // another device (Serial2, "Telnet"): the REPL leaves Serial1, which is all the simulator shows
+        this.consoleForced = !!(options && options.force);
+        // another device (Serial2, "Telnet"): the REPL leaves Serial1 and Bluetooth, which is all the simulator shows
         this.setConsole(name === null || name === undefined ? null : String(name));
       }),
       getConsole: api(() => this.consoleDevice),
@@ -1028,9 +1073,19 @@ export class EspruinoBoot {
         host.reset("software");
         throw HALT;
       }),
+      // no draw from host.rng here: the firmware reads BLE at boot, and a draw would shift every later random event
       getState: api(() =>
-        this.obj({ sdkVersion: "v4.4.8", freeHeap: 81_000 + Math.round(host.rng() * 4000), BLE: false, Wifi: true, minHeap: 62_000 }),
+        this.obj({ sdkVersion: "v4.4.8", freeHeap: 83_000, BLE: !!host.ble?.on(), Wifi: true, minHeap: 62_000 }),
       ),
+      // jswrap_esp32.c: stores the flag in NVS, jsfRemoveCodeFromFlash() (erases .varimage,
+      // .bootcde, .bootrst: the firmware too), esp_restart()
+      enableBLE: api((on: any) => {
+        host.ble?.set(!!on);
+        this.print("Erasing saved code.\nDone!\n");
+        for (const f of [".varimage", ".bootcde", ".bootrst"]) host.storage.erase(f);
+        host.reset("software");
+        throw HALT;
+      }),
     };
   }
 }
@@ -1149,7 +1204,7 @@ class SerialPort {
         return out;
       }),
       setConsole: b.api(() => {
-        if (this.name === "Serial1") (b as any).setConsole("Serial1");
+        if (this.name === "Serial1" || this.name === "Bluetooth") (b as any).setConsole(this.name);
       }),
       toString: () => this.name,
     };

@@ -37,6 +37,7 @@ describe("diagnostics page in headless Chromium", function () {
   let clock: VirtualClock;
   let node: SimNode;
   let consoleServer: ConsoleServer;
+  let bleServer: ConsoleServer | undefined;
   let pump: ReturnType<typeof setInterval> | undefined;
   let socket: net.Socket | undefined;
   let page: Page;
@@ -74,13 +75,15 @@ describe("diagnostics page in headless Chromium", function () {
     pump = setInterval(() => run(100), 5);
   }
 
-  async function openPage(): Promise<Page> {
+  /** `bluetoothDevice`: the Bluetooth stand-in reaches the node's own Bluetooth console device, not Serial1 */
+  async function openPage(bluetoothDevice = false): Promise<Page> {
     const p = await browser.newPage({ viewport: { width: 1200, height: 1400 } });
+    if (bluetoothDevice) bleServer = await serveConsole(node, 0, "127.0.0.1", { bluetooth: true });
     // the bridge: page -> TCP console of the simulated node, and back in order
     let inbound = Promise.resolve();
     await p.exposeFunction("__nodeOpen", () =>
       new Promise<void>((resolve, reject) => {
-        socket = net.connect({ host: "127.0.0.1", port: consoleServer.port }, () => resolve());
+        socket = net.connect({ host: "127.0.0.1", port: (bleServer ?? consoleServer).port }, () => resolve());
         socket.once("error", reject);
         socket.on("data", (buf) => {
           const text = buf.toString("latin1");
@@ -102,6 +105,8 @@ describe("diagnostics page in headless Chromium", function () {
     socket?.destroy();
     node?.stop();
     await consoleServer?.close();
+    await bleServer?.close();
+    bleServer = undefined;
   });
 
   /** The node's own report, as `casanode diag --json` prints it. */
@@ -185,9 +190,9 @@ describe("diagnostics page in headless Chromium", function () {
     expect(log).to.deep.include({ serial: "open", baudRate: 115200 });
   });
 
-  it("on a locked console: reads health without the password, keeps the actions for login, then runs the self-test", async () => {
+  it("on a locked console, over the node's own Bluetooth console device: reads health without the password, keeps the actions for login, then runs the self-test", async () => {
     await startNode({ site: "casa", node: "pole-07", wifi: { ssid: "casanode-sim", password: "casanode-sim" }, broker: { host: "127.0.0.1", port: 1883 }, keyHex: "11".repeat(32), consolePassword: PASSWORD });
-    page = await openPage();
+    page = await openPage(true);
     await page.click("#connect-ble");
     await page.waitForSelector("#login:not([hidden])", { timeout: 30_000 });
     // the firmware's lock answers the fixed "health" request before login: the panels fill, the actions stay hidden
@@ -197,6 +202,8 @@ describe("diagnostics page in headless Chromium", function () {
     await page.fill("#password", PASSWORD);
     await page.click("#login button[type=submit]");
     await page.waitForSelector("#actions:not([hidden])", { timeout: 30_000 });
+    // that went over Bluetooth: Serial1 printed no login and stays locked
+    expect(node.consoleText).to.not.include("Logged in.");
     await page.click("#selftest");
     await page.waitForSelector("#action-result li");
     const checks = await page.locator("#action-result li").allTextContents();
