@@ -1,7 +1,7 @@
 // Downlink commands on a fake chip (the runtime's handleCommand through the real MQTT client):
 // validity against the node's clock, and what a node without a clock does (issue 10).
 import { expect } from "chai";
-import { Chip, FakeRelay, board, KEY, MINUTE } from "./fakes.js";
+import { Chip, tearDown, FakeRelay, board, KEY, MINUTE } from "./fakes.js";
 import { srv } from "../mqtt/fake-net.js";
 
 const cfg = { site: "t", node: "n1", keyHex: KEY, samplePeriodS: 60, uploadPeriodS: 300 };
@@ -9,8 +9,7 @@ const cfg = { site: "t", node: "n1", keyHex: KEY, samplePeriodS: 60, uploadPerio
 describe("commands on the node: validity", () => {
   let chip: Chip | undefined;
   afterEach(() => {
-    if (chip && chip.crashes.length) console.log(chip.crashes.join("\n"));
-    chip?.restore();
+    tearDown(chip);
     chip = undefined;
   });
   const acks = () => chip!.topic("ack").map((m) => JSON.parse(m.payload));

@@ -117,6 +117,12 @@ export interface ChipOptions {
  * One node on virtual time. Every boot runs startNode() afresh on the same flash; deep sleep,
  * reboot and power cuts kill the boot's timers first, as the chip would.
  */
+/** afterEach for tests that boot a Chip: show what crashed inside it, put the real timers back */
+export function tearDown(chip: Chip | undefined): void {
+  if (chip && chip.crashes.length) console.log(chip.crashes.join("\n"));
+  chip?.restore();
+}
+
 export class Chip {
   vt: VirtualTime;
   storage = new SimStorage();

@@ -3,7 +3,7 @@
 // request), relocks after 10 idle minutes or on casanode.lock(), and a refused config keeps
 // the lock of the file it refused.
 import { expect } from "chai";
-import { Chip, board, KEY, MINUTE } from "./fakes.js";
+import { Chip, tearDown, board, KEY, MINUTE } from "./fakes.js";
 import { GUESS_DELAY_MS, IDLE_LOCK_MS } from "../../firmware/runtime/lock.js";
 
 const PW = "pole-secret-1";
@@ -12,8 +12,7 @@ const cfg = (over: any = {}) => ({ site: "t", node: "n1", keyHex: KEY, consolePa
 describe("console lock (firmware)", () => {
   let chip: Chip | undefined;
   afterEach(() => {
-    if (chip && chip.crashes.length) console.log(chip.crashes.join("\n"));
-    chip?.restore();
+    tearDown(chip);
     chip = undefined;
   });
 

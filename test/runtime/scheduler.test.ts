@@ -2,7 +2,7 @@
 // survives is only what the store wrote to (simulated) flash.
 import { expect } from "chai";
 import fc from "fast-check";
-import { Chip, FakeSensor, FakeRelay, board, KEY, MINUTE, HOUR, DAY } from "./fakes.js";
+import { Chip, tearDown, FakeSensor, FakeRelay, board, KEY, MINUTE, HOUR, DAY } from "./fakes.js";
 import { readNodeStats } from "../../firmware/runtime/stats.js";
 import { nextSlot } from "../../firmware/runtime/scheduler.js";
 
@@ -12,8 +12,7 @@ const pm = (value: (t: number) => number, warmupMs = 30_000) => () => [new FakeS
 describe("scheduler", () => {
   let chip: Chip | undefined;
   afterEach(() => {
-    if (chip && chip.crashes.length) console.log(chip.crashes.join("\n"));
-    chip?.restore();
+    tearDown(chip);
     chip = undefined;
   });
 
