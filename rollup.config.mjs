@@ -1,15 +1,10 @@
-// One ES5 bundle per board profile: boards/<name>.ts -> dist/<name>.js.
+// One ES5 bundle per board of the board list (boards/boards.json): boards/<name>.ts -> dist/<name>.js.
 // TypeScript lowers to ES5 (tsconfig.firmware.json); terser keeps to ES5 and hoists function
 // declarations, because Espruino does not hoist (docs/espruino-dialect.md).
-import { readdirSync } from "node:fs";
 import typescript from "@rollup/plugin-typescript";
 import terser from "@rollup/plugin-terser";
-import { espruinoHelpers } from "./tools/rollup-espruino.mjs";
-
-export const boardNames = readdirSync(new URL("./boards", import.meta.url))
-  .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts") && !f.startsWith("espruino-") && f !== "devices.ts")
-  .map((f) => f.slice(0, -3))
-  .sort();
+import { espruinoHelpers } from "./toolchain/rollup-espruino.mjs";
+import { boardNames } from "./toolchain/boards.mjs";
 
 export function boardConfig(name) {
   return {
@@ -38,7 +33,7 @@ export function boardConfig(name) {
   };
 }
 
-export default boardNames.map(boardConfig);
+export default boardNames().map(boardConfig);
 
 // The diagnostics page (web/diag/): a browser build, modern JS, everything in one file in
 // dist/diag/ (no CDN). It reuses tools/port.ts and tools/diag.ts; their Node-only imports are

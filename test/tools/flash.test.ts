@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import vm from "node:vm";
-import { crc32, espruinoCliArgs, flash, storageWriteCommands, type FlashOptions } from "../../tools/flash.js";
+import { crc32, espruinoCliArgs, flash, type FlashOptions } from "../../tools/flash.js";
+import { storageWriteCommands } from "../../toolchain/storage.js";
 import type { Reporter } from "../../tools/port.js";
 import { FakeEspruino, type FakeEspruinoOptions } from "./fake-espruino.js";
 

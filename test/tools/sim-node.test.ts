@@ -13,7 +13,7 @@ import { createWorld } from "../../sim/world/index.js";
 import { createRng } from "../../sim/random.js";
 import { profile as pole } from "../../boards/profiles/esp32-pole.js";
 import { validateConfig, CONFIG_FILE } from "../../firmware/config.js";
-import { ensureBundle } from "../../tools/build.js";
+import { ensureBundle } from "../../toolchain/bundle.js";
 import { flash } from "../../tools/flash.js";
 import { provision } from "../../tools/provision.js";
 import { diag } from "../../tools/diag.js";
