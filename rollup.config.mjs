@@ -36,8 +36,9 @@ export function boardConfig(name) {
 export default boardNames().map(boardConfig);
 
 // The diagnostics page (web/diag/): a browser build, modern JS, everything in one file in
-// dist/diag/ (no CDN). It reuses tools/port.ts and tools/diag.ts; their Node-only imports are
-// left external and must tree-shake away (tools/build.ts refuses a bundle that still has one).
+// dist/diag/ (no CDN). It reuses the field tools' console link, REPL and diag (tools/); their
+// Node-only imports are left external and must tree-shake away (toolchain/bundle.ts refuses a
+// bundle that still has one).
 export const DIAG_PAGE_NODE_ONLY = ["node:net", "cli-progress", "serialport"];
 
 export async function diagPageConfig() {
@@ -50,7 +51,7 @@ export async function diagPageConfig() {
     plugins: [
       noTranspiler(),
       productionEnv(),
-      typescript({ tsconfig: "./web/tsconfig.json", noEmitOnError: true, outDir: undefined, include: ["web/diag/**/*.ts", "tools/port.ts", "tools/diag.ts", "firmware/runtime/lock.ts", "types/espruino-api.d.ts"] }),
+      typescript({ tsconfig: "./web/tsconfig.json", noEmitOnError: true, outDir: undefined, include: ["web/diag/**/*.ts", "tools/console-link.ts", "tools/repl.ts", "tools/reporter.ts", "tools/diag.ts", "toolchain/field-error.ts", "firmware/runtime/lock.ts", "types/espruino-api.d.ts"] }),
       nodeResolve({ browser: true, preferBuiltins: false }),
       commonjs(),
       terser({ ecma: 2020, format: { ascii_only: true, comments: false } }),

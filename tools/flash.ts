@@ -12,7 +12,10 @@ import { checkBundle } from "../toolchain/bundle-check.js";
 import { boardNames } from "../toolchain/boards.mjs";
 import { ROOT } from "../toolchain/root.mjs";
 import { BOOT_FILE, CHUNK_BYTES, storageWriteCommands } from "../toolchain/storage.js";
-import { ConsoleLocked, consoleReporter, FieldError, LinkTimeout, openLink, relockConsole, Repl, type OpenOptions, type Reporter } from "./port.js";
+import { FieldError } from "../toolchain/field-error.js";
+import { LinkTimeout, openLink, type OpenOptions } from "./console-link.js";
+import { ConsoleLocked, relockConsole, Repl } from "./repl.js";
+import { consoleReporter, type Reporter } from "./reporter.js";
 import { NoFirmware, readDiag, type DiagReport } from "./diag.js";
 
 /** A node prints its boot line within a few seconds of load() (Wi-Fi comes later). */

@@ -17,7 +17,9 @@ import { ensureBundle } from "../../toolchain/bundle.js";
 import { flash } from "../../tools/flash.js";
 import { provision } from "../../tools/provision.js";
 import { diag } from "../../tools/diag.js";
-import { openLink, Repl, type ConsoleLink, type Reporter } from "../../tools/port.js";
+import { openLink, type ConsoleLink } from "../../tools/console-link.js";
+import { Repl } from "../../tools/repl.js";
+import type { Reporter } from "../../tools/reporter.js";
 
 function recorder(): Reporter & { lines: string[] } {
   const lines: string[] = [];
