@@ -1,15 +1,10 @@
-// One ES5 bundle per board profile: boards/<name>.ts -> dist/<name>.js.
+// One ES5 bundle per board of the board list (boards/boards.json): boards/<name>.ts -> dist/<name>.js.
 // TypeScript lowers to ES5 (tsconfig.firmware.json); terser keeps to ES5 and hoists function
 // declarations, because Espruino does not hoist (docs/espruino-dialect.md).
-import { readdirSync } from "node:fs";
 import typescript from "@rollup/plugin-typescript";
 import terser from "@rollup/plugin-terser";
-import { espruinoHelpers } from "./tools/rollup-espruino.mjs";
-
-export const boardNames = readdirSync(new URL("./boards", import.meta.url))
-  .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts") && !f.startsWith("espruino-") && f !== "devices.ts")
-  .map((f) => f.slice(0, -3))
-  .sort();
+import { espruinoHelpers } from "./toolchain/rollup-espruino.mjs";
+import { boardNames } from "./toolchain/boards.mjs";
 
 export function boardConfig(name) {
   return {
@@ -38,11 +33,12 @@ export function boardConfig(name) {
   };
 }
 
-export default boardNames.map(boardConfig);
+export default boardNames().map(boardConfig);
 
 // The diagnostics page (web/diag/): a browser build, modern JS, everything in one file in
-// dist/diag/ (no CDN). It reuses tools/port.ts and tools/diag.ts; their Node-only imports are
-// left external and must tree-shake away (tools/build.ts refuses a bundle that still has one).
+// dist/diag/ (no CDN). It reuses the field tools' console link, REPL and diag (tools/); their
+// Node-only imports are left external and must tree-shake away (toolchain/bundle.ts refuses a
+// bundle that still has one).
 export const DIAG_PAGE_NODE_ONLY = ["node:net", "cli-progress", "serialport"];
 
 export async function diagPageConfig() {
@@ -55,7 +51,7 @@ export async function diagPageConfig() {
     plugins: [
       noTranspiler(),
       productionEnv(),
-      typescript({ tsconfig: "./web/tsconfig.json", noEmitOnError: true, outDir: undefined, include: ["web/diag/**/*.ts", "tools/port.ts", "tools/diag.ts", "firmware/runtime/lock.ts", "types/espruino-api.d.ts"] }),
+      typescript({ tsconfig: "./web/tsconfig.json", noEmitOnError: true, outDir: undefined, include: ["web/diag/**/*.ts", "tools/console-link.ts", "tools/repl.ts", "tools/reporter.ts", "tools/diag.ts", "toolchain/field-error.ts", "firmware/runtime/lock.ts", "types/espruino-api.d.ts"] }),
       nodeResolve({ browser: true, preferBuiltins: false }),
       commonjs(),
       terser({ ecma: 2020, format: { ascii_only: true, comments: false } }),

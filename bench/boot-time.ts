@@ -3,7 +3,7 @@
 // Espruino has no parse step of its own: running the bundle's top level lexes its whole text
 // once (every function body is skipped token by token). That pass is timed without running
 // the firmware (whose top level on the Linux build mostly waits on host I/O: ~1.7 s of
-// connect attempts and file-backed flash here): ".bootcde" is flashed, as tools/flash.ts does,
+// connect attempts and file-backed flash here): ".bootcde" is flashed, as `casanode flash` does,
 // holding "(function(){" + bundle + "})", and eval(require("Storage").read(".bootcde")) is
 // timed with getTime(); the same for a trivial script gives the ratio. Fastest of several runs
 // (the machine is shared). Run it with: npx tsx bench/boot-time.ts [--write]
@@ -14,10 +14,10 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, readdirSync } from "n
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { storageWriteCommands } from "../tools/flash.js";
+import { ROOT } from "../toolchain/root.mjs";
+import { storageWriteCommands } from "../toolchain/storage.js";
 import { findEspruino } from "./real-espruino.js";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const RUNS = 7;
 const TRIVIAL = "var x=1;";
 const wrap = (code: string) => "(function(){\n" + code + "\n})";

@@ -1,9 +1,9 @@
-// Bundle figures: size (minified, gzip) as tools/build.ts reports it, and memory on the real
+// Bundle figures: size (minified, gzip) as `casanode build` reports it (toolchain/bundle.ts), and memory on the real
 // interpreter (bench/real-espruino.ts) with the same provisioning the simulator's fleet gives
 // its nodes, against an embedded broker so the node gets as far as a real one does.
 
 import { readFileSync } from "node:fs";
-import { describeBundle, ensureBundle, type BundleInfo } from "../tools/build.js";
+import { describeBundle, ensureBundle, type BundleInfo } from "../toolchain/bundle.js";
 import { SIM_WIFI, SITE, boardSuffix } from "../sim/fleet.js";
 import { startBroker } from "../sim/broker.js";
 import { findEspruino, measureOnEspruino, type RealMemory } from "./real-espruino.js";

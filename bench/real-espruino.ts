@@ -2,7 +2,7 @@
 // 16383 variables (ESPRUINO_BIN, or an `espruino` binary on PATH). Optional: skipped when
 // there is none, never needed in CI.
 //
-// As flashing does (tools/flash.ts), the bundle goes into a Storage file (".bootcde") with
+// As flashing does (toolchain/storage.ts), the bundle goes into a Storage file (".bootcde") with
 // the same REPL write commands, plus the provisioning config ("casanode.json"); a second run
 // then evaluates it with eval(require("Storage").read(".bootcde")), which leaves function
 // bodies in flash, and prints process.memory().usage: right after the evaluation returns
@@ -13,9 +13,8 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync, accessSync, statSync, openSync, readSync, closeSync, constants } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { storageWriteCommands } from "../tools/flash.js";
+import { BOOT_FILE, storageWriteCommands } from "../toolchain/storage.js";
 
-const BOOT_FILE = ".bootcde";
 const CONFIG_FILE = "casanode.json";
 /** output kept from a run (a failing bundle prints its source in error traces) */
 const MAX_OUTPUT_CHARS = 200_000;
@@ -120,7 +119,7 @@ export async function measureOnEspruino(bin: string, bundle: string, config: obj
   const runMs = opts.runMs ?? 3000;
   const dir = mkdtempSync(path.join(os.tmpdir(), "casanode-bench-espruino-"));
   try {
-    // 1. flash: the REPL commands tools/flash.ts sends, run as a file (Storage lives in ./espruino.flash)
+    // 1. flash: the REPL commands `casanode flash` sends, run as a file (Storage lives in ./espruino.flash)
     const cmds = storageWriteCommands(BOOT_FILE, Buffer.from(bundle, "latin1"));
     if (config !== undefined) cmds.push(`require("Storage").write(${JSON.stringify(CONFIG_FILE)},${JSON.stringify(JSON.stringify(config))})`);
     cmds.push(`print("BENCH-FLASHED "+require("Storage").read(${JSON.stringify(BOOT_FILE)}).length)`);

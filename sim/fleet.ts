@@ -13,7 +13,7 @@
 import dc from "node:diagnostics_channel";
 import net from "node:net";
 import path from "node:path";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import mqtt from "mqtt";
 import { VirtualClock } from "./clock.js";
@@ -31,8 +31,11 @@ import type { BoardProfile, DeviceSpec } from "../firmware/board.js";
 import { readNodeStats } from "../firmware/runtime/stats.js";
 import type { SimNodeOptions, SimWifiNetwork } from "./node.js";
 import type { SimDevice } from "./devices/types.js";
+import { ensureBundle } from "../toolchain/bundle.js";
+import { boardNames, defaultFleetBoards } from "../toolchain/boards.mjs";
+import { ROOT } from "../toolchain/root.mjs";
 
-export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+export { ROOT };
 const DAY_MS = 86_400_000;
 export const DEFAULT_NODES = 6;
 export const DEFAULT_DURATION_MS = DAY_MS;
@@ -40,8 +43,6 @@ export const SITE = "sim";
 export const SIM_WIFI = { ssid: "casanode-sim", password: "casanode-sim-ap" };
 /** config fields the fleet sets per node (--config may not) */
 const FLEET_SETS = ["site", "node", "wifi", "broker", "keyHex"];
-/** boards that exist for other reasons than street deployments */
-const NOT_IN_DEFAULT_FLEET = ["linux"];
 
 export { SimOptionError };
 
@@ -320,19 +321,14 @@ export interface FleetResult {
   runner: RunnerStats;
 }
 
-/** street boards available now: boards/profiles/*.ts that export a profile */
+/** the boards of the board list (boards/boards.json) */
 export function listBoardProfiles(): string[] {
-  const dir = path.join(ROOT, "boards", "profiles");
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
-    .map((f) => f.slice(0, -3))
-    .filter((name) => /export const profile\b/.test(readFileSync(path.join(dir, name + ".ts"), "utf8")))
-    .sort();
+  return boardNames();
 }
 
+/** the board list's street boards (defaultFleet) */
 export function defaultBoards(): string[] {
-  return listBoardProfiles().filter((b) => !NOT_IN_DEFAULT_FLEET.includes(b));
+  return defaultFleetBoards();
 }
 
 export async function loadProfile(board: string): Promise<BoardProfile> {
@@ -352,8 +348,7 @@ export function boardSuffix(board: string): string {
 
 /** dist/<board>.js, built first when missing or older than its sources */
 async function bundleFor(board: string): Promise<string> {
-  const build = await import("../tools/build.js");
-  const file = await build.ensureBundle(board);
+  const file = await ensureBundle(board);
   return readFileSync(file, "utf8");
 }
 

@@ -8,7 +8,8 @@ import { Command, CommanderError } from "commander";
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { listBoards, ROOT } from "./build.js";
+import { boardNames } from "../toolchain/boards.mjs";
+import { ROOT } from "../toolchain/root.mjs";
 import { DurationError, formatDuration, parseDuration } from "../sim/duration.js";
 import type { BoardProfile } from "../firmware/board.js";
 import { BOOT_BASE_MS, cpuFactor } from "../sim/boot-time.js";
@@ -104,7 +105,7 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchResults> {
   const sections: Section[] = o.only && o.only.length ? SECTIONS.filter((s) => o.only!.includes(s)) : [...SECTIONS];
   const want = (s: Section) => sections.includes(s);
   const seed = o.seed ?? 1;
-  const all = await listBoards();
+  const all = boardNames();
   const boards = o.boards && o.boards.length ? o.boards : all;
   const profiles = await loadProfiles(boards);
   const rows: BoardBench[] = profiles.map((p) => ({ board: p.name, power: p.power.source }));
@@ -424,7 +425,7 @@ export function registerBench(program: Command): Command {
     .action(async (raw: BenchCliOptions) => {
       const boards = raw.board;
       if (boards?.length) {
-        const known = await listBoards();
+        const known = boardNames();
         const unknown = boards.filter((b) => !known.includes(b));
         if (unknown.length) refuse(`unknown board ${unknown.join(", ")}; boards: ${known.join(", ")}`);
       }

@@ -1,7 +1,7 @@
 // The casanode command: one entry for technicians, developers and maintenance crews.
 
 import { Command, CommanderError } from "commander";
-import { buildBoards, buildDiagPage, formatSizes } from "./build.js";
+import { buildBoards, buildDiagPage, formatSizes } from "../toolchain/bundle.js";
 import { registerSim } from "./sim.js";
 import { registerFieldTools } from "./field-cli.js";
 import { registerBench } from "./bench.js";

@@ -5,8 +5,8 @@
 import http from "node:http";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { DIAG_PAGE_DIR } from "./build.js";
-import { FieldError } from "./port.js";
+import { DIAG_PAGE_DIR } from "../toolchain/bundle.js";
+import { FieldError } from "../toolchain/field-error.js";
 
 const TYPES: Record<string, string> = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8" };
 const FILES = ["index.html", "diag.js", "diag.css"];

@@ -2,7 +2,10 @@
 // firmware/runtime/console.ts) and show them to a maintenance crew, once or every few seconds.
 
 import { HEALTH_REQUEST } from "../firmware/runtime/lock.js";
-import { ConsoleLocked, consoleReporter, FieldError, LinkTimeout, openLink, relockConsole, Repl, ReplError, type ConsoleLink, type OpenOptions, type Reporter } from "./port.js";
+import { FieldError } from "../toolchain/field-error.js";
+import { LinkTimeout, openLink, type ConsoleLink, type OpenOptions } from "./console-link.js";
+import { ConsoleLocked, relockConsole, Repl, ReplError } from "./repl.js";
+import { consoleReporter, type Reporter } from "./reporter.js";
 
 /** What casanode.diag() returns (firmware/runtime/console.ts diagReport); every field may be missing on older firmware. */
 export interface DiagReport {

@@ -12,7 +12,8 @@ import { flash } from "./flash.js";
 import { provision } from "./provision.js";
 import { diag } from "./diag.js";
 import { serveDiagPage } from "./diag-web.js";
-import { FieldError, PROMPT_TIMEOUT_MS } from "./port.js";
+import { FieldError } from "../toolchain/field-error.js";
+import { PROMPT_TIMEOUT_MS } from "./repl.js";
 
 const PORT_HELP = "the node's console: /dev/ttyUSB0, COM3, or tcp://host:port for a simulated node (casanode sim --console-port)";
 const PASSWORD_HELP = "console password (E.setPassword); or set CASANODE_PASSWORD";

@@ -4,18 +4,20 @@
 // on the REPL, each acknowledged; a CRC-32 read back from the node proves the copy before the
 // node is restarted.
 
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { ensureBundle, ROOT } from "./build.js";
-import { checkBundle } from "./bundle-check.js";
-import { ConsoleLocked, consoleReporter, FieldError, LinkTimeout, openLink, relockConsole, Repl, type OpenOptions, type Reporter } from "./port.js";
+import { ensureBundle } from "../toolchain/bundle.js";
+import { checkBundle } from "../toolchain/bundle-check.js";
+import { boardNames } from "../toolchain/boards.mjs";
+import { ROOT } from "../toolchain/root.mjs";
+import { BOOT_FILE, CHUNK_BYTES, storageWriteCommands } from "../toolchain/storage.js";
+import { FieldError } from "../toolchain/field-error.js";
+import { LinkTimeout, openLink, type OpenOptions } from "./console-link.js";
+import { ConsoleLocked, relockConsole, Repl } from "./repl.js";
+import { consoleReporter, type Reporter } from "./reporter.js";
 import { NoFirmware, readDiag, type DiagReport } from "./diag.js";
 
-/** The Storage file Espruino evaluates at boot. */
-export const BOOT_FILE = ".bootcde";
-/** Raw bytes per REPL line: EspruinoTools' chunk; 512 base64 chars keep a line well inside the ESP32's 1 KB UART buffer. */
-export const CHUNK_BYTES = 384;
 /** A node prints its boot line within a few seconds of load() (Wi-Fi comes later). */
 export const BOOT_TIMEOUT_MS = 10000;
 /** Espruino's reset() takes well under a second; attach() retries anyway. */
@@ -42,20 +44,6 @@ const CRC_TABLE = (() => {
   }
   return table;
 })();
-
-/** The REPL lines that write data to a Storage file: the first one sizes the file. */
-export function storageWriteCommands(name: string, data: Uint8Array, chunkBytes = CHUNK_BYTES): string[] {
-  if (!name || name.length > 28) throw new FieldError(`bad Storage file name ${JSON.stringify(name)} (1 to 28 characters)`);
-  if (!(chunkBytes > 0)) throw new FieldError("chunk size must be positive", 2);
-  const commands: string[] = [];
-  const file = JSON.stringify(name);
-  for (let offset = 0; offset < data.length || offset === 0; offset += chunkBytes) {
-    const part = Buffer.from(data.subarray(offset, offset + chunkBytes)).toString("base64");
-    commands.push(`require("Storage").write(${file},atob(${JSON.stringify(part)}),${offset}${offset === 0 ? "," + data.length : ""})`);
-    if (!data.length) break;
-  }
-  return commands;
-}
 
 export interface StorageFileInfo {
   bytes: number;
@@ -281,20 +269,6 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
     if (reached) await relockConsole(link, options.password, out).catch(() => false);
     await link.close();
   }
-}
-
-/** Boards with a profile (boards/profiles/<name>.ts) and a build entry (boards/<name>.ts); no rollup load. */
-export function boardNames(): string[] {
-  let files: string[] = [];
-  try {
-    files = readdirSync(path.join(ROOT, "boards", "profiles"));
-  } catch {
-    return [];
-  }
-  return files
-    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts") && existsSync(path.join(ROOT, "boards", f)))
-    .map((f) => f.slice(0, -3))
-    .sort();
 }
 
 /** dist/<board>.js, built if stale; a build failure is one line for the technician. */

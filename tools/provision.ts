@@ -9,9 +9,13 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { BoardProfile } from "../firmware/board.js";
 import { CONFIG_FILE, DEV_KEY_HEX, validateConfig } from "../firmware/config.js";
-import { ROOT } from "./build.js";
-import { boardNames, crc32, hex, readNodeInfo, restartAndCheck, stopFirmware, writeStorageFile, type NodeInfo } from "./flash.js";
-import { consoleReporter, FieldError, openLink, relockConsole, Repl, type ConsoleLink, type OpenOptions, type Reporter } from "./port.js";
+import { boardNames } from "../toolchain/boards.mjs";
+import { ROOT } from "../toolchain/root.mjs";
+import { crc32, hex, readNodeInfo, restartAndCheck, stopFirmware, writeStorageFile, type NodeInfo } from "./flash.js";
+import { FieldError } from "../toolchain/field-error.js";
+import { openLink, type ConsoleLink, type OpenOptions } from "./console-link.js";
+import { relockConsole, Repl } from "./repl.js";
+import { consoleReporter, type Reporter } from "./reporter.js";
 
 export interface ProvisionOptions {
   /** the node's console; not needed for a dry run that names --board */

@@ -7,7 +7,7 @@ import type { BoardProfile } from "../../firmware/board.js";
 import { bleConsoleProblem, bleCostMahPerDay } from "../../sim/ble-console.js";
 import { CURRENTS } from "../../boards/profiles/currents.js";
 import { CURRENT_SOURCES } from "../../sim/current-sources.js";
-import { ROOT } from "../../tools/build.js";
+import { ROOT } from "../../toolchain/root.mjs";
 
 async function profiles(): Promise<BoardProfile[]> {
   const dir = path.join(ROOT, "boards/profiles");

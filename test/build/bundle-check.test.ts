@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { checkBundle } from "../../tools/bundle-check.js";
-import { ROOT } from "../../tools/build.js";
+import { checkBundle } from "../../toolchain/bundle-check.js";
+import { ROOT } from "../../toolchain/root.mjs";
 
 // Each snippet is something real Espruino 2v29 fails on (docs/espruino-dialect.md).
 const REFUSED: Array<[string, string]> = [

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import ts from "typescript";
 import path from "node:path";
-import { ROOT } from "../../tools/build.js";
+import { ROOT } from "../../toolchain/root.mjs";
 
 // Firmware is type-checked against what Espruino has, not what Node has.
 function firmwareDiagnostics(source: string): string[] {

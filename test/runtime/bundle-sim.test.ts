@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { ensureBundle } from "../../tools/build.js";
+import { ensureBundle } from "../../toolchain/bundle.js";
 import { VirtualClock } from "../../sim/clock.js";
 import { SimNode } from "../../sim/node.js";
 import { BOOT_BASE_MS, esp32BootMs, scanMsPerByte, cpuFactor } from "../../sim/boot-time.js";

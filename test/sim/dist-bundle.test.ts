@@ -3,7 +3,7 @@
 
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
-import { ensureBundle } from "../../tools/build.js";
+import { ensureBundle } from "../../toolchain/bundle.js";
 import { VirtualClock } from "../../sim/clock.js";
 import { SimNode } from "../../sim/node.js";
 import { createWorld } from "../../sim/world/index.js";

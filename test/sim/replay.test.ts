@@ -4,6 +4,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { VirtualClock } from "../../sim/clock.js";
 import { PinBank } from "../../sim/hw/pins.js";
 import { SimUart } from "../../sim/hw/uart.js";
@@ -14,7 +15,7 @@ import type { DeviceSpec } from "../../firmware/board.js";
 import { stubWorld } from "./node-fixture.js";
 import { hex, PMS_CAPTURED } from "../drivers/fixtures/pm-frames.js";
 
-const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), "fixtures");
+const FIXTURES = fileURLToPath(new URL("fixtures", import.meta.url));
 const fixture = (name: string) => readFileSync(path.join(FIXTURES, name));
 
 const serial = { kind: "serial" as const, port: "Serial2" as const, tx: "D17", rx: "D16", baud: 9600 };

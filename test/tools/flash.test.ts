@@ -5,8 +5,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import vm from "node:vm";
-import { crc32, espruinoCliArgs, flash, storageWriteCommands, type FlashOptions } from "../../tools/flash.js";
-import type { Reporter } from "../../tools/port.js";
+import { crc32, espruinoCliArgs, flash, type FlashOptions } from "../../tools/flash.js";
+import { storageWriteCommands } from "../../toolchain/storage.js";
+import type { Reporter } from "../../tools/reporter.js";
 import { FakeEspruino, type FakeEspruinoOptions } from "./fake-espruino.js";
 
 /** A stand-in firmware: prints the boot line and exposes diag() as the runtime's console does. */

@@ -6,7 +6,7 @@ import path from "node:path";
 import { DEV_KEY_HEX, validateConfig } from "../../firmware/config.js";
 import { profile as air } from "../../boards/profiles/esp32-air.js";
 import { lineColumn, loadJsonFile, locateJsonError, newConsolePassword, provision, type ProvisionOptions } from "../../tools/provision.js";
-import type { Reporter } from "../../tools/port.js";
+import type { Reporter } from "../../tools/reporter.js";
 import { FakeEspruino, type FakeEspruinoOptions } from "./fake-espruino.js";
 
 /**

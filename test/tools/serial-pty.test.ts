@@ -7,9 +7,10 @@ import fs, { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { SerialPort } from "serialport";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { openLink, Repl, type ConsoleLink } from "../../tools/port.js";
+import { openLink, type ConsoleLink } from "../../tools/console-link.js";
+import { Repl } from "../../tools/repl.js";
 import { flash } from "../../tools/flash.js";
-import type { Reporter } from "../../tools/port.js";
+import type { Reporter } from "../../tools/reporter.js";
 import { FakeEspruino } from "./fake-espruino.js";
 
 const hasSocat = spawnSync("socat", ["-V"]).status === 0;

@@ -13,11 +13,13 @@ import { createWorld } from "../../sim/world/index.js";
 import { createRng } from "../../sim/random.js";
 import { profile as pole } from "../../boards/profiles/esp32-pole.js";
 import { validateConfig, CONFIG_FILE } from "../../firmware/config.js";
-import { ensureBundle } from "../../tools/build.js";
+import { ensureBundle } from "../../toolchain/bundle.js";
 import { flash } from "../../tools/flash.js";
 import { provision } from "../../tools/provision.js";
 import { diag } from "../../tools/diag.js";
-import { openLink, Repl, type ConsoleLink, type Reporter } from "../../tools/port.js";
+import { openLink, type ConsoleLink } from "../../tools/console-link.js";
+import { Repl } from "../../tools/repl.js";
+import type { Reporter } from "../../tools/reporter.js";
 
 function recorder(): Reporter & { lines: string[] } {
   const lines: string[] = [];
@@ -189,6 +191,12 @@ describe("field tools: against a simulated node", function () {
     it("diag --watch without the password reads health every period", async () => {
       await startNode(bundle, CONFIG);
       const out = recorder();
+      // a node second between reports, whatever the pump managed on a loaded machine
+      const print = out.line;
+      out.line = (t) => {
+        print(t);
+        clock.advance(1000);
+      };
       const d = await diag({ port, watchS: 0.05, maxReports: 3, json: true, reporter: out });
       const reports = out.lines.map((l) => JSON.parse(l));
       expect(reports).to.have.length(3);

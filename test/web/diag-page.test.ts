@@ -15,10 +15,10 @@ import { VirtualClock } from "../../sim/clock.js";
 import { createWorld } from "../../sim/world/index.js";
 import { createRng } from "../../sim/random.js";
 import { profile as pole } from "../../boards/profiles/esp32-pole.js";
-import { buildDiagPage, DIAG_PAGE_DIR, ensureBundle } from "../../tools/build.js";
+import { buildDiagPage, DIAG_PAGE_DIR, ensureBundle } from "../../toolchain/bundle.js";
 import { serveDiagPage, type DiagWebServer } from "../../tools/diag-web.js";
 import { diag, type DiagReport } from "../../tools/diag.js";
-import type { Reporter } from "../../tools/port.js";
+import type { Reporter } from "../../tools/reporter.js";
 import { CHROME_FLAGS, decodePng, inkAndColours } from "../support/chromium.js";
 
 const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));

@@ -1,7 +1,7 @@
 // The page's console protocol (web/diag/session.ts) on Node: a locked console's read-only
 // health request as the console-lock work specifies it, and the password login for actions.
 import { expect } from "chai";
-import { TextLink } from "../../tools/port.js";
+import { TextLink } from "../../tools/console-link.js";
 import { DiagSession, HEALTH_REQUEST, readLockedHealth } from "../../web/diag/session.js";
 import { FakeEspruino } from "../tools/fake-espruino.js";
 

@@ -1,7 +1,7 @@
 // The diagnostics page: connect (Bluetooth or USB cable), read the node's report every few
 // seconds, show it as panels; log in for the crew's actions; lock again on disconnect.
 
-import { FieldError } from "../../tools/port.js";
+import { FieldError } from "../../toolchain/field-error.js";
 import { connectNode, unsupported, type TransportKind } from "./transport.js";
 import { DiagSession, type SelfTest } from "./session.js";
 import { History, renderReport } from "./view.js";

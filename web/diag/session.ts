@@ -1,9 +1,11 @@
-// The page's side of a node's console: the same REPL protocol as `casanode diag` (tools/port.ts
+// The page's side of a node's console: the same REPL protocol as `casanode diag` (tools/repl.ts
 // Repl, tools/diag.ts readDiag) over whatever link the transport opened. A locked console gets
 // the one read-only request it answers before login (readLockedHealth); the crew's actions
 // (restart, self-test) need the password.
 
-import { ConsoleLocked, FieldError, LinkTimeout, Repl, ReplError, type ConsoleLink } from "../../tools/port.js";
+import { FieldError } from "../../toolchain/field-error.js";
+import { LinkTimeout, type ConsoleLink } from "../../tools/console-link.js";
+import { ConsoleLocked, Repl, ReplError } from "../../tools/repl.js";
 import { readDiag, readHealth, type DiagReport } from "../../tools/diag.js";
 export { HEALTH_REQUEST } from "../../tools/diag.js";
 

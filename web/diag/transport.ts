@@ -6,7 +6,8 @@
 // be; the page speaks the field tools' marker protocol instead (session.ts).
 
 import { DeviceController } from "@espruino-tools/core";
-import { FieldError, TextLink } from "../../tools/port.js";
+import { FieldError } from "../../toolchain/field-error.js";
+import { TextLink } from "../../tools/console-link.js";
 
 export type TransportKind = "bluetooth" | "serial";
 

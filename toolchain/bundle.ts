@@ -1,5 +1,6 @@
-// `casanode build`: bundle every board (or the named ones) with rollup.config.mjs, check each
-// bundle against what Espruino runs, and print its size.
+// Building the bundles (what `casanode build` runs, and what the simulator, the benchmarks and
+// flash use to get a fresh dist/<board>.js): rollup.config.mjs for each board of the board
+// list, then the bundle check against what Espruino runs, and the sizes.
 
 import { rollup, type RollupOptions, type OutputOptions } from "rollup";
 import { copyFileSync, readFileSync, readdirSync, statSync, type Dirent } from "node:fs";
@@ -7,8 +8,8 @@ import { gzipSync } from "node:zlib";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
 import { checkBundle } from "./bundle-check.js";
-
-export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+import { boardNames } from "./boards.mjs";
+import { ROOT } from "./root.mjs";
 
 export interface BundleInfo {
   board: string;
@@ -19,7 +20,6 @@ export interface BundleInfo {
 }
 
 interface RollupConfigModule {
-  boardNames: string[];
   boardConfig(name: string): RollupOptions & { output: OutputOptions };
   diagPageConfig(): Promise<RollupOptions & { output: OutputOptions }>;
   DIAG_PAGE_NODE_ONLY: string[];
@@ -60,15 +60,12 @@ async function loadConfig(): Promise<RollupConfigModule> {
   return (await import(pathToFileURL(path.join(ROOT, "rollup.config.mjs")).href)) as RollupConfigModule;
 }
 
-export async function listBoards(): Promise<string[]> {
-  return (await loadConfig()).boardNames;
-}
-
 export async function buildBoards(names?: string[]): Promise<BundleInfo[]> {
+  const boards = boardNames();
+  const wanted = names && names.length ? names : boards;
+  const unknown = wanted.filter((n) => !boards.includes(n));
+  if (unknown.length) throw new Error(`unknown board ${unknown.join(", ")}; boards: ${boards.join(", ")}`);
   const config = await loadConfig();
-  const wanted = names && names.length ? names : config.boardNames;
-  const unknown = wanted.filter((n) => !config.boardNames.includes(n));
-  if (unknown.length) throw new Error(`unknown board ${unknown.join(", ")}; boards: ${config.boardNames.join(", ")}`);
   const cwd = process.cwd();
   process.chdir(ROOT); // the plugin's tsconfig and include paths are relative to the repo
   try {
@@ -123,7 +120,7 @@ function newestSourceMtime(): number {
     }
   };
   for (const dir of ["boards", "drivers", "firmware", "types"]) walk(path.join(ROOT, dir));
-  newest = Math.max(newest, statSync(path.join(ROOT, "rollup.config.mjs")).mtimeMs);
+  for (const file of ["rollup.config.mjs", "toolchain/rollup-espruino.mjs"]) newest = Math.max(newest, statSync(path.join(ROOT, file)).mtimeMs);
   return newest;
 }
 
