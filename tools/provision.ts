@@ -10,8 +10,9 @@ import { pathToFileURL } from "node:url";
 import type { BoardProfile } from "../firmware/board.js";
 import { CONFIG_FILE, DEV_KEY_HEX, validateConfig } from "../firmware/config.js";
 import { ROOT } from "./build.js";
-import { boardNames, crc32, hex, readNodeInfo, restartAndCheck, stopFirmware, writeStorageFile, type NodeInfo } from "./flash.js";
+import { boardNames, hex, readNodeInfo, restartAndCheck, stopFirmware, writeStorageFile, type NodeInfo } from "./flash.js";
 import { consoleReporter, FieldError, openLink, relockConsole, Repl, type ConsoleLink, type OpenOptions, type Reporter } from "./port.js";
+import { crc32 } from "../sim/espruino/crc32.js";
 
 export interface ProvisionOptions {
   /** the node's console; not needed for a dry run that names --board */

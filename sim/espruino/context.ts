@@ -20,6 +20,7 @@ import { liberalJson } from "./json.js";
 import { formatPrint, formatThrown, formatValue } from "./format.js";
 import { JsVarCounter, BASE_VARS, codeVars, sizeOf, ESP32_JSVAR_BYTES } from "./memory.js";
 import { REFUSE_SOURCE } from "./dialect.js";
+import { crc32 } from "./crc32.js";
 import { SimWifi, type SimWifiNetworkLike } from "./wifi.js";
 import { EspruinoPin, PIN_COUNT } from "./pins.js";
 import { createEspruinoNet, DEFAULT_NET_LATENCY, type EspruinoNet, type EspruinoNetOptions, type NetLatency } from "./net.js";
@@ -1093,23 +1094,6 @@ export class EspruinoBoot {
 function safeValue(o: any, key: string): any {
   const d = Object.getOwnPropertyDescriptor(o, key);
   return d && "value" in d ? d.value : undefined;
-}
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** standard CRC-32 as E.CRC32 gives it (unsigned) */
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 /**
