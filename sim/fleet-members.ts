@@ -160,9 +160,8 @@ export interface MemberOptions {
   onConsole?: (nodeId: string, text: string) => void;
 }
 
-/** provision and make every planned node; each becomes a fault target as it is made */
-export function createMembers(o: MemberOptions, targets: FaultTarget[]): FleetMember[] {
-  const members: FleetMember[] = [];
+/** provision and make every planned node into `members` (stopped at the end even if a later one fails); each becomes a fault target as it is made */
+export function createMembers(o: MemberOptions, targets: FaultTarget[], members: FleetMember[]): void {
   const wifiFor = (id: string): SimWifiNetwork => ({ ssid: SIM_WIFI.ssid, password: SIM_WIFI.password, up: (t) => o.faults.wifiUp(id, t) });
   const sharedSeed = forkSeed(o.seed, "city");
   let hostNo = 100;
@@ -203,7 +202,6 @@ export function createMembers(o: MemberOptions, targets: FaultTarget[]): FleetMe
     members.push({ info, profile, node, trace: { id, board, readings: [], power: [], charge: [], queue: [] }, seen: new Map(), received: 0, duplicates: 0, badTimes: 0, replays: replayed });
     targets.push({ id, board, devices: node.devices, powerCut: (ms: number) => node.powerCut(ms) });
   }
-  return members;
 }
 
 /** node i's console on TCP port first + i (sim/espruino/console-server.ts); the servers, to close at the end */

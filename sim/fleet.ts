@@ -32,7 +32,7 @@ export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname)
 const DAY_MS = 86_400_000;
 export const DEFAULT_NODES = 6;
 export const DEFAULT_DURATION_MS = DAY_MS;
-/** boards in boards/profiles that a default fleet leaves out (not street nodes) */
+/** boards that exist for other reasons than street deployments */
 const NOT_IN_DEFAULT_FLEET = ["linux"];
 
 export { SimOptionError, FaultSpecError, parseReplaySpec, type ReplaySpec };
@@ -122,6 +122,7 @@ async function bundleFor(board: string): Promise<string> {
 
 export async function runFleet(options: FleetOptions = {}): Promise<FleetResult> {
   const log = options.log ?? (() => {});
+  // options, the boards' profiles and bundles, the plan of nodes
   const run = await checkFleetOptions(options);
   const { seed, durationMs, boards, profiles } = run;
   const plan = planNodes(boards, run.count);
@@ -139,6 +140,7 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
   const endMs = startMs + durationMs;
   const wallStart = performance.now();
 
+  // the broker, and the watch on every socket to it (virtual time waits for its traffic)
   const broker = await startFleetBroker(options.broker);
   const io = new IoWatch(clock, broker.address);
   const runner: RunnerStats = { steps: 0, settleTicks: 0, lateReplies: 0 };
@@ -147,19 +149,22 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
   let observer: mqtt.MqttClient | undefined;
   const consoleServers: Array<{ close(): unknown }> = [];
   try {
+    // the observer: what a city back-end would see
     const watching = await startObserver({ brokerUrl: broker.url, seed, io, clock, startMs, members: byId, log });
     observer = watching.client;
 
-    // faults: the scheduler gets the nodes as they are made
+    // the members, each a fault target as it is made; then the faults and the consoles
     const targets: FaultTarget[] = [];
     const faults = new FaultScheduler(clock, startMs, endMs, targets, log);
-    members.push(...createMembers({ seed, plan, profiles, bundles, replays, clock, broker: broker.address, faults, createNode, staticIp: options.staticIp, config: options.config, world: options.world, storageBytes: options.storageBytes, netLatency: options.netLatency, onConsole: options.onConsole }, targets));
+    const { staticIp, config, world, storageBytes, netLatency, onConsole } = options;
+    createMembers({ seed, plan, profiles, bundles, replays, clock, broker: broker.address, faults, createNode, staticIp, config, world, storageBytes, netLatency, onConsole }, targets, members);
     for (const m of members) byId.set(m.info.id, m);
     const specs = run.faults;
     if (options.powerCuts) specs.push(...randomPowerCuts(options.powerCuts, createRng(forkSeed(seed, "power-cuts")), members.map((m) => m.info.id), durationMs));
     faults.schedule(specs);
     if (options.consolePort !== undefined) await serveConsoles(members, options.consolePort, log, consoleServers);
 
+    // the clock loop
     for (const m of members) m.node.start();
     const { finalMs, aborted } = await runClockLoop({
       clock, io, members, runner, startMs, endMs, wallStart, log,
@@ -167,6 +172,7 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
       realtime: options.realtime, sampleEveryMs: options.sampleEveryMs, onProgress: options.onProgress, progressEveryMs: options.progressEveryMs, signal: options.signal,
     });
 
+    // the summary
     const wallMs = performance.now() - wallStart;
     runner.lateReplies = io.lateReplies;
     const summary = summarise({ seed, startMs, endMs: finalMs, boards: [...profiles.keys()], broker: options.broker ?? "embedded", realtime: !!options.realtime, stoppedEarly: aborted, wallMs, members, applied: faults.applied });
