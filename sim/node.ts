@@ -32,10 +32,13 @@ import { createDevice } from "./devices/index.js";
 import { createReplayDevice } from "./replay.js";
 import { createRng, hashString } from "./random.js";
 import { ESP32_STORAGE_BYTES, LINUX_STORAGE_BYTES, SimStorage } from "./espruino/storage.js";
-import { EspruinoBoot, HALT, WAKE_TIMER, WAKE_UNDEFINED } from "./espruino/context.js";
+import { EspruinoBoot } from "./espruino/context.js";
+import { HALT } from "./espruino/halt.js";
+import { WAKE_TIMER, WAKE_UNDEFINED } from "./espruino/esp32.js";
 import { ESP32_JSVARS } from "./espruino/memory.js";
 import type { EspruinoNet, EspruinoNetOptions, NetLatency } from "./espruino/net.js";
 import { BOOT_BASE_MS, esp32BootMs } from "./boot-time.js";
+import { BOOT_FILE } from "../toolchain/storage.js";
 
 export interface SimWifiNetwork {
   ssid: string;
@@ -92,7 +95,6 @@ export interface SimNodeOptions {
 export const BOOT_MS = BOOT_BASE_MS;
 /** a power cut armed to tear a write waits at most this long for one, ms */
 export const TEAR_WAIT_MS = 60_000;
-const BOOT_FILE = ".bootcde";
 const CONFIG_FILE = "casanode.json";
 
 export interface SimNodeStats {

@@ -80,11 +80,6 @@ export function normal(rng: Rng, mean = 0, sd = 1): number {
   return mean + sd * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
 
-/** exponential deviate with the given mean (waiting time of a Poisson process) */
-export function exponential(rng: Rng, mean: number): number {
-  return -mean * Math.log(1 - rng());
-}
-
 /** Poisson count with the given mean (Knuth; fine for the small means the worlds use) */
 export function poisson(rng: Rng, mean: number): number {
   if (mean <= 0) return 0;
@@ -102,16 +97,6 @@ export function poisson(rng: Rng, mean: number): number {
 export function pick<T>(rng: Rng, items: readonly T[]): T {
   if (items.length === 0) throw new Error("pick from an empty list");
   return items[Math.floor(rng() * items.length)];
-}
-
-export function shuffle<T>(rng: Rng, items: T[]): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    const t = items[i];
-    items[i] = items[j];
-    items[j] = t;
-  }
-  return items;
 }
 
 // ---- stateless hashes of (seed, integer) ----

@@ -5,37 +5,9 @@
 
 import { writeFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
-import type { FleetSummary, NodeSummary } from "./fleet.js";
+import type { FleetSummary, FleetTraces, NodeSummary, TraceReading } from "./fleet-summary.js";
 import { formatDuration } from "./duration.js";
 import { formatLife } from "./energy.js";
-
-/** One decoded SenML record as the broker received it. */
-export interface TraceReading {
-  /** ms since the epoch (virtual) */
-  t: number;
-  /** record name relative to the node's base name, e.g. "pm.pm25" */
-  name: string;
-  unit: string;
-  value: number;
-}
-
-export interface NodeTrace {
-  id: string;
-  board: string;
-  readings: TraceReading[];
-  /** power-state changes (SimNode.trace): "awake", "radio", "sensor:<name>" */
-  power: Array<{ t: number; state: string; on: boolean }>;
-  /** cumulative charge samples [t, mAh] */
-  charge: Array<[number, number]>;
-  /** queue depth samples [t, readings waiting] */
-  queue: Array<[number, number]>;
-}
-
-export interface FleetTraces {
-  startMs: number;
-  endMs: number;
-  nodes: NodeTrace[];
-}
 
 const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"];
 const HOUR = 3_600_000;

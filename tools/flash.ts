@@ -17,6 +17,7 @@ import { LinkTimeout, openLink, type OpenOptions } from "./console-link.js";
 import { ConsoleLocked, relockConsole, Repl } from "./repl.js";
 import { consoleReporter, type Reporter } from "./reporter.js";
 import { NoFirmware, readDiag, type DiagReport } from "./diag.js";
+import { crc32 } from "../sim/espruino/crc32.js";
 
 /** A node prints its boot line within a few seconds of load() (Wi-Fi comes later). */
 export const BOOT_TIMEOUT_MS = 10000;
@@ -24,26 +25,6 @@ export const BOOT_TIMEOUT_MS = 10000;
 const RESET_PROMPT_MS = 1000;
 /** The firmware's boot line (firmware/node.ts): "CasaNode <fw> <board> <node> boot=<cause>[ SAFE MODE: why]". */
 export const BOOT_LINE = /CasaNode (\S+) (\S+) (\S+) boot=([\w-]+)([^\r\n]*)/;
-
-/** CRC-32 (IEEE, reflected, as zlib and Espruino's E.CRC32 compute it); unsigned. */
-export function crc32(data: Uint8Array | string): number {
-  const bytes = typeof data === "string" ? Buffer.from(data, "latin1") : data;
-  let crc = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) {
-    crc = CRC_TABLE[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
 
 export interface StorageFileInfo {
   bytes: number;

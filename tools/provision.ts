@@ -11,11 +11,12 @@ import type { BoardProfile } from "../firmware/board.js";
 import { CONFIG_FILE, DEV_KEY_HEX, validateConfig } from "../firmware/config.js";
 import { boardNames } from "../toolchain/boards.mjs";
 import { ROOT } from "../toolchain/root.mjs";
-import { crc32, hex, readNodeInfo, restartAndCheck, stopFirmware, writeStorageFile, type NodeInfo } from "./flash.js";
+import { hex, readNodeInfo, restartAndCheck, stopFirmware, writeStorageFile, type NodeInfo } from "./flash.js";
 import { FieldError } from "../toolchain/field-error.js";
 import { openLink, type ConsoleLink, type OpenOptions } from "./console-link.js";
 import { relockConsole, Repl } from "./repl.js";
 import { consoleReporter, type Reporter } from "./reporter.js";
+import { crc32 } from "../sim/espruino/crc32.js";
 
 export interface ProvisionOptions {
   /** the node's console; not needed for a dry run that names --board */

@@ -6,12 +6,13 @@ import { Command, CommanderError } from "commander";
 import { writeFileSync, mkdirSync, readFileSync, statSync, accessSync, constants as fsConstants } from "node:fs";
 import path from "node:path";
 import { DurationError, formatDuration, parseDuration } from "../sim/duration.js";
-import { FaultSpecError, parseFaultSpec, type FaultSpec } from "../sim/faults.js";
+import { FaultSpecError, type FaultSpec } from "../sim/faults.js";
 import { formatLife } from "../sim/energy.js";
 import { parseReplaySpec, describeRejected, type ReplaySpec } from "../sim/replay.js";
-import { SimOptionError } from "../sim/options.js";
+import { SimOptionError, checkRunOptions } from "../sim/options.js";
 import { DEFAULT_NET_LATENCY, parseRtt, type NetLatency } from "../sim/espruino/net.js";
-import type { FleetProgress, FleetSummary } from "../sim/fleet.js";
+import type { FleetProgress } from "../sim/fleet-loop.js";
+import type { FleetSummary } from "../sim/fleet-summary.js";
 
 interface SimCliOptions {
   board?: string[];
@@ -41,21 +42,20 @@ function refuse(message: string): never {
   throw new CommanderError(2, "commander.simOption", message);
 }
 
-function wholeNumber(name: string, text: string | undefined, min: number, max: number): number | undefined {
+/** a whole number option's text (its range is checked with the others in sim/options.ts) */
+function wholeNumber(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text.trim())) refuse(`${name} must be a whole number, got "${text}"`);
-  const n = Number(text);
-  if (n < min || n > max) refuse(`${name} must be from ${min} to ${max}, got ${n}`);
-  return n;
+  return Number(text);
 }
 
-/** every option checked before anything starts */
+/** every option checked before anything starts: the text here, the values by checkRunOptions (as runFleet does) */
 export function checkSimOptions(o: SimCliOptions): {
   boards: string[]; nodes?: number; durationMs: number; seed: number; broker?: string; realtime: boolean; netLatency: NetLatency;
   faults: FaultSpec[]; powerCuts?: number; replay: ReplaySpec[]; consolePort?: number; summary?: string; report?: string;
   config?: { [field: string]: unknown }; storageBytes?: number;
 } {
-  let durationMs: number;
+  let durationMs = 0;
   // a bare 0 would get "no unit (use e.g. 0m)", which is refused next
   const bare = String(o.duration).trim();
   if (bare !== "" && Number(bare) === 0) refuse("--duration must be more than 0, e.g. 90m, 6h, 2d");
@@ -65,13 +65,10 @@ export function checkSimOptions(o: SimCliOptions): {
     if (err instanceof DurationError) refuse("--duration: " + err.message);
     throw err;
   }
-  if (durationMs <= 0) refuse("--duration must be more than 0, e.g. 90m, 6h, 2d");
-  if (durationMs > 366 * 86_400_000) refuse("--duration is limited to a year");
   let seed = 1;
   if (o.seed !== undefined) {
     if (!/^-?\d+$/.test(o.seed.trim())) refuse(`--seed must be an integer, got "${o.seed}"`);
     seed = Number(o.seed);
-    if (!Number.isSafeInteger(seed)) refuse(`--seed is too large: ${o.seed}`);
   }
   const netLatency = { ...DEFAULT_NET_LATENCY };
   if (o.rtt !== undefined) {
@@ -79,18 +76,8 @@ export function checkSimOptions(o: SimCliOptions): {
     if (!r) refuse(`--rtt must be ms per round trip, e.g. 40 or 20-60 (at most 10000), got "${o.rtt}"`);
     [netLatency.rttMinMs, netLatency.rttMaxMs] = r;
   }
-  const hs = wholeNumber("--tls-handshake", o.tlsHandshake, 0, 60_000);
+  const hs = wholeNumber("--tls-handshake", o.tlsHandshake);
   if (hs !== undefined) netLatency.tlsHandshakeMs = hs;
-  if (o.broker !== undefined && !/^mqtt:\/\/[^/:\s]+(:\d{1,5})?\/?$/.test(o.broker)) refuse(`--broker must look like mqtt://host:port, got "${o.broker}"`);
-  const faults: FaultSpec[] = [];
-  for (const f of o.fault ?? []) {
-    try {
-      faults.push(parseFaultSpec(f));
-    } catch (err) {
-      if (err instanceof FaultSpecError) refuse("--fault: " + err.message);
-      throw err;
-    }
-  }
   const replay: ReplaySpec[] = [];
   for (const [list, raw] of [[o.replay, false], [o.replayRaw, true]] as const) {
     for (const r of list ?? []) {
@@ -105,7 +92,6 @@ export function checkSimOptions(o: SimCliOptions): {
   checkOutputFile("--summary", o.summary);
   checkOutputFile("--report", o.report);
   if (o.summary && o.report && path.resolve(o.summary) === path.resolve(o.report)) refuse(`--summary and --report both name ${o.summary}`);
-  for (const b of o.board ?? []) if (!/^[A-Za-z0-9._-]+$/.test(b)) refuse(`--board: bad board name "${b}"`);
   let config: { [field: string]: unknown } | undefined;
   if (o.config !== undefined) {
     let text: string;
@@ -121,23 +107,27 @@ export function checkSimOptions(o: SimCliOptions): {
     }
     if (config === null || typeof config !== "object" || Array.isArray(config)) refuse(`--config: ${o.config} must hold a JSON object of config fields`);
   }
-  return {
+  const kb = wholeNumber("--storage-kb", o.storageKb);
+  const values = {
     boards: o.board ?? [],
-    nodes: wholeNumber("--nodes", o.nodes, 1, 10_000),
+    nodes: wholeNumber("--nodes", o.nodes),
     durationMs,
     seed,
     broker: o.broker,
-    realtime: !!o.realtime,
     netLatency,
-    faults,
-    powerCuts: wholeNumber("--power-cuts", o.powerCuts, 0, 100_000),
-    replay,
-    consolePort: wholeNumber("--console-port", o.consolePort, 1, 65_535),
-    summary: o.summary,
-    report: o.report,
+    powerCuts: wholeNumber("--power-cuts", o.powerCuts),
+    consolePort: wholeNumber("--console-port", o.consolePort),
     config,
-    storageBytes: (wholeNumber("--storage-kb", o.storageKb, 16, 16_384) ?? 0) * 1024 || undefined,
+    storageBytes: kb === undefined ? undefined : kb * 1024,
   };
+  let faults: FaultSpec[] = [];
+  try {
+    faults = checkRunOptions({ ...values, faults: o.fault ?? [] }).faults;
+  } catch (err) {
+    if (err instanceof SimOptionError || err instanceof FaultSpecError) refuse(err.message);
+    throw err;
+  }
+  return { ...values, realtime: !!o.realtime, faults, replay, summary: o.summary, report: o.report };
 }
 
 /** refuse an output file that cannot be written, before the run rather than after it */

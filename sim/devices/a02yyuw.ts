@@ -5,6 +5,7 @@
 
 import type { SimDevice, SimDeviceContext, SimDeviceFactory, DeviceFaults } from "./types.js";
 import { noFaults } from "./types.js";
+import { normal } from "../random.js";
 import { a02Frame, A02_BLIND_MM, A02_MAX_MM } from "../../drivers/a02yyuw.js";
 import { CURRENTS } from "../../boards/profiles/currents.js";
 
@@ -108,16 +109,11 @@ export class A02yyuwTwin implements SimDevice {
     else {
       // accuracy +-(1 + 0.3 % of S) cm taken as 3 sigma; real-time values are noisier
       const sigma = ((10 + 0.003 * d) / 3) * (this.realtimeMode ? 2 : 1);
-      out = d + sigma * gauss(rng);
+      out = d + sigma * normal(rng);
     }
     this.last = Math.max(0, Math.min(0xffff, Math.round(out)));
     return this.last;
   }
-}
-
-export function gauss(rng: () => number): number {
-  const u = 1 - rng();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
 }
 
 export const createA02yyuw: SimDeviceFactory = (ctx) => new A02yyuwTwin(ctx);

@@ -8,7 +8,7 @@ import type { SimDevice, SimDeviceContext, SimDeviceFactory, DeviceFaults } from
 import { noFaults } from "./types.js";
 import { RANGER_MODELS } from "../../drivers/hcsr04.js";
 import type { RangerModel } from "../../drivers/hcsr04.js";
-import { gauss } from "./a02yyuw.js";
+import { normal } from "../random.js";
 import { CURRENTS } from "../../boards/profiles/currents.js";
 
 /** 8 cycles at 40 kHz (200 us) plus the module's turnaround before echo goes high */
@@ -105,7 +105,7 @@ export class HcSr04Twin implements SimDevice {
     if (this.faults.garbage) ms = rng() * this.m.noEchoMs; // babbling echo line
     else if (d > this.m.maxMm || rng() < LOST_PING) ms = this.m.noEchoMs;
     else if (d < this.m.minMm) ms = roundTrip(rng() * 0.9 * this.m.minMm); // still ringing: short nonsense
-    else ms = roundTrip(Math.max(0, d + NOISE_MM * gauss(rng)));
+    else ms = roundTrip(Math.max(0, d + NOISE_MM * normal(rng)));
     this.last = ms;
     return ms;
   }

@@ -116,3 +116,45 @@ export function sizeOf(v: any): number {
 export function codeVars(bundleBytes: number): number {
   return Math.round(bundleBytes * CODE_VARS_PER_BYTE);
 }
+
+/** what a running boot holds, for its usage estimate */
+export interface BootHoldings {
+  bundleBytes: number;
+  /** the node's global object, and the names it had before the firmware ran (the API's own) */
+  global: any;
+  baseline: ReadonlySet<string>;
+  /** the API's own objects: not counted when the firmware's values reach them */
+  skip: Set<object>;
+  timers: Iterable<{ fn: any; args: any[] }>;
+  listeners: Iterable<any>;
+  serialListeners: number;
+  watches: number;
+}
+
+/** process.memory().usage of a boot: base + code + what the firmware's globals, timers and listeners reach */
+export function bootUsage(b: BootHoldings): number {
+  const counter = new JsVarCounter(b.skip);
+  let n = BASE_VARS + codeVars(b.bundleBytes);
+  const g = b.global;
+  for (const key of Object.keys(g)) {
+    if (b.baseline.has(key)) continue;
+    n += 1 + counter.count(ownValue(g, key));
+  }
+  for (const t of b.timers) n += 4 + counter.count(t.fn) + counter.count(t.args);
+  for (const fn of b.listeners) n += 2 + counter.count(fn);
+  n += b.serialListeners * 2;
+  n += b.watches * 5;
+  return n;
+}
+
+/** process.memory() for a usage: a fixed heap (ESP32), or one that grows by 4096 vars (Linux build, memoryTotal 0) */
+export function memoryFigures(usage: number, memoryTotal: number): EspruinoMemory {
+  const total = memoryTotal > 0 ? memoryTotal : Math.max(4096, Math.ceil((usage + 1) / 4096) * 4096);
+  const m: EspruinoMemory & { gc: number; gctime: number } = { free: Math.max(0, total - usage), usage, total, history: 0, gc: 0, gctime: 0, blocksize: memoryTotal > 0 ? ESP32_JSVAR_BYTES : 27 };
+  return m;
+}
+
+function ownValue(o: any, key: string): any {
+  const d = Object.getOwnPropertyDescriptor(o, key);
+  return d && "value" in d ? d.value : undefined;
+}

@@ -9,6 +9,7 @@ import path from "node:path";
 import { Command, CommanderError } from "commander";
 import { runFleet, parseReplaySpec, boardSuffix, defaultBoards, SimOptionError, ROOT, type FleetNode, type FleetOptions } from "../../sim/fleet.js";
 import { FaultSpecError } from "../../sim/faults.js";
+import { DEFAULT_NET_LATENCY } from "../../sim/espruino/net.js";
 import { noFaults, type SimDevice } from "../../sim/devices/types.js";
 import { SimStorage } from "../../sim/espruino/storage.js";
 import { Store, type Batch } from "../../firmware/runtime/store.js";
@@ -396,6 +397,65 @@ describe("casanode sim (options)", () => {
       } finally {
         err.restore();
       }
+    });
+  }
+});
+
+describe("one options check for `casanode sim` and runFleet (sim/options.ts)", () => {
+  const DAY = 24 * H;
+  const dir = mkdtempSync(path.join(os.tmpdir(), "casanode-opts-"));
+  const ownConfig = path.join(dir, "own.json");
+  writeFileSync(ownConfig, JSON.stringify({ node: "x", queueMax: 500 }));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** the one line the CLI prints for these arguments, without "casanode sim: " */
+  async function cliRefusal(args: string[]): Promise<string> {
+    const err = sinon.stub(console, "error");
+    try {
+      const p = new Command("casanode").exitOverride();
+      registerSim(p).exitOverride();
+      await p.parseAsync(["sim", ...args], { from: "user" });
+    } catch (e) {
+      expect(e, String(e)).to.be.instanceOf(CommanderError);
+      expect((e as CommanderError).exitCode).to.equal(2);
+      expect(err.callCount).to.equal(1);
+      return String(err.firstCall.args[0]).replace(/^casanode sim: /, "");
+    } finally {
+      err.restore();
+    }
+    return expect.fail("the CLI should have refused " + args.join(" "));
+  }
+
+  async function fleetRefusal(o: Partial<FleetOptions>): Promise<string> {
+    try {
+      await runFleet(standIn({ durationMs: DAY, ...o }));
+    } catch (e) {
+      expect((e as Error).name).to.be.oneOf(["SimOptionError", "FaultSpecError"]);
+      return (e as Error).message;
+    }
+    return expect.fail("runFleet should have refused " + JSON.stringify(o));
+  }
+
+  for (const [args, opts, says] of [
+    [["--nodes", "0"], { nodes: 0 }, "--nodes must be from 1 to 10000, got 0"],
+    [["--duration", "400d"], { durationMs: 400 * DAY }, "--duration is limited to a year"],
+    [["--seed", "9007199254740993"], { seed: 9007199254740993 }, "--seed is too large"],
+    [["--power-cuts", "100001"], { powerCuts: 100001 }, "--power-cuts must be from 0 to 100000"],
+    [["--storage-kb", "4"], { storageBytes: 4 * 1024 }, "--storage-kb must be from 16 to 16384, got 4"],
+    [["--console-port", "0"], { consolePort: 0 }, "--console-port must be from 1 to 65535, got 0"],
+    [["--broker", "localhost:1883"], { broker: "localhost:1883" }, '--broker must look like mqtt://host:port, got "localhost:1883"'],
+    [["--broker", "mqtt://h:70000"], { broker: "mqtt://h:70000" }, "--broker port must be from 1 to 65535"],
+    [["--tls-handshake", "70000"], { netLatency: { ...DEFAULT_NET_LATENCY, tlsHandshakeMs: 70000 } }, "--tls-handshake must be from 0 to 60000"],
+    [["--board", "esp32-air/x"], { boards: ["esp32-air/x"] }, '--board: bad board name "esp32-air/x"'],
+    [["--fault", "wifi-down@30h"], { faults: ["wifi-down@30h"] }, '--fault: "wifi-down@30h" starts at 1d6h, after the run ends (1d)'],
+    [["--fault", "flood@1h"], { faults: ["flood@1h"] }, '--fault: bad fault "flood@1h"'],
+    [["--config", ownConfig], { config: { node: "x", queueMax: 500 } }, "--config may not set node: the simulator sets"],
+  ] as Array<[string[], Partial<FleetOptions>, string]>) {
+    it(`refuses ${args.join(" ")} from the CLI and ${JSON.stringify(opts)} from a program with the same message`, async () => {
+      const fromCli = await cliRefusal(["--duration", "1d", ...args]);
+      const fromProgram = await fleetRefusal(opts);
+      expect(fromCli).to.include(says);
+      expect(fromProgram).to.equal(fromCli);
     });
   }
 });

@@ -4,8 +4,8 @@ import { CHROME_FLAGS, decodePng, findChromium, inkAndColours } from "../support
 import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { renderReport, writeReport, type FleetTraces, type NodeTrace } from "../../sim/report.js";
-import type { FleetSummary, NodeSummary } from "../../sim/fleet.js";
+import { renderReport, writeReport } from "../../sim/report.js";
+import type { FleetSummary, FleetTraces, NodeSummary, NodeTrace } from "../../sim/fleet-summary.js";
 import { createWorld } from "../../sim/world/index.js";
 
 const START = Date.UTC(2026, 0, 15);

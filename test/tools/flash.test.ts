@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import vm from "node:vm";
-import { crc32, espruinoCliArgs, flash, type FlashOptions } from "../../tools/flash.js";
+import { espruinoCliArgs, flash, type FlashOptions } from "../../tools/flash.js";
 import { storageWriteCommands } from "../../toolchain/storage.js";
 import type { Reporter } from "../../tools/reporter.js";
 import { FakeEspruino, type FakeEspruinoOptions } from "./fake-espruino.js";
@@ -172,13 +172,6 @@ describe("field tools: flash", () => {
     const err = (await rejection(flash({ port: "tcp://127.0.0.1:1", board: "esp32-toaster", reporter: recorder() }))) as Error & { exitCode: number };
     expect(err.message).to.match(/^unknown board esp32-toaster; boards: .*esp32-air/);
     expect(err.exitCode).to.equal(2);
-  });
-
-  it("CRC-32 matches Espruino's E.CRC32 (measured on 2v29) and zlib", () => {
-    expect(crc32("hello")).to.equal(907060870);
-    expect(crc32("123456789")).to.equal(3421780262);
-    expect(crc32("\xff")).to.equal(4278190080);
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 2000 }), (bytes) => crc32(bytes) === zlib.crc32(bytes)));
   });
 
   it("property: the chunk commands rebuild exactly the bytes, whatever the size and chunking", () => {

@@ -1,0 +1,188 @@
+// Watches every TCP socket this process opens or accepts, so the fleet runner knows when broker
+// traffic has settled before it moves the virtual clock (see the note at the top of sim/fleet.ts).
+
+import dc from "node:diagnostics_channel";
+import type net from "node:net";
+import type { VirtualClock } from "./clock.js";
+
+/** MQTT packet types a client sends that the broker answers, and the answers */
+const MQTT_ANSWERED: { [type: number]: boolean } = { 1: true, 6: true, 8: true, 10: true, 12: true }; // CONNECT PUBREL SUBSCRIBE UNSUBSCRIBE PINGREQ
+const MQTT_ANSWERS: { [type: number]: boolean } = { 2: true, 4: true, 5: true, 7: true, 9: true, 11: true, 13: true }; // CONNACK PUBACK PUBREC PUBCOMP SUBACK UNSUBACK PINGRESP
+const PUBLISH = 3;
+
+/** Splits a byte stream into MQTT packets (fixed header + remaining length) and reports each type. */
+class MqttFramer {
+  private state = 0; // 0: fixed header, 1: remaining length, 2: body
+  private type = 0;
+  private flags = 0;
+  private len = 0;
+  private mul = 1;
+  private left = 0;
+
+  constructor(private onPacket: (type: number, flags: number) => void) {}
+
+  feed(buf: Uint8Array): void {
+    for (let i = 0; i < buf.length; ) {
+      if (this.state === 0) {
+        const b = buf[i++];
+        this.type = b >> 4;
+        this.flags = b & 15;
+        this.len = 0;
+        this.mul = 1;
+        this.state = 1;
+      } else if (this.state === 1) {
+        const b = buf[i++];
+        this.len += (b & 127) * this.mul;
+        this.mul *= 128;
+        if (b & 128 && this.mul <= 128 ** 3) continue;
+        this.onPacket(this.type, this.flags);
+        this.left = this.len;
+        this.state = this.left ? 2 : 0;
+      } else {
+        const n = Math.min(this.left, buf.length - i);
+        i += n;
+        this.left -= n;
+        if (!this.left) this.state = 0;
+      }
+    }
+  }
+}
+
+function chunkBytes(chunk: unknown, encoding?: unknown): Uint8Array {
+  if (typeof chunk === "string") return Buffer.from(chunk, (typeof encoding === "string" && Buffer.isEncoding(encoding) ? encoding : "utf8") as BufferEncoding);
+  return chunk instanceof Uint8Array ? chunk : new Uint8Array(0);
+}
+
+interface Watched {
+  socket: net.Socket;
+  server: boolean;
+  /** the host-side observer's connection: when it receives does not bear on virtual time */
+  ignored: boolean;
+  /** a client of the broker: its MQTT requests are counted until answered */
+  mqtt?: { requests: number; answers: number; out: MqttFramer; in: MqttFramer; askedAtV: number; askedAtWall: number };
+}
+
+/** an MQTT request the broker has not answered after this much wall time no longer holds virtual time */
+const REPLY_WAIT_MS = 5000;
+
+/**
+ * Watches every TCP socket this process opens or accepts (node:diagnostics_channel), to tell
+ * when broker traffic is still in flight: a connection being made, bytes written by one end
+ * and not yet read by the other (both ends are here with the embedded broker), or an MQTT
+ * request (CONNECT, QoS 1 PUBLISH, SUBSCRIBE, PINGREQ...) not yet answered. Counts replies
+ * that reached a node at a later virtual time than its request: the runner's self-check.
+ */
+export class IoWatch {
+  private sockets = new Set<Watched>();
+  /** server-side ends by the client's port */
+  private servers = new Map<number, Watched>();
+  /** set by any write or read; cleared when the runner has seen the traffic settle */
+  dirty = false;
+  /** replies that arrived after virtual time had moved on from their request (should stay 0) */
+  lateReplies = 0;
+  private onClient = (msg: unknown) => this.add((msg as { socket: net.Socket }).socket, false);
+  private onServer = (msg: unknown) => this.add((msg as { socket: net.Socket }).socket, true);
+
+  constructor(private clock: VirtualClock, private broker: { host: string; port: number }) {
+    dc.subscribe("net.client.socket", this.onClient);
+    dc.subscribe("net.server.socket", this.onServer);
+  }
+
+  private isBrokerClient(socket: net.Socket): boolean {
+    return socket.remotePort === this.broker.port;
+  }
+
+  private add(socket: net.Socket, server: boolean): void {
+    const w: Watched = { socket, server, ignored: false };
+    this.sockets.add(w);
+    // small MQTT packets must not wait for Nagle and delayed ACKs (tens of ms each on loopback)
+    socket.setNoDelay(true);
+    this.dirty = true;
+    if (server && socket.remotePort) this.servers.set(socket.remotePort, w);
+    const mqttOf = (): Watched["mqtt"] => {
+      if (server || w.mqtt || socket.remotePort === undefined) return w.mqtt;
+      if (!this.isBrokerClient(socket)) return undefined;
+      const m: NonNullable<Watched["mqtt"]> = {
+        requests: 0, answers: 0, askedAtV: 0, askedAtWall: 0,
+        out: new MqttFramer((type, flags) => {
+          if (MQTT_ANSWERED[type] || (type === PUBLISH && (flags >> 1) & 3)) {
+            if (m.requests === m.answers) {
+              m.askedAtV = this.clock.now();
+              m.askedAtWall = performance.now();
+            }
+            m.requests++;
+          }
+        }),
+        in: new MqttFramer((type) => {
+          if (!MQTT_ANSWERS[type] || m.answers >= m.requests) return;
+          m.answers++;
+          if (!w.ignored && this.clock.now() > m.askedAtV) this.lateReplies++;
+          if (m.answers < m.requests) m.askedAtV = this.clock.now();
+        }),
+      };
+      w.mqtt = m;
+      return m;
+    };
+    // every way bytes enter a socket: write() and cork() mark traffic at once (mqtt-packet corks
+    // then writes), _write/_writev see each byte exactly once
+    for (const method of ["write", "cork"] as const) {
+      const original = (socket as any)[method];
+      (socket as any)[method] = (...args: any[]) => {
+        if (!w.ignored) this.dirty = true;
+        return original.apply(socket, args);
+      };
+    }
+    const write1 = (socket as any)._write;
+    (socket as any)._write = (chunk: unknown, encoding: unknown, cb: unknown) => {
+      if (!w.ignored) this.dirty = true;
+      mqttOf()?.out.feed(chunkBytes(chunk, encoding));
+      return write1.call(socket, chunk, encoding, cb);
+    };
+    const writev = (socket as any)._writev;
+    if (typeof writev === "function") {
+      (socket as any)._writev = (chunks: Array<{ chunk: unknown; encoding: unknown }>, cb: unknown) => {
+        if (!w.ignored) this.dirty = true;
+        const m = mqttOf();
+        if (m) for (const c of chunks) m.out.feed(chunkBytes(c.chunk, c.encoding));
+        return writev.call(socket, chunks, cb);
+      };
+    }
+    socket.on("data", (buf: Buffer) => {
+      if (!w.ignored) this.dirty = true;
+      mqttOf()?.in.feed(buf);
+    });
+    socket.once("close", () => {
+      this.sockets.delete(w);
+      if (server && this.servers.get(socket.remotePort!) === w) this.servers.delete(socket.remotePort!);
+    });
+  }
+
+  /** leave the connection with this local port out of busy() (both of its ends) */
+  ignore(localPort: number | undefined): void {
+    for (const w of this.sockets) {
+      if ((!w.server && w.socket.localPort === localPort) || (w.server && w.socket.remotePort === localPort)) w.ignored = true;
+    }
+  }
+
+  /** true while traffic is in flight or a connection is being made (`all`: ignored ones too) */
+  busy(all = false): boolean {
+    const now = performance.now();
+    for (const w of this.sockets) {
+      if (w.server || (w.ignored && !all)) continue;
+      const c = w.socket;
+      if (c.destroyed) continue;
+      if (c.pending || c.connecting) return true;
+      if (c.readyState !== "open") continue; // half-closed: nothing more will be answered
+      const m = w.mqtt;
+      if (m && m.requests > m.answers && now - m.askedAtWall < REPLY_WAIT_MS) return true;
+      const s = c.localPort !== undefined ? this.servers.get(c.localPort) : undefined;
+      if (s && !s.socket.destroyed && (c.bytesWritten > s.socket.bytesRead || s.socket.bytesWritten > c.bytesRead)) return true;
+    }
+    return false;
+  }
+
+  close(): void {
+    dc.unsubscribe("net.client.socket", this.onClient);
+    dc.unsubscribe("net.server.socket", this.onServer);
+  }
+}
