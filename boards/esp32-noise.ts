@@ -2,12 +2,12 @@
 import { profile } from "./profiles/esp32-noise.js";
 import { espruinoPlatform } from "./espruino-platform.js";
 import { espruinoGpio } from "./espruino-gpio.js";
-import { fitted, configOf } from "./devices.js";
+import { fitted, i2cConfig } from "./devices.js";
 import { Dnms } from "../drivers/dnms.js";
 import type { Sensor } from "../drivers/types.js";
 import { startNode } from "../firmware/node.js";
 
 var sensors: Sensor[] = [];
 var noise = fitted(profile, "dnms");
-if (noise) sensors.push(new Dnms(configOf(noise, espruinoGpio())));
+if (noise) sensors.push(new Dnms(i2cConfig(noise, espruinoGpio())));
 global.casanode = startNode(espruinoPlatform(profile), profile, sensors, []);

@@ -166,8 +166,7 @@ export class A02yyuw implements Sensor {
   }
 
   describe(): string {
-    const o = this.opts;
-    return describeDriver(this.model, 0, this.cfg, binText(this.pings, o) + (o.modePin !== undefined ? ", mode=" + o.modePin + (o.realtime ? " real-time" : "") : ""));
+    return describeDriver(this.model, 0, this.cfg, binText(this.pings, this.opts));
   }
 
   /** timedOutMs: the read's timeout if it expired, else 0 */

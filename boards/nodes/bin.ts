@@ -4,7 +4,7 @@
 import type { BoardProfile } from "../../firmware/board.js";
 import { espruinoPlatform } from "../espruino-platform.js";
 import { espruinoGpio } from "../espruino-gpio.js";
-import { fitted, configOf } from "../devices.js";
+import { fitted, serialConfig } from "../devices.js";
 import { A02yyuw } from "../../drivers/a02yyuw.js";
 import type { Sensor } from "../../drivers/types.js";
 import { startNode } from "../../firmware/node.js";
@@ -12,6 +12,6 @@ import { startNode } from "../../firmware/node.js";
 export function startBinNode(profile: BoardProfile): void {
   var sensors: Sensor[] = [];
   var bin = fitted(profile, "a02yyuw");
-  if (bin) sensors.push(new A02yyuw(configOf(bin, espruinoGpio())));
+  if (bin) sensors.push(new A02yyuw(serialConfig(bin, espruinoGpio())));
   global.casanode = startNode(espruinoPlatform(profile), profile, sensors, []);
 }
