@@ -12,20 +12,23 @@ export function fitted(profile: BoardProfile, model: string): DeviceSpec | undef
   return undefined;
 }
 
-/** what every config has: name, gpio, power switch, the profile's options */
-function configOf(spec: DeviceSpec, gpio: Gpio): DriverConfig<any> {
-  return { name: spec.name, gpio: gpio, power: spec.power ? { pin: Pin(spec.power.pin), activeHigh: spec.power.activeHigh } : undefined, options: spec.options || {} };
+/** what every config has: name, gpio (only a bus device without a switch may go without), power switch, the profile's options */
+function configOf(spec: DeviceSpec, gpio: Gpio | undefined): DriverConfig<any> {
+  var c: DriverConfig<any> = { name: spec.name, gpio: gpio, options: spec.options || {} };
+  // no key at all without a switch: every property is a variable in RAM
+  if (spec.power) c.power = { pin: Pin(spec.power.pin), activeHigh: spec.power.activeHigh };
+  return c;
 }
 
 /** a device on Serial2/3 (the MCU's rx takes the device's TX) */
-export function serialConfig(spec: DeviceSpec, gpio: Gpio): SerialConfig<any> {
+export function serialConfig(spec: DeviceSpec, gpio: Gpio | undefined): SerialConfig<any> {
   var c = configOf(spec, gpio) as SerialConfig<any>, b = spec.bus as { port: string; rx: string; tx: string };
   c.bus = { port: b.port, serial: b.port === "Serial3" ? Serial3 : Serial2, rx: Pin(b.rx), tx: Pin(b.tx) };
   return c;
 }
 
 /** a device on I2C1: the driver's configure() sets the bus up on scl/sda */
-export function i2cConfig(spec: DeviceSpec, gpio: Gpio): I2cConfig<any> {
+export function i2cConfig(spec: DeviceSpec, gpio: Gpio | undefined): I2cConfig<any> {
   var c = configOf(spec, gpio) as I2cConfig<any>, b = spec.bus as { port: string; scl: string; sda: string; address: number };
   c.bus = { port: b.port, i2c: I2C1, scl: Pin(b.scl), sda: Pin(b.sda), address: b.address };
   return c;

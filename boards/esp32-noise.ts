@@ -9,5 +9,6 @@ import { startNode } from "../firmware/node.js";
 
 var sensors: Sensor[] = [];
 var noise = fitted(profile, "dnms");
-if (noise) sensors.push(new Dnms(i2cConfig(noise, espruinoGpio())));
+// pin access (an object of closures: RAM) only for a power switch
+if (noise) sensors.push(new Dnms(i2cConfig(noise, noise.power ? espruinoGpio() : undefined)));
 global.casanode = startNode(espruinoPlatform(profile), profile, sensors, []);
