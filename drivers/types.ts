@@ -164,8 +164,9 @@ export function openI2c(bus: I2cBus): void {
  * The describe() line: "<model> on <port> [0x<address>] <pin>=<Pin>..., power <Pin> active-high,
  * warm-up <s> s" and the driver's `extra` (", key options"). Pins print as their names ("D16").
  */
-export function describeDriver(model: string, warmupMs: number, c: DriverConfig<any> & { bus?: SerialBus | I2cBus; pins?: { [role: string]: PinRef } }, extra: string, address?: number): string {
-  var b: any = c.bus, s = model, pins = b ? { rx: b.rx, tx: b.tx, scl: b.scl, sda: b.sda } : c.pins || {}, k: string;
+export function describeDriver(model: string, warmupMs: number, c: DriverConfig<unknown> & { bus?: SerialBus | I2cBus; pins?: { [role: string]: PinRef } }, extra: string, address?: number): string {
+  var b = c.bus as (SerialBus & I2cBus) | undefined, s = model, k: string;
+  var pins: { [role: string]: PinRef } = b ? { rx: b.rx, tx: b.tx, scl: b.scl, sda: b.sda } : c.pins || {};
   if (b) s += " on " + b.port + (address ? " 0x" + address.toString(16) : "");
   for (k in pins) if (pins[k] !== undefined) s += " " + k + "=" + pins[k];
   if (c.power) s += ", power " + c.power.pin + (c.power.activeHigh ? " active-high" : " active-low");
