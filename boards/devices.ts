@@ -1,9 +1,10 @@
-// Small helpers the board entries share to turn a profile's DeviceSpec into what a driver
-// takes (Pins, power switch, bus). No driver is imported here: each entry imports only the
-// drivers its board fits, so a bundle carries no other driver's code.
+// Turns a profile's DeviceSpec into the config every driver takes ({ name, bus | pins, gpio,
+// power, options }: drivers/types.ts DriverConfig), pins as Espruino Pins. One function per bus
+// kind, so a bundle carries only the kinds its board uses. No driver is imported here: each
+// entry imports only the drivers its board fits, so a bundle carries no other driver's code.
 
 import type { BoardProfile, DeviceSpec } from "../firmware/board.js";
-import type { PowerSwitch } from "../drivers/types.js";
+import type { Gpio, DriverConfig, SerialConfig, I2cConfig, PinsConfig } from "../drivers/types.js";
 
 /** the fitted device of that model, if the profile has one */
 export function fitted(profile: BoardProfile, model: string): DeviceSpec | undefined {
@@ -11,41 +12,32 @@ export function fitted(profile: BoardProfile, model: string): DeviceSpec | undef
   return undefined;
 }
 
-export function pin(name: string | undefined): PinRef {
-  return name === undefined ? undefined : Pin(name);
+/** what every config has: name, gpio (only a bus device without a switch may go without), power switch, the profile's options */
+function configOf(spec: DeviceSpec, gpio: Gpio | undefined): DriverConfig<any> {
+  var c: DriverConfig<any> = { name: spec.name, gpio: gpio, options: spec.options || {} };
+  // no key at all without a switch: every property is a variable in RAM
+  if (spec.power) c.power = { pin: Pin(spec.power.pin), activeHigh: spec.power.activeHigh };
+  return c;
 }
 
-export function powerOf(spec: DeviceSpec): PowerSwitch | undefined {
-  return spec.power ? { pin: Pin(spec.power.pin), activeHigh: spec.power.activeHigh } : undefined;
+/** a device on Serial2/3 (the MCU's rx takes the device's TX) */
+export function serialConfig(spec: DeviceSpec, gpio: Gpio | undefined): SerialConfig<any> {
+  var c = configOf(spec, gpio) as SerialConfig<any>, b = spec.bus as { port: string; rx: string; tx: string };
+  c.bus = { port: b.port, serial: b.port === "Serial3" ? Serial3 : Serial2, rx: Pin(b.rx), tx: Pin(b.tx) };
+  return c;
 }
 
-export function serialOf(spec: DeviceSpec): EspruinoSerial {
-  var b = spec.bus as { port: string };
-  return b.port === "Serial3" ? Serial3 : Serial2;
+/** a device on I2C1: the driver's configure() sets the bus up on scl/sda */
+export function i2cConfig(spec: DeviceSpec, gpio: Gpio | undefined): I2cConfig<any> {
+  var c = configOf(spec, gpio) as I2cConfig<any>, b = spec.bus as { port: string; scl: string; sda: string; address: number };
+  c.bus = { port: b.port, i2c: I2C1, scl: Pin(b.scl), sda: Pin(b.sda), address: b.address };
+  return c;
 }
 
-/** the serial bus's pins: the MCU's rx takes the device's TX */
-export function serialPins(spec: DeviceSpec): { rx: PinRef; tx: PinRef } {
-  var b = spec.bus as { rx: string; tx: string };
-  return { rx: Pin(b.rx), tx: Pin(b.tx) };
-}
-
-/** I2C1 set up on the bus's pins (Espruino default bitrate, 100 kHz) */
-export function i2cOf(spec: DeviceSpec): EspruinoI2C {
-  var b = spec.bus as { scl: string; sda: string };
-  I2C1.setup({ scl: Pin(b.scl), sda: Pin(b.sda) });
-  return I2C1;
-}
-
-export function pinOf(spec: DeviceSpec, role: string): PinRef {
-  var b = spec.bus as { pins: { [role: string]: string } };
-  return b.pins && b.pins[role] !== undefined ? Pin(b.pins[role]) : undefined;
-}
-
-/** a copy of the spec's options with extra fields */
-export function optionsWith(spec: DeviceSpec, extra: { [k: string]: any }): any {
-  var o: any = {}, k: string;
-  for (k in spec.options || {}) o[k] = (spec.options as any)[k];
-  for (k in extra) if (extra[k] !== undefined) o[k] = extra[k];
-  return o;
+/** a device on plain pins, by the roles the profile names ("out", "trigger", "relay"...) */
+export function pinsConfig(spec: DeviceSpec, gpio: Gpio): PinsConfig<any, any> {
+  var c = configOf(spec, gpio) as PinsConfig<any, any>, b = spec.bus as { pins: { [role: string]: string } }, k: string;
+  c.pins = {};
+  for (k in b.pins) c.pins[k] = Pin(b.pins[k]);
+  return c;
 }

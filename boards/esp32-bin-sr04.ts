@@ -2,13 +2,12 @@
 import { profile } from "./profiles/esp32-bin-sr04.js";
 import { espruinoPlatform } from "./espruino-platform.js";
 import { espruinoGpio } from "./espruino-gpio.js";
-import { fitted, powerOf, pinOf } from "./devices.js";
+import { fitted, pinsConfig } from "./devices.js";
 import { HcSr04 } from "../drivers/hcsr04.js";
 import type { Sensor } from "../drivers/types.js";
 import { startNode } from "../firmware/node.js";
 
-var gpio = espruinoGpio();
 var sensors: Sensor[] = [];
 var bin = fitted(profile, "hcsr04");
-if (bin) sensors.push(new HcSr04({ name: bin.name, gpio: gpio, trigger: pinOf(bin, "trigger"), echo: pinOf(bin, "echo"), power: powerOf(bin), options: bin.options }));
+if (bin) sensors.push(new HcSr04(pinsConfig(bin, espruinoGpio())));
 global.casanode = startNode(espruinoPlatform(profile), profile, sensors, []);

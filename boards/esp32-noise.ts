@@ -2,15 +2,13 @@
 import { profile } from "./profiles/esp32-noise.js";
 import { espruinoPlatform } from "./espruino-platform.js";
 import { espruinoGpio } from "./espruino-gpio.js";
-import { fitted, powerOf, i2cOf, optionsWith } from "./devices.js";
+import { fitted, i2cConfig } from "./devices.js";
 import { Dnms } from "../drivers/dnms.js";
 import type { Sensor } from "../drivers/types.js";
 import { startNode } from "../firmware/node.js";
 
 var sensors: Sensor[] = [];
 var noise = fitted(profile, "dnms");
-if (noise) {
-  var nb = noise.bus as { address: number };
-  sensors.push(new Dnms(noise.name, i2cOf(noise), optionsWith(noise, { address: nb.address, power: powerOf(noise), gpio: noise.power ? espruinoGpio() : undefined })));
-}
+// pin access (an object of closures: RAM) only for a power switch
+if (noise) sensors.push(new Dnms(i2cConfig(noise, noise.power ? espruinoGpio() : undefined)));
 global.casanode = startNode(espruinoPlatform(profile), profile, sensors, []);

@@ -2,7 +2,7 @@
 import { profile } from "./profiles/esp32-pole.js";
 import { espruinoPlatform } from "./espruino-platform.js";
 import { espruinoGpio } from "./espruino-gpio.js";
-import { fitted, powerOf, serialOf, serialPins, pinOf, i2cOf, optionsWith } from "./devices.js";
+import { fitted, serialConfig, i2cConfig, pinsConfig } from "./devices.js";
 import { Relay } from "../drivers/relay.js";
 import { Pms5003 } from "../drivers/pms5003.js";
 import { PcbSpl } from "../drivers/pcb-spl.js";
@@ -15,20 +15,16 @@ var gpio = espruinoGpio();
 var sensors: Sensor[] = [];
 var actuators: Actuator[] = [];
 var lamp = fitted(profile, "relay");
-if (lamp) actuators.push(new Relay({ name: lamp.name, gpio: gpio, pin: pinOf(lamp, "relay"), sensePin: pinOf(lamp, "sense"), options: lamp.options }));
+if (lamp) actuators.push(new Relay(pinsConfig(lamp, gpio)));
 var pm = fitted(profile, "pms5003");
 if (pm) {
-  var po = pm.options || {}, pmPins = serialPins(pm);
-  sensors.push(new Pms5003({
-    name: pm.name, serial: serialOf(pm), gpio: gpio, rx: pmPins.rx, tx: pmPins.tx, power: powerOf(pm),
-    setPin: po.setPin ? Pin(po.setPin) : undefined, passive: po.mode !== "active",
-  }));
+  var pc = serialConfig(pm, gpio);
+  // the profile names the SET pin ("D4"): the driver drives a Pin
+  if (pc.options.setPin) pc.options = Object.assign({}, pc.options, { setPin: Pin(pc.options.setPin) });
+  sensors.push(new Pms5003(pc));
 }
 var noise = fitted(profile, "pcb-spl");
-if (noise) {
-  var nb = noise.bus as { address: number };
-  sensors.push(new PcbSpl(noise.name, i2cOf(noise), optionsWith(noise, { address: nb.address, power: powerOf(noise), gpio: noise.power ? gpio : undefined })));
-}
+if (noise) sensors.push(new PcbSpl(i2cConfig(noise, gpio)));
 global.casanode = startNode(espruinoPlatform(profile), profile, sensors, actuators, {
   lamp: function (relay: Actuator, config: NodeConfig) {
     return new StreetlightController(relay, config.location);

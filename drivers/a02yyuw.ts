@@ -6,9 +6,9 @@
 // floating or high = processed value (steadier, a frame every 100-300 ms), low = real-time
 // value (about every 100 ms). Average current <= 8 mA, standby <= 5 mA.
 
-import { newCounters, switchPower, okResult, faultResult, openSerial } from "./types.js";
-import type { Sensor, SensorResult, DriverCounters, Gpio, PowerSwitch } from "./types.js";
-import { median, binReadings } from "./fill.js";
+import { newCounters, switchPower, okResult, faultResult, openSerial, describeDriver } from "./types.js";
+import type { Sensor, SensorResult, DriverCounters, SerialConfig } from "./types.js";
+import { median, binReadings, binText } from "./fill.js";
 import type { BinOptions } from "./fill.js";
 
 export const A02_BAUD = 9600;
@@ -74,25 +74,15 @@ export function a02Frame(distanceMm: number): number[] {
 export interface A02yyuwOptions extends BinOptions {
   /** frames per read; the median of those in range is reported (default 5) */
   pings?: number;
+  /** GPIO wired to the sensor's RX when it is not the UART TX (selects processed/real-time; needs gpio) */
+  modePin?: PinRef;
   /** hold the mode pin low at power-up for real-time values (needs modePin) */
   realtime?: boolean;
   /** give up on a read after this long (default 1000 + pings * 500 ms) */
   timeoutMs?: number;
 }
 
-export interface A02yyuwConfig {
-  /** instance name from the board profile, e.g. "bin" */
-  name: string;
-  serial: EspruinoSerial;
-  /** MCU pins for serial.setup (MCU rx <- sensor TX, MCU tx -> sensor RX) */
-  rx?: PinRef;
-  tx?: PinRef;
-  gpio?: Gpio;
-  power?: PowerSwitch;
-  /** GPIO wired to the sensor's RX when it is not the UART TX (selects processed/real-time) */
-  modePin?: PinRef;
-  options?: A02yyuwOptions;
-}
+export type A02yyuwConfig = SerialConfig<A02yyuwOptions>;
 
 export class A02yyuw implements Sensor {
   readonly name: string;
@@ -101,6 +91,7 @@ export class A02yyuw implements Sensor {
   readonly counters: DriverCounters;
   private cfg: A02yyuwConfig;
   private opts: A02yyuwOptions;
+  private pings: number;
   private parser: A02Parser;
   private on: boolean;
   private bytesEver: number;
@@ -114,6 +105,7 @@ export class A02yyuw implements Sensor {
     this.counters = newCounters();
     this.cfg = cfg;
     this.opts = cfg.options || {};
+    this.pings = this.opts.pings && this.opts.pings > 0 ? this.opts.pings : A02_DEFAULT_PINGS;
     this.parser = new A02Parser();
     this.on = !cfg.power;
     this.bytesEver = 0;
@@ -124,16 +116,17 @@ export class A02yyuw implements Sensor {
   configure(): void {
     const cfg = this.cfg;
     const self = this;
-    if (cfg.modePin !== undefined && cfg.gpio) cfg.gpio.write(cfg.modePin, !this.opts.realtime);
+    const mode = this.opts.modePin;
+    if (mode !== undefined && cfg.gpio) cfg.gpio.write(mode, !this.opts.realtime);
     // listen all the time so Espruino never buffers unread bytes; parse only during a read
-    openSerial(cfg.serial, A02_BAUD, cfg.rx, cfg.tx, function (data: string) {
+    openSerial(cfg.bus.serial, A02_BAUD, cfg.bus.rx, cfg.bus.tx, function (data: string) {
       self.bytesEver += data.length;
       if (self.sink) self.sink(self.parser.push(data), data.length);
     });
   }
 
   powerOn(): void {
-    if (this.cfg.gpio) switchPower(this.cfg.gpio, this.cfg.power, true);
+    switchPower(this.cfg.gpio, this.cfg.power, true);
     this.on = true;
   }
 
@@ -147,7 +140,7 @@ export class A02yyuw implements Sensor {
     if (!this.on) return Promise.resolve(faultResult("off", "powered off"));
     if (this.pending) return this.pending;
     const self = this;
-    const wanted = this.opts.pings && this.opts.pings > 0 ? this.opts.pings : A02_DEFAULT_PINGS;
+    const wanted = this.pings;
     const timeoutMs = this.opts.timeoutMs || A02_START_MS + wanted * A02_FRAME_MAX_MS;
     const p = new Promise<SensorResult>(function (resolve) {
       const pings: number[] = [];
@@ -170,6 +163,10 @@ export class A02yyuw implements Sensor {
     });
     this.pending = p;
     return p;
+  }
+
+  describe(): string {
+    return describeDriver(this.model, 0, this.cfg, binText(this.pings, this.opts));
   }
 
   /** timedOutMs: the read's timeout if it expired, else 0 */

@@ -54,3 +54,8 @@ export function energeticMean(levels: number[]): number {
 export function roundDb(level: number): number {
   return Math.round(level * 10) / 10;
 }
+
+/** ", offset +1.5 dB" for describe(), "" without a calibration offset */
+export function offsetText(offsetDb: number): string {
+  return offsetDb ? ", offset " + (offsetDb > 0 ? "+" : "") + offsetDb + " dB" : "";
+}

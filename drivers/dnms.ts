@@ -7,9 +7,9 @@
 // of its ~93 ms frame levels (4096-point FFTs at 44.1 kHz) in that interval.
 // So read() reports LAeq/LAmin/LAmax over the time since the previous read (or configure()).
 
-import { DriverCounters, FaultCode, Gpio, PowerSwitch, Sensor, SensorResult, faultResult, newCounters, okResult, switchPower, readGate, cancel } from "./types.js";
+import { DriverCounters, FaultCode, I2cConfig, I2cPort, Sensor, SensorResult, faultResult, newCounters, okResult, switchPower, readGate, cancel, openI2c, reading, describeDriver } from "./types.js";
 import { crc8 } from "./crc8.js";
-import { roundDb } from "./decibel.js";
+import { roundDb, offsetText } from "./decibel.js";
 
 export const DNMS_ADDRESS = 0x55;
 const CMD_RESET = 0x0001;
@@ -39,8 +39,6 @@ export const DNMS_MAX_DB = 130;
 const ORDER_SLACK_DB = 0.05;
 
 export interface DnmsOptions {
-  /** 7-bit address (default 0x55) */
-  address?: number;
   /** added to every level after the range check, dB (airrohr's "dnms_correction") */
   offsetDb?: number;
   /**
@@ -48,13 +46,10 @@ export interface DnmsOptions {
    * before its levels mean anything; the two mics' constants differ by 10 dB. Default: not sent.
    */
   microphone?: "ICS-43434" | "IM72D128";
-  /** switched supply in front of the module, if fitted (then gpio is needed) */
-  power?: PowerSwitch;
-  gpio?: Gpio;
 }
 
-/** The bus calls the driver makes; Espruino's I2C1, SimI2C and test fakes all have them. */
-type I2cBus = Pick<EspruinoI2C, "writeTo" | "readFrom">;
+/** bus.address defaults to 0x55; gpio is needed only with a power switch */
+export type DnmsConfig = I2cConfig<DnmsOptions>;
 
 /** Words of a reply (word MSB, word LSB, CRC)..., or null if short or any CRC fails. */
 export function dnmsWords(bytes: ArrayLike<number>, words: number): number[] | null {
@@ -98,9 +93,9 @@ export function dnmsResult(bytes: ArrayLike<number>, offsetDb: number): SensorRe
     return faultResult("range", "min/max out of order");
   }
   return okResult([
-    { name: "LAeq", unit: "dB", value: roundDb(v.laeq + offsetDb) },
-    { name: "LAmin", unit: "dB", value: roundDb(v.lamin + offsetDb) },
-    { name: "LAmax", unit: "dB", value: roundDb(v.lamax + offsetDb) },
+    reading("LAeq", roundDb(v.laeq + offsetDb)),
+    reading("LAmin", roundDb(v.lamin + offsetDb)),
+    reading("LAmax", roundDb(v.lamax + offsetDb)),
   ]);
 }
 
@@ -120,37 +115,36 @@ export class Dnms implements Sensor {
   readonly model = "dnms";
   readonly warmupMs = DNMS_WARMUP_MS;
   readonly counters: DriverCounters;
-  private i2c: I2cBus;
+  private c: DnmsConfig;
+  private i2c: I2cPort;
   private address: number;
   private offsetDb: number;
   private mic: number;
-  private power: PowerSwitch | undefined;
-  private gpio: Gpio | undefined;
   private on: boolean;
   private poweredAt: number;
   private timer: any;
   private pending: Promise<SensorResult> | undefined;
   private finish: ((r: SensorResult) => void) | undefined;
 
-  constructor(name: string, i2c: I2cBus, options?: DnmsOptions) {
-    const o = options || {};
-    this.name = name;
-    this.i2c = i2c;
-    this.address = o.address || DNMS_ADDRESS;
+  constructor(c: DnmsConfig) {
+    const o = c.options || {};
+    this.c = c;
+    this.name = c.name;
+    this.i2c = c.bus.i2c;
+    this.address = c.bus.address || DNMS_ADDRESS;
     this.offsetDb = o.offsetDb || 0;
     this.mic = o.microphone === "ICS-43434" ? CMD_MIC_ICS43434 : o.microphone === "IM72D128" ? CMD_MIC_IM72D128 : 0;
-    this.power = o.power;
-    this.gpio = o.gpio;
     this.counters = newCounters();
     this.on = true;
     this.poweredAt = 0;
   }
 
   /**
-   * Selects the microphone if configured, then resets: drops what was integrated so far, so the
-   * next read covers from now. Never throws.
+   * Sets the bus up, selects the microphone if configured, then resets: drops what was integrated
+   * so far, so the next read covers from now. Never throws.
    */
   configure(): void {
+    openI2c(this.c.bus);
     try {
       if (this.mic) this.command(this.mic);
       this.command(CMD_RESET);
@@ -160,14 +154,14 @@ export class Dnms implements Sensor {
   }
 
   powerOn(): void {
-    if (this.gpio) switchPower(this.gpio, this.power, true);
+    switchPower(this.c.gpio, this.c.power, true);
     // the module has no sleep mode: only a real supply switch makes it boot again
-    if (!this.on && this.power) this.poweredAt = Date.now();
+    if (!this.on && this.c.power) this.poweredAt = Date.now();
     this.on = true;
   }
 
   powerOff(): void {
-    if (this.gpio) switchPower(this.gpio, this.power, false);
+    switchPower(this.c.gpio, this.c.power, false);
     this.on = false;
     this.settle(faultResult("off", "powered off during read"));
   }
@@ -228,6 +222,11 @@ export class Dnms implements Sensor {
       this.settle(faultResult("absent", "I2C: no answer at 0x" + this.address.toString(16)));
     }
     return pending;
+  }
+
+  describe(): string {
+    const m = this.c.options && this.c.options.microphone;
+    return describeDriver(this.model, this.warmupMs, this.c, (m ? ", mic " + m : "") + offsetText(this.offsetDb), this.address);
   }
 
   private command(cmd: number): void {

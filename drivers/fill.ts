@@ -2,6 +2,7 @@
 // HC-SR04 drivers. Common practice: median of N pings, then a linear map from the empty
 // depth (distance to the bin floor) to the full depth (distance when full), clamped 0..1.
 
+import { reading } from "./types.js";
 import type { Reading } from "./types.js";
 
 /** Median of the values (mean of the middle two for an even count); NaN when empty. */
@@ -34,10 +35,15 @@ export interface BinOptions {
 
 /** "distance" (mm) and, when both depths are configured, "fill" (SenML ratio "/", 0..1). */
 export function binReadings(distanceMm: number, options: BinOptions): Reading[] {
-  const out: Reading[] = [{ name: "distance", unit: "mm", value: Math.round(distanceMm) }];
+  const out: Reading[] = [reading("distance", Math.round(distanceMm))];
   if (typeof options.emptyDepthMm === "number" && typeof options.fullDepthMm === "number") {
     const f = fillFraction(distanceMm, options.emptyDepthMm, options.fullDepthMm);
-    if (f === f) out.push({ name: "fill", unit: "/", value: Math.round(f * 1000) / 1000 });
+    if (f === f) out.push(reading("fill", Math.round(f * 1000) / 1000));
   }
   return out;
+}
+
+/** ", 5 pings, bin 1100-200 mm" for describe(): pings per read, empty and full depths */
+export function binText(pings: number, options: BinOptions): string {
+  return ", " + pings + " pings" + (typeof options.emptyDepthMm === "number" ? ", bin " + options.emptyDepthMm + "-" + options.fullDepthMm + " mm" : "");
 }

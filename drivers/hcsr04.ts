@@ -7,9 +7,9 @@
 // In Espruino: digitalPulse on the trigger, setWatch (both edges) on the echo; on the falling
 // edge, time - lastTime is the pulse width.
 
-import { newCounters, switchPower, okResult, faultResult } from "./types.js";
-import type { Sensor, SensorResult, DriverCounters, Gpio, PowerSwitch } from "./types.js";
-import { median, binReadings } from "./fill.js";
+import { newCounters, switchPower, okResult, faultResult, describeDriver } from "./types.js";
+import type { Sensor, SensorResult, DriverCounters, PinsConfig } from "./types.js";
+import { median, binReadings, binText } from "./fill.js";
 import type { BinOptions } from "./fill.js";
 
 export interface RangerModel {
@@ -55,16 +55,9 @@ export interface HcSr04Options extends BinOptions {
   temperatureC?: number;
 }
 
-export interface HcSr04Config {
-  /** instance name from the board profile, e.g. "bin" */
-  name: string;
-  gpio: Gpio;
-  trigger: PinRef;
-  echo: PinRef;
-  power?: PowerSwitch;
+export interface HcSr04Config extends PinsConfig<{ trigger: PinRef; echo: PinRef }, HcSr04Options> {
   /** live air temperature, degrees C (e.g. from another sensor); NaN falls back to options */
   temperatureC?: () => number;
-  options?: HcSr04Options;
 }
 
 export class HcSr04 implements Sensor {
@@ -75,6 +68,7 @@ export class HcSr04 implements Sensor {
   private cfg: HcSr04Config;
   private opts: HcSr04Options;
   private m: RangerModel;
+  private pings: number;
   private on: boolean;
   private edgesEver: number;
   private pending: Promise<SensorResult> | null;
@@ -84,6 +78,7 @@ export class HcSr04 implements Sensor {
     this.name = cfg.name;
     this.model = opts.model && RANGER_MODELS[opts.model] ? opts.model : "hc-sr04";
     this.m = RANGER_MODELS[this.model];
+    this.pings = opts.pings && opts.pings > 0 ? opts.pings : DEFAULT_PINGS;
     this.warmupMs = 0;
     this.counters = newCounters();
     this.cfg = cfg;
@@ -95,9 +90,10 @@ export class HcSr04 implements Sensor {
 
   configure(): void {
     const g = this.cfg.gpio;
-    g.mode(this.cfg.trigger, "output");
-    g.write(this.cfg.trigger, false);
-    g.mode(this.cfg.echo, "input");
+    const p = this.cfg.pins;
+    g.mode(p.trigger, "output");
+    g.write(p.trigger, false);
+    g.mode(p.echo, "input");
   }
 
   powerOn(): void {
@@ -124,7 +120,7 @@ export class HcSr04 implements Sensor {
     const self = this;
     const cfg = this.cfg;
     const m = this.m;
-    const wanted = this.opts.pings && this.opts.pings > 0 ? this.opts.pings : DEFAULT_PINGS;
+    const wanted = this.pings;
     const p = new Promise<SensorResult>(function (resolve) {
       const widthsUs: number[] = [];
       let silent = 0; // pings without any edge
@@ -133,7 +129,7 @@ export class HcSr04 implements Sensor {
       let rose = false;
       let fell = false;
       let edges = 0;
-      const id = cfg.gpio.watch(cfg.echo, function (e: WatchEvent) {
+      const id = cfg.gpio.watch(cfg.pins.echo, function (e: WatchEvent) {
         edges++;
         self.edgesEver++;
         if (e.state) rose = true;
@@ -157,13 +153,17 @@ export class HcSr04 implements Sensor {
         rose = false;
         fell = false;
         edges = 0;
-        cfg.gpio.pulse(cfg.trigger, true, m.triggerMs);
+        cfg.gpio.pulse(cfg.pins.trigger, true, m.triggerMs);
         setTimeout(ping, m.cycleMs);
       };
       ping();
     });
     this.pending = p;
     return p;
+  }
+
+  describe(): string {
+    return describeDriver(this.model, 0, this.cfg, binText(this.pings, this.opts));
   }
 
   private evaluate(widthsUs: number[], silent: number, stuck: number): SensorResult {

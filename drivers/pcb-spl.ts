@@ -7,7 +7,8 @@
 // read() is instant: LAeq = DECIBEL (level over the module's averaging time Tavg),
 // LAmin/LAmax = MIN/MAX over the Tavg levels since the previous read (the driver clears them).
 
-import { DriverCounters, FaultCode, Gpio, PowerSwitch, Sensor, SensorResult, faultResult, newCounters, okResult, switchPower, readGate, cancel } from "./types.js";
+import { DriverCounters, FaultCode, I2cConfig, I2cPort, Sensor, SensorResult, faultResult, newCounters, okResult, switchPower, readGate, cancel, openI2c, reading, describeDriver } from "./types.js";
+import { offsetText } from "./decibel.js";
 
 export const PCB_SPL_ADDRESS = 0x48;
 const REG_CONTROL = 0x06;
@@ -33,19 +34,14 @@ export const PCB_SPL_WARMUP_MS = 1000;
 const AFTER_RESET_MS = 50;
 
 export interface PcbSplOptions {
-  /** 7-bit address (default 0x48) */
-  address?: number;
   /** module averaging time Tavg, ms: 125 = fast, 1000 = slow (default 1000) */
   averagingMs?: number;
   /** added to every level after the range check, dB (per-board calibration) */
   offsetDb?: number;
-  /** switched supply in front of the module, if fitted (then gpio is needed) */
-  power?: PowerSwitch;
-  gpio?: Gpio;
 }
 
-/** The bus calls the driver makes; Espruino's I2C1, SimI2C and test fakes all have them. */
-type I2cBus = Pick<EspruinoI2C, "writeTo" | "readFrom">;
+/** bus.address defaults to 0x48; gpio is needed only with a power switch */
+export type PcbSplConfig = I2cConfig<PcbSplOptions>;
 
 /**
  * Pure check of a DECIBEL, MIN, MAX burst: 0 = not calculated yet (MIN/MAX right after a clear
@@ -62,9 +58,9 @@ export function pcbSplResult(bytes: ArrayLike<number>, offsetDb: number): Sensor
   }
   if (min > db || db > max) return faultResult("range", "min/max " + min + "/" + max + " around " + db);
   return okResult([
-    { name: "LAeq", unit: "dB", value: db + offsetDb },
-    { name: "LAmin", unit: "dB", value: min + offsetDb },
-    { name: "LAmax", unit: "dB", value: max + offsetDb },
+    reading("LAeq", db + offsetDb),
+    reading("LAmin", min + offsetDb),
+    reading("LAmax", max + offsetDb),
   ]);
 }
 
@@ -83,37 +79,41 @@ export class PcbSpl implements Sensor {
   readonly model = "pcb-spl";
   readonly warmupMs = PCB_SPL_WARMUP_MS;
   readonly counters: DriverCounters;
-  private i2c: I2cBus;
+  private c: PcbSplConfig;
+  private i2c: I2cPort;
   private address: number;
   private averagingMs: number;
   private offsetDb: number;
-  private power: PowerSwitch | undefined;
-  private gpio: Gpio | undefined;
   private on: boolean;
   private configured: boolean;
   private poweredAt: number;
   private timer: any;
 
-  constructor(name: string, i2c: I2cBus, options?: PcbSplOptions) {
-    const o = options || {};
-    this.name = name;
-    this.i2c = i2c;
-    this.address = o.address || PCB_SPL_ADDRESS;
+  constructor(c: PcbSplConfig) {
+    const o = c.options || {};
+    this.c = c;
+    this.name = c.name;
+    this.i2c = c.bus.i2c;
+    this.address = c.bus.address || PCB_SPL_ADDRESS;
     this.averagingMs = Math.max(1, Math.min(0xffff, Math.round(o.averagingMs || 1000)));
     this.offsetDb = o.offsetDb || 0;
-    this.power = o.power;
-    this.gpio = o.gpio;
     this.counters = newCounters();
     this.on = true;
     this.configured = false;
     this.poweredAt = 0;
   }
 
+  /** the bus, then the module (setup()) */
+  configure(): void {
+    openI2c(this.c.bus);
+    this.setup();
+  }
+
   /**
    * A-weighting, averaging time, fresh min/max. A module still powered down (the node rebooted
    * from deep sleep after powerOff) is woken first. Never throws; read() retries if it failed.
    */
-  configure(): void {
+  private setup(): void {
     const a = this.address;
     try {
       this.i2c.writeTo(a, REG_CONTROL);
@@ -132,12 +132,12 @@ export class PcbSpl implements Sensor {
 
   powerOn(): void {
     if (this.on) return;
-    if (this.gpio) switchPower(this.gpio, this.power, true);
+    switchPower(this.c.gpio, this.c.power, true);
     this.on = true;
     this.wake();
   }
 
-  /** RESET bit 3 (wake, defaults back), then configure once it has settled */
+  /** RESET bit 3 (wake, defaults back), then set it up once it has settled */
   private wake(): void {
     this.configured = false;
     this.poweredAt = Date.now();
@@ -150,7 +150,7 @@ export class PcbSpl implements Sensor {
     cancel(this.timer);
     this.timer = setTimeout(function () {
       self.timer = undefined;
-      self.configure();
+      self.setup();
     }, AFTER_RESET_MS);
   }
 
@@ -162,16 +162,20 @@ export class PcbSpl implements Sensor {
     } catch (e) {
       // unplugged or already unpowered: nothing to put to sleep
     }
-    if (this.gpio) switchPower(this.gpio, this.power, false);
+    switchPower(this.c.gpio, this.c.power, false);
     this.on = false;
+  }
+
+  describe(): string {
+    return describeDriver(this.model, this.warmupMs, this.c, ", Tavg " + this.averagingMs + " ms" + offsetText(this.offsetDb), this.address);
   }
 
   read(): Promise<SensorResult> {
     const gate = readGate(this.on, this.poweredAt, this.warmupMs);
     if (gate) return gate;
     if (!this.configured) {
-      this.configure();
-      // configure() found it powered down and woke it: levels are stale until it settles
+      this.setup();
+      // setup() found it powered down and woke it: levels are stale until it settles
       if (Date.now() - this.poweredAt < this.warmupMs) return Promise.resolve(faultResult("warming", "woken up"));
     }
     let result: SensorResult;

@@ -5,8 +5,8 @@
 
 import { FrameWait } from "./frame-wait.js";
 import { ByteWindow } from "./byte-window.js";
-import { newCounters, switchPower, okResult, faultResult, readGate, openSerial } from "./types.js";
-import type { Sensor, Gpio, PowerSwitch, DriverCounters, SensorResult } from "./types.js";
+import { newCounters, switchPower, okResult, faultResult, readGate, openSerial, reading, describeDriver } from "./types.js";
+import type { Sensor, SerialConfig, DriverCounters, SensorResult } from "./types.js";
 
 /** fan and airflow need this long after wake before readings are stable (datasheet: >= 30 s) */
 export const PMS_WARMUP_MS = 30000;
@@ -134,21 +134,15 @@ export class PmsFrameReader {
 }
 
 export interface PmsOptions {
-  /** instance name from the board profile, e.g. "pm" */
-  name: string;
-  serial: EspruinoSerial;
-  gpio: Gpio;
-  rx?: PinRef;
-  tx?: PinRef;
-  /** SET pin if wired: high (or floating) = run, low = sleep */
+  /** SET pin if wired: high (or floating) = run, low = sleep (a cut supply saves more) */
   setPin?: PinRef;
-  /** switched supply (MOSFET) if fitted: cutting power saves more than SET or the sleep command */
-  power?: PowerSwitch;
-  /** true (default): passive mode, one frame per read command; false: take the next active frame */
-  passive?: boolean;
+  /** "passive" (default): one frame per read command; "active": take the next frame it sends */
+  mode?: "passive" | "active";
   warmupMs?: number;
   timeoutMs?: number;
 }
+
+export type PmsConfig = SerialConfig<PmsOptions>;
 
 /**
  * Readings: pm1, pm25, pm10 (atmospheric environment values, "ug/m3").
@@ -160,6 +154,7 @@ export class Pms5003 implements Sensor {
   readonly model: string;
   readonly warmupMs: number;
   readonly counters: DriverCounters;
+  private c: PmsConfig;
   private o: PmsOptions;
   private passive: boolean;
   private timeoutMs: number;
@@ -171,13 +166,15 @@ export class Pms5003 implements Sensor {
   private lastSig: string;
   private same: number;
 
-  constructor(options: PmsOptions) {
-    this.o = options;
-    this.name = options.name;
+  constructor(c: PmsConfig) {
+    const o = c.options || {};
+    this.c = c;
+    this.o = o;
+    this.name = c.name;
     this.model = "pms5003";
-    this.passive = options.passive !== false;
-    this.warmupMs = options.warmupMs === undefined ? PMS_WARMUP_MS : options.warmupMs;
-    this.timeoutMs = options.timeoutMs || PMS_READ_TIMEOUT_MS;
+    this.passive = o.mode !== "active";
+    this.warmupMs = o.warmupMs === undefined ? PMS_WARMUP_MS : o.warmupMs;
+    this.timeoutMs = o.timeoutMs || PMS_READ_TIMEOUT_MS;
     this.counters = newCounters();
     this.on = false;
     this.onAt = 0;
@@ -192,20 +189,20 @@ export class Pms5003 implements Sensor {
   }
 
   configure(): void {
-    const o = this.o;
-    openSerial(o.serial, 9600, o.rx, o.tx, (d: string) => {
+    const c = this.c;
+    openSerial(c.bus.serial, 9600, c.bus.rx, c.bus.tx, (d: string) => {
       this.heard = true;
       this.reader.push(d);
     });
-    if (o.setPin !== undefined) o.gpio.mode(o.setPin, "output");
+    if (this.o.setPin !== undefined && c.gpio) c.gpio.mode(this.o.setPin, "output");
     // mode is not kept over a power cycle; powerOn() sends it again
     this.sendMode();
   }
 
   powerOn(): void {
-    const o = this.o;
-    switchPower(o.gpio, o.power, true);
-    if (o.setPin !== undefined) o.gpio.write(o.setPin, true);
+    const c = this.c;
+    switchPower(c.gpio, c.power, true);
+    this.setPin(true);
     this.send(pmsCommand(PMS_CMD_SLEEP, 1));
     this.sendMode();
     this.reader.reset();
@@ -215,11 +212,11 @@ export class Pms5003 implements Sensor {
   }
 
   powerOff(): void {
-    const o = this.o;
+    const c = this.c;
     // with the supply cut a command would go nowhere; SET low so it does not back-power the part
-    if (!o.power) this.send(pmsCommand(PMS_CMD_SLEEP, 0));
-    if (o.setPin !== undefined) o.gpio.write(o.setPin, false);
-    switchPower(o.gpio, o.power, false);
+    if (!c.power) this.send(pmsCommand(PMS_CMD_SLEEP, 0));
+    this.setPin(false);
+    switchPower(c.gpio, c.power, false);
     this.on = false;
     this.waiting.abort();
   }
@@ -251,12 +248,23 @@ export class Pms5003 implements Sensor {
     this.same = sig === this.lastSig ? this.same + 1 : 0;
     this.lastSig = sig;
     const r = okResult([
-      { name: "pm1", unit: "ug/m3", value: f.pm1 },
-      { name: "pm25", unit: "ug/m3", value: f.pm25 },
-      { name: "pm10", unit: "ug/m3", value: f.pm10 },
+      reading("pm1", f.pm1),
+      reading("pm25", f.pm25),
+      reading("pm10", f.pm10),
     ]);
     if (this.same >= PMS_STUCK_READS - 1) r.alarms = ["stuck"];
     return r;
+  }
+
+  describe(): string {
+    const set = this.o.setPin;
+    return describeDriver(this.model, this.warmupMs, this.c, (this.passive ? ", passive" : ", active") + (set !== undefined ? ", set=" + set : ""));
+  }
+
+  /** drive the SET pin, if wired */
+  private setPin(run: boolean): void {
+    const pin = this.o.setPin;
+    if (pin !== undefined && this.c.gpio) this.c.gpio.write(pin, run);
   }
 
   private sendMode(): void {
@@ -264,6 +272,6 @@ export class Pms5003 implements Sensor {
   }
 
   private send(bytes: number[]): void {
-    this.o.serial.write(bytes);
+    this.c.bus.serial.write(bytes);
   }
 }

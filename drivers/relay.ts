@@ -5,8 +5,8 @@
 // AC mains, so the current is the RMS of the output around the zero point, sampled over
 // whole mains cycles (a DC lamp gives the same answer: RMS of a constant is the constant).
 
-import { newCounters, okResult, faultResult } from "./types.js";
-import type { Actuator, SensorResult, Reading, DriverCounters, Gpio } from "./types.js";
+import { newCounters, okResult, faultResult, reading, describeDriver } from "./types.js";
+import type { Actuator, SensorResult, DriverCounters, PinsConfig } from "./types.js";
 
 /** ACS712 output at 0 A, V: half its 5 V supply (calibrate per board) */
 const ACS712_ZERO_V = 2.5;
@@ -45,16 +45,11 @@ export interface RelayOptions {
   mainsHz?: number;
 }
 
-export interface RelayConfig {
-  /** instance name from the board profile, e.g. "lamp" */
-  name: string;
-  gpio: Gpio;
-  /** pin driving the relay module's input */
-  pin: PinRef;
-  /** ADC1 pin on the ACS712 output (through the divider), if fitted */
-  sensePin?: PinRef;
-  options?: RelayOptions;
-}
+/**
+ * pins.relay drives the relay module's input; pins.sense, if fitted, is the ADC1 pin on the
+ * ACS712 output (through the divider). No power switch: both live on the node's mains supply.
+ */
+export type RelayConfig = PinsConfig<{ relay: PinRef; sense?: PinRef }, RelayOptions>;
 
 /** Root mean square of (v - zero). */
 export function rmsAround(values: number[], zero: number): number {
@@ -92,11 +87,12 @@ export class Relay implements Actuator {
 
   /** drive the relay off first: the safe state until the controller decides */
   configure(): void {
-    this.cfg.gpio.mode(this.cfg.pin, "output");
+    const p = this.cfg.pins;
+    this.cfg.gpio.mode(p.relay, "output");
     this.set(false);
     // a reset may have just released the contacts: give the current time to fall
     this.switchedAt = Date.now();
-    if (this.cfg.sensePin !== undefined) this.cfg.gpio.mode(this.cfg.sensePin, "analog");
+    if (p.sense !== undefined) this.cfg.gpio.mode(p.sense, "analog");
   }
 
   /** the relay module and the ACS712 live on the node's mains supply: nothing to switch */
@@ -105,7 +101,7 @@ export class Relay implements Actuator {
   powerOff(): void {}
 
   set(on: boolean): void {
-    this.cfg.gpio.write(this.cfg.pin, on !== !!this.opts.activeLow);
+    this.cfg.gpio.write(this.cfg.pins.relay, on !== !!this.opts.activeLow);
     if (on !== this.state) this.switchedAt = Date.now();
     this.state = on;
   }
@@ -115,9 +111,8 @@ export class Relay implements Actuator {
   }
 
   read(): Promise<SensorResult> {
-    const relay: Reading = { name: "relay", unit: "/", value: this.state ? 1 : 0 };
-    const sense = this.cfg.sensePin;
-    if (sense === undefined) return Promise.resolve(okResult([relay]));
+    const sense = this.cfg.pins.sense;
+    if (sense === undefined) return Promise.resolve(okResult([reading("relay", this.state ? 1 : 0)]));
     if (this.pending) return this.pending;
     const self = this;
     const o = this.opts;
@@ -138,6 +133,13 @@ export class Relay implements Actuator {
     });
     this.pending = p;
     return p;
+  }
+
+  /** polarity and, with current sense, the ACS712's sensitivity and the divider */
+  describe(): string {
+    const o = this.opts;
+    return describeDriver(this.model, 0, this.cfg, (o.activeLow ? ", active-low" : ", active-high") +
+      (this.cfg.pins.sense !== undefined ? ", " + (o.sensitivityVPerA || ACS712_05B_V_PER_A) + " V/A, divider " + Math.round((o.dividerRatio || 1) * 100) / 100 : ""));
   }
 
   /** fractions of ADC full scale in, result out */
@@ -169,8 +171,8 @@ export class Relay implements Actuator {
     c.framesOk++;
     c.lastGoodMs = Date.now();
     const result = okResult([
-      { name: "relay", unit: "/", value: this.state ? 1 : 0 },
-      { name: "lampCurrent", unit: "A", value: Math.round(amps * 1000) / 1000 },
+      reading("relay", this.state ? 1 : 0),
+      reading("lampCurrent", Math.round(amps * 1000) / 1000),
     ]);
     if (settled && this.state && amps < threshold) result.alarms = ["lamp-failure"];
     if (settled && !this.state && amps >= threshold) result.alarms = ["stuck-relay"];

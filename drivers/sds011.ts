@@ -6,8 +6,8 @@
 
 import { FrameWait } from "./frame-wait.js";
 import { ByteWindow } from "./byte-window.js";
-import { newCounters, switchPower, okResult, faultResult, readGate, openSerial } from "./types.js";
-import type { Sensor, Gpio, PowerSwitch, DriverCounters, SensorResult } from "./types.js";
+import { newCounters, switchPower, okResult, faultResult, readGate, openSerial, reading, describeDriver } from "./types.js";
+import type { Sensor, SerialConfig, DriverCounters, SensorResult } from "./types.js";
 
 /**
  * Fan and laser need time after wake. Sensor.Community's airrohr firmware discards 15 s
@@ -134,18 +134,12 @@ export class SdsFrameReader {
 }
 
 export interface SdsOptions {
-  /** instance name from the board profile, e.g. "pm" */
-  name: string;
-  serial: EspruinoSerial;
-  /** needed only with a power switch */
-  gpio?: Gpio;
-  rx?: PinRef;
-  tx?: PinRef;
-  /** switched supply if fitted; otherwise the sleep command (< 4 mA asleep) */
-  power?: PowerSwitch;
   warmupMs?: number;
   timeoutMs?: number;
 }
+
+/** gpio is needed only with a power switch; without one, the sleep command (< 4 mA asleep) */
+export type SdsConfig = SerialConfig<SdsOptions>;
 
 /**
  * Readings: pm25, pm10 ("ug/m3", 0.1 resolution).
@@ -159,7 +153,7 @@ export class Sds011 implements Sensor {
   readonly model: string;
   readonly warmupMs: number;
   readonly counters: DriverCounters;
-  private o: SdsOptions;
+  private c: SdsConfig;
   private timeoutMs: number;
   private reader: SdsFrameReader;
   private on: boolean;
@@ -167,12 +161,13 @@ export class Sds011 implements Sensor {
   private heard: boolean;
   private waiting: FrameWait<SdsFrame>;
 
-  constructor(options: SdsOptions) {
-    this.o = options;
-    this.name = options.name;
+  constructor(c: SdsConfig) {
+    const o = c.options || {};
+    this.c = c;
+    this.name = c.name;
     this.model = "sds011";
-    this.warmupMs = options.warmupMs === undefined ? SDS_WARMUP_MS : options.warmupMs;
-    this.timeoutMs = options.timeoutMs || SDS_READ_TIMEOUT_MS;
+    this.warmupMs = o.warmupMs === undefined ? SDS_WARMUP_MS : o.warmupMs;
+    this.timeoutMs = o.timeoutMs || SDS_READ_TIMEOUT_MS;
     this.counters = newCounters();
     this.on = false;
     this.onAt = 0;
@@ -186,16 +181,15 @@ export class Sds011 implements Sensor {
   }
 
   configure(): void {
-    const o = this.o;
-    openSerial(o.serial, 9600, o.rx, o.tx, (d: string) => {
+    const b = this.c.bus;
+    openSerial(b.serial, 9600, b.rx, b.tx, (d: string) => {
       this.heard = true;
       this.reader.push(d);
     });
   }
 
   powerOn(): void {
-    const o = this.o;
-    if (o.gpio) switchPower(o.gpio, o.power, true);
+    switchPower(this.c.gpio, this.c.power, true);
     // asleep it hears only "work" (and does not answer it); then ask, do not set, mode and period
     this.send(sdsCommand(SDS_CMD_SLEEP, [1, 1]));
     this.send(sdsCommand(SDS_CMD_MODE, [0]));
@@ -207,8 +201,8 @@ export class Sds011 implements Sensor {
   }
 
   powerOff(): void {
-    const o = this.o;
-    if (o.power && o.gpio) switchPower(o.gpio, o.power, false);
+    const c = this.c;
+    if (c.power && c.gpio) switchPower(c.gpio, c.power, false);
     else this.send(sdsCommand(SDS_CMD_SLEEP, [1, 0]));
     this.on = false;
     this.waiting.abort();
@@ -236,9 +230,13 @@ export class Sds011 implements Sensor {
     }
     this.counters.lastGoodMs = Date.now();
     return okResult([
-      { name: "pm25", unit: "ug/m3", value: f.pm25 },
-      { name: "pm10", unit: "ug/m3", value: f.pm10 },
+      reading("pm25", f.pm25),
+      reading("pm10", f.pm10),
     ]);
+  }
+
+  describe(): string {
+    return describeDriver(this.model, this.warmupMs, this.c, "");
   }
 
   /** answers to the "get" commands sent at powerOn: fix the persistent settings only if wrong */
@@ -249,6 +247,6 @@ export class Sds011 implements Sensor {
   }
 
   private send(bytes: number[]): void {
-    this.o.serial.write(bytes);
+    this.c.bus.serial.write(bytes);
   }
 }

@@ -6,8 +6,8 @@
 // `samples` samples and resolves with LAeq (energetic mean), LAmin and LAmax over that window,
 // in dB. Per-sample levels are not returned: the runtime builds L10/L50/L90 from many reads.
 
-import { DriverCounters, FaultCode, Gpio, PowerSwitch, Sensor, SensorResult, faultResult, newCounters, okResult, switchPower, readGate, cancel } from "./types.js";
-import { energeticMean, roundDb } from "./decibel.js";
+import { DriverCounters, FaultCode, PinsConfig, Sensor, SensorResult, faultResult, newCounters, okResult, switchPower, readGate, cancel, reading, describeDriver } from "./types.js";
+import { energeticMean, roundDb, offsetText } from "./decibel.js";
 
 /** dBA per volt of output (datasheet) */
 export const SEN0232_DB_PER_V = 50;
@@ -34,9 +34,10 @@ export interface Sen0232Options {
   samples?: number;
   /** ms between samples (default 125) */
   intervalMs?: number;
-  /** switched supply in front of the sensor, if fitted */
-  power?: PowerSwitch;
 }
+
+/** pins.out: the ADC pin on the sensor's output */
+export type Sen0232Config = PinsConfig<{ out: PinRef }, Sen0232Options>;
 
 /**
  * Pure conversion of one window of pin voltages (already scaled by gain) to a result:
@@ -64,9 +65,9 @@ export function sen0232Result(volts: number[], offsetDb: number): SensorResult {
     if (levels[i] > max) max = levels[i];
   }
   return okResult([
-    { name: "LAeq", unit: "dB", value: roundDb(energeticMean(levels) + offsetDb) },
-    { name: "LAmin", unit: "dB", value: roundDb(min + offsetDb) },
-    { name: "LAmax", unit: "dB", value: roundDb(max + offsetDb) },
+    reading("LAeq", roundDb(energeticMean(levels) + offsetDb)),
+    reading("LAmin", roundDb(min + offsetDb)),
+    reading("LAmax", roundDb(max + offsetDb)),
   ]);
 }
 
@@ -82,31 +83,27 @@ export class Sen0232 implements Sensor {
   readonly model = "sen0232";
   readonly warmupMs = SEN0232_WARMUP_MS;
   readonly counters: DriverCounters;
-  private gpio: Gpio;
-  private pin: PinRef;
+  private c: Sen0232Config;
   private fullScaleV: number;
   private gain: number;
   private offsetDb: number;
   private samples: number;
   private intervalMs: number;
-  private power: PowerSwitch | undefined;
   private on: boolean;
   private poweredAt: number;
   private timer: any;
   private pending: Promise<SensorResult> | undefined;
   private finish: ((r: SensorResult) => void) | undefined;
 
-  constructor(name: string, gpio: Gpio, pin: PinRef, options?: Sen0232Options) {
-    const o = options || {};
-    this.name = name;
-    this.gpio = gpio;
-    this.pin = pin;
+  constructor(c: Sen0232Config) {
+    const o = c.options || {};
+    this.c = c;
+    this.name = c.name;
     this.fullScaleV = o.fullScaleV || 3.3;
     this.gain = o.gain || 1;
     this.offsetDb = o.offsetDb || 0;
     this.samples = Math.max(1, o.samples || 8);
     this.intervalMs = o.intervalMs || SEN0232_TIME_CONSTANT_MS;
-    this.power = o.power;
     this.counters = newCounters();
     // without a power switch the sensor is always on and long settled
     this.on = true;
@@ -114,18 +111,18 @@ export class Sen0232 implements Sensor {
   }
 
   configure(): void {
-    this.gpio.mode(this.pin, "analog");
+    this.c.gpio.mode(this.c.pins.out, "analog");
   }
 
   powerOn(): void {
-    switchPower(this.gpio, this.power, true);
+    switchPower(this.c.gpio, this.c.power, true);
     // without a switch the sensor never lost power, so it needs no settling
-    if (!this.on && this.power) this.poweredAt = Date.now();
+    if (!this.on && this.c.power) this.poweredAt = Date.now();
     this.on = true;
   }
 
   powerOff(): void {
-    switchPower(this.gpio, this.power, false);
+    switchPower(this.c.gpio, this.c.power, false);
     this.on = false;
     cancel(this.timer);
     this.timer = undefined;
@@ -144,12 +141,16 @@ export class Sen0232 implements Sensor {
     this.pending = pending;
     function sample() {
       self.timer = undefined;
-      volts.push(self.gpio.analog(self.pin) * self.fullScaleV * self.gain);
+      volts.push(self.c.gpio.analog(self.c.pins.out) * self.fullScaleV * self.gain);
       if (volts.length >= self.samples) self.settle(sen0232Result(volts, self.offsetDb));
       else self.timer = setTimeout(sample, self.intervalMs);
     }
     sample();
     return pending;
+  }
+
+  describe(): string {
+    return describeDriver(this.model, this.warmupMs, this.c, ", " + this.samples + "x" + this.intervalMs + " ms" + (this.gain !== 1 ? ", gain " + this.gain : "") + offsetText(this.offsetDb));
   }
 
   private settle(result: SensorResult): void {

@@ -4,8 +4,8 @@
 // wire is followed by a CRC-8 (poly 0x31, init 0xFF). Float output: big-endian IEEE 754.
 // Firmware code: ES5, Espruino subset.
 
-import { newCounters, switchPower, okResult, faultResult, readGate, cancel } from "./types.js";
-import type { Sensor, Gpio, PowerSwitch, DriverCounters, SensorResult } from "./types.js";
+import { newCounters, switchPower, okResult, faultResult, readGate, cancel, openI2c, reading, describeDriver } from "./types.js";
+import type { Sensor, I2cConfig, DriverCounters, SensorResult } from "./types.js";
 import { crc8 } from "./crc8.js";
 
 export const SPS30_ADDRESS = 0x69;
@@ -91,21 +91,14 @@ export function parseSps30Values(raw: ArrayLike<number>): Sps30Data | null {
 }
 
 export interface Sps30Options {
-  /** instance name from the board profile, e.g. "pm" */
-  name: string;
-  i2c: EspruinoI2C;
-  address?: number;
-  /** if given, configure() sets the bus up with these pins */
-  scl?: PinRef;
-  sda?: PinRef;
-  /** needed only with a power switch */
-  gpio?: Gpio;
-  power?: PowerSwitch;
   /** without a power switch: true (default) = sleep command when off (firmware >= 2.0), false = idle */
   sleep?: boolean;
   warmupMs?: number;
   timeoutMs?: number;
 }
+
+/** gpio is needed only with a power switch; bus.address defaults to 0x69 */
+export type Sps30Config = I2cConfig<Sps30Options>;
 
 function round1(x: number): number {
   return Math.round(x * 10) / 10;
@@ -121,6 +114,7 @@ export class Sps30 implements Sensor {
   readonly model: string;
   readonly warmupMs: number;
   readonly counters: DriverCounters;
+  private c: Sps30Config;
   private o: Sps30Options;
   private addr: number;
   private timeoutMs: number;
@@ -132,13 +126,15 @@ export class Sps30 implements Sensor {
   private pendingRead: Promise<SensorResult> | null;
   private abort: (() => void) | null;
 
-  constructor(options: Sps30Options) {
-    this.o = options;
-    this.name = options.name;
+  constructor(c: Sps30Config) {
+    const o = c.options || {};
+    this.c = c;
+    this.o = o;
+    this.name = c.name;
     this.model = "sps30";
-    this.addr = options.address || SPS30_ADDRESS;
-    this.warmupMs = options.warmupMs === undefined ? SPS30_WARMUP_MS : options.warmupMs;
-    this.timeoutMs = options.timeoutMs || SPS30_READ_TIMEOUT_MS;
+    this.addr = c.bus.address || SPS30_ADDRESS;
+    this.warmupMs = o.warmupMs === undefined ? SPS30_WARMUP_MS : o.warmupMs;
+    this.timeoutMs = o.timeoutMs || SPS30_READ_TIMEOUT_MS;
     this.counters = newCounters();
     this.on = false;
     this.onAt = 0;
@@ -150,18 +146,17 @@ export class Sps30 implements Sensor {
   }
 
   configure(): void {
-    const o = this.o;
-    if (o.scl !== undefined && o.sda !== undefined) o.i2c.setup({ scl: o.scl, sda: o.sda });
+    openI2c(this.c.bus);
   }
 
   powerOn(): void {
-    const o = this.o;
+    const c = this.c;
     this.on = true;
     this.onAt = Date.now();
     this.started = false;
     this.acked = false;
-    if (o.power && o.gpio) {
-      switchPower(o.gpio, o.power, true);
+    if (c.power && c.gpio) {
+      switchPower(c.gpio, c.power, true);
       this.bootTimer = setTimeout(() => this.start(), SPS30_BOOT_MS);
     } else {
       this.start();
@@ -169,14 +164,14 @@ export class Sps30 implements Sensor {
   }
 
   powerOff(): void {
-    const o = this.o;
+    const c = this.c;
     cancel(this.bootTimer);
     this.bootTimer = undefined;
-    if (o.power && o.gpio) {
-      switchPower(o.gpio, o.power, false);
+    if (c.power && c.gpio) {
+      switchPower(c.gpio, c.power, false);
     } else {
       this.tx(sps30Command(SPS30_CMD_STOP));
-      if (o.sleep !== false) this.tx(sps30Command(SPS30_CMD_SLEEP));
+      if (this.o.sleep !== false) this.tx(sps30Command(SPS30_CMD_SLEEP));
     }
     this.on = false;
     this.started = false;
@@ -248,16 +243,22 @@ export class Sps30 implements Sensor {
     }
     this.counters.lastGoodMs = Date.now();
     return okResult([
-      { name: "pm1", unit: "ug/m3", value: round1(d.pm1) },
-      { name: "pm25", unit: "ug/m3", value: round1(d.pm25) },
-      { name: "pm10", unit: "ug/m3", value: round1(d.pm10) },
+      reading("pm1", round1(d.pm1)),
+      reading("pm25", round1(d.pm25)),
+      reading("pm10", round1(d.pm10)),
     ]);
+  }
+
+  /** without a switch, what powerOff() does: sleep or idle */
+  describe(): string {
+    const c = this.c;
+    return describeDriver(this.model, this.warmupMs, c, c.power && c.gpio ? "" : this.o.sleep !== false ? ", off=sleep" : ", off=idle", this.addr);
   }
 
   /** a write transaction; false on a missing ACK */
   private tx(bytes: number[]): boolean {
     try {
-      this.o.i2c.writeTo(this.addr, bytes);
+      this.c.bus.i2c.writeTo(this.addr, bytes);
       this.acked = true;
       return true;
     } catch (e) {
@@ -269,7 +270,7 @@ export class Sps30 implements Sensor {
   private rx(cmd: number, n: number): Uint8Array | undefined {
     if (!this.tx(sps30Command(cmd))) return undefined;
     try {
-      return this.o.i2c.readFrom(this.addr, n);
+      return this.c.bus.i2c.readFrom(this.addr, n);
     } catch (e) {
       return undefined;
     }

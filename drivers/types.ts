@@ -1,5 +1,7 @@
 // The contract every CasaNode device driver keeps. Firmware code: ES5, Espruino subset.
 
+import { QUANTITIES } from "../firmware/quantities.js";
+
 /** One measured quantity. Units are ASCII (Espruino strings are bytes): "ug/m3", "dB", "mm", "/", "A". */
 export interface Reading {
   /** quantity name as published, e.g. "pm25", "LAeq", "distance", "fill", "lampCurrent" */
@@ -42,9 +44,16 @@ export function newCounters(): DriverCounters {
   return { framesOk: 0, checksumErrors: 0, timeouts: 0, rangeErrors: 0, lastGoodMs: 0 };
 }
 
+/** A reading of `name` in the unit the quantity table gives it (firmware/quantities.ts). */
+export function reading(name: string, value: number): Reading {
+  var q = QUANTITIES[name];
+  return { name: name, unit: q ? q.unit : "", value: value };
+}
+
 /**
  * One lifecycle for every driver (after Moddable/TinyGo):
- * constructor stores the injected bus and never touches the device; configure() sets it up;
+ * `new X({ name, bus | pins, gpio, power, options })` stores its config and never touches the
+ * device; configure() sets bus and device up;
  * powerOn()/powerOff() are the mechanism (the scheduler decides when);
  * read() resolves (never rejects) with values or a typed fault.
  */
@@ -60,6 +69,11 @@ export interface Sensor {
   powerOn(): void;
   powerOff(): void;
   read(): Promise<SensorResult>;
+  /**
+   * One short ASCII line for a maintenance crew (diag): model, bus and pins, power switch, key
+   * options, e.g. "pms5003 on Serial2 rx=D16 tx=D17, power D25 active-high, warm-up 30 s".
+   */
+  describe(): string;
 }
 
 /**
@@ -86,8 +100,78 @@ export interface PowerSwitch {
   activeHigh: boolean;
 }
 
-export function switchPower(gpio: Gpio, power: PowerSwitch | undefined, on: boolean): void {
-  if (power) gpio.write(power.pin, on === power.activeHigh);
+export function switchPower(gpio: Gpio | undefined, power: PowerSwitch | undefined, on: boolean): void {
+  if (power && gpio) gpio.write(power.pin, on === power.activeHigh);
+}
+
+/** The calls an I2C driver makes; Espruino's I2C1, SimI2C and test fakes all have them. */
+export type I2cPort = Pick<EspruinoI2C, "writeTo" | "readFrom"> & { setup?: EspruinoI2C["setup"] };
+
+/** A UART and the MCU pins it runs on (MCU rx <- device TX, MCU tx -> device RX). */
+export interface SerialBus {
+  /** the port's name for describe(), e.g. "Serial2" */
+  port: string;
+  serial: EspruinoSerial;
+  rx?: PinRef;
+  tx?: PinRef;
+}
+
+/** An I2C bus; with scl and sda, configure() sets it up on them. */
+export interface I2cBus {
+  /** the bus's name for describe(), e.g. "I2C1" */
+  port: string;
+  i2c: I2cPort;
+  scl?: PinRef;
+  sda?: PinRef;
+  /** 7-bit device address (default: the part's) */
+  address?: number;
+}
+
+/**
+ * What every driver's constructor takes: `{ name, bus | pins, gpio, power, options }`.
+ * A driver on a UART or I2C extends it with `bus`, one on plain pins with `pins` (role -> pin).
+ */
+export interface DriverConfig<O> {
+  /** instance name from the board profile, e.g. "pm", "noise", "bin", "lamp" */
+  name: string;
+  /** pin access: for `pins`, a power switch and option pins */
+  gpio?: Gpio;
+  /** switched supply in front of the device, if fitted */
+  power?: PowerSwitch;
+  /** model-specific settings (calibration, timing, bin depths...), from the board profile */
+  options?: O;
+}
+
+export interface SerialConfig<O> extends DriverConfig<O> {
+  bus: SerialBus;
+}
+
+export interface I2cConfig<O> extends DriverConfig<O> {
+  bus: I2cBus;
+}
+
+export interface PinsConfig<P, O> extends DriverConfig<O> {
+  gpio: Gpio;
+  pins: P;
+}
+
+/** I2C set up on the bus's pins (Espruino default bitrate, 100 kHz), when the config gives them */
+export function openI2c(bus: I2cBus): void {
+  if (bus.scl !== undefined && bus.sda !== undefined && bus.i2c.setup) bus.i2c.setup({ scl: bus.scl, sda: bus.sda });
+}
+
+/**
+ * The describe() line: "<model> on <port> [0x<address>] <pin>=<Pin>..., power <Pin> active-high,
+ * warm-up <s> s" and the driver's `extra` (", key options"). Pins print as their names ("D16").
+ */
+export function describeDriver(model: string, warmupMs: number, c: DriverConfig<unknown> & { bus?: SerialBus | I2cBus; pins?: { [role: string]: PinRef } }, extra: string, address?: number): string {
+  var b = c.bus as (SerialBus & I2cBus) | undefined, s = model, k: string;
+  var pins: { [role: string]: PinRef } = b ? { rx: b.rx, tx: b.tx, scl: b.scl, sda: b.sda } : c.pins || {};
+  if (b) s += " on " + b.port + (address ? " 0x" + address.toString(16) : "");
+  for (k in pins) if (pins[k] !== undefined) s += " " + k + "=" + pins[k];
+  if (c.power) s += ", power " + c.power.pin + (c.power.activeHigh ? " active-high" : " active-low");
+  if (warmupMs) s += ", warm-up " + warmupMs / 1000 + " s";
+  return s + extra;
 }
 
 /**

@@ -41,6 +41,8 @@ export interface DiagDevice {
   faults?: number;
   lastFault?: string;
   now?: string;
+  /** the driver's describe(): bus, pins, power switch, key options ("" if not fitted; missing on older firmware) */
+  desc?: string;
   counters?: { framesOk?: number; checksumErrors?: number; timeouts?: number; rangeErrors?: number; lastGoodMs?: number } | null;
 }
 
@@ -171,6 +173,8 @@ export function formatDiag(d: DiagReport): string {
       ]);
     }
     lines.push(...table(rows));
+    // one line per device below the table: too wide for a column
+    for (const [name, dv] of devices) if (dv.desc) lines.push(`  ${name}: ${dv.desc}`);
   }
   if (d.relay !== undefined && d.relay !== null) lines.push(`  relay: ${JSON.stringify(d.relay)}`);
 

@@ -4,18 +4,14 @@
 import type { BoardProfile } from "../../firmware/board.js";
 import { espruinoPlatform } from "../espruino-platform.js";
 import { espruinoGpio } from "../espruino-gpio.js";
-import { fitted, powerOf, serialOf, serialPins } from "../devices.js";
+import { fitted, serialConfig } from "../devices.js";
 import { A02yyuw } from "../../drivers/a02yyuw.js";
 import type { Sensor } from "../../drivers/types.js";
 import { startNode } from "../../firmware/node.js";
 
 export function startBinNode(profile: BoardProfile): void {
-  var gpio = espruinoGpio();
   var sensors: Sensor[] = [];
   var bin = fitted(profile, "a02yyuw");
-  if (bin) {
-    var binPins = serialPins(bin);
-    sensors.push(new A02yyuw({ name: bin.name, serial: serialOf(bin), rx: binPins.rx, tx: binPins.tx, gpio: gpio, power: powerOf(bin), options: bin.options }));
-  }
+  if (bin) sensors.push(new A02yyuw(serialConfig(bin, espruinoGpio())));
   global.casanode = startNode(espruinoPlatform(profile), profile, sensors, []);
 }

@@ -38,6 +38,8 @@ export function diagReport(rt: Runtime): any {
     var last = rt.last[name];
     devices[name] = {
       model: all[i].model, fitted: !!drv, reads: d.ok, faults: d.bad, lastFault: d.last,
+      // the driver's one line: bus, pins, power switch, key options (drivers/types.ts Sensor.describe)
+      desc: drv ? drv.describe() : "",
       now: last ? (last.ok ? "ok" : last.fault + (last.detail ? ": " + last.detail : "")) : "not read this boot",
       counters: drv ? drv.counters : null,
       // the last good values, for the diagnostics page's chart (the objects the driver returned: no copy)
@@ -88,6 +90,7 @@ export function makeConsole(rt: Runtime, lock?: ConsoleLock | null): NodeConsole
       for (k in d.devices) {
         var dv = d.devices[k];
         p("  " + k + " (" + dv.model + (dv.fitted ? "" : ", absent") + "): " + dv.now + "; " + dv.reads + " reads, " + dv.faults + " faults" + (dv.lastFault ? ", last: " + dv.lastFault : ""));
+        if (dv.desc) p("    " + dv.desc);
       }
       if (d.alarms.length) p("alarms: " + d.alarms.join(", "));
       if (d.memory) p("memory: " + d.memory.free + " of " + d.memory.total + " vars free");

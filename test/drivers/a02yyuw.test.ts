@@ -130,7 +130,7 @@ interface Rig {
   read(): ReturnType<A02yyuw["read"]>;
 }
 
-function rig(opts: { options?: A02yyuwOptions & { modePin?: string }; power?: boolean; seed?: number; modePin?: boolean } = {}): Rig {
+function rig(opts: { options?: A02yyuwOptions; power?: boolean; seed?: number; modePin?: boolean } = {}): Rig {
   const vt = installVirtualTime();
   const clock = vt.clock;
   const pins = new PinBank(clock);
@@ -156,12 +156,9 @@ function rig(opts: { options?: A02yyuwOptions & { modePin?: string }; power?: bo
   const twin = new A02yyuwTwin({ clock, pins, uart, spec, world, rng: createRng(opts.seed ?? 1) });
   const driver = new A02yyuw({
     name: "bin",
-    serial: uart,
-    rx: "D16",
-    tx: "D17",
+    bus: { port: "Serial2", serial: uart, rx: "D16", tx: "D17" },
     gpio: gpioFor(pins),
     power: opts.power ? { pin: "D25", activeHigh: true } : undefined,
-    modePin: options.modePin,
     options,
   });
   return { vt, uart, pins, world: state, twin, driver, read: () => settle(clock, driver.read()) };

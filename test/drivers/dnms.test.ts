@@ -88,8 +88,8 @@ describe("dnms: reply parsing (fixtures)", () => {
       writeTo: (_a: number, d: any) => void writes.push(Array.from(d as number[])),
       readFrom: (_a: number, n: number) => new Uint8Array(n),
     };
-    new Dnms("noise", bus, { microphone: "IM72D128" }).configure();
-    new Dnms("noise", bus).configure();
+    new Dnms({ name: "noise", bus: { port: "I2C1", i2c: bus }, options: { microphone: "IM72D128" } }).configure();
+    new Dnms({ name: "noise", bus: { port: "I2C1", i2c: bus } }).configure();
     expect(writes).to.deep.equal([[0x00, 0x1c], [0x00, 0x01], [0x00, 0x01]]);
   });
 
@@ -129,7 +129,7 @@ describe("dnms: driver against its twin", () => {
     rig = noiseRig(i2cSpec("dnms", ADDR), level, seed);
     twin = createDnms(rig.ctx);
     await runFor(rig.clock, DNMS_WARMUP_MS);
-    const driver = new Dnms("noise", rig.i2c, options);
+    const driver = new Dnms({ name: "noise", bus: { port: "I2C1", i2c: rig.i2c }, options });
     driver.configure();
     return driver;
   }
@@ -200,7 +200,7 @@ describe("dnms: driver against its twin", () => {
   it("answers 'warming' during its start-up, and NACKs while booting", async () => {
     rig = noiseRig(i2cSpec("dnms", ADDR, { pin: POWER, activeHigh: true }), () => 60);
     twin = createDnms(rig.ctx);
-    const driver = new Dnms("noise", rig.i2c, { gpio: rig.gpio, power: { pin: POWER, activeHigh: true } });
+    const driver = new Dnms({ name: "noise", bus: { port: "I2C1", i2c: rig.i2c }, gpio: rig.gpio, power: { pin: POWER, activeHigh: true } });
     driver.powerOff();
     expect(twin.active()).to.equal(false);
     expect(twin.currentMa()).to.equal(0);

@@ -75,8 +75,7 @@ function rig(opts: { options?: HcSr04Options; power?: boolean; seed?: number; li
   const driver = new HcSr04({
     name: "bin",
     gpio: gpioFor(pins),
-    trigger: TRIG,
-    echo: ECHO,
+    pins: { trigger: TRIG, echo: ECHO },
     power,
     temperatureC: opts.liveTemperature ? () => state.temperatureC : undefined,
     options,

@@ -39,19 +39,19 @@ class RecordingI2c {
 describe("pcb-spl: register bytes and level checks", () => {
   it("configures A-weighting, the averaging time high byte first, and clears min/max", () => {
     const bus = new RecordingI2c();
-    new PcbSpl("noise", bus, { averagingMs: 125 }).configure();
+    new PcbSpl({ name: "noise", bus: { port: "I2C1", i2c: bus }, options: { averagingMs: 125 } }).configure();
     // CONTROL 0x06 read first (is it powered down?), then = 0b010 (bits 2:1 = 01, A);
     // TAVG_HIGH 0x07 then TAVG_LOW 0x08 = 0x007D; RESET 0x09 bit 1 = clear MIN/MAX
     expect(bus.writes).to.deep.equal([[0x06], [0x06, 0x02], [0x07, 0x00, 0x7d], [0x09, 0x02]]);
     const slow = new RecordingI2c();
-    new PcbSpl("noise", slow).configure();
+    new PcbSpl({ name: "noise", bus: { port: "I2C1", i2c: slow } }).configure();
     expect(slow.writes[2]).to.deep.equal([0x07, 0x03, 0xe8]); // 1000 ms, the power-up default
   });
 
   it("reads DECIBEL, MIN, MAX in one burst from 0x0A, then clears min/max", async () => {
     const bus = new RecordingI2c();
     bus.regs.set([64, 58, 77], 0x0a);
-    const driver = new PcbSpl("noise", bus);
+    const driver = new PcbSpl({ name: "noise", bus: { port: "I2C1", i2c: bus } });
     driver.configure();
     bus.writes = [];
     const r = await driver.read();
@@ -65,7 +65,7 @@ describe("pcb-spl: register bytes and level checks", () => {
 
   it("puts the module to sleep with CONTROL bit 0 and wakes it with RESET bit 3", async () => {
     const bus = new RecordingI2c();
-    const driver = new PcbSpl("noise", bus);
+    const driver = new PcbSpl({ name: "noise", bus: { port: "I2C1", i2c: bus } });
     driver.powerOff();
     expect(bus.writes).to.deep.equal([[0x06, 0x03]]);
     bus.writes = [];
@@ -99,12 +99,12 @@ describe("pcb-spl: register bytes and level checks", () => {
   it("turns a NACK into an absent fault, never a throw", async () => {
     const bus = new RecordingI2c();
     bus.nack = true;
-    const driver = new PcbSpl("noise", bus);
+    const driver = new PcbSpl({ name: "noise", bus: { port: "I2C1", i2c: bus } });
     expect(() => driver.configure()).not.to.throw();
     expect(() => driver.powerOff()).not.to.throw();
     expect(() => driver.powerOn()).not.to.throw();
     driver.powerOff();
-    const d2 = new PcbSpl("noise", bus);
+    const d2 = new PcbSpl({ name: "noise", bus: { port: "I2C1", i2c: bus } });
     const r = await d2.read();
     expect(r.fault).to.equal("absent");
     expect(d2.counters.timeouts).to.equal(1);
@@ -120,9 +120,8 @@ describe("pcb-spl: driver against its twin", () => {
     rig = noiseRig(i2cSpec("pcb-spl", ADDR, power ? { pin: POWER, activeHigh: true } : undefined), level, seed);
     if (power) rig.pins.digitalWrite(POWER, 1);
     twin = createPcbSpl(rig.ctx);
-    const o = power ? { ...options, gpio: rig.gpio, power: { pin: POWER, activeHigh: true } } : options;
     await runFor(rig.clock, 10);
-    return new PcbSpl("noise", rig.i2c, o);
+    return new PcbSpl({ name: "noise", bus: { port: "I2C1", i2c: rig.i2c }, gpio: rig.gpio, power: power ? { pin: POWER, activeHigh: true } : undefined, options });
   }
 
   /** read a register straight off the bus, as a test probe */
@@ -227,7 +226,7 @@ describe("pcb-spl: driver against its twin", () => {
     rig.setLevel(() => 75);
     await runFor(rig.clock, 60_000);
     // the node wakes from deep sleep: a fresh driver that never saw powerOff()
-    const after = new PcbSpl("noise", rig.i2c);
+    const after = new PcbSpl({ name: "noise", bus: { port: "I2C1", i2c: rig.i2c } });
     after.configure();
     expect(twin.active()).to.equal(true);
     expect((await after.read()).fault).to.equal("warming");
@@ -235,7 +234,7 @@ describe("pcb-spl: driver against its twin", () => {
     expect(value(await after.read(), "LAeq")).to.equal(75);
     // a driver that skips configure() finds out on its first read
     after.powerOff();
-    const lazy = new PcbSpl("noise", rig.i2c);
+    const lazy = new PcbSpl({ name: "noise", bus: { port: "I2C1", i2c: rig.i2c } });
     expect((await lazy.read()).fault).to.equal("warming");
     await runFor(rig.clock, PCB_SPL_WARMUP_MS + 500);
     expect(value(await lazy.read(), "LAeq")).to.equal(75);
@@ -309,7 +308,7 @@ describe("pcb-spl: driver against its twin", () => {
     expect(slow.currentMa()).to.equal(0);
     slow.faults.unplugged = false;
     await runFor(rig.clock, 10);
-    const driver = new PcbSpl("noise", rig.i2c);
+    const driver = new PcbSpl({ name: "noise", bus: { port: "I2C1", i2c: rig.i2c } });
     driver.configure();
     await runFor(rig.clock, 2500);
     expect((await driver.read()).fault).to.equal("warming");

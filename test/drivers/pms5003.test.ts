@@ -18,6 +18,7 @@ import { PMS_CAPTURED, PMS_COMMANDS, PMS_REPLIES } from "./fixtures/pm-frames.js
 import { bench, serialSpec, indexOfBytes, chunk, binary, type Bench } from "./fixtures/pm-harness.js";
 import { settle, runFor } from "../support/virtual-time.js";
 import type { DeviceSpec } from "../../firmware/board.js";
+import type { PowerSwitch } from "../../drivers/types.js";
 
 /** reference semantics, written plainly: at each offset take a valid frame and jump over it */
 function oracle(bytes: number[]): PmsFrame[] {
@@ -102,9 +103,10 @@ describe("pms5003 driver against its simulated twin", () => {
   let b: Bench<Pms5003Twin>;
   afterEach(() => b?.vt.restore());
 
-  function setup(opts: Partial<PmsOptions> = {}, spec: Partial<DeviceSpec> = {}, levels = { pm1: 20, pm25: 35, pm10: 50 }) {
+  function setup(opts: PmsOptions & { power?: PowerSwitch } = {}, spec: Partial<DeviceSpec> = {}, levels = { pm1: 20, pm25: 35, pm10: 50 }) {
     b = bench<Pms5003Twin>(createPms5003, serialSpec("pms5003", spec), levels);
-    const driver = new Pms5003({ name: "pm", serial: b.uart, gpio: b.gpio, rx: "D16", tx: "D17", ...opts });
+    const { power, ...options } = opts;
+    const driver = new Pms5003({ name: "pm", bus: { port: "Serial2", serial: b.uart, rx: "D16", tx: "D17" }, gpio: b.gpio, power, options });
     driver.configure();
     return driver;
   }
@@ -144,7 +146,7 @@ describe("pms5003 driver against its simulated twin", () => {
   });
 
   it("works in active mode too, taking the next frame", async () => {
-    const d = setup({ passive: false });
+    const d = setup({ mode: "active" });
     await warm(d);
     expect(b.device.isPassive()).to.equal(false);
     const r = await settle(b.clock, d.read());
@@ -162,7 +164,7 @@ describe("pms5003 driver against its simulated twin", () => {
   });
 
   it("sleep command stops the frames and drops the current", async () => {
-    const d = setup({ passive: false });
+    const d = setup({ mode: "active" });
     await warm(d);
     expect(b.device.currentMa()).to.equal(PMS_RUN_MA);
     d.powerOff();
@@ -237,7 +239,7 @@ describe("pms5003 driver against its simulated twin", () => {
   });
 
   it("garbage on the line: still good readings", async () => {
-    const d = setup({ passive: false });
+    const d = setup({ mode: "active" });
     b.device.faults.garbage = true;
     await warm(d);
     for (let i = 0; i < 5; i++) {
@@ -301,7 +303,7 @@ describe("pms5003 driver against its simulated twin", () => {
   });
 
   it("two reads at once share one transaction; powerOff ends a pending read", async () => {
-    const d = setup({ passive: false });
+    const d = setup({ mode: "active" });
     await warm(d);
     const p1 = d.read();
     const p2 = d.read();

@@ -72,7 +72,7 @@ function rig(opts: { options?: RelayOptions; sense?: boolean; twin?: RelayTwinOp
     options,
   };
   const twin = new RelayTwin({ clock, pins, spec, world, rng: createRng(opts.seed ?? 5) }, opts.twin);
-  const driver = new Relay({ name: "lamp", gpio: gpioFor(pins), pin: RELAY, sensePin: sense ? SENSE : undefined, options });
+  const driver = new Relay({ name: "lamp", gpio: gpioFor(pins), pins: sense ? { relay: RELAY, sense: SENSE } : { relay: RELAY }, options });
   return { vt, pins, world: state, twin, driver, read: () => settle(clock, driver.read()) };
 }
 

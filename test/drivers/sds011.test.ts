@@ -18,6 +18,7 @@ import { SDS_CAPTURED, SDS_COMMANDS, SDS_DATASHEET_FRAME, SDS_REPLY_MODE } from 
 import { bench, serialSpec, indexOfBytes, chunk, binary, type Bench } from "./fixtures/pm-harness.js";
 import { settle, runFor } from "../support/virtual-time.js";
 import type { DeviceSpec } from "../../firmware/board.js";
+import type { PowerSwitch } from "../../drivers/types.js";
 
 /** reference semantics, written plainly: at each offset take a valid data frame and jump over it */
 function oracle(bytes: number[]): SdsFrame[] {
@@ -107,9 +108,10 @@ describe("sds011 driver against its simulated twin", () => {
   let b: Bench<Sds011Twin>;
   afterEach(() => b?.vt.restore());
 
-  function setup(opts: Partial<SdsOptions> = {}, spec: Partial<DeviceSpec> = {}, levels = { pm1: 20, pm25: 35, pm10: 50 }) {
+  function setup(opts: SdsOptions & { power?: PowerSwitch } = {}, spec: Partial<DeviceSpec> = {}, levels = { pm1: 20, pm25: 35, pm10: 50 }) {
     b = bench<Sds011Twin>(createSds011, serialSpec("sds011", spec), levels);
-    const driver = new Sds011({ name: "pm", serial: b.uart, gpio: b.gpio, rx: "D16", tx: "D17", ...opts });
+    const { power, ...options } = opts;
+    const driver = new Sds011({ name: "pm", bus: { port: "Serial2", serial: b.uart, rx: "D16", tx: "D17" }, gpio: b.gpio, power, options });
     driver.configure();
     return driver;
   }

@@ -87,7 +87,7 @@ describe("sen0232: driver against its twin", () => {
   function setup(level: LevelFn, options: Sen0232Options = {}, power = false, seed = 1) {
     rig = noiseRig(spec(power), level, seed);
     twin = createSen0232(rig.ctx);
-    const driver = new Sen0232("noise", rig.gpio, PIN, power ? { ...options, power: { pin: POWER, activeHigh: true } } : options);
+    const driver = new Sen0232({ name: "noise", gpio: rig.gpio, pins: { out: PIN }, power: power ? { pin: POWER, activeHigh: true } : undefined, options });
     driver.configure();
     return driver;
   }
@@ -134,10 +134,10 @@ describe("sen0232: driver against its twin", () => {
     expect(rig.pins.analogRead(PIN) * 3.3).to.be.closeTo(1.4, 0.002); // 70 dBA / 50
     // a 1:2 divider in front of the pin, undone by gain 2; offset corrects +1 dB
     const divided = { ...rig.gpio, analog: (p: PinRef) => rig.gpio.analog(p) / 2 };
-    const r = await settle(rig.clock, new Sen0232("noise", divided, PIN, { gain: 2, offsetDb: 1 }).read());
+    const r = await settle(rig.clock, new Sen0232({ name: "noise", gpio: divided, pins: { out: PIN }, options: { gain: 2, offsetDb: 1 } }).read());
     expect(value(r, "LAeq")).to.be.closeTo(71, 0.15);
     // an ADC whose full scale is really 3.1 V: the raw fraction means less voltage
-    const r2 = await settle(rig.clock, new Sen0232("noise", rig.gpio, PIN, { fullScaleV: 3.1 }).read());
+    const r2 = await settle(rig.clock, new Sen0232({ name: "noise", gpio: rig.gpio, pins: { out: PIN }, options: { fullScaleV: 3.1 } }).read());
     expect(value(r2, "LAeq")).to.be.closeTo(70 * (3.1 / 3.3), 0.15);
   });
 

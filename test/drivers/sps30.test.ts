@@ -16,6 +16,7 @@ import { SPS30_CRC_EXAMPLE, SPS30_START, SPS30_VALUES, SPS30_VALUES_I2C, SPS30_R
 import { bench, i2cSpec, type Bench } from "./fixtures/pm-harness.js";
 import { settle, runFor } from "../support/virtual-time.js";
 import type { DeviceSpec } from "../../firmware/board.js";
+import type { PowerSwitch } from "../../drivers/types.js";
 
 describe("sps30 wire format", () => {
   it("CRC and start command match the datasheet", () => {
@@ -55,9 +56,10 @@ describe("sps30 driver against its simulated twin", () => {
   let b: Bench<Sps30Twin>;
   afterEach(() => b?.vt.restore());
 
-  function setup(opts: Partial<Sps30Options> = {}, spec: Partial<DeviceSpec> = {}, levels = { pm1: 20, pm25: 35, pm10: 50 }) {
+  function setup(opts: Sps30Options & { power?: PowerSwitch } = {}, spec: Partial<DeviceSpec> = {}, levels = { pm1: 20, pm25: 35, pm10: 50 }) {
     b = bench<Sps30Twin>(createSps30, i2cSpec("sps30", SPS30_ADDRESS, spec), levels);
-    const driver = new Sps30({ name: "pm", i2c: b.i2c, gpio: b.gpio, scl: "D22", sda: "D21", ...opts });
+    const { power, ...options } = opts;
+    const driver = new Sps30({ name: "pm", bus: { port: "I2C1", i2c: b.i2c, scl: "D22", sda: "D21" }, gpio: b.gpio, power, options });
     driver.configure();
     return driver;
   }

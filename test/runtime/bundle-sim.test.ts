@@ -342,6 +342,37 @@ describe("bundles in the simulator (runtime)", function () {
     expect(readNodeStats(r.node.storage).lost).to.equal(0);
   });
 
+  it("diag shows each driver's describe() line, from the board profile's wiring, on the console and the diag topic", async () => {
+    const lines: { [board: string]: { [device: string]: string } } = {
+      "esp32-pole": {
+        lamp: "relay relay=D26 sense=D34, active-low, 0.185 V/A, divider 0.67",
+        pm: "pms5003 on Serial2 rx=D16 tx=D17, warm-up 30 s, passive, set=D4",
+        noise: "pcb-spl on I2C1 0x48 scl=D22 sda=D21, warm-up 1 s, Tavg 125 ms",
+      },
+      "esp32-air": {
+        pm: "sds011 on Serial2 rx=D16 tx=D17, power D25 active-high, warm-up 15 s",
+        noise: "sen0232 out=D35, power D27 active-high, warm-up 1 s, 40x125 ms",
+      },
+    };
+    for (const board of Object.keys(lines)) {
+      r = await rig(board, { samplePeriodS: 60, uploadPeriodS: 300 });
+      // awake (a battery node sleeps between cycles) and past its first diag message
+      r.run(5000);
+      r.node.consoleInput("casanode.diag()");
+      r.run(1000);
+      const out = r.lines.map((l) => l[1]);
+      const sent = JSON.parse(r.broker.topic("diag").at(-1)!.payload);
+      for (const [device, line] of Object.entries(lines[board])) {
+        // the device's status line, then its describe() line indented below it
+        const at = out.findLastIndex((l) => l.startsWith(`  ${device} (`));
+        expect(at, board).to.be.above(0);
+        expect(out[at + 1], board).to.equal("    " + line);
+        expect(sent.devices[device].desc, board).to.equal(line);
+      }
+      r.node.stop();
+    }
+  });
+
   describe("readings taken before the clock is set", () => {
     it("battery: stamped on the RTC run, re-stamped when SNTP answers; a run cut before any sync is counted untimed, never sent with a made-up time", async () => {
       // no Wi-Fi for 5 h from power-on (RTC at 0), and a power cut at 2 h: that first run never learns the time

@@ -39,6 +39,9 @@ export class FakeSensor implements Sensor {
   configure(): void {
     this.events.push([Date.now(), "configure"]);
   }
+  describe(): string {
+    return this.model + " (fake)";
+  }
   powerOn(): void {
     this.events.push([Date.now(), "on"]);
     this.on = true;

@@ -31,6 +31,9 @@ class FakeRelay implements Actuator {
   on = false;
   sets: boolean[] = [];
   configure(): void {}
+  describe(): string {
+    return "fake-relay";
+  }
   powerOn(): void {}
   powerOff(): void {}
   set(on: boolean): void {
@@ -429,7 +432,7 @@ describe("streetlight controller: with the Relay driver and its simulated twin",
     const options: RelayOptions = { activeLow: true, sensitivityVPerA: 0.185, zeroV: 2.5, dividerRatio: 2 / 3, thresholdA: 0.1 };
     const spec: DeviceSpec = { name: "lamp", model: "relay", bus: { kind: "pins", pins: { relay: "D26", sense: "D34" } }, currentMa: { on: 80, off: 10 }, options };
     const twin = new RelayTwin({ clock, pins, spec, world, rng: createRng(3) }, { refreshMs: MIN });
-    const driver = new Relay({ name: "lamp", gpio: gpioFor(pins), pin: "D26", sensePin: "D34", options });
+    const driver = new Relay({ name: "lamp", gpio: gpioFor(pins), pins: { relay: "D26", sense: "D34" }, options });
     driver.configure();
     const edges: Array<[number, boolean]> = [];
     pins.onChange("D26", (high) => edges.push([clock.now(), !high])); // active low: low = on

@@ -31,6 +31,7 @@ const REPORT: DiagReport = {
       faults: 4,
       lastFault: "checksum",
       now: "ok",
+      desc: "sds011 on Serial2 rx=D16 tx=D17, power D25 active-high, warm-up 15 s",
       counters: { framesOk: 2790, checksumErrors: 4, timeouts: 1, rangeErrors: 0, lastGoodMs: (T - 95) * 1000 },
     },
     noise: { model: "sen0232", fitted: true, reads: 290, faults: 0, lastFault: "", now: "timeout: no frame", counters: { framesOk: 0, checksumErrors: 0, timeouts: 7, rangeErrors: 0, lastGoodMs: 0 } },
@@ -96,6 +97,14 @@ describe("field tools: diag", () => {
     expect(text).to.include("memory 5183 of 16383 vars used (32 %)");
     expect(text).to.include("energy 412.5 mAh since first boot (awake 1 h 00 min, radio 10 min 0 s, sensor:pm 15 min 0 s)");
     expect(text).to.include("wear-out in ~41.3 years");
+  });
+
+  it("shows each device's wiring line (the driver's describe()) below the table; older firmware has none", () => {
+    const lines = formatDiag(REPORT).split("\n");
+    const table = lines.findIndex((l) => /^\s+noise\s+sen0232/.test(l));
+    expect(lines[table + 1]).to.equal("  pm: sds011 on Serial2 rx=D16 tx=D17, power D25 active-high, warm-up 15 s");
+    // the noise sensor's report carries no desc: no line for it
+    expect(lines.filter((l) => l.startsWith("  noise:"))).to.deep.equal([]);
   });
 
   it("puts safe mode and a refused config first", () => {
