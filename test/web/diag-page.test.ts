@@ -132,6 +132,8 @@ describe("diagnostics page in headless Chromium", function () {
     for (const [name, dv] of Object.entries(d.devices!)) {
       expect(await shown(`devices.${name}.model`)).to.equal(dv.model);
       expect(await shown(`devices.${name}.now`)).to.equal(dv.now);
+      expect(dv.desc, `${name} has a wiring line`).to.be.a("string").and.not.equal("");
+      expect(await shown(`devices.${name}.desc`)).to.equal(dv.desc);
       const k = dv.counters;
       expect(await shown(`devices.${name}.counters.framesOk`)).to.equal(k ? String(k.framesOk) : "-");
       expect(await shown(`devices.${name}.counters.checksumErrors`)).to.equal(k ? String(k.checksumErrors) : "-");

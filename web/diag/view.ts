@@ -73,7 +73,7 @@ export function renderReport(d: DiagReport, history: History, locked: boolean): 
   );
 
   // sensors: one row per device, as the CLI's table
-  const head = ["Device", "Model", "Now", "Last values", "Frames ok", "Checksum", "Timeouts", "Range", "Last good"];
+  const head = ["Device", "Model", "Now", "Last values", "Frames ok", "Checksum", "Timeouts", "Range", "Last good", "Wiring"];
   const table = el("table", {}, el("caption", { class: "sr" }, "Sensors and their driver counters"), el("thead", {}, el("tr", {}, ...head.map((h) => el("th", { scope: "col" }, h)))));
   const body = el("tbody");
   for (const [name, dv] of Object.entries(d.devices ?? {})) {
@@ -88,6 +88,8 @@ export function renderReport(d: DiagReport, history: History, locked: boolean): 
       [num(k?.timeouts), "counters.timeouts"],
       [num(k?.rangeErrors), "counters.rangeErrors"],
       [k ? ago(k.lastGoodMs ?? 0) : "-", "counters.lastGoodMs"],
+      // the driver's describe(): bus, pins, power switch (older firmware sends none)
+      [dv.desc || "-", "desc"],
     ];
     body.append(el("tr", { "data-device": name }, el("th", { scope: "row" }, name), ...cells.map(([v, key]) => el("td", { "data-key": `devices.${name}.${key}` }, String(v)))));
   }
