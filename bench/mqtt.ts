@@ -5,8 +5,8 @@
 // and one at a time (the next publish only after the PUBACK, as a one-message batch flushes).
 
 import { MqttClient, type MqttClientOptions } from "../firmware/mqtt/client.js";
-import { packReadings, senmlBaseName, type TimedReading } from "../firmware/uplink/senml.js";
-import { nodeTopics, clientIdFor, statusPayload } from "../firmware/uplink/topics.js";
+import { packReadings, senmlBaseName, type TimedReading } from "../firmware/messages/senml.js";
+import { nodeTopics, clientIdFor, statusPayload } from "../firmware/messages/topics.js";
 import { defaultConfig } from "../firmware/config.js";
 import { createEspruinoNet } from "../sim/espruino/net.js";
 import { startBroker, startMosquitto, type BrokerHandle } from "../sim/broker.js";

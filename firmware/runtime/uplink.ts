@@ -3,11 +3,11 @@
 // PUBACK), and incoming commands. Firmware code: ES5, Espruino subset.
 
 import { MqttClient } from "../mqtt/client.js";
-import { nodeTopics, clientIdFor, statusPayload } from "../uplink/topics.js";
-import type { NodeTopics } from "../uplink/topics.js";
-import { packReadings, senmlBaseName } from "../uplink/senml.js";
-import type { TimedReading } from "../uplink/senml.js";
-import { verifyCommand, ackMessage, MAX_COMMAND_BYTES } from "../uplink/commands.js";
+import { nodeTopics, clientIdFor, statusPayload } from "../messages/topics.js";
+import type { NodeTopics } from "../messages/topics.js";
+import { packReadings, senmlBaseName } from "../messages/senml.js";
+import type { TimedReading } from "../messages/senml.js";
+import { verifyCommand, ackMessage, MAX_COMMAND_BYTES } from "../messages/commands.js";
 import { patchConfig } from "../config.js";
 import type { Runtime } from "./scheduler.js";
 import { CLOCK_VALID_MS } from "./store.js";

@@ -14,7 +14,7 @@ import { createRng } from "../../sim/random.js";
 import type { WorldModel } from "../../sim/world/types.js";
 import type { BoardProfile } from "../../firmware/board.js";
 import { readNodeStats } from "../../firmware/runtime/stats.js";
-import { signCommand } from "../../firmware/uplink/commands.js";
+import { signCommand } from "../../firmware/messages/commands.js";
 import { MemBroker } from "./mem-broker.js";
 import type { NetLatency } from "../../sim/espruino/net.js";
 
