@@ -55,7 +55,7 @@ export function samplePayload(): string {
   return packReadings(senmlBaseName(SITE, NODE), rs, 1024)[0];
 }
 
-/** the client options firmware/runtime/uplink.ts uses (battery node: no reconnect) */
+/** the client options firmware/uplink/link.ts uses (battery node: no reconnect) */
 function nodeClientOptions(host: string, port: number, id: string): MqttClientOptions {
   const topics = nodeTopics(SITE, id);
   return {
