@@ -4,8 +4,6 @@
 // the alarm rules (runtime/alarms.ts) read which config threshold raises which alarm.
 // Firmware code: ES5, Espruino subset.
 
-import type { NodeConfig } from "./config.js";
-
 export interface Quantity {
   unit: string;
   /** smallest step a reading takes, the finest any supported sensor reports: 1, 0.1, 0.01 or 0.001 */
@@ -15,7 +13,7 @@ export interface Quantity {
   max: number;
   /** alarm "<device>:<alarm>" raised while a reading is above config.thresholds[above] (unset: no alarm) */
   alarm?: string;
-  above?: keyof NodeConfig["thresholds"];
+  above?: "pm25" | "binFill" | "noiseDb";
 }
 
 // PM: the SDS011's and SPS30's 0.1 ug/m3 (the PMS5003 reports whole ug/m3), up to the PMS5003's

@@ -21,8 +21,8 @@ export function readAlarms(dev: string, r: SensorResult, th: NodeConfig["thresho
   }
   for (j = 0; j < r.readings.length; j++) {
     var v = r.readings[j].value, q = QUANTITIES[r.readings[j].name];
-    if (!q || !q.alarm || typeof v !== "number" || !isFinite(v)) continue;
-    var limit = th[q.above as keyof NodeConfig["thresholds"]];
+    if (!q || !q.alarm || !q.above || typeof v !== "number" || !isFinite(v)) continue;
+    var limit = th[q.above];
     if (limit !== undefined && v > limit) out.push(dev + ":" + q.alarm);
   }
 }
