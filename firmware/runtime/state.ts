@@ -167,34 +167,43 @@ export interface LampControl {
   restore(state: unknown): string | null;
 }
 
-/** Everything the runtime modules share for one boot. */
+/**
+ * Everything the runtime modules share for one boot. Readonly: fixed once node.ts has booted;
+ * the others say which module changes them.
+ */
 export interface Runtime {
-  fw: string;
-  platform: Platform;
-  board: BoardProfile;
+  readonly fw: string;
+  readonly platform: Platform;
+  readonly board: BoardProfile;
+  /** the config in use: a config command (commands.ts) replaces it */
   config: NodeConfig;
-  store: Store;
-  energy: EnergyLedger;
+  readonly store: Store;
+  readonly energy: EnergyLedger;
+  /** the fitted sensors: those whose configure() failed leave it (cycle.ts) */
   sensors: Sensor[];
-  actuators: Actuator[];
+  readonly actuators: Actuator[];
+  /** the streetlight controller, pole boards only (node.ts at boot) */
   lamp: LampControl | null;
-  bootCause: WakeCause;
+  readonly bootCause: WakeCause;
+  /** boot time, ms: moved with the clock when SNTP sets it (cycle.ts) */
   bootAt: number;
-  /** why the node is in safe mode, "" if it is not */
+  /** why the node is in safe mode, "" if it is not (node.ts at boot) */
   safe: string;
   /** why casanode.json was refused (the node then runs on the console only) */
-  configErrors: string[];
+  readonly configErrors: string[];
   /** stays awake and connected (mains power, or a chip without deep sleep) */
-  mains: boolean;
+  readonly mains: boolean;
   /** the provisioned config file as parsed (any JSON, not yet validated), and its checksum (config commands apply over it) */
-  fileRaw: unknown;
-  fileSum: string;
-  /** last result per device this boot */
-  last: { [device: string]: SensorResult };
+  readonly fileRaw: unknown;
+  readonly fileSum: string;
+  /** last result per device this boot (cycle.ts) */
+  readonly last: { [device: string]: SensorResult };
+  /** the link while one is open (cycle.ts) */
   uplink: Uplink | null;
-  /** end of the last completed cycle, ms (watchdog health) */
+  /** end of the last completed cycle, ms (watchdog health; cycle.ts) */
   lastCycleAt: number;
-  /** a "reboot" command was accepted: reboot instead of sleeping */
+  /** a "reboot" command was accepted: reboot instead of sleeping (commands.ts) */
   rebootWanted: boolean;
+  /** the console line out (node.ts wraps it in the console lock) */
   log(line: string): void;
 }
