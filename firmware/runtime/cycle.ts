@@ -392,8 +392,6 @@ export class Scheduler {
     (p.deepSleep as (ms: number) => void)(link);
   }
 
-  // ---- mains ----
-
   /** the link to the broker (persistent: mains), commands wired to it */
   private link(persistent: boolean): Uplink {
     var rt = this.rt, up = new Uplink(rt, persistent);
@@ -406,6 +404,8 @@ export class Scheduler {
     };
     return up;
   }
+
+  // ---- mains ----
 
   private openMains(): void {
     var self = this, up = this.link(true);
