@@ -11,7 +11,8 @@
 import type { BoardProfile } from "../firmware/board.js";
 import { runFleet, type FleetSummary, type NodeSummary } from "../sim/fleet.js";
 import { SimNode, type SimNodeOptions } from "../sim/node.js";
-import { unseal, type Counters } from "../firmware/runtime/store.js";
+import { unseal } from "../firmware/runtime/store.js";
+import type { Counters } from "../firmware/runtime/state.js";
 import { countingNetFactory, newWireCounts, type WireCounts } from "./wire.js";
 
 export interface AwakePeriod {

@@ -5,8 +5,8 @@
 // and one at a time (the next publish only after the PUBACK, as a one-message batch flushes).
 
 import { MqttClient, type MqttClientOptions } from "../firmware/mqtt/client.js";
-import { packReadings, senmlBaseName, type TimedReading } from "../firmware/uplink/senml.js";
-import { nodeTopics, clientIdFor, statusPayload } from "../firmware/uplink/topics.js";
+import { packReadings, senmlBaseName, type TimedReading } from "../firmware/messages/senml.js";
+import { nodeTopics, clientIdFor, statusPayload } from "../firmware/messages/topics.js";
 import { defaultConfig } from "../firmware/config.js";
 import { createEspruinoNet } from "../sim/espruino/net.js";
 import { startBroker, startMosquitto, type BrokerHandle } from "../sim/broker.js";
@@ -55,7 +55,7 @@ export function samplePayload(): string {
   return packReadings(senmlBaseName(SITE, NODE), rs, 1024)[0];
 }
 
-/** the client options firmware/runtime/uplink.ts uses (battery node: no reconnect) */
+/** the client options firmware/uplink/link.ts uses (battery node: no reconnect) */
 function nodeClientOptions(host: string, port: number, id: string): MqttClientOptions {
   const topics = nodeTopics(SITE, id);
   return {

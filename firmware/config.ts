@@ -4,7 +4,7 @@
 // made by authenticated "config" commands (kept in the store).
 
 import type { BoardProfile } from "./board.js";
-import { validId, ID_MAX_LENGTH } from "./uplink/topics.js";
+import { validId, ID_MAX_LENGTH } from "./messages/topics.js";
 import { queueCapacity, ESP32_STORAGE_BYTES, LINUX_STORAGE_BYTES } from "./runtime/store.js";
 
 export const FIRMWARE_VERSION = "0.1.0";

@@ -1,5 +1,5 @@
 // The node's boot: restore state, read and validate the config, decide on safe mode, start
-// the watchdog and the scheduler. The board entry (boards/<name>.ts) builds the Platform and
+// the watchdog and the scheduler (runtime/cycle.ts). The board entry (boards/<name>.ts) builds the Platform and
 // the drivers, calls startNode and puts the returned console on global.casanode.
 // Firmware code: ES5, Espruino subset.
 
@@ -10,13 +10,12 @@ import { FIRMWARE_VERSION, CONFIG_FILE, validateConfig, mergeConfig, defaultConf
 import type { NodeConfig } from "./config.js";
 import { Store, checksum } from "./runtime/store.js";
 import { EnergyLedger } from "./runtime/energy.js";
-import { Scheduler } from "./runtime/scheduler.js";
-import type { Runtime, LampControl } from "./runtime/scheduler.js";
+import { Scheduler } from "./runtime/cycle.js";
+import type { Runtime, LampControl, NodeState } from "./runtime/state.js";
 import { noteBoot, bootLoop, startWatchdog } from "./runtime/safemode.js";
 import { makeConsole, diagReport } from "./runtime/console.js";
 import { ConsoleLock } from "./runtime/lock.js";
 import type { ConsolePort } from "./runtime/lock.js";
-import type { NodeState } from "./runtime/store.js";
 import type { NodeConsole } from "./runtime/console.js";
 
 export interface NodeOptions {

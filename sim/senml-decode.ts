@@ -1,8 +1,8 @@
 // Host-side reader for what nodes publish: resolves SenML packs (RFC 8428 section 4.6) and
-// decodes every topic of the scheme in firmware/uplink/topics.ts. Used by tests, the
+// decodes every topic of the scheme in firmware/messages/topics.ts. Used by tests, the
 // simulator's reports and tools; it knows only the published formats, not the firmware.
 
-import { parseTopic, type TopicKind } from "../firmware/uplink/topics.js";
+import { parseTopic, type TopicKind } from "../firmware/messages/topics.js";
 
 export interface ResolvedRecord {
   /** bn + n */

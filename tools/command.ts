@@ -1,6 +1,6 @@
 // `casanode command`: how the back office sends a node a signed command (relay, config, diag,
 // reboot) and reads its ack. Signs with the node's own key exactly as the firmware checks it
-// (firmware/uplink/commands.ts); the counter defaults to the Unix time in ms, so it keeps rising
+// (firmware/messages/commands.ts); the counter defaults to the Unix time in ms, so it keeps rising
 // across operators and days (and past 2038: the node takes counters up to 2^53-1). Each command
 // carries its issue time and a validity (default 1 h; a relay override with --expires is valid
 // as long as it lasts): a node with a set clock refuses it after that. QoS 1 to the node's
@@ -10,8 +10,8 @@ import { readFileSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import mqtt from "mqtt";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
-import { signCommand, argsError, MAX_COMMAND_BYTES, MAX_CTR, MAX_TTL_S, type CommandName } from "../firmware/uplink/commands.js";
-import { nodeTopics, idError } from "../firmware/uplink/topics.js";
+import { signCommand, argsError, MAX_COMMAND_BYTES, MAX_CTR, MAX_TTL_S, type CommandName } from "../firmware/messages/commands.js";
+import { nodeTopics, idError } from "../firmware/messages/topics.js";
 
 const COMMANDS: CommandName[] = ["relay", "config", "diag", "reboot"];
 const sha256 = (s: string) => createHash("sha256").update(Buffer.from(s, "latin1")).digest("binary");

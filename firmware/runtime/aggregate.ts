@@ -8,34 +8,13 @@
 
 import type { Reading } from "../../drivers/types.js";
 import { dbToEnergy, energyToDb } from "../../drivers/decibel.js";
-import type { Entry } from "./store.js";
+import type { Entry, Kind, Window, DayAcc, PendingLevels } from "./state.js";
 import { QUANTITIES, resolutionOf, roundTo } from "../quantities.js";
 
 export const HIST_MIN_DB = 20;
 export const HIST_MAX_DB = 140;
 export const HIST_BIN_DB = 0.5;
 const HIST_BINS = (HIST_MAX_DB - HIST_MIN_DB) / HIST_BIN_DB;
-
-/** How a quantity aggregates: m = linear, e = energetic (dB), x = max only, i = min only */
-export type Kind = "m" | "e" | "x" | "i";
-
-/** One quantity in a window. s = sum (linear) or energy sum 10^(L/10) (kind e). */
-export interface QStat {
-  k: Kind;
-  u: string;
-  n: number;
-  s: number;
-  lo: number;
-  hi: number;
-  /** histogram, kind e only: bin index -> count */
-  h?: { [bin: string]: number };
-}
-
-export interface Window {
-  /** start, ms */
-  t: number;
-  q: { [name: string]: QStat };
-}
 
 /** LAmax-like names keep only their max, LAmin-like only their min; other dB levels are energetic */
 export function kindOf(r: Reading): Kind {
@@ -68,8 +47,8 @@ export function fold(w: Window, r: Reading): void {
   if (v > q.hi) q.hi = v;
   if (q.k === "e") {
     q.s += dbToEnergy(v);
-    var b = "" + histBin(v);
-    (q.h as any)[b] = ((q.h as any)[b] || 0) + 1;
+    var b = "" + histBin(v), h = q.h as { [bin: string]: number };
+    h[b] = (h[b] || 0) + 1;
   } else q.s += v;
 }
 
@@ -120,13 +99,6 @@ export function summarize(w: Window): Entry[] {
 }
 
 // ---- Lden ----
-
-/** Day accumulator: local day number, energy sums and counts for day/evening/night. */
-export interface DayAcc {
-  d: number;
-  e: number[];
-  n: number[];
-}
 
 const DAY_MS = 86400000;
 const HOUR_MS = 3600000;
@@ -180,12 +152,6 @@ function foldEnergy(holder: { day: DayAcc | null }, tMs: number, e: number, n: n
   return done;
 }
 
-/** Levels taken before the clock was set: [hour of RTC run time, energy sum, count], and whose they are. */
-export interface PendingLevels {
-  p: string;
-  h: Array<[number, number, number]>;
-}
-
 /** hours of levels kept while the clock is unset (state size); older ones are dropped */
 export const PENDING_HOURS = 48;
 
@@ -223,6 +189,9 @@ export function placePending(holder: { day: DayAcc | null; dp: PendingLevels | n
 export function dayEntries(r: DayResult, prefix: string): Entry[] {
   var t = Math.floor(r.t / 1000), out: Entry[] = [];
   var names = ["Lday", "Levening", "Lnight", "Lden"], vals = [r.ld, r.le, r.ln, r.lden];
-  for (var i = 0; i < 4; i++) if (vals[i] === vals[i]) out.push([prefix + names[i], "dB", roundTo(vals[i], QUANTITIES.LAeq.res), t]);
+  for (var i = 0; i < 4; i++) {
+    var q = QUANTITIES[names[i]];
+    if (vals[i] === vals[i]) out.push([prefix + names[i], q.unit, roundTo(vals[i], q.res), t]);
+  }
   return out;
 }

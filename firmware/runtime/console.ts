@@ -2,7 +2,7 @@
 // object made here on `global.casanode`, so a crew types casanode.diag(), casanode.status(),
 // casanode.config(), casanode.queue() or casanode.help(). Firmware code: ES5, Espruino subset.
 
-import type { Runtime } from "./scheduler.js";
+import type { Runtime } from "./state.js";
 import { maskConfig } from "../config.js";
 import { estimateMah } from "./energy.js";
 import { flashLifeYears } from "./store.js";

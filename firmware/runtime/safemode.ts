@@ -3,7 +3,7 @@
 // sensors, and says why on status, diag and the console. Firmware code: ES5, Espruino subset.
 
 import type { Platform, WakeCause } from "../platform.js";
-import type { NodeState } from "./store.js";
+import type { NodeState } from "./state.js";
 
 /** this many boots in a row that never finished a cycle (battery) or ran STABLE_MS (mains)... */
 export const BOOT_LOOP_BOOTS = 5;

@@ -5,7 +5,7 @@ import { createHash, createHmac } from "node:crypto";
 import { hmacSha256, toHex, fromHex, equalConstantTime } from "../../firmware/crypto/hmac.js";
 import {
   verifyCommand, signCommand, canonicalJson, commandString, ackMessage, MAX_COMMAND_BYTES, MAX_CTR, type VerifyResult,
-} from "../../firmware/uplink/commands.js";
+} from "../../firmware/messages/commands.js";
 import { espruinoNumber } from "../../sim/espruino/format.js";
 
 const sha256 = (s: string) => createHash("sha256").update(s, "latin1").digest("binary");

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { packReadings, senmlBaseName, SENML_BVER_SECONDARY, type TimedReading } from "../../firmware/uplink/senml.js";
-import { nodeTopics, parseTopic, validId, idError, topicFor, clientIdFor, siteFilter, statusPayload, TOPIC_KINDS } from "../../firmware/uplink/topics.js";
+import { packReadings, senmlBaseName, SENML_BVER_SECONDARY, type TimedReading } from "../../firmware/messages/senml.js";
+import { nodeTopics, parseTopic, validId, idError, topicFor, clientIdFor, siteFilter, statusPayload, TOPIC_KINDS } from "../../firmware/messages/topics.js";
 import { decodeSenml, decodeMessage, toPrimaryUnit } from "../../sim/senml-decode.js";
 
 const BT = 1768464000; // 2026-01-15T08:00:00Z

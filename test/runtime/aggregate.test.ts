@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { resolutionOf } from "../../firmware/quantities.js";
-import { newWindow, fold, summarize, exceededLevel, histBin, lden, foldDay, dayEntries, ldenPeriod, type Window, type DayAcc } from "../../firmware/runtime/aggregate.js";
+import { newWindow, fold, summarize, exceededLevel, histBin, lden, foldDay, dayEntries, ldenPeriod } from "../../firmware/runtime/aggregate.js";
+import type { Window, DayAcc } from "../../firmware/runtime/state.js";
 
 const db = (name: string, value: number) => ({ name, unit: "dB", value });
 const find = (es: any[], n: string) => es.find((e) => e[0] === n)?.[2];

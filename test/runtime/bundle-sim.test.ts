@@ -6,6 +6,7 @@ import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { ensureBundle } from "../../toolchain/bundle.js";
+import { boardNames } from "../../toolchain/boards.mjs";
 import { VirtualClock } from "../../sim/clock.js";
 import { SimNode } from "../../sim/node.js";
 import { BOOT_BASE_MS, esp32BootMs, scanMsPerByte, cpuFactor } from "../../sim/boot-time.js";
@@ -14,7 +15,8 @@ import { createRng } from "../../sim/random.js";
 import type { WorldModel } from "../../sim/world/types.js";
 import type { BoardProfile } from "../../firmware/board.js";
 import { readNodeStats } from "../../firmware/runtime/stats.js";
-import { signCommand } from "../../firmware/uplink/commands.js";
+import { signCommand } from "../../firmware/messages/commands.js";
+import { QUANTITIES } from "../../firmware/quantities.js";
 import { MemBroker } from "./mem-broker.js";
 import type { NetLatency } from "../../sim/espruino/net.js";
 
@@ -191,6 +193,29 @@ describe("bundles in the simulator (runtime)", function () {
     expect(st).to.include({ lost: 0, dropped: 0 });
     expect(st.queued).to.be.below(10);
     expect(r.node.stats.memoryUsage).to.be.below(16383 / 2);
+  });
+
+  it("every board publishes only quantities of the quantity table, in its unit and range (firmware/quantities.ts)", async () => {
+    for (const board of boardNames()) {
+      r = await rig(board, { samplePeriodS: 600, uploadPeriodS: 3600 });
+      r.run(2 * HOUR + 10 * MIN);
+      expect(r.node.stats.crashes, board + ": " + r.node.stats.lastError).to.equal(0);
+      const seen = new Set<string>();
+      for (const m of r.broker.topic("data")) {
+        for (const x of JSON.parse(m.payload) as Array<{ n: string; u?: string; v: number }>) {
+          // "<device>.<quantity>" or "<device>.<quantity>.<mean|min|max|L10|L50|L90>"
+          const name = x.n.split(".")[1], q = QUANTITIES[name];
+          expect(q, `${board}: ${x.n}`).to.not.equal(undefined);
+          expect(x.u ?? "", `${board}: ${x.n}`).to.equal(q.unit);
+          expect(x.v, `${board}: ${x.n}`).to.be.within(q.min, q.max);
+          seen.add(name);
+        }
+      }
+      // a board with devices publishes something (the check above did not pass on nothing)
+      if (r.node.board.devices.length) expect(seen.size, board).to.be.above(0);
+      r.node.stop();
+      r = undefined;
+    }
   });
 
   it("esp32-air: noise levels aggregate energetically across deep sleeps, L10/L50/L90, Lden at midnight", async () => {

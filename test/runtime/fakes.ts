@@ -13,7 +13,7 @@ import type { BoardProfile } from "../../firmware/board.js";
 import type { Platform, WakeCause } from "../../firmware/platform.js";
 import { startNode, type NodeOptions } from "../../firmware/node.js";
 import type { NodeConsole } from "../../firmware/runtime/console.js";
-import { signCommand } from "../../firmware/uplink/commands.js";
+import { signCommand } from "../../firmware/messages/commands.js";
 
 export const sha256 = (s: string) => createHash("sha256").update(Buffer.from(s, "latin1")).digest().toString("latin1");
 export const KEY = "5a".repeat(32);

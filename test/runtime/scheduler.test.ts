@@ -4,7 +4,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { Chip, tearDown, FakeSensor, FakeRelay, board, KEY, MINUTE, HOUR, DAY } from "./fakes.js";
 import { readNodeStats } from "../../firmware/runtime/stats.js";
-import { nextSlot } from "../../firmware/runtime/scheduler.js";
+import { nextSlot } from "../../firmware/runtime/cycle.js";
 
 const cfg = (over: any = {}) => ({ site: "t", node: "n1", keyHex: KEY, ...over });
 const pm = (value: (t: number) => number, warmupMs = 30_000) => () => [new FakeSensor("pm", warmupMs, (t) => [{ name: "pm25", unit: "ug/m3", value: value(t) }])];

@@ -4,7 +4,8 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { SimStorage, PowerLostError } from "../../sim/espruino/storage.js";
-import { Store, checksum, seal, unseal, flashLifeYears, type Entry } from "../../firmware/runtime/store.js";
+import { Store, checksum, seal, unseal, flashLifeYears } from "../../firmware/runtime/store.js";
+import type { Entry } from "../../firmware/runtime/state.js";
 import { readNodeStats } from "../../firmware/runtime/stats.js";
 
 const entries = (ids: number[]): Entry[] => ids.map((id) => ["v" + id, "u", id, 1768464000]);

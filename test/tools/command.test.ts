@@ -6,7 +6,7 @@ import path from "node:path";
 import mqtt from "mqtt";
 import sinon from "sinon";
 import { startBroker } from "../../sim/broker.js";
-import { verifyCommand, ackMessage } from "../../firmware/uplink/commands.js";
+import { verifyCommand, ackMessage } from "../../firmware/messages/commands.js";
 import { sendCommand, commandArgs, findKey, CommandError } from "../../tools/command.js";
 
 const KEY = "5a".repeat(32);

@@ -1,4 +1,7 @@
-// The duty cycle: what a node does between two wakes. Firmware code: ES5, Espruino subset.
+// The scheduler: the duty cycle, what a node does between two wakes. It owns time: when to
+// wake the sensors, read, connect and sleep. Alarm rules are in alarms.ts, the lamp relay's
+// part in firmware/streetlight/hook.ts, the link in firmware/uplink/link.ts.
+// Firmware code: ES5, Espruino subset.
 //
 // Battery: wake -> (not due yet? sleep again: chained sleeps, no sensors, no radio) ->
 // power the sensors that need warm-up while the quick ones are read -> wait the longest
@@ -8,65 +11,16 @@
 // the epoch, so the cycle's own duration never makes the schedule drift).
 // Mains (or no deep sleep): the same cycle on timers, with the link kept up.
 
-import type { Platform, WakeCause } from "../platform.js";
-import type { BoardProfile } from "../board.js";
-import type { NodeConfig } from "../config.js";
-import type { Sensor, Actuator, SensorResult } from "../../drivers/types.js";
+import type { Sensor, SensorResult } from "../../drivers/types.js";
 import { faultResult } from "../../drivers/types.js";
+import type { Runtime, Entry } from "./state.js";
 import { CLOCK_VALID_MS } from "./store.js";
-import type { Store, Entry } from "./store.js";
-import type { EnergyLedger } from "./energy.js";
 import { newWindow, fold, summarize, foldDay, dayEntries, foldPending, placePending } from "./aggregate.js";
-import { Uplink, handleCommand, publishDiag, applyRelay } from "./uplink.js";
+import { readAlarms, settleAlarms } from "./alarms.js";
+import { handleCommand, refuseTooLarge } from "./commands.js";
+import { Uplink } from "../uplink/link.js";
+import { startLamp, cycleLamp, lampRead } from "../streetlight/hook.js";
 import { clearBootLoop, markStable, SAFE_SLEEP_MS, STABLE_MS, TICK_MS } from "./safemode.js";
-
-/**
- * The streetlight controller (firmware/streetlight/controller.ts) as the runtime drives it:
- * tick() every minute, every relay read through noteRead(), commands, state kept in the store.
- */
-export interface LampControl {
-  tick(nowMs?: number): { switched: boolean; stateChanged: boolean; lampOn: boolean; reason: string };
-  command(mode: unknown, expiresS?: unknown): string | null;
-  noteRead(res: SensorResult): boolean;
-  status(): any;
-  getState(): any;
-  restore(state: unknown): string | null;
-}
-
-/** the controller's tick, on mains nodes (switch times within a minute) */
-const LAMP_TICK_MS = 60000;
-
-/** Everything the runtime modules share for one boot. */
-export interface Runtime {
-  fw: string;
-  platform: Platform;
-  board: BoardProfile;
-  config: NodeConfig;
-  store: Store;
-  energy: EnergyLedger;
-  sensors: Sensor[];
-  actuators: Actuator[];
-  lamp: LampControl | null;
-  bootCause: WakeCause;
-  bootAt: number;
-  /** why the node is in safe mode, "" if it is not */
-  safe: string;
-  /** why casanode.json was refused (the node then runs on the console only) */
-  configErrors: string[];
-  /** stays awake and connected (mains power, or a chip without deep sleep) */
-  mains: boolean;
-  /** the provisioned config file as parsed, and its checksum (config commands apply over it) */
-  fileRaw: any;
-  fileSum: string;
-  /** last result per device this boot */
-  last: { [device: string]: SensorResult };
-  uplink: Uplink | null;
-  /** end of the last completed cycle, ms (watchdog health) */
-  lastCycleAt: number;
-  /** a "reboot" command was accepted: reboot instead of sleeping */
-  rebootWanted: boolean;
-  log(line: string): void;
-}
 
 /** the RTC may wake a little early: wait for the slot rather than sleep again */
 export const EARLY_WAKE_MS = 2000;
@@ -349,11 +303,7 @@ export class Scheduler {
 
   /** one battery connection: join, status, flush, a round trip for queued commands, offline status, close */
   private session(done: () => void): void {
-    var self = this, rt = this.rt, st = rt.store.state, up = new Uplink(rt, false), finished = false, t: any = null;
-    rt.uplink = up;
-    up.onCommand = function (p) {
-      handleCommand(rt, p);
-    };
+    var self = this, rt = this.rt, st = rt.store.state, up = this.link(false), finished = false, t: any = null;
     var end = function (err: string | null) {
       if (finished) return;
       finished = true;
@@ -370,7 +320,7 @@ export class Scheduler {
     }, rt.config.wifiTimeoutMs + SESSION_EXTRA_MS);
     var opened = function (err: string | null) {
       if (err) return end(err);
-      if (rt.bootCause !== "deep-sleep" || rt.safe) publishDiag(rt);
+      if (rt.bootCause !== "deep-sleep" || rt.safe) up.diag();
       up.flush(function (e2) {
         if (e2) return end(e2);
         // commands queued while we slept arrive now (persistent session): one round trip
@@ -442,18 +392,27 @@ export class Scheduler {
     (p.deepSleep as (ms: number) => void)(link);
   }
 
-  // ---- mains ----
-
-  private openMains(): void {
-    var self = this, rt = this.rt, up = new Uplink(rt, true);
+  /** the link to the broker (persistent: mains), commands wired to it */
+  private link(persistent: boolean): Uplink {
+    var rt = this.rt, up = new Uplink(rt, persistent);
     rt.uplink = up;
     up.onCommand = function (p) {
       handleCommand(rt, p);
     };
+    up.onTooLarge = function (bytes, head) {
+      refuseTooLarge(rt, bytes, head);
+    };
+    return up;
+  }
+
+  // ---- mains ----
+
+  private openMains(): void {
+    var self = this, up = this.link(true);
     up.onUp = function () {
       if (!self.diagSent) {
         self.diagSent = true;
-        publishDiag(rt);
+        up.diag();
       }
       self.flushMains();
     };
@@ -577,36 +536,7 @@ export class Scheduler {
       }
     }
     rt.sensors = ok;
-    var lamp = rt.lamp, st = rt.store.state;
-    if (lamp) {
-      // configure() left the relay off: the controller decides from its stored state
-      if (st.lamp) {
-        var why = lamp.restore(st.lamp);
-        if (why) rt.log("lamp: stored state refused: " + why);
-      }
-      this.lampTick();
-      if (rt.mains) {
-        var self = this;
-        setInterval(function () {
-          self.lampTick();
-        }, LAMP_TICK_MS);
-      }
-    } else if (st.relay) applyRelay(rt);
-  }
-
-  private lampTick(): void {
-    var rt = this.rt, lamp = rt.lamp as LampControl;
-    try {
-      var r = lamp.tick();
-      if (r.switched) rt.log("lamp " + (r.lampOn ? "on" : "off") + " (" + r.reason + ")");
-      if (r.stateChanged || r.switched) {
-        rt.store.state.lamp = lamp.getState();
-        // the retained status shows the lamp as it is now
-        if (rt.mains && rt.uplink && rt.uplink.isUp()) rt.uplink.status("online");
-      }
-    } catch (e) {
-      rt.log("lamp: tick failed: " + e);
-    }
+    startLamp(rt);
   }
 
   /** Warm-up aware sampling of every sensor, then the actuators' sense. */
@@ -636,29 +566,16 @@ export class Scheduler {
 
   /** sample, then fold and queue; the caller saves */
   cycle(slot: number, done: (out: CycleOutcome) => void): void {
-    var self = this;
-    this.expireOverride();
+    var self = this, rt = this.rt;
+    cycleLamp(rt, this.configured);
     this.sample(function (samples) {
       done(self.fold(slot, samples));
     });
   }
 
-  private expireOverride(): void {
-    var rt = this.rt, st = rt.store.state;
-    if (rt.lamp) {
-      if (this.configured) this.lampTick();
-      return;
-    }
-    if (st.relay && st.relay.until && Date.now() >= st.relay.until) {
-      rt.log("relay override expired: auto");
-      st.relay = null;
-      applyRelay(rt);
-    }
-  }
-
   /** Fold samples into the windows, queue them (and closed windows), update alarms. */
   fold(slot: number, samples: Sample[]): CycleOutcome {
-    var rt = this.rt, st = rt.store.state, cfg = rt.config, th = cfg.thresholds, i: number, j: number;
+    var rt = this.rt, st = rt.store.state, cfg = rt.config, i: number, j: number;
     // taken in run time, but the run has learnt its clock meanwhile: real times
     var off = rt.store.runOffset();
     if (off && slot < CLOCK_VALID_MS) slot = Math.floor((slot + off) / this.periodMs()) * this.periodMs();
@@ -681,17 +598,11 @@ export class Scheduler {
       var sm = samples[i], dev = sm.dev, r = sm.r, tS = Math.floor(sm.t / 1000);
       var d = st.dev[dev] || (st.dev[dev] = { ok: 0, bad: 0, last: "" });
       rt.last[dev] = r;
-      if (rt.lamp && rt.actuators.length && dev === rt.actuators[0].name && rt.lamp.noteRead(r)) {
-        rt.log("lamp: relay alarm latched, lamp held on");
-        st.lamp = rt.lamp.getState();
-        this.lampTick();
-      }
-      if (r.alarms) for (j = 0; j < r.alarms.length; j++) alarms.push(dev + ":" + r.alarms[j]);
+      lampRead(rt, dev, r);
+      readAlarms(dev, r, cfg.thresholds, st.alarms, alarms);
       if (!r.ok) {
         d.bad++;
         d.last = (r.fault || "fault") + (r.detail ? ": " + r.detail : "");
-        // a failed read neither raises nor clears this device's alarms
-        for (j = 0; j < st.alarms.length; j++) if (st.alarms[j].indexOf(dev + ":") === 0 && alarms.indexOf(st.alarms[j]) < 0) alarms.push(st.alarms[j]);
         continue;
       }
       d.ok++;
@@ -705,10 +616,7 @@ export class Scheduler {
           if (sm.t < CLOCK_VALID_MS) foldPending(st, sm.t, v, dev + ".");
           var day = sm.t < CLOCK_VALID_MS ? null : foldDay(st, sm.t, v, cfg.tzOffsetMin);
           if (day) entries = entries.concat(dayEntries(day, dev + "."));
-          if (th.noiseDb !== undefined && v > th.noiseDb) alarms.push(dev + ":noise-high");
         }
-        if (rd.name === "pm25" && v > th.pm25) alarms.push(dev + ":pm25-high");
-        if (rd.name === "fill" && v > th.binFill) alarms.push(dev + ":bin-full");
       }
     }
     if (st.win && slot + P >= ws + U) {
@@ -720,13 +628,7 @@ export class Scheduler {
     var stored = rt.store.enqueue(entries, cfg.queueMax);
     if (rt.store.roomDrops) rt.log("queue: flash full, the oldest " + rt.store.roomDrops + " values dropped to make room");
     if (!stored) rt.log("queue: " + entries.length + " values not stored: " + rt.store.failed);
-    var raised: string[] = [], now: string[] = [];
-    for (i = 0; i < alarms.length; i++) {
-      if (now.indexOf(alarms[i]) >= 0) continue;
-      now.push(alarms[i]);
-      if (st.alarms.indexOf(alarms[i]) < 0) raised.push(alarms[i]);
-    }
-    st.alarms = now;
+    var raised = settleAlarms(st, alarms);
     st.c.cycles++;
     var bad: string[] = [];
     for (i = 0; i < samples.length; i++) if (!samples[i].r.ok) bad.push(samples[i].dev + " " + samples[i].r.fault);

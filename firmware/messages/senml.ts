@@ -12,6 +12,8 @@
 // bver = 26, the base version 10 plus the "Secondary Units" feature (code 4, RFC 9100).
 // A consumer converts with the registry's scale (ug/m3 -> kg/m3: 1e-9; mm -> m: 1/1000).
 
+import { DEFAULT_RES, roundTo } from "../quantities.js";
+
 export interface TimedReading {
   /** record name relative to bn, chars [A-Za-z0-9:./_-], e.g. "pm.pm25" */
   name: string;
@@ -31,9 +33,9 @@ export function senmlBaseName(site: string, node: string): string {
   return "casanode/" + site + "/" + node + "/";
 }
 
-/** 12.345678 -> 12.346: readings carry no more than 3 decimals (and Espruino prints ~11 digits) */
+/** 12.345678 -> 12.346: readings carry no more than the table's DEFAULT_RES (and Espruino prints ~11 digits) */
 function round3(v: number): number {
-  return Math.round(v * 1000) / 1000;
+  return roundTo(v, DEFAULT_RES);
 }
 
 function record(r: TimedReading, bt: number): string {

@@ -1,18 +1,17 @@
-// Glue between the node and the broker: Wi-Fi join with its own timeout, the MQTT client,
-// retained status with a last will, flushing the store's queue (values leave it only on
-// PUBACK), and incoming commands. Firmware code: ES5, Espruino subset.
+// The uplink: the node's link to the broker. Wi-Fi join with its own timeout, the MQTT client,
+// retained status with a last will, the diag report, flushing the store's queue (values leave
+// it only on PUBACK), and incoming command payloads handed on (runtime/commands.ts acts on them).
+// Firmware code: ES5, Espruino subset.
 
 import { MqttClient } from "../mqtt/client.js";
-import { nodeTopics, clientIdFor, statusPayload } from "../uplink/topics.js";
-import type { NodeTopics } from "../uplink/topics.js";
-import { packReadings, senmlBaseName } from "../uplink/senml.js";
-import type { TimedReading } from "../uplink/senml.js";
-import { verifyCommand, ackMessage, MAX_COMMAND_BYTES } from "../uplink/commands.js";
-import { patchConfig } from "../config.js";
-import type { Runtime } from "./scheduler.js";
-import { CLOCK_VALID_MS } from "./store.js";
-import type { Batch } from "./store.js";
-import { diagReport } from "./console.js";
+import { nodeTopics, clientIdFor, statusPayload } from "../messages/topics.js";
+import type { NodeTopics } from "../messages/topics.js";
+import { packReadings, senmlBaseName } from "../messages/senml.js";
+import type { TimedReading } from "../messages/senml.js";
+import type { Runtime } from "../runtime/state.js";
+import { CLOCK_VALID_MS } from "../runtime/store.js";
+import type { Batch } from "../runtime/store.js";
+import { diagReport } from "../runtime/console.js";
 
 /** one data message at most (SenML JSON) */
 export const MAX_DATA_BYTES = 1024;
@@ -39,6 +38,8 @@ export class Uplink {
   persistent: boolean;
   /** incoming command payloads */
   onCommand: ((payload: string) => void) | null;
+  /** a command over MAX_INBOUND_BYTES, dropped unread: its size and first bytes */
+  onTooLarge: ((bytes: number, head: string) => void) | null;
   /** (re)connected to the broker */
   onUp: (() => void) | null;
   private flushing: Done[] | null;
@@ -57,6 +58,7 @@ export class Uplink {
     this.topics = nodeTopics(rt.config.site, rt.config.node);
     this.client = null;
     this.onCommand = null;
+    this.onTooLarge = null;
     this.onUp = null;
     this.flushing = null;
     this.wifiUp = false;
@@ -178,7 +180,7 @@ export class Uplink {
       };
       // acknowledged to the broker but never buffered: say so on the ack topic
       m.onTooLarge = function (topic, bytes, head) {
-        if (topic === self.topics.cmd) refuseTooLarge(rt, bytes, head);
+        if (topic === self.topics.cmd && self.onTooLarge) self.onTooLarge(bytes, head);
       };
       m.onConnect = function () {
         rt.log("uplink: connected to " + c.broker.host + ":" + c.broker.port + (self.usedStatic ? " (static " + c.wifi.ip + ")" : ""));
@@ -281,14 +283,19 @@ export class Uplink {
   }
 
   /** retained status: online (with what a crew wants at a glance) or offline (asleep until...) */
-  status(state: "online" | "offline", extra?: any): void {
-    var rt = this.rt, o: any = { node: rt.config.node, board: rt.board.name, fw: rt.fw, boot: rt.bootCause };
+  status(state: "online" | "offline", extra?: { [field: string]: unknown }): void {
+    var rt = this.rt, o: { [field: string]: unknown } = { node: rt.config.node, board: rt.board.name, fw: rt.fw, boot: rt.bootCause };
     if (rt.safe) o.safe = rt.safe;
     o.alarms = rt.store.state.alarms;
     o.queued = rt.store.queued();
     if (rt.lamp) o.lamp = rt.lamp.status();
     if (extra) for (var k in extra) o[k] = extra[k];
     this.publish("status", statusPayload(state, o), true);
+  }
+
+  /** the diagnostics report (console.ts diagReport) on the diag topic */
+  diag(): void {
+    this.publish("diag", JSON.stringify(diagReport(this.rt)), false);
   }
 
   /**
@@ -369,122 +376,5 @@ export class Uplink {
     };
     t = setTimeout(go, DRAIN_MS);
     this.whenIdle(go);
-  }
-}
-
-// ---- commands ----
-
-/**
- * Without a streetlight controller: drive the relay from the persisted override ("auto"
- * leaves it as it is). false if the board has no relay.
- */
-export function applyRelay(rt: Runtime): boolean {
-  var o = rt.store.state.relay;
-  if (!rt.actuators.length) return false;
-  if (o) rt.actuators[0].set(o.on);
-  return true;
-}
-
-export function publishDiag(rt: Runtime): void {
-  if (rt.uplink) rt.uplink.publish("diag", JSON.stringify(diagReport(rt)), false);
-}
-
-/** Publish a command's result on the ack topic (and log and count it). */
-function ackCommand(rt: Runtime, id: string, ok: boolean, error?: string, detail?: string, done?: Done): void {
-  if (!ok) rt.store.state.c.cmdErrors++;
-  rt.log("cmd " + id + ": " + (ok ? "ok" : error) + (detail ? " (" + detail + ")" : ""));
-  if (rt.uplink) rt.uplink.publish("ack", ackMessage(id, ok, error, detail), false, done);
-  else if (done) done("down");
-}
-
-/**
- * A cmd message over MAX_INBOUND_BYTES, dropped unread: refused as too-large, with the id
- * if its first bytes carry one (unverified, as for bad-mac), else "".
- */
-export function refuseTooLarge(rt: Runtime, bytes: number, head: string): void {
-  var c = rt.store.state.c, m = /^\s*\{\s*"id"\s*:\s*"([A-Za-z0-9._-]+)"/.exec(head), id = m && m[1].length <= 32 ? m[1] : "";
-  // durable with the next save: a flood of these must not wear the flash
-  c.cmdTooLarge = (c.cmdTooLarge || 0) + 1;
-  ackCommand(rt, id, false, "too-large", bytes + " > " + MAX_COMMAND_BYTES + " bytes, dropped unread" + (id ? "" : ": id unknown"));
-}
-
-/**
- * One payload from the cmd topic: verified (MAC, counter, validity if the clock is set), the
- * counter persisted before acting, then acted on; every outcome gets an ack. Nothing here throws.
- */
-export function handleCommand(rt: Runtime, payload: string): void {
-  var st = rt.store.state, c = st.c, now = Date.now(), clock = now >= CLOCK_VALID_MS;
-  var ack = function (id: string, ok: boolean, error?: string, detail?: string, done?: Done) {
-    // without a clock only the counter guards against a stale command: say so
-    if (ok && !clock) detail = "clock not set: validity not checked";
-    ackCommand(rt, id, ok, error, detail, done);
-  };
-  try {
-    var v = verifyCommand(payload, rt.config.node, rt.config.keyHex, st.ctr, rt.platform.sha256, clock ? now : 0);
-    if (!v.ok) {
-      // a good MAC with a refused command still uses up its counter
-      if (v.ctr && v.ctr > st.ctr) {
-        st.ctr = v.ctr;
-        rt.store.save();
-      }
-      return ack(v.id || "", false, v.error, v.detail);
-    }
-    var cmd = v.cmd, a = cmd.args;
-    st.ctr = cmd.ctr;
-    // persisted before acting: a replay after a power cut is refused (so no counter, no action)
-    if (!rt.store.save()) return ack(cmd.id, false, "storage", "counter not saved: " + rt.store.failed);
-    c.cmds++;
-    if (cmd.cmd === "relay") {
-      // the override ends at ts + expiresS when the clock says when that is
-      var left = a.expiresS && clock ? Math.max(1, Math.ceil(cmd.ts + a.expiresS - now / 1000)) : a.expiresS;
-      if (rt.lamp) {
-        var why = rt.lamp.command(a.state, left);
-        if (why) return ack(cmd.id, false, "bad-args", why);
-        rt.log("lamp: " + a.state + (left ? " for " + left + " s" : "") + " (command)");
-        st.lamp = rt.lamp.getState();
-      } else {
-        var on = a.state === "on" ? true : a.state === "off" ? false : null;
-        st.relay = on === null ? null : { on: on, until: left ? now + left * 1000 : 0 };
-        if (!applyRelay(rt)) {
-          st.relay = null;
-          return ack(cmd.id, false, "bad-args", "no relay on this board");
-        }
-      }
-      rt.store.save();
-      if (rt.lamp && rt.uplink) rt.uplink.status("online");
-      return ack(cmd.id, true);
-    }
-    if (cmd.cmd === "config") {
-      var r = patchConfig(rt.fileRaw, st.cfg && st.cfg.base === rt.fileSum ? st.cfg.set : null, a, rt.board);
-      if (!r.ok) return ack(cmd.id, false, "bad-args", r.errors[0]);
-      st.cfg = { base: rt.fileSum, set: r.patch };
-      rt.config = r.config;
-      rt.store.save();
-      return ack(cmd.id, true);
-    }
-    if (cmd.cmd === "diag") {
-      publishDiag(rt);
-      return ack(cmd.id, true);
-    }
-    if (cmd.cmd === "reboot") {
-      rt.rebootWanted = true;
-      // battery nodes reboot instead of sleeping; mains nodes once the ack has left
-      if (rt.mains) {
-        var gone = false;
-        var reboot = function () {
-          if (gone) return;
-          gone = true;
-          rt.store.save();
-          rt.platform.reboot();
-        };
-        ack(cmd.id, true, undefined, undefined, reboot);
-        setTimeout(reboot, 5000);
-        return;
-      }
-      return ack(cmd.id, true);
-    }
-    ack(cmd.id, false, "unknown-command", cmd.cmd);
-  } catch (e) {
-    ack("", false, "malformed", "node error: " + e);
   }
 }
