@@ -1,6 +1,6 @@
 // The contract every CasaNode device driver keeps. Firmware code: ES5, Espruino subset.
 
-import { QUANTITIES } from "../firmware/quantities.js";
+import { QUANTITIES } from "./quantities.js";
 
 /** One measured quantity. Units are ASCII (Espruino strings are bytes): "ug/m3", "dB", "mm", "/", "A". */
 export interface Reading {
@@ -44,7 +44,7 @@ export function newCounters(): DriverCounters {
   return { framesOk: 0, checksumErrors: 0, timeouts: 0, rangeErrors: 0, lastGoodMs: 0 };
 }
 
-/** A reading of `name` in the unit the quantity table gives it (firmware/quantities.ts). */
+/** A reading of `name` in the unit the quantity table gives it (drivers/quantities.ts). */
 export function reading(name: string, value: number): Reading {
   var q = QUANTITIES[name];
   return { name: name, unit: q ? q.unit : "", value: value };

@@ -4,7 +4,7 @@
 
 import * as acorn from "acorn";
 import * as walk from "acorn-walk";
-import { MISSING_IN_ESPRUINO } from "../sim/espruino/dialect.js";
+import { MISSING_IN_ESPRUINO } from "./espruino-dialect.js";
 
 export interface BundleProblem {
   construct: string;
@@ -12,7 +12,7 @@ export interface BundleProblem {
   column: number;
 }
 
-/** Globals Espruino does not have at all (probed on 2v29: sim/espruino/dialect.ts). */
+/** Globals Espruino does not have at all (probed on 2v29: toolchain/espruino-dialect.ts). */
 const MISSING_GLOBALS = new Set(MISSING_IN_ESPRUINO.global);
 
 /** `Ctor.member` that Espruino lacks, plus the prototype reads it cannot do (measured). */

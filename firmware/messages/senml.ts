@@ -12,7 +12,7 @@
 // bver = 26, the base version 10 plus the "Secondary Units" feature (code 4, RFC 9100).
 // A consumer converts with the registry's scale (ug/m3 -> kg/m3: 1e-9; mm -> m: 1/1000).
 
-import { DEFAULT_RES, roundTo } from "../quantities.js";
+import { DEFAULT_RES, roundTo } from "../../drivers/quantities.js";
 
 export interface TimedReading {
   /** record name relative to bn, chars [A-Za-z0-9:./_-], e.g. "pm.pm25" */

@@ -9,7 +9,7 @@
 import type { Reading } from "../../drivers/types.js";
 import { dbToEnergy, energyToDb } from "../../drivers/decibel.js";
 import type { Entry, Kind, Window, DayAcc, PendingLevels } from "./state.js";
-import { QUANTITIES, resolutionOf, roundTo } from "../quantities.js";
+import { QUANTITIES, resolutionOf, roundTo } from "../../drivers/quantities.js";
 
 export const HIST_MIN_DB = 20;
 export const HIST_MAX_DB = 140;

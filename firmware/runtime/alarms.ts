@@ -1,12 +1,12 @@
 // Alarm rules. An alarm is "<device>:<name>": one a driver reports with its read (stuck-relay,
 // lamp-failure...), or a reading above the config threshold its quantity names in the quantity
-// table (firmware/quantities.ts: pm25 > thresholds.pm25 -> "pm25-high"). The set active after a
+// table (drivers/quantities.ts: pm25 > thresholds.pm25 -> "pm25-high"). The set active after a
 // cycle is kept in the store; the ones not active before are "raised" (battery nodes upload at once).
 // Firmware code: ES5, Espruino subset.
 
 import type { SensorResult } from "../../drivers/types.js";
 import type { NodeConfig } from "../config.js";
-import { QUANTITIES } from "../quantities.js";
+import { QUANTITIES } from "../../drivers/quantities.js";
 
 /**
  * Add the alarms of one device's read to `out` (this cycle's so far). A failed read neither

@@ -3,7 +3,7 @@
 // script that drains its microtask queue.
 
 import vm from "node:vm";
-import { REFUSE_SOURCE } from "./dialect.js";
+import { REFUSE_SOURCE } from "../../toolchain/espruino-dialect.js";
 
 /** the context's own constructors: values handed to the firmware are made with these */
 export interface Realm {

@@ -2,7 +2,7 @@
 // stores, describe() for the crew's diag, readings in the quantity table's units.
 import { expect } from "chai";
 import { reading, openI2c, type Sensor } from "../../drivers/types.js";
-import { QUANTITIES } from "../../firmware/quantities.js";
+import { QUANTITIES } from "../../drivers/quantities.js";
 import { A02yyuw } from "../../drivers/a02yyuw.js";
 import { Dnms } from "../../drivers/dnms.js";
 import { HcSr04 } from "../../drivers/hcsr04.js";

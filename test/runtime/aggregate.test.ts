@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { resolutionOf } from "../../firmware/quantities.js";
+import { resolutionOf } from "../../drivers/quantities.js";
 import { newWindow, fold, summarize, exceededLevel, histBin, lden, foldDay, dayEntries, ldenPeriod } from "../../firmware/runtime/aggregate.js";
 import type { Window, DayAcc } from "../../firmware/runtime/state.js";
 

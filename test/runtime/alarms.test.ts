@@ -1,8 +1,8 @@
-// Alarm rules (firmware/runtime/alarms.ts) as the quantity table (firmware/quantities.ts) drives them.
+// Alarm rules (firmware/runtime/alarms.ts) as the quantity table (drivers/quantities.ts) drives them.
 import { expect } from "chai";
 import fc from "fast-check";
 import { readAlarms, settleAlarms } from "../../firmware/runtime/alarms.js";
-import { QUANTITIES } from "../../firmware/quantities.js";
+import { QUANTITIES } from "../../drivers/quantities.js";
 import { okResult, faultResult } from "../../drivers/types.js";
 import type { Reading, SensorResult } from "../../drivers/types.js";
 import type { NodeConfig } from "../../firmware/config.js";

@@ -16,7 +16,7 @@ import type { WorldModel } from "../../sim/world/types.js";
 import type { BoardProfile } from "../../firmware/board.js";
 import { readNodeStats } from "../../firmware/runtime/stats.js";
 import { signCommand } from "../../firmware/messages/commands.js";
-import { QUANTITIES } from "../../firmware/quantities.js";
+import { QUANTITIES } from "../../drivers/quantities.js";
 import { MemBroker } from "./mem-broker.js";
 import type { NetLatency } from "../../sim/espruino/net.js";
 
@@ -195,7 +195,7 @@ describe("bundles in the simulator (runtime)", function () {
     expect(r.node.stats.memoryUsage).to.be.below(16383 / 2);
   });
 
-  it("every board publishes only quantities of the quantity table, in its unit and range (firmware/quantities.ts)", async () => {
+  it("every board publishes only quantities of the quantity table, in its unit and range (drivers/quantities.ts)", async () => {
     for (const board of boardNames()) {
       r = await rig(board, { samplePeriodS: 600, uploadPeriodS: 3600 });
       r.run(2 * HOUR + 10 * MIN);

@@ -6,7 +6,7 @@ import vm from "node:vm";
 import { createHash } from "node:crypto";
 import { bootNode, iife, START_MS } from "./node-fixture.js";
 import { BOOT_MS, toInt32 } from "../../sim/node.js";
-import { MISSING_IN_ESPRUINO, NOT_REMOVABLE, builtinHolder, refuseMissing } from "../../sim/espruino/dialect.js";
+import { MISSING_IN_ESPRUINO, NOT_REMOVABLE, builtinHolder, refuseMissing } from "../../toolchain/espruino-dialect.js";
 import type { DeviceSpec } from "../../firmware/board.js";
 import { A02_CURRENT_MA } from "../../sim/devices/a02yyuw.js";
 

@@ -1,10 +1,10 @@
-// The quantity table (firmware/quantities.ts): well formed, and covering every reading a driver
+// The quantity table (drivers/quantities.ts): well formed, and covering every reading a driver
 // makes, drivers no board fits today included. What each board's bundle publishes is checked
 // against it in bundle-sim.test.ts.
 import { expect } from "chai";
 import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { QUANTITIES, resolutionOf, roundTo, DEFAULT_RES } from "../../firmware/quantities.js";
+import { QUANTITIES, resolutionOf, roundTo, DEFAULT_RES } from "../../drivers/quantities.js";
 
 const DRIVERS = fileURLToPath(new URL("../../drivers/", import.meta.url));
 
