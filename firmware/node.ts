@@ -131,7 +131,7 @@ function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuat
 
   var rt: Runtime = {
     fw: FIRMWARE_VERSION, platform: platform, board: board, config: config, store: store, energy: energy,
-    sensors: sensors, actuators: actuators || [], lamp: null, bootCause: cause, bootAt: bootAt,
+    sensors: sensors, actuators: actuators || [], drivers: sensors.concat(actuators || []), lamp: null, bootCause: cause, bootAt: bootAt,
     safe: "", configErrors: errors, mains: board.power.source === "mains" || !platform.deepSleep,
     fileRaw: f.raw, fileSum: sum, last: {}, uplink: null, lastCycleAt: 0, rebootWanted: false,
     log: function (line: string) {

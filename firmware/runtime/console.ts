@@ -7,6 +7,7 @@ import { maskConfig } from "../config.js";
 import { estimateMah } from "./energy.js";
 import { flashLifeYears } from "./store.js";
 import type { ConsoleLock } from "./lock.js";
+import type { Sensor, Actuator } from "../../drivers/types.js";
 
 export interface NodeConsole {
   diag(): any;
@@ -32,16 +33,18 @@ export function diagReport(rt: Runtime): any {
   var st = rt.store.state, now = Date.now(), devices: any = {}, i: number, mem: any = null, rssi: any = null;
   var all = rt.board.devices;
   for (i = 0; i < all.length; i++) {
-    var name = all[i].name, d = st.dev[name] || { ok: 0, bad: 0, last: "" }, drv: any = null, j: number;
-    var list = (rt.sensors as any[]).concat(rt.actuators);
-    for (j = 0; j < list.length; j++) if (list[j].name === name) drv = list[j];
+    var name = all[i].name, d = st.dev[name] || { ok: 0, bad: 0, last: "" }, drv: Sensor | null = null, j: number;
+    for (j = 0; j < rt.drivers.length; j++) if (rt.drivers[j].name === name) drv = rt.drivers[j];
+    // fitted: built and configured (a driver whose configure() threw has left rt.sensors)
+    var fitted = !!drv && (rt.sensors.indexOf(drv) >= 0 || rt.actuators.indexOf(drv as Actuator) >= 0);
     var last = rt.last[name];
     devices[name] = {
-      model: all[i].model, fitted: !!drv, reads: d.ok, faults: d.bad, lastFault: d.last,
-      // the driver's one line: bus, pins, power switch, key options (drivers/types.ts Sensor.describe)
+      model: all[i].model, fitted: fitted, reads: d.ok, faults: d.bad, lastFault: d.last,
+      // the driver's one line: bus, pins, power switch, key options (drivers/types.ts Sensor.describe),
+      // an absent device's too: its wiring is what a crew checks first
       desc: drv ? drv.describe() : "",
       now: last ? (last.ok ? "ok" : last.fault + (last.detail ? ": " + last.detail : "")) : "not read this boot",
-      counters: drv ? drv.counters : null,
+      counters: fitted ? drv!.counters : null,
       // the last good values, for the diagnostics page's chart (the objects the driver returned: no copy)
       readings: last && last.ok ? last.readings : null,
     };

@@ -182,6 +182,8 @@ export interface Runtime {
   /** the fitted sensors: those whose configure() failed leave it (cycle.ts) */
   sensors: Sensor[];
   readonly actuators: Actuator[];
+  /** every driver the board built, configured or not: diag shows an absent one's wiring too */
+  readonly drivers: Sensor[];
   /** the streetlight controller, pole boards only (node.ts at boot) */
   lamp: LampControl | null;
   readonly bootCause: WakeCause;

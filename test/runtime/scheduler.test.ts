@@ -266,6 +266,21 @@ describe("scheduler", () => {
     expect(tears).to.be.greaterThan(3);
   });
 
+  it("diag gives an absent device (configure failed) its wiring line, the one a crew needs to find the fault", async () => {
+    const dead = new FakeSensor("noise", 0, () => [{ name: "LAeq", unit: "dB", value: 50 }], "pcb-spl");
+    dead.configure = () => {
+      throw new Error("no ACK from 0x48");
+    };
+    const live = new FakeSensor("pm", 0, () => [{ name: "pm25", unit: "ug/m3", value: 5 }], "pms5003");
+    chip = new Chip({ board: board("m", "mains", ["pm", "noise"]), config: cfg(), sensors: () => [live, dead] });
+    chip.start();
+    await chip.run(MINUTE);
+    const d = chip.console!.diag() as any;
+    expect(d.devices.noise).to.include({ fitted: false, desc: "pcb-spl (fake)" });
+    expect(d.devices.noise.now).to.match(/configure failed: Error: no ACK from 0x48/);
+    expect(d.devices.pm).to.include({ fitted: true, desc: "pms5003 (fake)" });
+  });
+
   it("locks the console with the config's password and never shows secrets there", async () => {
     chip = new Chip({ board: board("m", "mains"), config: cfg({ consolePassword: "s3cret-pw", broker: { host: "b", port: 1883, password: "mqttpw" } }) });
     chip.start();
