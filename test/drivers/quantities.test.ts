@@ -1,6 +1,6 @@
 // The quantity table (drivers/quantities.ts): well formed, and covering every reading a driver
 // makes, drivers no board fits today included. What each board's bundle publishes is checked
-// against it in bundle-sim.test.ts.
+// against it in test/boards/bundle-sim.test.ts.
 import { expect } from "chai";
 import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";

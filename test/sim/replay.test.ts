@@ -12,7 +12,7 @@ import { parseCapture, splitCapture, createReplayDevice, CaptureFormatError, REP
 import { pmsCommand, PMS_CMD_MODE, PMS_CMD_READ, parsePmsFrame } from "../../drivers/pms5003.js";
 import { sdsCommand, SDS_CMD_QUERY } from "../../drivers/sds011.js";
 import type { DeviceSpec } from "../../firmware/board.js";
-import { stubWorld } from "./node-fixture.js";
+import { stubWorld } from "../support/node-fixture.js";
 import { hex, PMS_CAPTURED } from "../drivers/fixtures/pm-frames.js";
 
 const FIXTURES = fileURLToPath(new URL("fixtures", import.meta.url));
@@ -249,7 +249,7 @@ describe("replay: playback walks the capture frame by frame", () => {
   });
 
   it("feeds a node's firmware in place of the twin", async () => {
-    const { bootNode, iife } = await import("./node-fixture.js");
+    const { bootNode, iife } = await import("../support/node-fixture.js");
     const { BOOT_MS } = await import("../../sim/node.js");
     const h = bootNode(
       iife(`Serial2.setup(9600, { rx: D16, tx: D17 }); digitalWrite(D25, 1); var n = 0;

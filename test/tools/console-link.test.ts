@@ -6,7 +6,7 @@ import { FieldError } from "../../toolchain/field-error.js";
 import { createLink, explainSerialError, isGarbled, openLink, parseTcpTarget, type ByteStream, type SerialPortClass } from "../../tools/console-link.js";
 import { Repl } from "../../tools/repl.js";
 import { rejection } from "../support/promises.js";
-import { FakeEspruino } from "./fake-espruino.js";
+import { FakeEspruino } from "../support/fake-espruino.js";
 
 describe("field tools: console link", () => {
   describe("opening a port", () => {

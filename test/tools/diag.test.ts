@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { diag, formatDiag, formatDuration, rssiQuality, type DiagReport, type DiagOptions } from "../../tools/diag.js";
 import type { Reporter } from "../../tools/reporter.js";
-import { FakeEspruino, type FakeEspruinoOptions } from "./fake-espruino.js";
+import { FakeEspruino, type FakeEspruinoOptions } from "../support/fake-espruino.js";
 
 const T = 1767225600; // node clock, s: 2026-01-01T00:00:00Z
 

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import sinon from "sinon";
 import net from "node:net";
 import { main } from "../../tools/cli.js";
-import { FakeEspruino } from "./fake-espruino.js";
+import { FakeEspruino } from "../support/fake-espruino.js";
 
 /** Run `casanode <args>` as bin/casanode.js does; what the person at the terminal sees. */
 async function casanode(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -8,7 +8,7 @@ import vm from "node:vm";
 import { espruinoCliArgs, flash, type FlashOptions } from "../../tools/flash.js";
 import { storageWriteCommands } from "../../toolchain/storage.js";
 import type { Reporter } from "../../tools/reporter.js";
-import { FakeEspruino, type FakeEspruinoOptions } from "./fake-espruino.js";
+import { FakeEspruino, type FakeEspruinoOptions } from "../support/fake-espruino.js";
 
 /** A stand-in firmware: prints the boot line and exposes diag() as the runtime's console does. */
 const TEST_BUNDLE =

@@ -7,7 +7,7 @@ import { DEV_KEY_HEX, validateConfig } from "../../firmware/config.js";
 import { profile as air } from "../../boards/profiles/esp32-air.js";
 import { lineColumn, loadJsonFile, locateJsonError, newConsolePassword, provision, type ProvisionOptions } from "../../tools/provision.js";
 import type { Reporter } from "../../tools/reporter.js";
-import { FakeEspruino, type FakeEspruinoOptions } from "./fake-espruino.js";
+import { FakeEspruino, type FakeEspruinoOptions } from "../support/fake-espruino.js";
 
 /**
  * Stand-in firmware: reads casanode.json at boot as the runtime does, locks the console with its

@@ -6,7 +6,7 @@ import { FieldError } from "../../toolchain/field-error.js";
 import { createLink, openLink, type ByteStream } from "../../tools/console-link.js";
 import { Repl, ReplError } from "../../tools/repl.js";
 import { rejection } from "../support/promises.js";
-import { FakeEspruino } from "./fake-espruino.js";
+import { FakeEspruino } from "../support/fake-espruino.js";
 
 /** A byte stream whose far end is a function: what the tool writes goes to `peer`, `send` answers. */
 function pipe(peer: (text: string, send: (text: string) => void) => void): ByteStream & EventEmitter {

@@ -11,7 +11,7 @@ import { openLink, type ConsoleLink } from "../../tools/console-link.js";
 import { Repl } from "../../tools/repl.js";
 import { flash } from "../../tools/flash.js";
 import type { Reporter } from "../../tools/reporter.js";
-import { FakeEspruino } from "./fake-espruino.js";
+import { FakeEspruino } from "../support/fake-espruino.js";
 
 const hasSocat = spawnSync("socat", ["-V"]).status === 0;
 

@@ -93,7 +93,7 @@ describe("diagnostics page in headless Chromium", function () {
     );
     await p.exposeFunction("__nodeWrite", (text: string) => new Promise<void>((resolve) => socket!.write(Buffer.from(text, "latin1"), () => resolve())));
     await p.exposeFunction("__nodeClose", () => void socket?.end());
-    await p.addInitScript({ path: path.join(import.meta.dirname, "fake-transports.js") });
+    await p.addInitScript({ path: path.join(import.meta.dirname, "..", "support", "fake-transports.js") });
     if (process.env.DIAG_PAGE_DEBUG) p.on("console", (m) => console.log("      [page]", m.text().slice(0, 200))) && p.on("pageerror", (e) => console.log("      [page error]", e.message));
     await p.goto(web.url);
     return p;

@@ -3,7 +3,7 @@
 import { expect } from "chai";
 import { TextLink } from "../../tools/console-link.js";
 import { DiagSession, HEALTH_REQUEST, readLockedHealth } from "../../web/diag/session.js";
-import { FakeEspruino } from "../tools/fake-espruino.js";
+import { FakeEspruino } from "../support/fake-espruino.js";
 
 const REPORT = { node: "pole-07", site: "casa", board: "esp32-pole", fw: "0.1.0", queue: { depth: 3, max: 8000 }, devices: {} };
 
