@@ -17,7 +17,7 @@ export interface DeviceSpec {
   bus: DeviceBus;
   /** switched supply in front of the device, if any */
   power?: { pin: string; activeHigh: boolean };
-  /** supply current when powered / when off or asleep, mA (source in bench/currents.md) */
+  /** supply current when powered / when off or asleep, mA (figures and their sources: boards/profiles/currents.ts, sim/current-sources.ts) */
   currentMa: { on: number; off: number };
   /** model-specific options (calibration, bin depths, relay polarity...) */
   options?: { [key: string]: any };
