@@ -86,7 +86,7 @@ export function espruinoPlatform(profile?: { bleConsole?: { on: boolean } }): Pl
           on: function () {
             return !!(esp as ESP32Module).getState().BLE;
           },
-          // ESP32.enableBLE stores the flag, erases the saved code (jswrap_esp32.c:
+          // ESP32.enableBLE stores the flag, erases the saved code (Espruino's targets/esp32/jswrap_esp32.c:
           // jsfRemoveCodeFromFlash: .bootcde too) and restarts: a .boot0 (run before .bootcde,
           // jsflash.c jsfLoadBootCodeFromFlash) copies the firmware back, then erases itself
           set: function (on: boolean) {

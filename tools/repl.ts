@@ -9,7 +9,7 @@ import type { Reporter } from "./reporter.js";
 export const PROMPT_TIMEOUT_MS = 5000;
 /** One REPL command, a Storage chunk write included (a flash page erase takes tens of ms). */
 export const COMMAND_TIMEOUT_MS = 5000;
-/** Espruino checks at most 20 chars of a typed password (jsinteractive.c). */
+/** Espruino checks at most 20 chars of a typed password (Espruino's src/jsinteractive.c). */
 const MAX_PASSWORD_CHARS = 20;
 /** Ctrl-C: breaks running JS (and clears the line); DLE (0x10) at a line start: no echo for that line. */
 const CTRL_C = "\x03";

@@ -1,5 +1,5 @@
 // SHA-256 (FIPS 180-4) in plain JS for Espruino builds without require("crypto"): the stock
-// ESP32 build (boards/ESP32_IDF4.py) leaves CRYPTO, SHA256 and TLS out, and commands must still
+// ESP32 build (Espruino's boards/ESP32_IDF4.py) leaves CRYPTO, SHA256 and TLS out, and commands must still
 // be checked. Binary string in (one char per byte), 32-char binary string out. Commands are at
 // most 512 bytes, so a simple padded copy of the message is fine.
 

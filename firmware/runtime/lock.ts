@@ -1,5 +1,5 @@
 // The console lock. Espruino's own lock (E.setPassword + E.lockConsole) cannot do what a street
-// node needs: no JS sees a byte typed while it is locked (jsinteractive.c hands every byte to
+// node needs: no JS sees a byte typed while it is locked (Espruino's src/jsinteractive.c hands every byte to
 // the password check), so it can neither slow down guessing nor answer a health request, and
 // nothing relocks it once someone logged in. So the firmware locks by taking the REPL off its
 // serial port (E.setConsole(null, {force: true})) and reading the port itself: the line

@@ -20,7 +20,7 @@ export function installEsp32(s: any, boot: EspruinoBoot): void {
     reboot: api(() => softwareReset(host)),
     // no draw from host.rng here: the firmware reads BLE at boot, and a draw would shift every later random event
     getState: api(() => boot.obj({ sdkVersion: "v4.4.8", freeHeap: 83_000, BLE: !!host.ble?.on(), Wifi: true, minHeap: 62_000 })),
-    // jswrap_esp32.c: stores the flag in NVS, jsfRemoveCodeFromFlash() (erases .varimage,
+    // Espruino's targets/esp32/jswrap_esp32.c: stores the flag in NVS, jsfRemoveCodeFromFlash() (erases .varimage,
     // .bootcde, .bootrst: the firmware too), esp_restart()
     enableBLE: api((on: any) => {
       host.ble?.set(!!on);

@@ -1,7 +1,7 @@
 // An estimate of Espruino's memory use in JsVars, for process.memory() and E.getSizeOf().
 //
 // Espruino keeps every value in fixed 14-byte blocks on ESP32 (16383 of them). The sizes
-// below follow src/jsutils.h for a 32-bit build with 16383 vars (JSVARREF_BITS 14):
+// below follow Espruino's src/jsutils.h for a 32-bit build with 16383 vars (JSVARREF_BITS 14):
 // a string var holds 9 chars, each extension var 10 more, a property-name var 4 chars (longer
 // names take extension vars); small ints and booleans sit inside the name var. Checked against
 // E.getSizeOf on the fixed-16383-var Linux build (objects, arrays, strings, typed arrays).

@@ -1,5 +1,5 @@
 // Espruino's require("net") over real Node sockets, as measured on Espruino 2v29 (and read
-// in libs/network/socketserver.c): data arrives as binary strings (one char per byte),
+// in Espruino's libs/network/socketserver.c): data arrives as binary strings (one char per byte),
 // write() takes binary strings, end() closes once the send buffer is flushed, and a socket
 // that fails emits "error" ({code, message}), then "end", then "close" (hadError).
 // A refused connection errors asynchronously here, while the Linux build throws at once;

@@ -14,7 +14,7 @@ const REPL_TIMEOUT_MS = 2000;
 export class BootConsole {
   /** Serial1: its write() goes out whether the REPL is on it or not */
   readonly serial1: SerialPort;
-  /** ESP32: the Nordic UART console device (jsdevices.c EV_BLUETOOTH, "Bluetooth") */
+  /** ESP32: the Nordic UART console device (Espruino's src/jsdevices.c EV_BLUETOOTH, "Bluetooth") */
   readonly bluetooth: SerialPort | undefined;
   /** the REPL's device: "Serial1", "Bluetooth", or null when E.setConsole(null) took it off every device */
   private device: string | null = "Serial1";
@@ -30,7 +30,7 @@ export class BootConsole {
     const host = boot.host;
     this.serial1 = new SerialPort(boot, "Serial1", undefined, (text) => this.output(text));
     const ble = host.ble;
-    // written with nobody connected, it goes nowhere (jsdevices.c clears it)
+    // written with nobody connected, it goes nowhere (Espruino's src/jsdevices.c clears it)
     if (ble) this.bluetooth = new SerialPort(boot, "Bluetooth", undefined, (text) => this.bleConnected && boot.alive && ble.output(text));
   }
 
@@ -74,7 +74,7 @@ export class BootConsole {
 
   /**
    * A BLE central connects to the Nordic UART service: Espruino moves the REPL to Bluetooth
-   * unless the console is forced elsewhere (targets/esp32/BLE/esp32_gatts_func.c, connect).
+   * unless the console is forced elsewhere (Espruino's targets/esp32/BLE/esp32_gatts_func.c, connect).
    */
   bleConnect(): void {
     if (!this.bluetooth || !this.boot.alive) throw new Error(`${this.boot.host.id}: Bluetooth is off (ESP32.enableBLE(false)) or not built in`);
@@ -110,7 +110,7 @@ export class BootConsole {
     }
     if (!boot.alive) return;
     if (this.locked) {
-      // jsinteractive.c keeps the first 20 chars typed; Ctrl-C breaks nothing while locked
+      // Espruino's src/jsinteractive.c keeps the first 20 chars typed; Ctrl-C breaks nothing while locked
       if (this.password !== undefined && line.slice(0, 20) === this.password) {
         this.locked = false;
         this.print("\n  Logged in.\n");

@@ -29,7 +29,7 @@ export class Modules {
         if (chip !== "esp32") return this.once(n, () => this.net.tlsModule(this.require("net")));
         break;
       case "crypto":
-        // the stock ESP32 build (boards/ESP32_IDF4.py) leaves CRYPTO out; the Linux build has it
+        // the stock ESP32 build (Espruino's boards/ESP32_IDF4.py) leaves CRYPTO out; the Linux build has it
         if (chip !== "esp32") return this.once(n, () => cryptoModule(this.boot));
         break;
       case "Wifi":

@@ -336,7 +336,7 @@ describe("SimNode: the emulated Espruino", () => {
       h.node.stop();
     });
 
-    it("checks the first 20 characters typed at the password prompt, as jsinteractive.c keeps no more", () => {
+    it("checks the first 20 characters typed at the password prompt, as Espruino's src/jsinteractive.c keeps no more", () => {
       const h = bootNode(iife(`E.setPassword("${"p".repeat(20)}"); E.lockConsole();`));
       h.node.start();
       h.clock.advance(BOOT_MS + 1);

@@ -1,5 +1,5 @@
 // A stand-in Espruino console for the field tools' tests: the REPL's line discipline as
-// jsinteractive.c has it (echo, DLE = no echo for one line, Ctrl-C clears the line, CR/LF/CRLF,
+// Espruino's src/jsinteractive.c has it (echo, DLE = no echo for one line, Ctrl-C clears the line, CR/LF/CRLF,
 // E.setPassword lock with "password>"), lines evaluated in a node:vm context with a Storage
 // module, E.CRC32, atob/btoa, load() and reset(). It serves over TCP like the simulator's
 // console and can hang on a SerialPortMock binding. Faults: silent, garbled (wrong baud), log
