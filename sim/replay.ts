@@ -418,16 +418,19 @@ export class ReplayDevice implements SimDevice {
     if (this.powered && this.streaming) this.tick(this.proto.streamMs);
   }
 
-  private tick(ms: number): void {
+  private tick(ms: number, waitingForUart = false): void {
     this.timer = this.ctx.clock.setTimeout(() => {
       this.timer = undefined;
       if (!this.powered || !this.streaming) return;
+      // the UART just came up: the next frame is a stream period away, not on the idle-check
+      // grid, so whether it beats the driver's first command does not hang on that grid's phase
+      if (waitingForUart && this.ctx.uart!.baud) return this.tick(this.proto.streamMs + this.faults.slowMs);
       if (this.ctx.uart!.baud && !this.faults.unplugged) {
         // with a switched supply each power-up is one reading: repeat its unit; else walk on
         if (this.ctx.spec.power) this.send((this.current ??= this.take()));
         else this.send(this.take());
         this.tick(this.proto.streamMs + this.faults.slowMs);
-      } else this.tick(IDLE_CHECK_MS);
+      } else this.tick(IDLE_CHECK_MS, true);
     }, ms);
   }
 
