@@ -1,7 +1,8 @@
 // SHA-256 (FIPS 180-4) in plain JS for Espruino builds without require("crypto"): the stock
-// ESP32 build (boards/ESP32_IDF4.py) leaves CRYPTO, SHA256 and TLS out, and commands must still
-// be checked. Binary string in (one char per byte), 32-char binary string out. Commands are at
-// most 512 bytes, so a simple padded copy of the message is fine.
+// ESP32 build (boards/ESP32_IDF4.py) leaves CRYPTO, SHA256 and TLS out, and commands and
+// update bundles must still be checked. Binary strings (one char per byte); digests are
+// 32-char binary strings. sha256() is one-shot (commands: at most 512 bytes); the streaming
+// form (sha256Init/Update/Final) hashes a bundle read from flash in pieces, in bounded RAM.
 
 var K = [
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be,
@@ -16,50 +17,86 @@ function rotr(x: number, n: number): number {
   return (x >>> n) | (x << (32 - n));
 }
 
-export function sha256(message: string): string {
-  var h = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
-  var bytes = message.length;
-  var m = message + String.fromCharCode(0x80);
+/** a hash in progress: chaining words, bytes not yet a whole block, total length */
+export interface Sha256State {
+  h: number[];
+  /** 0..63 bytes waiting for the rest of their block */
+  buf: string;
+  bytes: number;
+  /** message schedule, reused for every block */
+  w: number[];
+}
+
+export function sha256Init(): Sha256State {
+  return { h: [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19], buf: "", bytes: 0, w: [] };
+}
+
+/** one 64-byte block of m at off into h */
+function block(h: number[], w: number[], m: string, off: number): void {
+  var i: number;
+  for (i = 0; i < 16; i++) {
+    var p = off + i * 4;
+    w[i] = (m.charCodeAt(p) << 24) | (m.charCodeAt(p + 1) << 16) | (m.charCodeAt(p + 2) << 8) | m.charCodeAt(p + 3);
+  }
+  for (i = 16; i < 64; i++) {
+    var a15 = w[i - 15], a2 = w[i - 2];
+    var s0 = rotr(a15, 7) ^ rotr(a15, 18) ^ (a15 >>> 3);
+    var s1 = rotr(a2, 17) ^ rotr(a2, 19) ^ (a2 >>> 10);
+    w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
+  }
+  var a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+  for (i = 0; i < 64; i++) {
+    var t1 = (k + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i]) | 0;
+    var t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+    k = g;
+    g = f;
+    f = e;
+    e = (d + t1) | 0;
+    d = c;
+    c = b;
+    b = a;
+    a = (t1 + t2) | 0;
+  }
+  h[0] = (h[0] + a) | 0;
+  h[1] = (h[1] + b) | 0;
+  h[2] = (h[2] + c) | 0;
+  h[3] = (h[3] + d) | 0;
+  h[4] = (h[4] + e) | 0;
+  h[5] = (h[5] + f) | 0;
+  h[6] = (h[6] + g) | 0;
+  h[7] = (h[7] + k) | 0;
+}
+
+export function sha256Update(st: Sha256State, data: string): void {
+  var off = 0, n = data.length;
+  st.bytes += n;
+  if (st.buf.length) {
+    off = 64 - st.buf.length;
+    st.buf += data.substring(0, off);
+    if (st.buf.length < 64) return;
+    block(st.h, st.w, st.buf, 0);
+    st.buf = "";
+  }
+  // whole blocks straight from data: no copy of a 4 KB piece
+  for (; off + 64 <= n; off += 64) block(st.h, st.w, data, off);
+  st.buf = data.substring(off);
+}
+
+/** the digest; st is spent afterwards */
+export function sha256Final(st: Sha256State): string {
+  var bytes = st.bytes, m = st.buf + String.fromCharCode(0x80);
   while (m.length % 64 !== 56) m += String.fromCharCode(0);
   // length in bits, big-endian 64-bit: messages here are far below 2^29 bytes
   var hi = Math.floor(bytes / 0x20000000), lo = (bytes * 8) >>> 0;
   m += String.fromCharCode((hi >>> 24) & 255, (hi >>> 16) & 255, (hi >>> 8) & 255, hi & 255, (lo >>> 24) & 255, (lo >>> 16) & 255, (lo >>> 8) & 255, lo & 255);
-  var w: number[] = [];
-  for (var off = 0; off < m.length; off += 64) {
-    var i: number;
-    for (i = 0; i < 16; i++) {
-      var p = off + i * 4;
-      w[i] = (m.charCodeAt(p) << 24) | (m.charCodeAt(p + 1) << 16) | (m.charCodeAt(p + 2) << 8) | m.charCodeAt(p + 3);
-    }
-    for (i = 16; i < 64; i++) {
-      var a15 = w[i - 15], a2 = w[i - 2];
-      var s0 = rotr(a15, 7) ^ rotr(a15, 18) ^ (a15 >>> 3);
-      var s1 = rotr(a2, 17) ^ rotr(a2, 19) ^ (a2 >>> 10);
-      w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
-    }
-    var a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
-    for (i = 0; i < 64; i++) {
-      var t1 = (k + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i]) | 0;
-      var t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
-      k = g;
-      g = f;
-      f = e;
-      e = (d + t1) | 0;
-      d = c;
-      c = b;
-      b = a;
-      a = (t1 + t2) | 0;
-    }
-    h[0] = (h[0] + a) | 0;
-    h[1] = (h[1] + b) | 0;
-    h[2] = (h[2] + c) | 0;
-    h[3] = (h[3] + d) | 0;
-    h[4] = (h[4] + e) | 0;
-    h[5] = (h[5] + f) | 0;
-    h[6] = (h[6] + g) | 0;
-    h[7] = (h[7] + k) | 0;
-  }
+  for (var off = 0; off < m.length; off += 64) block(st.h, st.w, m, off);
   var out = "";
-  for (var j = 0; j < 8; j++) out += String.fromCharCode((h[j] >>> 24) & 255, (h[j] >>> 16) & 255, (h[j] >>> 8) & 255, h[j] & 255);
+  for (var j = 0; j < 8; j++) out += String.fromCharCode((st.h[j] >>> 24) & 255, (st.h[j] >>> 16) & 255, (st.h[j] >>> 8) & 255, st.h[j] & 255);
   return out;
+}
+
+export function sha256(message: string): string {
+  var st = sha256Init();
+  sha256Update(st, message);
+  return sha256Final(st);
 }
