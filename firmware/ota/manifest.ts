@@ -44,7 +44,10 @@ export interface Manifest {
   down: number;
 }
 
-export type ManifestResult = { ok: true; m: Manifest } | { ok: false; error: ManifestError; detail: string };
+export type ManifestResult =
+  | { ok: true; m: Manifest }
+  /** m when the MAC was good (the node may still know the bundle: it runs it, or rolled it back) */
+  | { ok: false; error: ManifestError; detail: string; m?: Manifest };
 
 /** What the node checks a manifest against. */
 export interface NodeIdentity {
@@ -119,8 +122,8 @@ function shapeError(m: any): string | null {
   return null;
 }
 
-function fail(error: ManifestError, detail: string): ManifestResult {
-  return { ok: false, error: error, detail: detail };
+function fail(error: ManifestError, detail: string, m?: Manifest): ManifestResult {
+  return { ok: false, error: error, detail: detail, m: m };
 }
 
 /** Check a manifest payload for this node. Never throws. */
@@ -138,10 +141,10 @@ export function verifyManifest(payload: any, me: NodeIdentity, sha256: Sha256): 
   m = { ctr: j.ctr, ts: j.ts, board: j.board, fw: j.fw, size: j.size, cs: j.cs, sha: j.sha, down: j.down };
   if (!(key = fromHex(me.keyHex)) || !key.length) return fail("bad-mac", "node has no key");
   if (!equalConstantTime(toHex(hmacSha256(sha256, key, manifestString(me.node, m))), j.mac.toLowerCase())) return fail("bad-mac", "mac mismatch");
-  if (m.ctr < me.lastCtr) return fail("replay", "ctr " + m.ctr + " < " + me.lastCtr);
-  if (m.board !== me.board) return fail("wrong-board", "for " + m.board + ", this is " + me.board);
+  if (m.ctr < me.lastCtr) return fail("replay", "ctr " + m.ctr + " < " + me.lastCtr, m);
+  if (m.board !== me.board) return fail("wrong-board", "for " + m.board + ", this is " + me.board, m);
   c = compareVersions(m.fw, me.fw);
   // a node whose own version does not parse takes only a signed downgrade
-  if (!m.down && !(c > 0)) return fail("not-newer", m.fw + " is not newer than " + me.fw + " (a downgrade must be signed as one)");
+  if (!m.down && !(c > 0)) return fail("not-newer", m.fw + " is not newer than " + me.fw + " (a downgrade must be signed as one)", m);
   return { ok: true, m: m };
 }
