@@ -10,7 +10,8 @@
 //   .boot0           the selector (Espruino runs .boot0 before .bootcde: src/jsflash.c)
 //
 // A .bootcde present means a firmware flashed the classic way (casanode flash): the selector
-// steps aside and lets it run; adoptBootcde() moves it into a slot before the first update.
+// steps aside and lets it run, unless a slot of the record holds a copy of it (adoptBootcde()
+// made one before the first update): then the selector erases it and boots the slot.
 //
 // readRecord, writeRecord, selectBoot and bootFailed are copied into .boot0 by their text
 // (Function.prototype.toString), so each is self-contained: no outer names, literals only.
@@ -78,10 +79,23 @@ export function writeRecord(s: StorageModule, crc: Crc32, cur: BootRecord | null
  * writeRecord. Never throws: on a flash error it still names a bundle to run.
  */
 export function selectBoot(s: StorageModule, crc: Crc32, R: typeof readRecord, W: typeof writeRecord): string {
-  var r: BootRecord | null = null, t: string | undefined, used = 0, why = "";
+  var r: BootRecord | null = null, t: string | undefined, used = 0, why = "", c: string | undefined, i: number, f: string | undefined;
   try {
-    if (s.read(".bootcde", 0, 1) !== undefined) return "";
     r = R(s, crc);
+    c = s.read(".bootcde");
+    if (c !== undefined) {
+      // adopted (a copy is in a slot the record names): erase it now, while nothing runs from
+      // it (a bundle that erases its own file stops dead); else a firmware flashed by cable runs
+      for (i = 0; r && i < 2; i++) {
+        f = s.read(i ? r.prev : r.run);
+        if (f && f.length === c.length && crc(f) === crc(c)) {
+          s.erase(".bootcde");
+          c = undefined;
+          break;
+        }
+      }
+      if (c !== undefined) return "";
+    }
     if (!r) return "";
     if (r.n > 0 && r.prev) {
       t = s.read("ota.try");
@@ -151,15 +165,16 @@ function sameFile(s: StorageModule, a: string, b: string, crc: Crc32): boolean {
 }
 
 /**
- * Put a firmware flashed as .bootcde into slot fw.a with a confirmed record, then erase
- * .bootcde, so updates can switch slots. Resumable at any cut: until .bootcde is gone the
- * selector steps aside and .bootcde runs as before. A .bootcde that differs from the record's
- * bundle was flashed since: it wins, and the update state starts afresh. Throws on a full flash.
+ * Put a firmware flashed as .bootcde into slot fw.a with a confirmed record and the selector,
+ * so updates can switch slots. .bootcde stays: the bundle running now runs from it (and one
+ * that erases its own file stops dead, measured), so the selector erases it at the next boot,
+ * seeing its copy in a slot. A .bootcde that matches no slot of the record was flashed since:
+ * it wins, and the record starts afresh. Resumable at any cut; throws on a full flash.
  */
 export function adoptBootcde(s: StorageModule, crc: Crc32, fw: string): BootRecord | null {
   var r = readRecord(s, crc);
   if (s.read(".bootcde", 0, 1) === undefined) return r;
-  if (!r || !sameFile(s, ".bootcde", r.run, crc)) {
+  if (!r || !(sameFile(s, ".bootcde", r.run, crc) || (r.prev && sameFile(s, ".bootcde", r.prev, crc)))) {
     if (!sameFile(s, ".bootcde", SLOTS[0], crc)) {
       s.erase(SLOTS[0]);
       if (!copyFile(s, ".bootcde", SLOTS[0], crc)) throw new Error("copy of .bootcde does not read back");
@@ -169,11 +184,10 @@ export function adoptBootcde(s: StorageModule, crc: Crc32, fw: string): BootReco
     writeRecord(s, crc, r, nr);
     r = nr;
   }
-  // written only here, while .bootcde still runs whatever a cut leaves of it, and never
-  // rewritten after (no .bootcde would run if a rewrite were cut): see docs/ota.md
+  // written only while .bootcde still runs whatever a cut leaves of it, and never rewritten
+  // after (with no .bootcde, a cut inside a rewrite would leave nothing to boot): docs/ota.md
   if (!selectorInstalled(s)) s.write(".boot0", boot0Text());
   if (!selectorInstalled(s)) throw new Error(".boot0 does not read back");
-  s.erase(".bootcde");
   return r;
 }
 

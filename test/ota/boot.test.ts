@@ -22,10 +22,12 @@ describe("OTA boot records and the .boot0 selector", () => {
     const r = adoptBootcde(s, crc, "0.1.0")!;
     expect(r).to.include({ run: "fw.a", n: 0, fw: "0.1.0" });
     expect(s.read("fw.a")).to.equal(OLD);
-    expect(s.read(".bootcde")).to.equal(undefined);
     expect(selectorInstalled(s)).to.equal(true);
     expect(s.read(".boot0")).to.equal(boot0Text());
+    // the bundle runs from .bootcde (erasing it would stop it): the selector does it at the next boot
+    expect(s.read(".bootcde")).to.equal(OLD);
     expect(select(s)).to.equal("fw.a");
+    expect(s.read(".bootcde")).to.equal(undefined);
   });
 
   it("gives a new bundle TRIAL_BOOTS boots to confirm itself, then rolls back by itself", () => {
@@ -57,6 +59,20 @@ describe("OTA boot records and the .boot0 selector", () => {
     expect(select(s)).to.equal("fw.a");
     // a confirmed bundle has nothing to go back to
     expect(bootFailed(s, crc, readRecord, writeRecord, "again")).to.equal(false);
+  });
+
+  it("lets a firmware flashed by cable since run, and adopts it afresh", () => {
+    const s = new SimStorage();
+    switched(s);
+    select(s);
+    const FLASHED = bundle(7000, 3);
+    s.write(".bootcde", FLASHED);
+    expect(select(s)).to.equal("");
+    const r = adoptBootcde(s, crc, "0.1.5")!;
+    expect(r).to.include({ run: "fw.a", n: 0, fw: "0.1.5" });
+    expect(select(s)).to.equal("fw.a");
+    expect(s.read("fw.a")).to.equal(FLASHED);
+    expect(s.read(".bootcde")).to.equal(undefined);
   });
 
   it("falls back when the trial's file is missing", () => {
