@@ -27,6 +27,8 @@ export interface OtaDeps {
   /** free flash plus the trash a compaction would reclaim (Store.room) */
   room(): number;
   log(line: string): void;
+  /** feeds the watchdog during the long bundle hash */
+  kick?(): void;
 }
 
 export interface OtaStatus {
@@ -153,7 +155,7 @@ export function otaFinish(d: OtaDeps, st: OtaStatus): ChunkOutcome {
   if (!job || job.fails >= MAX_HASH_FAILS || !st.rec || st.rec.n > 0) return { report: null, reboot: false };
   try {
     if (missingChunks(s, job, 1).length) return { report: null, reboot: false };
-    if (!stageHashOk(s, job)) {
+    if (!stageHashOk(s, job, d.kick)) {
       job = st.job = restartStage(s, job);
       d.log("ota: " + bundleId(job.m) + " staged with the wrong hash (" + job.fails + ")");
       if (job.fails >= MAX_HASH_FAILS) return { report: (st.report = report(d, "failed", job.m, { error: "hash", detail: "bundle hash mismatch " + job.fails + " times" })), reboot: false };

@@ -122,10 +122,17 @@ export function putChunk(s: StorageModule, job: Job, k: number, data: string): P
   return "ok";
 }
 
-/** SHA-256 of the staged slot, read in pieces, against the manifest's */
-export function stageHashOk(s: StorageModule, job: Job): boolean {
+/**
+ * SHA-256 of the staged slot, read in pieces, against the manifest's. Slow in plain JS (about
+ * 5 s for 70 KB on a PC's Espruino, so minutes on an ESP32: docs/ota.md): kick() between
+ * pieces feeds the watchdog.
+ */
+export function stageHashOk(s: StorageModule, job: Job, kick?: () => void): boolean {
   var st = sha256Init(), size = job.m.size;
-  for (var o = 0; o < size; o += HASH_PIECE) sha256Update(st, s.read(job.slot, o, HASH_PIECE) as string);
+  for (var o = 0; o < size; o += HASH_PIECE) {
+    sha256Update(st, s.read(job.slot, o, HASH_PIECE) as string);
+    if (kick) kick();
+  }
   return toHex(sha256Final(st)) === job.m.sha;
 }
 
