@@ -32,7 +32,8 @@ export function sha256Init(): Sha256State {
 
 /** one 64-byte block of m at off into h */
 function block(h: Int32Array, w: Int32Array, m: string, off: number): void {
-  var i: number, x: number, y: number, t1: number, t2: number;
+  // K as a local: Espruino looks a name up scope by scope, and a bundle's scope is long
+  var i: number, x: number, y: number, t1: number, t2: number, kk = K;
   for (i = 0; i < 16; i++) {
     x = off + i * 4;
     w[i] = (m.charCodeAt(x) << 24) | (m.charCodeAt(x + 1) << 16) | (m.charCodeAt(x + 2) << 8) | m.charCodeAt(x + 3);
@@ -44,7 +45,7 @@ function block(h: Int32Array, w: Int32Array, m: string, off: number): void {
   }
   var a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
   for (i = 0; i < 64; i++) {
-    t1 = (k + (((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))) + ((e & f) ^ (~e & g)) + K[i] + w[i]) | 0;
+    t1 = (k + (((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))) + ((e & f) ^ (~e & g)) + kk[i] + w[i]) | 0;
     t2 = ((((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
     k = g;
     g = f;
