@@ -6,7 +6,7 @@ import { SimStorage, PowerLostError } from "../../sim/espruino/storage.js";
 import { signManifest, type Manifest } from "../../firmware/ota/manifest.js";
 
 export const crc = (s: string) => crc32(Buffer.from(s, "latin1"));
-export const sha256 = (s: string) => createHash("sha256").update(Buffer.from(s, "latin1")).digest("latin1");
+export const sha256 = (s: string) => createHash("sha256").update(Buffer.from(s, "latin1")).digest("binary");
 export const shaHex = (s: string) => createHash("sha256").update(Buffer.from(s, "latin1")).digest("hex");
 export const KEY = "11".repeat(32);
 
