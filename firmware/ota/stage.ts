@@ -32,6 +32,16 @@ export interface Job {
 
 export type PutResult = "ok" | "dup" | "range" | "size" | "conflict";
 
+var erasedCache = "";
+/** n bytes of 0xFF (what an unwritten region reads), built by doubling and kept */
+function erased(n: number): string {
+  if (erasedCache.length < n) {
+    erasedCache = "\xff";
+    while (erasedCache.length < n) erasedCache += erasedCache;
+  }
+  return erasedCache.substring(0, n);
+}
+
 export function readJob(s: StorageModule): Job | null {
   var j = unseal(s.read(JOB_FILE));
   return j && j.m && typeof j.slot === "string" ? j : null;
@@ -87,15 +97,14 @@ export function resumeStage(s: StorageModule): Job | null {
 
 /** chunks staged so far */
 export function stagedCount(s: StorageModule, job: Job): number {
-  var p = s.read(PROG_FILE) || "", n = 0;
-  for (var i = 0; i < p.length; i++) if (p.charCodeAt(i) !== 255) n++;
-  return n;
+  var p = s.read(PROG_FILE) || "";
+  return p.length + 1 - p.split("\xff").length; // native work: a JS loop costs ~30 us a byte there
 }
 
 /** up to max chunk indexes still missing, lowest first */
 export function missingChunks(s: StorageModule, job: Job, max: number): number[] {
-  var p = s.read(PROG_FILE) || "", out: number[] = [];
-  for (var i = 0; i < p.length && out.length < max; i++) if (p.charCodeAt(i) === 255) out.push(i);
+  var p = s.read(PROG_FILE) || "", out: number[] = [], i = -1;
+  while (out.length < max && (i = p.indexOf("\xff", i + 1)) >= 0) out.push(i);
   return out;
 }
 
@@ -114,7 +123,8 @@ export function putChunk(s: StorageModule, job: Job, k: number, data: string): P
   at = k * m.cs;
   have = s.read(job.slot, at, len) || "";
   // what a torn write left: the bytes before the last programmed one must be this chunk's
-  for (p = have.length; p > 0 && have.charCodeAt(p - 1) === 255; p--);
+  if (have === erased(len)) p = 0;
+  else for (p = have.length; p > 0 && have.charCodeAt(p - 1) === 255; p--);
   if (have.length !== len || have.substring(0, p) !== data.substring(0, p)) return "conflict";
   if (p < len) s.write(job.slot, data.substring(p), at + p, m.size);
   if (s.read(job.slot, at, len) !== data) return "conflict";
