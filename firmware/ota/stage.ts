@@ -138,7 +138,7 @@ export function putChunk(s: StorageModule, job: Job, k: number, data: string): P
  * pieces feeds the watchdog.
  */
 export function stageHashOk(s: StorageModule, job: Job, kick?: () => void): boolean {
-  var st = sha256Init(), size = job.m.size;
+  var st = sha256Init(true), size = job.m.size;
   for (var o = 0; o < size; o += HASH_PIECE) {
     sha256Update(st, s.read(job.slot, o, HASH_PIECE) as string);
     if (kick) kick();
