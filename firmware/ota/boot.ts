@@ -129,13 +129,14 @@ export function bootFailed(s: StorageModule, crc: Crc32, R: typeof readRecord, W
 
 /**
  * The text of .boot0: select, then run the slot at top level (its globals are global), and
- * roll back a trial that throws while it boots (then load() restarts from flash).
+ * roll back a trial that throws while it boots, then restart from flash: load() called while
+ * boot code runs does nothing (measured on 2v29), so it is called from a timeout.
  */
 export function boot0Text(): string {
   var R = "" + readRecord, W = "" + writeRecord;
   return (
     BOOT0_MARK + "(" + selectBoot + ")(require('Storage'),E.CRC32," + R + "," + W + ");\n" +
-    "if(__ota){try{eval(require('Storage').read(__ota))}catch(e){if((" + bootFailed + ")(require('Storage'),E.CRC32," + R + "," + W + ",''+e))load();else throw e}}\n"
+    "if(__ota){try{eval(require('Storage').read(__ota))}catch(e){if((" + bootFailed + ")(require('Storage'),E.CRC32," + R + "," + W + ",''+e))setTimeout(load,1);else throw e}}\n"
   );
 }
 
