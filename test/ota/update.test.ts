@@ -1,6 +1,7 @@
 // The node's side of an update end to end (firmware/ota/agent.ts) over the simulator's flash:
 // staged across wakes, resumed after power cuts, checked, switched, confirmed or rolled back.
 import { expect } from "chai";
+import fc from "fast-check";
 import { SimStorage } from "../../sim/espruino/storage.js";
 import { otaStart, otaFinish, otaManifest, otaWanted, otaChunk, otaConfirm, type OtaDeps, type OtaStatus } from "../../firmware/ota/agent.js";
 import { readRecord, writeRecord, selectBoot, bootFailed } from "../../firmware/ota/boot.js";
@@ -184,5 +185,37 @@ describe("OTA update on a node (agent over simulated flash)", () => {
       }
     }
     expect(cuts).to.be.greaterThan(total - base);
+  });
+
+  it("several power cuts at random writes and points, with a chunk budget per wake: the update always completes", () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ at: fc.integer({ min: 1, max: 60 }), frac: fc.double({ min: 0, max: 0.999, noNaN: true }) }), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 40 }), (cuts, perWake) => {
+        const c = new CutStorage();
+        fresh(c);
+        let wakes = 0;
+        for (const cut of cuts) {
+          c.cutAt = c.writes + cut.at;
+          c.frac = cut.frac;
+          try {
+            for (let w = 0; w < 60 && !c.dead; w++, wakes++) {
+              const b = boot(c.s, MANIFEST, BROKER, perWake);
+              if (b.ran === "0.2.0" && !b.reboot) break;
+            }
+          } catch (e) {
+            if (!c.dead) throw e;
+          }
+          c.revive();
+        }
+        for (let w = 0; w < 80; w++) {
+          const b = boot(c.s, MANIFEST, BROKER, perWake);
+          if (b.ran === "0.2.0" && !b.reboot) {
+            expect(readRecord(c.s, crc)).to.include({ run: "fw.b", n: 0 });
+            return;
+          }
+        }
+        throw new Error("did not complete after " + wakes + " wakes and the cuts " + JSON.stringify(cuts));
+      }),
+      { numRuns: 60 },
+    );
   });
 });
