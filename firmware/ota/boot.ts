@@ -136,16 +136,19 @@ export function boot0Text(): string {
   var R = "" + readRecord, W = "" + writeRecord;
   return (
     BOOT0_MARK + "(" + selectBoot + ")(require('Storage'),E.CRC32," + R + "," + W + ");\n" +
-    "if(__ota){try{eval(require('Storage').read(__ota))}catch(e){if((" + bootFailed + ")(require('Storage'),E.CRC32," + R + "," + W + ",''+e))setTimeout(load,1);else throw e}}\n"
+    "if(__ota){try{eval(require('Storage').read(__ota))}catch(e){if((" + bootFailed + ")(require('Storage'),E.CRC32," + R + "," + W + ",''+e))setTimeout(load,1);else throw e}}\n" +
+    BOOT0_END
   );
 }
 
-/** how every .boot0 this module writes starts */
+/** how every .boot0 this module writes starts and ends (a torn write ends in 0xFF) */
 export const BOOT0_MARK = "var __ota=";
+export const BOOT0_END = "//casanode-ota\n";
 
-/** is .boot0 a boot selector (of this or an earlier firmware)? */
+/** is .boot0 a whole boot selector (of this or an earlier firmware)? */
 export function selectorInstalled(s: StorageModule): boolean {
-  return s.read(".boot0", 0, BOOT0_MARK.length) === BOOT0_MARK;
+  var t = s.read(".boot0");
+  return !!t && t.substring(0, BOOT0_MARK.length) === BOOT0_MARK && t.substring(t.length - BOOT0_END.length) === BOOT0_END;
 }
 
 /** the slot a new bundle is staged into: the one not running */

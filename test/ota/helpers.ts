@@ -4,6 +4,7 @@ import { crc32 } from "node:zlib";
 import { createHash } from "node:crypto";
 import { SimStorage, PowerLostError } from "../../sim/espruino/storage.js";
 import { signManifest, type Manifest } from "../../firmware/ota/manifest.js";
+import { selectBoot, selectorInstalled, readRecord, writeRecord } from "../../firmware/ota/boot.js";
 
 export const crc = (s: string) => crc32(Buffer.from(s, "latin1"));
 export const sha256 = (s: string) => createHash("sha256").update(Buffer.from(s, "latin1")).digest("binary");
@@ -67,4 +68,15 @@ export class CutStorage {
     this.dead = false;
     this.cutAt = 0;
   }
+}
+
+/**
+ * What Espruino boots: .boot0 runs only if there is a whole selector there (a torn one is a
+ * syntax error), and .bootcde after it if it still exists. The file whose code runs, or throws.
+ */
+export function espruinoBoot(s: StorageModule): string {
+  const pick = selectorInstalled(s) ? selectBoot(s, crc, readRecord, writeRecord) : "";
+  if (pick) return pick;
+  if (s.read(".bootcde") === undefined) throw new Error("nothing to boot: no slot chosen and no .bootcde");
+  return ".bootcde";
 }

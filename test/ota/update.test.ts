@@ -4,11 +4,11 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { SimStorage } from "../../sim/espruino/storage.js";
 import { otaStart, otaFinish, otaManifest, otaWanted, otaChunk, otaConfirm, type OtaDeps, type OtaStatus } from "../../firmware/ota/agent.js";
-import { readRecord, writeRecord, selectBoot, bootFailed } from "../../firmware/ota/boot.js";
+import { readRecord, writeRecord, bootFailed } from "../../firmware/ota/boot.js";
 import { chunkIndex, frameChunk } from "../../firmware/ota/messages.js";
 import { bundleId, type Manifest } from "../../firmware/ota/manifest.js";
 import { readJob, stagedCount } from "../../firmware/ota/stage.js";
-import { KEY, bundle, crc, manifestFor, sha256, signed, CutStorage } from "./helpers.js";
+import { KEY, bundle, crc, manifestFor, sha256, signed, CutStorage, espruinoBoot } from "./helpers.js";
 
 const OLD = bundle(9000, 1), NEW = bundle(8000, 2);
 const VERSIONS = new Map([[OLD, "0.1.0"], [NEW, "0.2.0"]]);
@@ -29,12 +29,11 @@ function chunksOf(b: string, m: Manifest): Map<string, string> {
  * agent: manifest, at most `perWake` chunks, confirm after its "upload". Returns what ran.
  */
 function boot(s: StorageModule, manifest: string, broker: Map<string, string>, perWake: number, crashes = false): { ran: string; st: OtaStatus; reboot: boolean } {
-  const pick = selectBoot(s, crc, readRecord, writeRecord);
-  const code = pick ? s.read(pick)! : s.read(".bootcde")!;
-  const fw = VERSIONS.get(code);
-  if (!fw) throw new Error("no whole bundle to boot (" + (pick || ".bootcde") + ")");
+  const file = espruinoBoot(s), pick = file === ".bootcde" ? "" : file;
+  const fw = VERSIONS.get(s.read(file)!);
+  if (!fw) throw new Error("no whole bundle to boot (" + file + ")");
   const d = deps(s, fw, { slot: pick });
-  if (crashes && code === NEW) {
+  if (crashes && fw === "0.2.0") {
     bootFailed(s, crc, readRecord, writeRecord, "Error: boom");
     return { ran: fw, st: otaStart(d), reboot: true };
   }
@@ -213,7 +212,8 @@ describe("OTA update on a node (agent over simulated flash)", () => {
             return;
           }
         }
-        throw new Error("did not complete after " + wakes + " wakes and the cuts " + JSON.stringify(cuts));
+        const job = readJob(c.s);
+        throw new Error(JSON.stringify(readRecord(c.s, crc)) + " job " + JSON.stringify(job && { slot: job.slot, fails: job.fails, have: stagedCount(c.s, job) }) + " " + c.s.list() + " " + JSON.stringify(otaStart(deps(c.s, "0.1.0")).report) + " did not complete after " + wakes + " wakes and the cuts " + JSON.stringify(cuts));
       }),
       { numRuns: 60 },
     );
