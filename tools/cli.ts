@@ -6,6 +6,7 @@ import { registerSim } from "./sim.js";
 import { registerFieldTools } from "./field-cli.js";
 import { registerBench } from "./bench.js";
 import { registerCommand } from "./command.js";
+import { registerOta } from "./ota.js";
 
 export const VERSION = "0.1.0";
 
@@ -33,6 +34,7 @@ export function makeProgram(): Command {
   registerSim(program);
   registerFieldTools(program);
   registerCommand(program);
+  registerOta(program);
   registerBench(program);
   return program;
 }

@@ -65,29 +65,43 @@ export function commandArgs(cmd: string, arg: string | undefined, expiresS?: num
   return { cmd: name, args };
 }
 
-/** The node's key: --key, else the line for site/node in a keys file written by `casanode provision --keys-out`. */
-export function findKey(site: string, node: string, key?: string, keysFile?: string): string {
-  if (key) return key;
-  if (!keysFile) throw new CommandError("no key: give --key <hex>, --keys <file.jsonl> or CASANODE_KEY", 2);
+/** A line of the keys file `casanode provision --keys-out` writes. */
+export interface KeyEntry {
+  site: string;
+  node: string;
+  board?: string;
+  keyHex: string;
+}
+
+/** The keys file's entries with a key, the newest line per site/node (later lines win). */
+export function readKeysFile(keysFile: string): KeyEntry[] {
   let text: string;
   try {
     text = readFileSync(keysFile, "utf8");
   } catch (err) {
     throw new CommandError(`cannot read ${keysFile}: ${(err as Error).message}`);
   }
-  let found: string | undefined;
+  const byNode = new Map<string, KeyEntry>();
   text.split("\n").forEach((line, i) => {
     if (!line.trim()) return;
-    let entry: { site?: string; node?: string; keyHex?: string };
+    let entry: Partial<KeyEntry>;
     try {
       entry = JSON.parse(line);
     } catch {
       throw new CommandError(`${keysFile}:${i + 1}: not a JSON line`);
     }
-    if (entry.site === site && entry.node === node && entry.keyHex) found = entry.keyHex; // the newest line wins
+    if (entry && entry.site && entry.node && entry.keyHex) byNode.set(entry.site + "/" + entry.node, entry as KeyEntry);
   });
+  return [...byNode.values()];
+}
+
+/** The node's key: --key, else the line for site/node in a keys file written by `casanode provision --keys-out`. */
+export function findKey(site: string, node: string, key?: string, keysFile?: string): string {
+  if (key) return key;
+  if (!keysFile) throw new CommandError("no key: give --key <hex>, --keys <file.jsonl> or CASANODE_KEY", 2);
+  const found = readKeysFile(keysFile).find((e) => e.site === site && e.node === node);
   if (!found) throw new CommandError(`no key for ${site}/${node} in ${keysFile}`);
-  return found;
+  return found.keyHex;
 }
 
 export async function sendCommand(o: SendOptions): Promise<SendResult> {
