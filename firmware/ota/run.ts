@@ -32,6 +32,8 @@ export interface OtaRun {
   _done: ((reboot: boolean) => void) | null;
   _left: number;
   _staged: number;
+  /** the report on its way (awaiting PUBACK): not sent twice */
+  _sending: string;
 }
 
 /**
@@ -57,8 +59,8 @@ export function otaBoot(rt: Runtime): boolean {
         p.watchdog.kick();
       },
     };
-    o = rt.ota = { d: d, st: otaStart(d), topic: otaTopic(c.site, c.node), stateTopic: otaStateTopic(c.site, c.node), _round: [], _due: [], _timer: null, _done: null, _left: 0, _staged: 0 };
-    if (o.st.report) rt.log("ota: " + o.st.report.state + (o.st.report.detail ? " (" + o.st.report.detail + ")" : "") + ", running " + rt.fw);
+    o = rt.ota = { d: d, st: otaStart(d), topic: otaTopic(c.site, c.node), stateTopic: otaStateTopic(c.site, c.node), _round: [], _due: [], _timer: null, _done: null, _left: 0, _staged: 0, _sending: "" };
+    if (o.st.report && (o.st.report.state !== "done" || rt.bootCause !== "deep-sleep")) rt.log("ota: " + o.st.report.state + (o.st.report.detail ? " (" + o.st.report.detail + ")" : "") + ", running " + rt.fw);
     return otaFinish(d, o.st).reboot;
   } catch (e) {
     rt.log("ota: " + e);
@@ -79,10 +81,12 @@ export function otaWantsLink(rt: Runtime): boolean {
 export function otaPublish(rt: Runtime, up: Uplink): void {
   var o = rt.ota, st = rt.store.state;
   if (!o || !o.st.report || !up.isUp()) return;
-  var payload = reportPayload(o.st.report);
-  if (payload === st.otaSent) return;
+  var payload = reportPayload(o.st.report), run = o;
+  if (payload === st.otaSent || payload === o._sending) return;
+  o._sending = payload;
   up.publishTo(o.stateTopic, payload, true, function (err) {
     if (!err) st.otaSent = payload;
+    if (run._sending === payload) run._sending = "";
   });
 }
 
@@ -112,7 +116,10 @@ export function otaMessage(rt: Runtime, up: Uplink, topic: string, payload: stri
   if (topic.substring(0, OTA_CHUNK_ROOT.length + 1) !== OTA_CHUNK_ROOT + "/" || (i = o._due.indexOf(topic)) < 0) return;
   o._due.splice(i, 1);
   var out = otaChunk(o.d, o.st, topic, payload);
-  if (!(out.report && out.report.error)) o._staged++;
+  // something thrown away (a chunk's CRC, the bundle hash, a torn write): said at once, not
+  // covered by the next round's progress
+  if (out.report && out.report.error) otaPublish(rt, up);
+  else o._staged++;
   if (out.reboot) return endFetch(rt, up, true);
   if (!o._due.length) nextRound(rt, up);
 }
