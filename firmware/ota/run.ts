@@ -34,6 +34,8 @@ export interface OtaRun {
   _staged: number;
   /** the report on its way (awaiting PUBACK): not sent twice */
   _sending: string;
+  /** restart when the fetch in progress ends */
+  _reboot: boolean;
 }
 
 /**
@@ -59,7 +61,7 @@ export function otaBoot(rt: Runtime): boolean {
         p.watchdog.kick();
       },
     };
-    o = rt.ota = { d: d, st: otaStart(d), topic: otaTopic(c.site, c.node), stateTopic: otaStateTopic(c.site, c.node), _round: [], _due: [], _timer: null, _done: null, _left: 0, _staged: 0, _sending: "" };
+    o = rt.ota = { d: d, st: otaStart(d), topic: otaTopic(c.site, c.node), stateTopic: otaStateTopic(c.site, c.node), _round: [], _due: [], _timer: null, _done: null, _left: 0, _staged: 0, _sending: "", _reboot: false };
     if (o.st.report && (o.st.report.state !== "done" || rt.bootCause !== "deep-sleep")) rt.log("ota: " + o.st.report.state + (o.st.report.detail ? " (" + o.st.report.detail + ")" : "") + ", running " + rt.fw);
     return otaFinish(d, o.st).reboot;
   } catch (e) {
@@ -109,6 +111,13 @@ export function otaMessage(rt: Runtime, up: Uplink, topic: string, payload: stri
     o.st.report = otaManifest(o.d, o.st, payload);
     rt.log("ota: manifest: " + o.st.report.state + (o.st.report.error ? " " + o.st.report.error : "") + (o.st.report.detail ? " (" + o.st.report.detail + ")" : ""));
     otaPublish(rt, up);
+    if (o.st.restart) {
+      o.st.restart = false;
+      // the fetch in progress (battery) ends with a restart instead of a sleep
+      if (o._done) o._reboot = true;
+      else restartSoon(rt);
+      return;
+    }
     // mains fetch at once; a battery session fetches after its upload
     if (rt.mains) otaFetch(rt, up, null);
     return;
@@ -178,14 +187,19 @@ function endFetch(rt: Runtime, up: Uplink, reboot: boolean): void {
   o._round = [];
   o._done = null;
   otaPublish(rt, up);
-  if (reboot) {
-    rt.rebootWanted = true;
-    rt.store.save();
-    if (rt.mains)
-      setTimeout(function () {
-        rt.log("ota: restarting into the new bundle");
-        rt.platform.reboot();
-      }, RESTART_DELAY_MS);
-  }
+  reboot = reboot || o._reboot;
+  o._reboot = false;
+  if (reboot) restartSoon(rt);
   if (cb) cb(reboot);
+}
+
+/** battery: restart instead of the next sleep; mains: restart once the report had time to leave */
+function restartSoon(rt: Runtime): void {
+  rt.rebootWanted = true;
+  rt.store.save();
+  if (rt.mains)
+    setTimeout(function () {
+      rt.log("ota: restarting");
+      rt.platform.reboot();
+    }, RESTART_DELAY_MS);
 }
