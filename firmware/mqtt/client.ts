@@ -120,7 +120,7 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
   /** roundTrip() callbacks waiting for a PINGRESP */
   var pongs: PublishDone[] = [];
   /** UNSUBSCRIBEs awaiting their UNSUBACK */
-  var unsubs: Array<{ id: number; done?: PublishDone }> = [];
+  var unsubs: Array<{ id: number; done: PublishDone | null }> = [];
 
   function call(f: any, a?: any, b?: any, c?: any, d?: any): void {
     if (!f) return;
@@ -371,7 +371,9 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
     unsubscribe: function (topics, done) {
       for (var i = subs.length - 1; i >= 0; i--) if (topics.indexOf(subs[i].topic) >= 0) subs.splice(i, 1);
       if (state !== CONNECTED || !topics.length) return later(done, state === CONNECTED ? null : "down");
-      var u = { id: nextId(), done: done };
+      // never an undefined property: 2v29 throws ReferenceError reading one through a call's
+      // result (unsubs.splice(i, 1)[0].done, docs/espruino-dialect.md)
+      var u = { id: nextId(), done: done || null };
       unsubs.push(u);
       send(encodeUnsubscribe(u.id, topics));
     },

@@ -104,8 +104,10 @@ export function otaManifest(d: OtaDeps, st: OtaStatus, payload: any): OtaReport 
   if (rec && rec.rb && rec.rb.id === id && m.ctr <= rec.mc) return report(d, "rolled-back", m, { error: "rolled-back", detail: rec.rb.why });
   if (job && job.m.sha === m.sha && job.m.ctr === m.ctr) return st.report || fetching(d, job); // the same job, retained
   var copy = rec ? 0 : fileBytes((s.read(".bootcde") || "").length), q = d.queue();
-  // a job being replaced gives its room back
-  var room = d.room() + (job ? stageBytes(job.m) : 0);
+  // a job being replaced gives its room back; else the bundle kept in the idle slot (the one
+  // before the running one) is erased to stage into it
+  var idle = rec && !job ? s.read(stagingSlot(rec), 0, 1) !== undefined ? (s.read(stagingSlot(rec)) as string).length : -1 : -1;
+  var room = d.room() + (job ? stageBytes(job.m) : idle >= 0 ? fileBytes(idle) : 0);
   need = stageBytes(m) + copy;
   e = fitError(need, room, q.queued, q.max);
   // the first update on a small flash: .bootcde, its copy in a slot and the stage do not fit

@@ -170,6 +170,11 @@ describe("over-the-air updates (real bundles in the simulator)", function () {
     expect(r.seen(/ota: the flashed bundle is now in fw\.a: restarting to free \.bootcde/)).to.have.length(1);
     expectUpdated(r, plan);
     expect(boots(r)).to.deep.equal(["0.1.0", "0.1.0", "0.2.0"]);
+    // the next update goes into fw.a, over the bundle kept there (its room counts as free)
+    const next = publish(r, withVersion(await bundleOf("linux"), "0.3.0"), { board: "linux", fw: "0.3.0" });
+    r.run(20 * MIN);
+    expect(readRecord(r.node.storage, crc32)).to.include({ run: "fw.a", id: next.id, fw: "0.3.0", prev: "fw.b", n: 0 });
+    expect(report(r)).to.include({ state: "done", fw: "0.3.0" });
   });
 
   it("a power cut while staging loses at most the chunk being written: the stage resumes, it does not restart", async () => {
