@@ -10,6 +10,7 @@ import type { Uplink } from "../uplink/link.js";
 import { otaStart, otaFinish, otaManifest, otaWanted, otaChunk, otaConfirm, OtaDeps, OtaStatus } from "./agent.js";
 import { otaTopic, otaStateTopic, reportPayload, OTA_CHUNK_ROOT } from "./messages.js";
 import { MAX_HASH_FAILS } from "./stage.js";
+import { markStable } from "../runtime/safemode.js";
 
 /** chunks a battery node fetches per wake unless its board profile says otherwise (94 for a 70 KB bundle: 4 wakes) */
 export const OTA_BATTERY_CHUNKS_PER_WAKE = 24;
@@ -63,7 +64,9 @@ export function otaBoot(rt: Runtime): boolean {
     };
     o = rt.ota = { d: d, st: otaStart(d), topic: otaTopic(c.site, c.node), stateTopic: otaStateTopic(c.site, c.node), _round: [], _due: [], _timer: null, _done: null, _left: 0, _staged: 0, _sending: "", _reboot: false };
     if (o.st.report && (o.st.report.state !== "done" || rt.bootCause !== "deep-sleep")) rt.log("ota: " + o.st.report.state + (o.st.report.detail ? " (" + o.st.report.detail + ")" : "") + ", running " + rt.fw);
-    return otaFinish(d, o.st).reboot;
+    if (!otaFinish(d, o.st).reboot) return false;
+    markStable(rt.store.state);
+    return true;
   } catch (e) {
     rt.log("ota: " + e);
     rt.ota = null;
@@ -196,6 +199,9 @@ function endFetch(rt: Runtime, up: Uplink, reboot: boolean): void {
 /** battery: restart instead of the next sleep; mains: restart once the report had time to leave */
 function restartSoon(rt: Runtime): void {
   rt.rebootWanted = true;
+  // a restart the update asks for is no crash: it must not count towards a boot loop (five
+  // in a row put the new bundle in safe mode, where it never uploads and so never confirms)
+  markStable(rt.store.state);
   rt.store.save();
   if (rt.mains)
     setTimeout(function () {
