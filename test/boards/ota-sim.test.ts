@@ -7,32 +7,15 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { ensureBundle } from "../../toolchain/bundle.js";
-import { VirtualClock } from "../../sim/clock.js";
-import { SimNode } from "../../sim/node.js";
-import { createWorld } from "../../sim/world/index.js";
-import { createRng } from "../../sim/random.js";
 import { crc32 } from "../../sim/espruino/crc32.js";
 import { planRollout, type Rollout } from "../../sim/ota-rollout.js";
 import { readRecord } from "../../firmware/ota/boot.js";
 import { frameChunk, unframeChunk, type OtaReport } from "../../firmware/ota/messages.js";
-import type { BoardProfile } from "../../firmware/board.js";
-import { MemBroker } from "../support/mem-broker.js";
+import { rig, KEY, type Rig } from "../support/bundle-rig.js";
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
-const START = Date.UTC(2026, 0, 15, 8, 0, 0);
-const KEY = "c3".repeat(32);
 const STATE_TOPIC = "casanode/t/n1/ota-state";
-
-interface Rig {
-  clock: VirtualClock;
-  broker: MemBroker;
-  node: SimNode;
-  lines: Array<[number, string]>;
-  run(ms: number): void;
-  text(): string;
-  seen(re: RegExp): number[];
-}
 
 async function bundleOf(board: string): Promise<string> {
   return readFileSync(await ensureBundle(board), "latin1");
@@ -42,36 +25,6 @@ async function bundleOf(board: string): Promise<string> {
 function withVersion(bundle: string, fw: string): string {
   expect(bundle.split('"0.1.0"').length, "one version literal in the bundle").to.equal(2);
   return bundle.replace('"0.1.0"', JSON.stringify(fw));
-}
-
-async function rig(board: string, opts: { storageBytes?: number; config?: object } = {}): Promise<Rig> {
-  const profile = ((await import(`../../boards/profiles/${board}.js`)) as { profile: BoardProfile }).profile;
-  const clock = new VirtualClock(START);
-  const broker = new MemBroker(clock);
-  const lines: Array<[number, string]> = [];
-  let partial = "";
-  const node = new SimNode({
-    id: "n1", board: profile, bundle: await bundleOf(board),
-    config: { site: "t", node: "n1", keyHex: KEY, sendPeriodS: 0, ...opts.config },
-    clock, world: createWorld(5), rng: createRng(5), storageBytes: opts.storageBytes,
-    wifi: { ssid: "casanode-sim", password: "casanode-sim-ap", up: () => true },
-    createNet: broker.createNet,
-    onConsole: (t) => {
-      partial += t;
-      let i: number;
-      while ((i = partial.indexOf("\n")) >= 0) {
-        lines.push([clock.now(), partial.slice(0, i)]);
-        partial = partial.slice(i + 1);
-      }
-    },
-  });
-  node.start();
-  return {
-    clock, broker, node, lines,
-    run: (ms) => clock.runUntil(clock.now() + ms),
-    text: () => lines.map((l) => new Date(l[0]).toISOString().slice(11, 23) + " " + l[1]).join("\n"),
-    seen: (re) => lines.filter((l) => re.test(l[1])).map((l) => l[0]),
-  };
 }
 
 /** what `casanode ota` publishes, put on the broker: chunks retained, the manifest retained and sent */
@@ -135,7 +88,7 @@ describe("over-the-air updates (real bundles in the simulator)", function () {
   });
 
   it("a battery node stages 24 chunks a wake, checks, switches, boots the new bundle through .boot0 and confirms it after its first upload", async () => {
-    r = await rig("esp32-bin");
+    r = await rig("esp32-bin", {});
     r.run(20 * MIN);
     const plan = publish(r, v2);
     r.run(5 * HOUR);
@@ -153,7 +106,7 @@ describe("over-the-air updates (real bundles in the simulator)", function () {
   });
 
   it("a mains node fetches every chunk at once and switches", async () => {
-    r = await rig("esp32-noise");
+    r = await rig("esp32-noise", {});
     r.run(10 * MIN);
     const noise2 = withVersion(await bundleOf("esp32-noise"), "0.2.0");
     const plan = publish(r, noise2, { board: "esp32-noise" });
@@ -163,7 +116,7 @@ describe("over-the-air updates (real bundles in the simulator)", function () {
   });
 
   it("a Linux node (256 KB): the first update adopts the flashed bundle and restarts to free .bootcde; updates in a row (one crashing) neither run out of room nor count as a boot loop", async () => {
-    r = await rig("linux");
+    r = await rig("linux", {});
     // sooner than a mains boot counts as stable (STABLE_MS): every boot from here is in a row
     r.run(1 * MIN);
     const linux = await bundleOf("linux");
@@ -185,7 +138,7 @@ describe("over-the-air updates (real bundles in the simulator)", function () {
   });
 
   it("a power cut while staging loses at most the chunk being written: the stage resumes, it does not restart", async () => {
-    r = await rig("esp32-bin");
+    r = await rig("esp32-bin", {});
     r.run(20 * MIN);
     const plan = publish(r, v2);
     runUntil(r, () => staged(r!) >= 30 && r!.node.powerState === "awake" && r!.node.radio, 4 * HOUR);
@@ -205,7 +158,7 @@ describe("over-the-air updates (real bundles in the simulator)", function () {
     { what: "the first try of the new bundle (.boot0)", when: (name: string, data: string, off?: number) => name === "ota.try" && data === "\x00" && off === 0 },
   ]) {
     it(`a power cut inside the switch (writing ${at.what}) leaves a bundle that boots, and the update completes`, async () => {
-      r = await rig("esp32-bin");
+      r = await rig("esp32-bin", {});
       const s = r.node.storage, write = s.write.bind(s);
       let cut = 0;
       s.write = (name: string, data: any, offset?: number, size?: number) => {
@@ -228,7 +181,7 @@ describe("over-the-air updates (real bundles in the simulator)", function () {
   }
 
   it("a broker outage mid-transfer: staging pauses and resumes where it stopped when the broker is back", async () => {
-    r = await rig("esp32-bin");
+    r = await rig("esp32-bin", {});
     r.run(20 * MIN);
     const plan = publish(r, v2);
     runUntil(r, () => staged(r!) >= 24, 4 * HOUR);
@@ -243,7 +196,7 @@ describe("over-the-air updates (real bundles in the simulator)", function () {
   });
 
   it("a chunk corrupted on the broker is refused on arrival (reported), and taken once the back office publishes it again", async () => {
-    r = await rig("esp32-bin");
+    r = await rig("esp32-bin", {});
     r.run(20 * MIN);
     let good = "";
     const plan = publish(r, v2, {
@@ -262,7 +215,7 @@ describe("over-the-air updates (real bundles in the simulator)", function () {
   });
 
   it("a chunk wrong on the broker with a valid CRC: the bundle hash refuses it twice, the node reports failed (hash) and keeps its bundle", async () => {
-    r = await rig("esp32-bin", { config: { samplePeriodS: 300, uploadPeriodS: 3600 } });
+    r = await rig("esp32-bin", { samplePeriodS: 300, uploadPeriodS: 3600 });
     r.run(20 * MIN);
     publish(r, v2, {
       corrupt: (cs) => {
@@ -280,7 +233,7 @@ describe("over-the-air updates (real bundles in the simulator)", function () {
   });
 
   it("a bundle that throws at boot is rolled back at once and reported 'rolled-back (crashed at boot: ...)'; the same manifest is not taken again", async () => {
-    r = await rig("esp32-bin");
+    r = await rig("esp32-bin", {});
     r.run(20 * MIN);
     const crashing = 'throw new Error("boom at boot");\n' + v2;
     const plan = publish(r, crashing);
@@ -296,7 +249,7 @@ describe("over-the-air updates (real bundles in the simulator)", function () {
   });
 
   it("a bundle for another board is refused (wrong-board), nothing staged", async () => {
-    r = await rig("esp32-bin");
+    r = await rig("esp32-bin", {});
     r.run(20 * MIN);
     publish(r, withVersion(await bundleOf("esp32-air"), "0.2.0"), { board: "esp32-air" });
     r.run(3 * HOUR);
@@ -307,7 +260,7 @@ describe("over-the-air updates (real bundles in the simulator)", function () {
   });
 
   it("a forged manifest (signed with another key) is refused (bad-mac), nothing staged", async () => {
-    r = await rig("esp32-bin");
+    r = await rig("esp32-bin", {});
     r.run(20 * MIN);
     publish(r, v2, { keyHex: "5a".repeat(32) });
     r.run(3 * HOUR);
@@ -317,7 +270,7 @@ describe("over-the-air updates (real bundles in the simulator)", function () {
   });
 
   it("an update that does not fit beside what the queue needs is refused (no-room), and no reading is dropped for it", async () => {
-    r = await rig("esp32-bin", { storageBytes: 272 * 1024 });
+    r = await rig("esp32-bin", {}, { storageBytes: 272 * 1024 });
     r.run(20 * MIN);
     publish(r, v2);
     r.run(3 * HOUR);
