@@ -5,7 +5,6 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { ensureBundle } from "../../toolchain/bundle.js";
 import { boardNames } from "../../toolchain/boards.mjs";
 import { BOOT_BASE_MS, esp32BootMs, scanMsPerByte, cpuFactor } from "../../sim/boot-time.js";
 import { readNodeStats } from "../../firmware/runtime/stats.js";
