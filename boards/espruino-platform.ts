@@ -3,6 +3,7 @@
 // this same code against its emulation of those globals.
 
 import { sha256 } from "../firmware/crypto/sha256.js";
+import { selectorInstalled } from "../firmware/ota/boot.js";
 import type { Platform, WakeCause } from "../firmware/platform.js";
 import type { ConsolePort } from "../firmware/runtime/lock.js";
 
@@ -55,6 +56,10 @@ export function espruinoPlatform(profile?: { bleConsole?: { on: boolean } }): Pl
     sha256: function (data: string) {
       return crypto ? E.toString(new Uint8Array(crypto.SHA256(data))) : sha256(data);
     },
+    crc32: function (data: string) {
+      return E.CRC32(data) >>> 0;
+    },
+    otaSlot: typeof global.__ota === "string" ? global.__ota : "",
     wakeCause: function () {
       return cause;
     },
@@ -64,9 +69,11 @@ export function espruinoPlatform(profile?: { bleConsole?: { on: boolean } }): Pl
         }
       : undefined,
     maxDeepSleepMs: ESP32_MAX_DEEP_SLEEP_MS,
+    // the Linux build restarts from its flash with load() (E.reboot() there does not return):
+    // from a timeout, since load() called while boot code runs does nothing (measured on 2v29)
     reboot: function () {
       if (esp) esp.reboot();
-      else if (E.reboot) E.reboot();
+      else setTimeout(load, 1);
     },
     watchdog: {
       enable: function (seconds: number) {
@@ -88,9 +95,12 @@ export function espruinoPlatform(profile?: { bleConsole?: { on: boolean } }): Pl
           },
           // ESP32.enableBLE stores the flag, erases the saved code (Espruino's targets/esp32/jswrap_esp32.c:
           // jsfRemoveCodeFromFlash: .bootcde too) and restarts: a .boot0 (run before .bootcde,
-          // jsflash.c jsfLoadBootCodeFromFlash) copies the firmware back, then erases itself
+          // jsflash.c jsfLoadBootCodeFromFlash) copies the firmware back, then erases itself.
+          // With the OTA boot selector in .boot0 the firmware is in a slot (fw.a/fw.b), which
+          // enableBLE leaves alone: nothing to keep, and .boot0 must never be rewritten then
           set: function (on: boolean) {
             var s = require("Storage");
+            if (selectorInstalled(s)) return (esp as ESP32Module).enableBLE(on);
             // firmware not in .bootcde (sent to RAM, or save()d): the restart would lose it
             if (!s.read(".bootcde")) throw new Error("no .bootcde to keep");
             try {

@@ -38,6 +38,8 @@ export interface BoardProfile {
    * `budgetMahPerDay` leaves room for `awakeSPerDay` of it (sim/ble-console.ts checks).
    */
   bleConsole?: { on: boolean; awakeSPerDay?: number; budgetMahPerDay?: number };
+  /** over-the-air update chunks a battery node fetches per wake (default OTA_BATTERY_CHUNKS_PER_WAKE); mains nodes fetch them all */
+  otaChunksPerWake?: number;
   /** flash Espruino gives Storage on this board's build, bytes (default: by chip, see storageBytesOf) */
   storageBytes?: number;
   /** config values this board starts from before the node's own config is applied */

@@ -14,6 +14,7 @@ import { Scheduler } from "./runtime/cycle.js";
 import type { Runtime, LampControl, NodeState } from "./runtime/state.js";
 import { noteBoot, bootLoop, startWatchdog } from "./runtime/safemode.js";
 import { makeConsole, diagReport } from "./runtime/console.js";
+import { otaBoot } from "./ota/run.js";
 import { ConsoleLock } from "./runtime/lock.js";
 import type { ConsolePort } from "./runtime/lock.js";
 import type { NodeConsole } from "./runtime/console.js";
@@ -133,7 +134,7 @@ function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuat
     fw: FIRMWARE_VERSION, platform: platform, board: board, config: config, store: store, energy: energy,
     sensors: sensors, actuators: actuators || [], drivers: sensors.concat(actuators || []), lamp: null, bootCause: cause, bootAt: bootAt,
     safe: "", configErrors: errors, mains: board.power.source === "mains" || !platform.deepSleep,
-    fileRaw: f.raw, fileSum: sum, last: {}, uplink: null, lastCycleAt: 0, rebootWanted: false,
+    fileRaw: f.raw, fileSum: sum, last: {}, uplink: null, lastCycleAt: 0, rebootWanted: false, ota: null,
     log: function (line: string) {
       try {
         platform.log(line);
@@ -186,6 +187,21 @@ function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuat
     for (i = 0; i < board.devices.length; i++) names.push(board.devices[i].name + "=" + board.devices[i].model);
     rt.log("devices: " + (names.length ? names.join(" ") : "none") + "; " + (rt.mains ? "mains, always on" : "battery, deep sleep") + "; every " + config.samplePeriodS + " s, upload every " + config.uploadPeriodS + " s");
     if (config.keyHex === defaultConfig(board).keyHex) rt.log("WARNING: development command key (provision a real one)");
+  }
+
+  // an update: where it stands, and a check or switch a power cut interrupted finished now
+  if (otaBoot(rt)) {
+    rt.log("ota: restarting into the new bundle");
+    store.save();
+    platform.reboot();
+    var restarting = function () {
+      return "restarting into a new bundle";
+    };
+    return { diag: restarting, status: restarting, config: restarting, queue: restarting, help: restarting, selftest: restarting, restart: function () {
+      return true;
+    }, lock: function () {
+      return false;
+    } };
   }
 
   var sched = new Scheduler(rt);

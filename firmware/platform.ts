@@ -17,6 +17,10 @@ export interface Platform {
   wifi?: WifiModule;
   /** raw SHA-256 of a binary string, as a binary string of 32 chars */
   sha256(data: string): string;
+  /** CRC-32 of a binary string, unsigned (E.CRC32): over-the-air updates need it; absent, a node takes none */
+  crc32?(data: string): number;
+  /** the Storage file the boot selector ran this bundle from (global __ota, set by .boot0), "" for .bootcde */
+  otaSlot?: string;
   /** why this boot happened */
   wakeCause(): WakeCause;
   /** sleep the chip for ms; the next boot starts the bundle afresh. Absent where the chip can't. */

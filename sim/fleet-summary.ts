@@ -8,6 +8,7 @@ import type { AppliedFault } from "./faults.js";
 import type { BoardProfile } from "../firmware/board.js";
 import { readNodeStats } from "../firmware/runtime/stats.js";
 import type { SimDevice } from "./devices/types.js";
+import type { FleetOtaSummary } from "./ota-fleet.js";
 
 const DAY_MS = 86_400_000;
 
@@ -165,6 +166,8 @@ export interface FleetSummary {
   totals: FleetTotals;
   nodes: NodeSummary[];
   faults: AppliedFault[];
+  /** the over-the-air rollout of the run (--ota), per node the version it ends on */
+  ota?: FleetOtaSummary;
 }
 
 /** what the summary reads of a fleet member at the end of the run */

@@ -23,7 +23,8 @@ import { parseReplaySpec, type ReplaySpec } from "./replay.js";
 import { SimOptionError, checkRunOptions, parseBrokerUrl } from "./options.js";
 import { IoWatch } from "./fleet-io-watch.js";
 import { startObserver } from "./fleet-observer.js";
-import { createMembers, planNodes, resolveReplays, serveConsoles, type FleetMember, type FleetNodeFactory } from "./fleet-members.js";
+import { createMembers, planNodes, resolveReplays, serveConsoles, SITE, type FleetMember, type FleetNodeFactory } from "./fleet-members.js";
+import { startFleetOta, bundleVersion, type FleetOta } from "./ota-fleet.js";
 import { runClockLoop, type FleetProgress } from "./fleet-loop.js";
 import { summarise, type FleetResult, type RunnerStats } from "./fleet-summary.js";
 import type { BoardProfile } from "../firmware/board.js";
@@ -67,6 +68,8 @@ export interface FleetOptions {
   config?: { [field: string]: unknown };
   /** Storage (flash) of every node, bytes (default: the board's, 896 KB on ESP32) */
   storageBytes?: number;
+  /** an over-the-air rollout published during the run (sim/ota-fleet.ts; the CLI's --ota) */
+  ota?: FleetOta;
   /** virtual start, ms since the epoch (default: the VirtualClock's) */
   startMs?: number;
   /** queue depth and charge are sampled this often for the report (default: duration / 288) */
@@ -142,6 +145,7 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
   const members: FleetMember[] = [];
   const byId = new Map<string, FleetMember>();
   let observer: mqtt.MqttClient | undefined;
+  let ota: Awaited<ReturnType<typeof startFleetOta>> | undefined;
   const consoleServers: Array<{ close(): unknown }> = [];
   try {
     // the observer: what a city back-end would see
@@ -158,6 +162,7 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
     if (options.powerCuts) specs.push(...randomPowerCuts(options.powerCuts, createRng(forkSeed(seed, "power-cuts")), members.map((m) => m.info.id), durationMs));
     faults.schedule(specs);
     if (options.consolePort !== undefined) await serveConsoles(members, options.consolePort, log, consoleServers);
+    if (options.ota) ota = await startFleetOta({ brokerUrl: broker.url, clock, site: SITE, ota: options.ota, members, baseFw: (b) => bundleVersion(bundles.get(b) ?? "") ?? "?", log });
 
     // the clock loop
     for (const m of members) m.node.start();
@@ -171,6 +176,7 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
     const wallMs = performance.now() - wallStart;
     runner.lateReplies = io.lateReplies;
     const summary = summarise({ seed, startMs, endMs: finalMs, boards: [...profiles.keys()], broker: options.broker ?? "embedded", realtime: !!options.realtime, stoppedEarly: aborted, wallMs, members, applied: faults.applied });
+    if (ota) summary.ota = ota.summary();
     for (const m of members) m.trace.power = m.node.trace.slice();
     return { summary, traces: { startMs, endMs: finalMs, nodes: members.map((m) => m.trace) }, nodes: members.map((m) => m.info), runner };
   } finally {
@@ -183,6 +189,7 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
     }
     for (const s of consoleServers) await Promise.resolve(s.close()).catch(() => {});
     if (observer) await observer.endAsync(true).catch(() => {});
+    if (ota) await ota.stop();
     io.close();
     await broker.stop();
   }

@@ -13,6 +13,8 @@ import { SimOptionError, checkRunOptions } from "../sim/options.js";
 import { DEFAULT_NET_LATENCY, parseRtt, type NetLatency } from "../sim/espruino/net.js";
 import type { FleetProgress } from "../sim/fleet-loop.js";
 import type { FleetSummary } from "../sim/fleet-summary.js";
+import { parseOtaOption, formatOtaSummary, type FleetOta } from "../sim/ota-fleet.js";
+import { defaultFleetBoards } from "../toolchain/boards.mjs";
 
 interface SimCliOptions {
   board?: string[];
@@ -32,6 +34,9 @@ interface SimCliOptions {
   report?: string;
   config?: string;
   storageKb?: string;
+  ota?: string;
+  otaBoard?: string;
+  otaFw?: string;
 }
 
 const collect = (value: string, previous: string[] | undefined) => (previous ?? []).concat([value]);
@@ -53,7 +58,7 @@ function wholeNumber(name: string, text: string | undefined): number | undefined
 export function checkSimOptions(o: SimCliOptions): {
   boards: string[]; nodes?: number; durationMs: number; seed: number; broker?: string; realtime: boolean; netLatency: NetLatency;
   faults: FaultSpec[]; powerCuts?: number; replay: ReplaySpec[]; consolePort?: number; summary?: string; report?: string;
-  config?: { [field: string]: unknown }; storageBytes?: number;
+  config?: { [field: string]: unknown }; storageBytes?: number; ota?: FleetOta;
 } {
   let durationMs = 0;
   // a bare 0 would get "no unit (use e.g. 0m)", which is refused next
@@ -127,7 +132,16 @@ export function checkSimOptions(o: SimCliOptions): {
     if (err instanceof SimOptionError || err instanceof FaultSpecError) refuse(err.message);
     throw err;
   }
-  return { ...values, realtime: !!o.realtime, faults, replay, summary: o.summary, report: o.report };
+  let ota: FleetOta | undefined;
+  if (o.ota !== undefined) {
+    try {
+      ota = parseOtaOption(o.ota, { board: o.otaBoard, fw: o.otaFw, boards: values.boards.length ? values.boards : defaultFleetBoards(), durationMs });
+    } catch (err) {
+      if (err instanceof SimOptionError) refuse(err.message);
+      throw err;
+    }
+  } else if (o.otaBoard !== undefined || o.otaFw !== undefined) refuse("--ota-board and --ota-fw go with --ota <bundle>@<time>");
+  return { ...values, realtime: !!o.realtime, faults, replay, summary: o.summary, report: o.report, ota };
 }
 
 /** refuse an output file that cannot be written, before the run rather than after it */
@@ -217,6 +231,7 @@ export function formatSummary(s: FleetSummary): string {
   const bad = s.nodes.filter((n) => n.badTimesAtBroker > 0);
   if (bad.length) lines.push(`BAD TIMES at the broker: ${bad.map((n) => `${n.id} ${n.badTimesAtBroker}`).join(", ")} reading(s) stamped outside the run`);
   if (t.duplicatesAtBroker) lines.push(`${t.duplicatesAtBroker} reading(s) reached the broker more than once`);
+  if (s.ota) lines.push(...formatOtaSummary(s.ota));
   return lines.join("\n");
 }
 
@@ -290,7 +305,10 @@ export function registerSim(program: Command): Command {
     .option("--report <file.html>", "write an HTML report with plots")
     .option("--config <file.json>", "config fields for every node over the simulator's own, e.g. {\"queueMax\": 8000} (checked by the node's validator)")
     .option("--storage-kb <n>", "Storage (flash) of every node in KB (default: the board's, 896 on ESP32)")
-    .addHelpText("after", "\nExamples:\n  casanode sim\n  casanode sim --board esp32-air --nodes 20 --duration 2d --report run.html\n  casanode sim --fault wifi-down@2h+30m --fault unplug:pm@6h+1h --power-cuts 5\n  casanode sim --board esp32-air --duration 6h --replay pm=sds011-capture.hex\n")
+    .option("--ota <bundle@time>", "publish an over-the-air update at <time> as casanode ota does, e.g. dist/esp32-bin.js@2h; the summary gives each node's version at the end")
+    .option("--ota-board <name>", "the board the --ota bundle is for (default: its file name, or the run's only board)")
+    .option("--ota-fw <version>", "the version the --ota bundle reports (default: the one x.y.z in it)")
+    .addHelpText("after", "\nExamples:\n  casanode sim\n  casanode sim --board esp32-air --nodes 20 --duration 2d --report run.html\n  casanode sim --fault wifi-down@2h+30m --fault unplug:pm@6h+1h --power-cuts 5\n  casanode sim --board esp32-air --duration 6h --replay pm=sds011-capture.hex\n  casanode sim --board esp32-bin --nodes 4 --duration 8h --ota new-bin.js@2h --ota-fw 0.2.0\n")
     .action(async (raw: SimCliOptions) => {
       const o = checkSimOptions(raw);
       const { runFleet } = await import("../sim/fleet.js");
@@ -314,6 +332,7 @@ export function registerSim(program: Command): Command {
           consolePort: o.consolePort,
           config: o.config,
           storageBytes: o.storageBytes,
+          ota: o.ota,
           onProgress: (p) => reporter.update(p),
           log: o.realtime || o.consolePort !== undefined ? (line) => console.log(line) : undefined,
           signal: abort.signal,

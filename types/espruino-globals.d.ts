@@ -26,6 +26,8 @@ declare function setInterval(callback: () => void, ms: number): number;
 declare function clearTimeout(id?: number): void;
 declare function clearInterval(id?: number): void;
 declare function print(...args: any[]): void;
+/** restart the interpreter and run the boot code in flash (.boot0, .bootcde) */
+declare function load(): void;
 declare function btoa(data: string): string;
 declare function atob(data: string): string;
 

@@ -11,5 +11,6 @@ export const profile: BoardProfile = {
   // the Linux build has no Bluetooth
   bleConsole: { on: false },
   devices: [],
-  defaults: { samplePeriodS: 60, uploadPeriodS: 60 },
+  // 256 KB of Storage: two bundle slots (an update beside the running one) leave room for 804 values
+  defaults: { samplePeriodS: 60, uploadPeriodS: 60, queueMax: 800 },
 };

@@ -11,8 +11,8 @@
 // `new MqttClient(net, options)` still works (a constructor returning an object returns it).
 
 import {
-  CONNACK, PUBLISH, PUBACK, SUBACK, PINGRESP, PINGREQ_PACKET, DISCONNECT_PACKET, MqttPacket, MqttWill, PacketReader,
-  connackReason, encodeConnect, encodePublish, encodePuback, encodeSubscribe,
+  CONNACK, PUBLISH, PUBACK, SUBACK, UNSUBACK, PINGRESP, PINGREQ_PACKET, DISCONNECT_PACKET, MqttPacket, MqttWill, PacketReader,
+  connackReason, encodeConnect, encodePublish, encodePuback, encodeSubscribe, encodeUnsubscribe,
 } from "./packet.js";
 
 export interface MqttClientOptions {
@@ -97,6 +97,11 @@ export interface MqttClient {
   /** Subscribe to one filter; kept and sent again whenever the broker has no session for us. */
   subscribe(topic: string, qos: number, done?: SubscribeDone): void;
   /**
+   * Drop these filters (one UNSUBSCRIBE packet): forgotten at once, so a reconnect never
+   * subscribes them again; `done` on the UNSUBACK, or "down"/"aborted" when it cannot come.
+   */
+  unsubscribe(topics: string[], done?: PublishDone): void;
+  /**
    * One PINGREQ: cb(null) on its PINGRESP. TCP keeps order, so everything the broker sent
    * before answering (a persistent session's queued messages) has been handled by then.
    * cb(reason) if the connection ends first.
@@ -114,6 +119,8 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
   var tConn: any = null, tPing: any = null, tPong: any = null, tRetry: any = null, tPump: any = null;
   /** roundTrip() callbacks waiting for a PINGRESP */
   var pongs: PublishDone[] = [];
+  /** UNSUBSCRIBEs awaiting their UNSUBACK */
+  var unsubs: Array<{ id: number; done: PublishDone | null }> = [];
 
   function call(f: any, a?: any, b?: any, c?: any, d?: any): void {
     if (!f) return;
@@ -164,8 +171,10 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
 
   /** Tear the connection down; inflight messages stay for the next connection. */
   function drop(reason: string): void {
-    var s = sock, was = state;
+    var s = sock, was = state, us = unsubs;
     pong(reason);
+    unsubs = [];
+    for (var i = 0; i < us.length; i++) call(us[i].done, reason);
     tConn = stop(tConn);
     tPing = stop(tPing);
     tPong = stop(tPong);
@@ -261,6 +270,13 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
           break;
         }
       }
+    } else if (p.type === UNSUBACK) {
+      for (i = 0; i < unsubs.length; i++) {
+        if (unsubs[i].id === p.id) {
+          call(unsubs.splice(i, 1)[0].done, null);
+          break;
+        }
+      }
     } else if (p.type === PINGRESP) {
       tPong = stop(tPong);
       pong(null);
@@ -351,6 +367,15 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       var s: Subscription = { topic: topic, qos: qos, id: 0, acked: false, done: done };
       subs.push(s);
       if (state === CONNECTED) sendSub(s);
+    },
+    unsubscribe: function (topics, done) {
+      for (var i = subs.length - 1; i >= 0; i--) if (topics.indexOf(subs[i].topic) >= 0) subs.splice(i, 1);
+      if (state !== CONNECTED || !topics.length) return later(done, state === CONNECTED ? null : "down");
+      // never an undefined property: 2v29 throws ReferenceError reading one through a call's
+      // result (unsubs.splice(i, 1)[0].done, docs/espruino-dialect.md)
+      var u = { id: nextId(), done: done || null };
+      unsubs.push(u);
+      send(encodeUnsubscribe(u.id, topics));
     },
     roundTrip: function (cb) {
       if (state !== CONNECTED) return later(cb, "down");

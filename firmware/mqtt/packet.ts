@@ -1,6 +1,6 @@
 // MQTT 3.1.1 packets (OASIS mqtt-v3.1.1-os) as binary strings, one char per byte, as
 // Espruino's net sockets deliver them. Only what a QoS 0/1 client needs: it encodes
-// CONNECT, PUBLISH, PUBACK, SUBSCRIBE, PINGREQ, DISCONNECT and decodes what a broker sends.
+// CONNECT, PUBLISH, PUBACK, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT and decodes what a broker sends.
 // Topics and payloads are byte strings: the firmware keeps them ASCII (no UTF-8 on ESP32).
 
 export const CONNECT = 1;
@@ -9,6 +9,8 @@ export const PUBLISH = 3;
 export const PUBACK = 4;
 export const SUBSCRIBE = 8;
 export const SUBACK = 9;
+export const UNSUBSCRIBE = 10;
+export const UNSUBACK = 11;
 export const PINGREQ = 12;
 export const PINGRESP = 13;
 export const DISCONNECT = 14;
@@ -25,7 +27,7 @@ export const DISCONNECT_PACKET = String.fromCharCode(0xe0, 0);
 /** A decoded server-to-client packet; which fields are set depends on `type`. */
 export interface MqttPacket {
   type: number;
-  /** packet identifier (PUBLISH qos>0, PUBACK, SUBACK) */
+  /** packet identifier (PUBLISH qos>0, PUBACK, SUBACK, UNSUBACK) */
   id?: number;
   sessionPresent?: boolean;
   /** CONNACK return code, 0 = accepted */
@@ -123,6 +125,13 @@ export function encodeSubscribe(id: number, topic: string, qos: number): string 
   return frame(0x82, u16(id) + field(topic) + String.fromCharCode(qos));
 }
 
+/** UNSUBSCRIBE of several topic filters in one packet (flags 0010 mandatory, spec 3.10.1) */
+export function encodeUnsubscribe(id: number, topics: string[]): string {
+  var b = u16(id);
+  for (var i = 0; i < topics.length; i++) b += field(topics[i]);
+  return frame(0xa2, b);
+}
+
 function get16(s: string, i: number): number {
   return (s.charCodeAt(i) << 8) | s.charCodeAt(i + 1);
 }
@@ -154,7 +163,7 @@ export function decodePacket(first: number, body: string): MqttPacket | string {
     return { type: type, topic: topic, payload: body.substring(i), qos: qos, dup: (flags & 8) > 0, retain: (flags & 1) > 0, id: id };
   }
   if (flags) return "malformed";
-  if (type === PUBACK) {
+  if (type === PUBACK || type === UNSUBACK) {
     if (n !== 2 || !(id = get16(body, 0))) return "malformed";
     return { type: type, id: id };
   }

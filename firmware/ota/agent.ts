@@ -36,6 +36,11 @@ export interface OtaStatus {
   job: Job | null;
   /** publish retained on ota-state (when it differs from the last one published) */
   report: OtaReport | null;
+  /**
+   * the flashed .bootcde was adopted into a slot to make room: restart, so the selector
+   * erases it, and take the manifest again then (it is retained)
+   */
+  restart?: boolean;
 }
 
 export interface ChunkOutcome {
@@ -98,14 +103,27 @@ export function otaManifest(d: OtaDeps, st: OtaStatus, payload: any): OtaReport 
   if (rec && rec.n > 0) return report(d, "refused", m, { error: "busy", detail: "bundle " + rec.id + " on trial" });
   if (rec && rec.rb && rec.rb.id === id && m.ctr <= rec.mc) return report(d, "rolled-back", m, { error: "rolled-back", detail: rec.rb.why });
   if (job && job.m.sha === m.sha && job.m.ctr === m.ctr) return st.report || fetching(d, job); // the same job, retained
-  need = stageBytes(m) + (rec ? 0 : fileBytes((s.read(".bootcde") || "").length));
-  // a job being replaced gives its room back
-  if ((e = fitError(need, d.room() + (job ? stageBytes(job.m) : 0), d.queue().queued, d.queue().max))) return report(d, "refused", m, { error: "no-room", detail: e });
+  var copy = rec ? 0 : fileBytes((s.read(".bootcde") || "").length), q = d.queue();
+  // a job being replaced gives its room back; else the bundle kept in the idle slot (the one
+  // before the running one) is erased to stage into it
+  var idle = rec && !job ? s.read(stagingSlot(rec), 0, 1) !== undefined ? (s.read(stagingSlot(rec)) as string).length : -1 : -1;
+  var room = d.room() + (job ? stageBytes(job.m) : idle >= 0 ? fileBytes(idle) : 0);
+  need = stageBytes(m) + copy;
+  e = fitError(need, room, q.queued, q.max);
+  // the first update on a small flash: .bootcde, its copy in a slot and the stage do not fit
+  // together, but the selector erases .bootcde at the next boot: adopt now, stage after it
+  var adoptFirst = !!e && !rec && copy > 0 && !fitError(copy, room, q.queued, q.max) && !fitError(stageBytes(m), room, q.queued, q.max);
+  if (e && !adoptFirst) return report(d, "refused", m, { error: "no-room", detail: e });
   try {
     if (job) endStage(s, true);
     st.job = null;
     if (!rec) rec = st.rec = adoptBootcde(s, d.crc, d.fw);
     if (!rec) return report(d, "refused", m, { error: "no-bundle", detail: "no .bootcde and no boot record" });
+    if (adoptFirst) {
+      st.restart = true;
+      d.log("ota: the flashed bundle is now in " + rec.run + ": restarting to free .bootcde before staging " + m.fw);
+      return (st.report = report(d, "fetching", m, { have: 0, of: chunkCount(m), detail: "adopted the flashed bundle; restarting to make room" }));
+    }
     job = st.job = beginStage(s, m, stagingSlot(rec));
   } catch (x) {
     return report(d, "failed", m, { error: "storage", detail: ("" + x).substring(0, 80) });

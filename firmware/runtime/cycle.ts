@@ -21,6 +21,7 @@ import { handleCommand, refuseTooLarge } from "./commands.js";
 import { Uplink } from "../uplink/link.js";
 import { startLamp, cycleLamp, lampRead } from "../streetlight/hook.js";
 import { clearBootLoop, markStable, SAFE_SLEEP_MS, STABLE_MS, TICK_MS } from "./safemode.js";
+import { otaFetch, otaMessage, otaPublish, otaUploaded, otaWantsLink } from "../ota/run.js";
 
 /** the RTC may wake a little early: wait for the slot rather than sleep again */
 export const EARLY_WAKE_MS = 2000;
@@ -237,7 +238,7 @@ export class Scheduler {
         // the readings are durable before the radio goes on
         rt.store.save();
         var why = out.raised.length ? "alarm " + out.raised.join(",") : out.closed ? self.sendWhy() : "";
-        if (!why) why = rt.bootCause !== "deep-sleep" && !synced ? "boot" : self.retryDue() ? "retry" : "";
+        if (!why) why = rt.bootCause !== "deep-sleep" && !synced ? "boot" : self.retryDue() ? "retry" : otaWantsLink(rt) ? "ota" : "";
         if (!why) return self.finishBattery();
         rt.log("upload: " + why);
         self.session(function () {
@@ -318,16 +319,24 @@ export class Scheduler {
     t = setTimeout(function () {
       end("session-timeout");
     }, rt.config.wifiTimeoutMs + SESSION_EXTRA_MS);
+    up.onUp = function () {
+      otaPublish(rt, up);
+    };
     var opened = function (err: string | null) {
       if (err) return end(err);
       if (rt.bootCause !== "deep-sleep" || rt.safe) up.diag();
       up.flush(function (e2) {
         if (e2) return end(e2);
-        // commands queued while we slept arrive now (persistent session): one round trip
-        // proves they all have, then their acks' PUBACKs; lingerMs caps the wait
-        up.settle(rt.config.lingerMs, function (e3) {
-          if (e3) rt.log("uplink: " + e3);
-          end(null);
+        // a bundle on trial that got this far keeps itself
+        if (self.configured) otaUploaded(rt, up);
+        // then this wake's share of an update's chunks (bounded: the cycle stays short)
+        otaFetch(rt, up, function () {
+          // commands queued while we slept arrive now (persistent session): one round trip
+          // proves they all have, then their acks' PUBACKs; lingerMs caps the wait
+          up.settle(rt.config.lingerMs, function (e3) {
+            if (e3) rt.log("uplink: " + e3);
+            end(null);
+          });
         });
       });
     };
@@ -375,7 +384,7 @@ export class Scheduler {
     if (!rt.safe && !rt.configErrors.length) markStable(st);
     rt.store.save();
     if (rt.rebootWanted) {
-      rt.log("rebooting (command)");
+      rt.log("rebooting (" + (rt.ota && rt.ota.st.report && rt.ota.st.report.state === "trial" ? "update" : "command") + ")");
       rt.platform.reboot();
       return;
     }
@@ -402,6 +411,12 @@ export class Scheduler {
     up.onTooLarge = function (bytes, head) {
       refuseTooLarge(rt, bytes, head);
     };
+    if (rt.ota) {
+      up.otherTopic = rt.ota.topic;
+      up.onOther = function (topic, payload) {
+        otaMessage(rt, up, topic, payload);
+      };
+    }
     return up;
   }
 
@@ -414,7 +429,9 @@ export class Scheduler {
         self.diagSent = true;
         up.diag();
       }
+      otaPublish(self.rt, up);
       self.flushMains();
+      otaFetch(self.rt, up, null);
     };
     up.open(function () {});
   }
@@ -424,6 +441,7 @@ export class Scheduler {
     if (!rt.uplink || !rt.uplink.isUp()) return;
     rt.uplink.flush(function (err) {
       self.upDone(err);
+      if (!err && self.configured) otaUploaded(rt, rt.uplink);
     });
   }
 
@@ -440,6 +458,8 @@ export class Scheduler {
         if (out.raised.length && rt.uplink && rt.uplink.isUp()) rt.uplink.status("online");
         self.flushMains();
       }
+      // an update's chunks that did not come (broker down, a chunk bad on it): try again
+      if (rt.uplink && rt.uplink.isUp() && otaWantsLink(rt)) otaFetch(rt, rt.uplink, null);
       setTimeout(function () {
         self.mainsTick();
       }, rt.store.state.next - Date.now());

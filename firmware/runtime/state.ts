@@ -11,6 +11,7 @@ import type { StreetlightState, StreetlightStatus, TickResult } from "../streetl
 import type { Store } from "./store.js";
 import type { EnergyLedger } from "./energy.js";
 import type { Uplink } from "../uplink/link.js";
+import type { OtaRun } from "../ota/run.js";
 
 // ---- persisted (plain JSON) ----
 
@@ -148,6 +149,8 @@ export interface NodeState {
   dev: { [name: string]: { ok: number; bad: number; last: string } };
   /** when the last state save was, ms (sleep accounting) */
   savedAt: number;
+  /** the last ota-state report the broker acknowledged (firmware/ota/run.ts publishes only a changed one) */
+  otaSent?: string;
 }
 
 // ---- one boot ----
@@ -204,8 +207,10 @@ export interface Runtime {
   uplink: Uplink | null;
   /** end of the last completed cycle, ms (watchdog health; cycle.ts) */
   lastCycleAt: number;
-  /** a "reboot" command was accepted: reboot instead of sleeping (commands.ts) */
+  /** a "reboot" command was accepted, or an update switched bundles: reboot instead of sleeping (commands.ts, ota/run.ts) */
   rebootWanted: boolean;
+  /** where an over-the-air update stands (ota/run.ts; null on a platform without E.CRC32 or with a refused config) */
+  ota: OtaRun | null;
   /** the console line out (node.ts wraps it in the console lock) */
   log(line: string): void;
 }

@@ -41,8 +41,13 @@ export const FILE_OVERHEAD_BYTES = 32;
 export const ESP32_STORAGE_BYTES = 896 * 1024;
 /** Espruino's Linux build fakes 256 KB of flash */
 export const LINUX_STORAGE_BYTES = 256 * 1024;
-/** Storage kept for the firmware (.bootcde, 51-68 KB today) and casanode.json (< 1 KB) */
-export const CODE_RESERVE_BYTES = 128 * 1024;
+/** one bundle slot (fw.a / fw.b, or .bootcde): the bundles are 80-97 KB today */
+export const BUNDLE_SLOT_BYTES = 100 * 1024;
+/**
+ * Storage kept for the firmware: two bundle slots (the running one and an update staged beside
+ * it, docs/ota.md), plus casanode.json, the boot selector .boot0, boot records and staging marks
+ */
+export const CODE_RESERVE_BYTES = 2 * BUNDLE_SLOT_BYTES + 4 * 1024;
 /** the two state slots: each < 1.5 KB measured, one 4 KB flash page allowed each */
 export const STATE_RESERVE_BYTES = 2 * 4096;
 /**
@@ -204,7 +209,7 @@ export class Store {
    * first) in less than free + trash, trash counted by data size (without the header and
    * padding getStats counts: <= 35 bytes a file). getStats is missing on SAVE_ON_FLASH builds.
    */
-  private room(): number {
+  room(): number {
     var st = this.storage.getStats ? this.storage.getStats() : null;
     if (!st) return this.storage.getFree();
     var trash = st.trashBytes - 35 * st.trashCount - 1;

@@ -42,6 +42,9 @@ export class Uplink {
   onTooLarge: ((bytes: number, head: string) => void) | null;
   /** (re)connected to the broker */
   onUp: (() => void) | null;
+  /** subscribed with the persistent session besides cmd (the ota topic); messages on any topic but cmd go to onOther */
+  otherTopic: string;
+  onOther: ((topic: string, payload: string) => void) | null;
   private flushing: Done[] | null;
   private wifiUp: boolean;
   private wifiTimer: any;
@@ -60,6 +63,8 @@ export class Uplink {
     this.onCommand = null;
     this.onTooLarge = null;
     this.onUp = null;
+    this.otherTopic = "";
+    this.onOther = null;
     this.flushing = null;
     this.wifiUp = false;
     this.wifiTimer = null;
@@ -176,7 +181,9 @@ export class Uplink {
         maxPacketBytes: MAX_INBOUND_BYTES,
       }));
       m.onMessage = function (topic, payload) {
-        if (topic === self.topics.cmd && self.onCommand) self.onCommand(payload);
+        if (topic === self.topics.cmd) {
+          if (self.onCommand) self.onCommand(payload);
+        } else if (self.onOther) self.onOther(topic, payload);
       };
       // acknowledged to the broker but never buffered: say so on the ack topic
       m.onTooLarge = function (topic, bytes, head) {
@@ -204,6 +211,7 @@ export class Uplink {
         rt.log("mqtt: " + code);
       };
       m.subscribe(self.topics.cmd, 1);
+      if (self.otherTopic) m.subscribe(self.otherTopic, 1);
       m.connect();
     });
   }
@@ -229,6 +237,15 @@ export class Uplink {
       return;
     }
     this.pub(this.topics[kind], payload, retain, done);
+  }
+
+  /** QoS 1 to a topic of the node's own (the ota-state report), counted like the others */
+  publishTo(topic: string, payload: string, retain: boolean, done?: Done): void {
+    if (!this.client) {
+      if (done) done("down");
+      return;
+    }
+    this.pub(topic, payload, retain, done);
   }
 
   /** every QoS 1 publish goes here, so close() knows, by PUBACK, when none is left */

@@ -30,7 +30,8 @@ async function node(board: string, bleEnabled: boolean) {
     onConsole: (t) => void (serial += t),
   });
   n.start();
-  clock.advance(5000);
+  // booted, joined and the clock set by SNTP (the lock's waits are in clock time)
+  clock.advance(20000);
   return { n, clock, serial: () => serial };
 }
 

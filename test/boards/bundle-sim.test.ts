@@ -5,75 +5,19 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { ensureBundle } from "../../toolchain/bundle.js";
 import { boardNames } from "../../toolchain/boards.mjs";
-import { VirtualClock } from "../../sim/clock.js";
-import { SimNode } from "../../sim/node.js";
 import { BOOT_BASE_MS, esp32BootMs, scanMsPerByte, cpuFactor } from "../../sim/boot-time.js";
-import { createWorld } from "../../sim/world/index.js";
-import { createRng } from "../../sim/random.js";
-import type { WorldModel } from "../../sim/world/types.js";
-import type { BoardProfile } from "../../firmware/board.js";
 import { readNodeStats } from "../../firmware/runtime/stats.js";
 import { signCommand } from "../../firmware/messages/commands.js";
 import { QUANTITIES } from "../../drivers/quantities.js";
-import { MemBroker } from "../support/mem-broker.js";
-import type { NetLatency } from "../../sim/espruino/net.js";
+import type { MemBroker } from "../support/mem-broker.js";
+import { rig, START, KEY, type Rig } from "../support/bundle-rig.js";
+import { createRng } from "../../sim/random.js";
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
-const START = Date.UTC(2026, 0, 15, 8, 0, 0);
-const KEY = "c3".repeat(32);
 const sha256 = (s: string) => createHash("sha256").update(Buffer.from(s, "latin1")).digest().toString("latin1");
-
-interface Rig {
-  clock: VirtualClock;
-  broker: MemBroker;
-  node: SimNode;
-  lines: Array<[number, string]>;
-  run(ms: number): void;
-  text(): string;
-  seen(re: RegExp): number[];
-}
-
-const profiles: { [b: string]: BoardProfile } = {};
-
-async function rig(board: string, config: object, opts: { world?: (w: WorldModel) => WorldModel; seed?: number; wifiUp?: (t: number) => boolean; storageBytes?: number; netLatency?: NetLatency } = {}): Promise<Rig> {
-  const file = await ensureBundle(board);
-  const profile = (profiles[board] ??= ((await import(`../../boards/profiles/${board}.js`)) as { profile: BoardProfile }).profile);
-  const clock = new VirtualClock(START);
-  const broker = new MemBroker(clock);
-  const lines: Array<[number, string]> = [];
-  let partial = "";
-  const base = createWorld(opts.seed ?? 5);
-  const world = opts.world ? opts.world(base) : base;
-  const node = new SimNode({
-    id: "n1", board: profile, bundle: readFileSync(file, "utf8"),
-    // these tests follow each window to the broker: send at every window unless told otherwise
-    config: { site: "t", node: "n1", keyHex: KEY, sendPeriodS: 0, ...config },
-    clock, world, rng: createRng(opts.seed ?? 5), storageBytes: opts.storageBytes,
-    // the bundle's default Wi-Fi is the simulator's access point
-    wifi: { ssid: "casanode-sim", password: "casanode-sim-ap", up: opts.wifiUp ?? (() => true) },
-    createNet: broker.createNet,
-    netLatency: opts.netLatency,
-    onConsole: (t) => {
-      partial += t;
-      let i: number;
-      while ((i = partial.indexOf("\n")) >= 0) {
-        lines.push([clock.now(), partial.slice(0, i)]);
-        partial = partial.slice(i + 1);
-      }
-    },
-  });
-  node.start();
-  return {
-    clock, broker, node, lines,
-    run: (ms) => clock.runUntil(clock.now() + ms),
-    text: () => lines.map((l) => new Date(l[0]).toISOString().slice(11, 23) + " " + l[1]).join("\n"),
-    seen: (re) => lines.filter((l) => re.test(l[1])).map((l) => l[0]),
-  };
-}
 
 /** every data record at the broker as [name, time s], times resolved as bt + t (never relative) */
 function records(b: MemBroker): Array<[string, number]> {

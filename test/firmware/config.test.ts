@@ -7,7 +7,7 @@ import { profile as noise } from "../../boards/profiles/esp32-noise.js";
 import { profile as bin } from "../../boards/profiles/esp32-bin.js";
 import { readdirSync, statSync, existsSync } from "node:fs";
 import path from "node:path";
-import { CODE_RESERVE_BYTES } from "../../firmware/runtime/store.js";
+import { BUNDLE_SLOT_BYTES } from "../../firmware/runtime/store.js";
 
 const key = "ab".repeat(32);
 const errorsOf = (raw: any, board = air) => {
@@ -60,7 +60,7 @@ describe("config", () => {
     expect(e).to.include("broker.port must be a whole number between 1 and 65535, got 70000");
     expect(e).to.include("thresholds.binFill must be a fill fraction between 0 and 1, got 2");
     expect(e).to.include("wifi.password must be empty (open network) or 8 to 63 characters (WPA2), got 5 characters");
-    expect(e).to.include('queueMax must be a whole number of readings (what 896 KB of Storage holds) between 10 and 13897, got "lots"');
+    expect(e).to.include('queueMax must be a whole number of readings (what 896 KB of Storage holds) between 10 and 12507, got "lots"');
     expect(e).to.include("unknown field colour (a typo?)");
     expect(e).to.include("unknown field location.lng (a typo?)");
     expect(e).to.include("location.lat must be degrees between -90 and 90, got 95");
@@ -76,26 +76,27 @@ describe("config", () => {
   });
 
   it("refuses a queue bound the board's Storage cannot hold, and says what it holds", () => {
-    // (896 KB - 128 KB for code and config - 8 KB for the state slots) / 56 bytes a value
-    expect(errorsOf({ queueMax: 20000 }, noise)).to.deep.equal(["queueMax must be a whole number of readings (what 896 KB of Storage holds) between 10 and 13897, got 20000"]);
-    expect(errorsOf({ queueMax: 13897 }, noise)).to.deep.equal([]);
-    expect(errorsOf({ queueMax: 13898 }, pole)).to.have.length(1);
-    // the Linux build fakes 256 KB
-    expect(errorsOf({ queueMax: 2194 }, linux)).to.deep.equal([]);
-    expect(errorsOf({ queueMax: 2195 }, linux)).to.deep.equal(["queueMax must be a whole number of readings (what 256 KB of Storage holds) between 10 and 2194, got 2195"]);
+    // (896 KB - 204 KB for two bundle slots, config and boot selector - 8 KB for the state slots) / 56 bytes a value
+    expect(errorsOf({ queueMax: 20000 }, noise)).to.deep.equal(["queueMax must be a whole number of readings (what 896 KB of Storage holds) between 10 and 12507, got 20000"]);
+    expect(errorsOf({ queueMax: 12507 }, noise)).to.deep.equal([]);
+    expect(errorsOf({ queueMax: 12508 }, pole)).to.have.length(1);
+    // the Linux build fakes 256 KB (its profile asks for 800 values)
+    expect(errorsOf({}, linux)).to.deep.equal([]);
+    expect(errorsOf({ queueMax: 804 }, linux)).to.deep.equal([]);
+    expect(errorsOf({ queueMax: 805 }, linux)).to.deep.equal(["queueMax must be a whole number of readings (what 256 KB of Storage holds) between 10 and 804, got 805"]);
     // a board may say its own Storage size
-    expect(errorsOf({ queueMax: 2000 }, { ...noise, storageBytes: 192 * 1024 })).to.deep.equal(["queueMax must be a whole number of readings (what 192 KB of Storage holds) between 10 and 1024, got 2000"]);
+    expect(errorsOf({ queueMax: 4000 }, { ...noise, storageBytes: 384 * 1024 })).to.deep.equal(["queueMax must be a whole number of readings (what 384 KB of Storage holds) between 10 and 3145, got 4000"]);
     // a config command is held to it too
     const p = patchConfig({ keyHex: key }, null, { queueMax: 20000 }, noise);
     expect(p.ok ? [] : p.errors).to.have.length(1);
   });
 
-  it("the Storage kept for code holds every built bundle", function () {
+  it("a bundle slot of the Storage kept for code holds every built bundle", function () {
     const dist = path.resolve("dist");
     if (!existsSync(dist)) this.skip();
     const bundles = readdirSync(dist).filter((f) => f.endsWith(".js"));
     expect(bundles).to.not.be.empty;
-    for (const f of bundles) expect(statSync(path.join(dist, f)).size, f).to.be.below(CODE_RESERVE_BYTES - 2048); // casanode.json < 2 KB
+    for (const f of bundles) expect(statSync(path.join(dist, f)).size, f).to.be.below(BUNDLE_SLOT_BYTES);
   });
 
   it("a config command layers on earlier ones and is validated whole", () => {

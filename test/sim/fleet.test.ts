@@ -267,7 +267,7 @@ describe("fleet runner (stand-in nodes)", function () {
     await expectReject(runFleet(standIn({ faults: ["power-cut:air-09@1h"] })), FaultSpecError, 'no node "air-09"');
     await expectReject(runFleet(standIn({ replay: ["esp32-air/pm=/nonexistent"] })), SimOptionError, "--replay: no file /nonexistent");
     // the node's own validator: a queue bound the board's flash cannot hold is refused before anything runs
-    await expectReject(runFleet(standIn({ config: { queueMax: 20000 } })), SimOptionError, "--config for esp32-air: queueMax must be a whole number of readings (what 896 KB of Storage holds) between 10 and 13897, got 20000");
+    await expectReject(runFleet(standIn({ config: { queueMax: 20000 } })), SimOptionError, "--config for esp32-air: queueMax must be a whole number of readings (what 896 KB of Storage holds) between 10 and 12507, got 20000");
     await expectReject(runFleet(standIn({ config: { node: "x", keyHex: "00" } })), SimOptionError, "--config may not set node, keyHex");
     await expectReject(runFleet(standIn({ storageBytes: 1000 })), SimOptionError, "--storage-kb");
     expect(() => parseReplaySpec("pm")).to.throw(SimOptionError, "<device>=<file>");

@@ -35,6 +35,7 @@ export const srv = {
     packet(0x30 | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0), utf(topic), qos ? u16(id) : Buffer.alloc(0), Buffer.from(payload, "latin1")),
   puback: (id: number) => packet(0x40, u16(id)),
   suback: (id: number, codes: number[]) => packet(0x90, u16(id), Buffer.from(codes)),
+  unsuback: (id: number) => packet(0xb0, u16(id)),
   pingresp: () => packet(0xd0),
 };
 
@@ -59,6 +60,8 @@ export interface ClientPacket {
     cleanSession: boolean;
   };
   subscriptions?: { topic: string; qos: number }[];
+  /** UNSUBSCRIBE's topic filters */
+  unsubscribe?: string[];
 }
 
 /** Split client -> server bytes into packets (throws on anything incomplete or odd). */
@@ -115,6 +118,11 @@ export function parseClient(data: string): ClientPacket[] {
         const topic = str();
         p.subscriptions.push({ topic, qos: body[k++] });
       }
+    } else if (p.type === 10) {
+      p.id = body.readUInt16BE(0);
+      k = 2;
+      p.unsubscribe = [];
+      while (k < body.length) p.unsubscribe.push(str());
     }
     out.push(p);
   }
@@ -225,6 +233,7 @@ export function autoBroker(net: FakeNet, opts: { sessionPresent?: boolean; pubac
       for (const p of s.newPackets()) {
         if (p.type === 1) s.feed(srv.connack(opts.sessionPresent ?? false));
         else if (p.type === 8) s.feed(srv.suback(p.id!, p.subscriptions!.map((x) => opts.grant ?? x.qos)));
+        else if (p.type === 10) s.feed(srv.unsuback(p.id!));
         else if (p.type === 3 && p.qos === 1) {
           const id = p.id!;
           setTimeout(() => s.feed(srv.puback(id)), opts.pubackDelayMs ?? 0);

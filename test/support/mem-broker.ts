@@ -3,7 +3,8 @@
 // clock, so a simulated day runs in one clock.runUntil() with no real I/O.
 // Persistent sessions (clean session off keep subscriptions and queue QoS 1 messages for an
 // offline client; a QoS 1 message not acknowledged is sent again on reconnect, as real brokers
-// do), retained messages, wills on abnormal disconnects.
+// do), retained messages (sent on SUBSCRIBE), QoS 0 subscriptions and UNSUBSCRIBE, wills on
+// abnormal disconnects, and the MQTT bytes each client sent and received (bytes on the air).
 
 import { srv, parseClient, type ClientPacket } from "./fake-net.js";
 import type { EspruinoNet, EspruinoNetOptions } from "../../sim/espruino/net.js";
@@ -20,6 +21,8 @@ export interface BrokerMessage {
 
 interface Session {
   subs: string[];
+  /** granted QoS per subscribed filter (exact topics only: the firmware subscribes no wildcards) */
+  qos: Map<string, number>;
   queue: Array<{ topic: string; payload: string }>;
   /** sent, awaiting the client's PUBACK, by packet id */
   inflight: Map<number, { topic: string; payload: string }>;
@@ -37,6 +40,7 @@ class MemSocket implements NetSocket {
       this.cut();
       return true;
     }
+    this.conn.rx += data.length;
     this.conn.fromClient(data);
     return true;
   }
@@ -58,7 +62,9 @@ class MemSocket implements NetSocket {
     });
   }
   feed(data: string): void {
-    if (!this.closed) this.emit("data", data);
+    if (this.closed) return;
+    this.conn.tx += data.length;
+    this.emit("data", data);
   }
   close(hadError: boolean): void {
     if (this.closed) return;
@@ -79,12 +85,16 @@ class Conn {
   clientId = "";
   will?: { topic: string; payload: string; retain: boolean };
   open = true;
+  /** MQTT bytes from / to the client on this connection */
+  rx = 0;
+  tx = 0;
   private nextId = 1;
   constructor(private b: MemBroker) {}
   fromClient(data: string): void {
     for (const p of parseClient(data)) this.b.handle(this, p);
   }
-  send(topic: string, payload: string, retain = false, dup = false): void {
+  send(topic: string, payload: string, retain = false, dup = false, qos = 1): void {
+    if (!qos) return this.sock.feed(srv.publish(topic, payload, 0, 0, false, retain));
     const id = this.nextId++;
     this.b.sessions.get(this.clientId)?.inflight.set(id, { topic, payload });
     this.sock.feed(srv.publish(topic, payload, 1, id, dup, retain));
@@ -104,6 +114,7 @@ export class MemBroker {
   up = true;
   connects = 0;
   private conns = new Set<Conn>();
+  private allConns: Conn[] = [];
   private nets: EspruinoNet[] = [];
 
   constructor(private clock: VirtualClock) {}
@@ -128,6 +139,7 @@ export class MemBroker {
           return s;
         }
         this.conns.add(conn);
+        this.allConns.push(conn);
         s.emit("connect");
         if (onConnect) schedule(onConnect);
         return s;
@@ -160,7 +172,7 @@ export class MemBroker {
       let present = false;
       if (k.cleanSession) this.sessions.delete(k.clientId);
       else present = this.sessions.has(k.clientId);
-      if (!this.sessions.has(k.clientId)) this.sessions.set(k.clientId, { subs: [], queue: [], inflight: new Map() });
+      if (!this.sessions.has(k.clientId)) this.sessions.set(k.clientId, { subs: [], qos: new Map(), queue: [], inflight: new Map() });
       c.sock.feed(srv.connack(present));
       const s = this.sessions.get(k.clientId)!;
       const again = [...s.inflight.values()];
@@ -170,8 +182,21 @@ export class MemBroker {
       for (const m of q) c.send(m.topic, m.payload);
     } else if (p.type === 8) {
       const s = this.sessions.get(c.clientId)!;
-      for (const x of p.subscriptions!) if (!s.subs.includes(x.topic)) s.subs.push(x.topic);
+      for (const x of p.subscriptions!) {
+        if (!s.subs.includes(x.topic)) s.subs.push(x.topic);
+        s.qos.set(x.topic, Math.min(1, x.qos));
+      }
       c.sock.feed(srv.suback(p.id!, p.subscriptions!.map((x) => Math.min(1, x.qos))));
+      // a new subscription gets the topic's retained message (MQTT-3.3.1-6)
+      for (const x of p.subscriptions!) {
+        const r = this.retained.get(x.topic);
+        if (r !== undefined) c.send(x.topic, r, true, false, Math.min(1, x.qos));
+      }
+    } else if (p.type === 10) {
+      const s = this.sessions.get(c.clientId)!;
+      s.subs = s.subs.filter((t) => !p.unsubscribe!.includes(t));
+      for (const t of p.unsubscribe!) s.qos.delete(t);
+      c.sock.feed(srv.unsuback(p.id!));
     } else if (p.type === 3) {
       this.publish(c.clientId, p.topic!, p.payload!, !!p.retain, !!p.dup);
       if (p.qos === 1) c.sock.feed(srv.puback(p.id!));
@@ -191,17 +216,34 @@ export class MemBroker {
 
   private publish(clientId: string, topic: string, payload: string, retain: boolean, dup: boolean): void {
     this.published.push({ t: this.clock.now(), clientId, topic, payload, retain, dup });
-    if (retain) this.retained.set(topic, payload);
+    if (retain) {
+      if (payload === "") this.retained.delete(topic);
+      else this.retained.set(topic, payload);
+    }
   }
 
-  /** publish to a topic from outside (QoS 1): live subscribers get it now, sleeping persistent sessions later */
+  /** publish to a topic from outside (QoS 1): live subscribers get it now, sleeping persistent sessions later (QoS 1 subscriptions only) */
   send(topic: string, payload: string): void {
     for (const [id, s] of this.sessions) {
       if (!s.subs.includes(topic)) continue;
+      const qos = s.qos.get(topic) ?? 1;
       const live = [...this.conns].find((c) => c.clientId === id && c.open);
-      if (live) live.send(topic, payload);
-      else s.queue.push({ topic, payload });
+      if (live) live.send(topic, payload, false, false, qos);
+      else if (qos) s.queue.push({ topic, payload });
     }
+  }
+
+  /** publish retained from outside (the back office): kept for later subscribers, sent to the present ones */
+  retain(topic: string, payload: string): void {
+    this.retained.set(topic, payload);
+    this.send(topic, payload);
+  }
+
+  /** MQTT bytes a client sent and received over all its connections */
+  traffic(clientId: string): { rx: number; tx: number } {
+    let rx = 0, tx = 0;
+    for (const c of this.allConns) if (c.clientId === clientId) (rx += c.rx), (tx += c.tx);
+    return { rx, tx };
   }
 
   topic(kind: string): BrokerMessage[] {

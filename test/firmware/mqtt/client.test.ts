@@ -269,6 +269,31 @@ describe("mqtt client (fake net, virtual time)", () => {
     expect(got[1]).to.deep.equal(["refused", 0x80]);
   });
 
+  it("unsubscribes several filters in one packet and forgets them (a reconnect does not subscribe them again)", () => {
+    const h = setup({}, { sessionPresent: false });
+    h.client.subscribe("a/1", 0);
+    h.client.subscribe("a/2", 0);
+    h.client.subscribe("keep", 1);
+    h.client.connect();
+    run();
+    const got: (string | null)[] = [];
+    h.client.unsubscribe(["a/1", "a/2"], (e) => got.push(e));
+    run();
+    const un = h.net.last.packets().find((p) => p.type === 10)!;
+    expect(un.flags).to.equal(2);
+    expect(un.unsubscribe).to.deep.equal(["a/1", "a/2"]);
+    expect(got).to.deep.equal([null]);
+    h.net.last.close();
+    run(100);
+    expect(h.net.last.packets().filter((p) => p.type === 8).map((p) => p.subscriptions![0].topic)).to.deep.equal(["keep"]);
+    // with the link down it cannot be sent: said so, and still forgotten
+    h.client.subscribe("b", 0);
+    h.client.destroy();
+    h.client.unsubscribe(["b"], (e) => got.push(e));
+    run();
+    expect(got).to.deep.equal([null, "down"]);
+  });
+
   it("subscribes again after a reconnect without a session, not with one", () => {
     const h = setup({}, { sessionPresent: false });
     h.client.subscribe("casanode/s1/n1/cmd", 1);
