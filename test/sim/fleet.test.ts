@@ -328,7 +328,7 @@ describe("fleet runner (stand-in nodes)", function () {
   });
 
   it("gives a node the same identity, provisioning, faults and readings whether it runs in the whole fleet or in a shard", async () => {
-    const extra = { nodes: 6, durationMs: 2 * H, staticIp: true, powerCuts: 6, consolePort: 0, faults: ["power-cut:air-03@1h+20s", "unplug:pole-02/pm@30m+30m", "wifi-down:esp32-pole@40m+20m"] } as const;
+    const extra: Partial<FleetOptions> = { nodes: 6, durationMs: 2 * H, staticIp: true, powerCuts: 6, faults: ["power-cut:air-03@1h+20s", "unplug:pole-02/pm@30m+30m", "wifi-down:esp32-pole@40m+20m"] };
     const port = await freePort();
     const run = async (shard?: { index: number; count: number }) => {
       const opts = standIn({ ...extra, consolePort: port, shard });
