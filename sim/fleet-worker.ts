@@ -18,6 +18,11 @@ export type FromWorker =
   | { type: "error"; name: string; message: string };
 
 const send = (m: FromWorker) => process.send?.(m);
+/** the last message: the channel closes only once it is out (a large result takes a while) */
+const sendLast = (m: FromWorker) =>
+  new Promise<void>((resolve) => {
+    process.send!(m, undefined, {}, () => resolve()); // called on error too
+  });
 
 if (!process.send) {
   console.error("sim/fleet-worker.ts runs as a worker of `casanode sim --shards N`, not on its own");
@@ -52,9 +57,9 @@ async function run(options: FleetOptions): Promise<void> {
       },
     });
     if (!options.keepReadings) for (const n of result.traces.nodes) n.power = []; // the report is the only reader of traces
-    send({ type: "done", result });
+    await sendLast({ type: "done", result });
   } catch (err) {
-    send({ type: "error", name: (err as Error)?.name ?? "Error", message: (err as Error)?.message ?? String(err) });
+    await sendLast({ type: "error", name: (err as Error)?.name ?? "Error", message: (err as Error)?.message ?? String(err) });
   }
   process.disconnect?.();
 }
