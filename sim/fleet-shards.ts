@@ -120,7 +120,7 @@ export async function runShardedFleet(options: FleetOptions, shards: number): Pr
   const failed = workers.filter((w) => !w.result);
   if (failed.length) {
     const w = failed[0];
-    const how = w.error ? w.error.message : w.exit?.signal ? `killed by ${w.exit.signal}` : `exit code ${w.exit?.code}`;
+    const how = w.error ? w.error.message : w.exit?.signal ? `killed by ${w.exit.signal}` : `exit code ${w.exit?.code}, no result`;
     const tail = w.stderr.trim().split("\n").slice(-5).join(" | ");
     throw new Error(`shard ${w.index}/${shards} failed (${how})${tail ? `; its stderr ends: ${tail}` : ""}`);
   }
