@@ -137,6 +137,13 @@ export interface AppliedFault {
 
 interface Interval { start: number; end: number }
 
+/** a node of the whole fleet as a fault spec may name it, whether or not this process runs it */
+export interface FleetTargetName {
+  id: string;
+  board: string;
+  devices: Array<{ name: string; model: string }>;
+}
+
 /**
  * Applies parsed faults to a fleet on the virtual clock. Wi-Fi and broker outages are
  * intervals the node's SimWifiNetwork.up / brokerReachable consult (pure functions of t);
@@ -155,15 +162,28 @@ export class FaultScheduler {
     private runEndMs: number,
     private nodes: FaultTarget[],
     private log: (line: string) => void = () => {},
+    /** every node of the fleet when this process runs a shard of it: a spec is checked against the fleet, applied to the shard's nodes */
+    private fleet?: FleetTargetName[],
   ) {}
 
-  /** nodes a spec selects; throws FaultSpecError if none */
+  private selects(spec: FaultSpec, n: { id: string; board: string }): boolean {
+    return spec.node === undefined || n.id === spec.node || n.board === spec.node;
+  }
+
+  /** nodes a spec selects; throws FaultSpecError if none in the fleet (none in this shard is fine) */
   private select(spec: FaultSpec): FaultTarget[] {
-    const hit = spec.node === undefined ? this.nodes : this.nodes.filter((n) => n.id === spec.node || n.board === spec.node);
-    if (!hit.length) {
-      throw new FaultSpecError(`fault "${spec.text}": no node "${spec.node}" (nodes: ${this.nodes.map((n) => n.id).join(", ")}; or a board name)`);
+    const hit = this.nodes.filter((n) => this.selects(spec, n));
+    const all: Array<{ id: string }> = this.fleet ?? this.nodes;
+    if (!hit.length && !(this.fleet ?? []).some((n) => this.selects(spec, n))) {
+      const ids = all.length > 20 ? `${all.slice(0, 20).map((n) => n.id).join(", ")}, ... (${all.length})` : all.map((n) => n.id).join(", ");
+      throw new FaultSpecError(`fault "${spec.text}": no node "${spec.node}" (nodes: ${ids}; or a board name)`);
     }
     return hit;
+  }
+
+  /** a device fault that hits no device here: refused unless it hits one on another shard's node */
+  private hitsElsewhere(spec: FaultSpec): boolean {
+    return (this.fleet ?? []).some((n) => this.selects(spec, n) && n.devices.some((d) => d.name === spec.device || d.model === spec.device));
   }
 
   /** check and schedule every spec; nothing is scheduled if one is bad */
@@ -184,7 +204,7 @@ export class FaultScheduler {
             if (name === spec.device || dev.model === spec.device) targets.push([node, name, dev]);
           }
         }
-        if (!targets.length) throw new FaultSpecError(`fault "${spec.text}": no device "${spec.device}" on the selected nodes`);
+        if (!targets.length && !this.hitsElsewhere(spec)) throw new FaultSpecError(`fault "${spec.text}": no device "${spec.device}" on the selected nodes`);
         for (const [node, name, dev] of targets) plans.push(() => this.planDeviceFault(spec, kind, node, name, dev, start, end));
       }
     }

@@ -74,8 +74,16 @@ const REPLY_WAIT_MS = 5000;
  */
 export class IoWatch {
   private sockets = new Set<Watched>();
+  /**
+   * client ends that may be busy: any that connected, wrote, read or whose server end wrote
+   * since busy() last found them quiet. busy() looks at these only, so a settle costs what is
+   * in flight, not the thousands of idle connections a large shard holds.
+   */
+  private active = new Set<Watched>();
   /** server-side ends by the client's port */
   private servers = new Map<number, Watched>();
+  /** client ends by their local port */
+  private clients = new Map<number, Watched>();
   /** set by any write or read; cleared when the runner has seen the traffic settle */
   dirty = false;
   /** replies that arrived after virtual time had moved on from their request (should stay 0) */
@@ -95,6 +103,20 @@ export class IoWatch {
   private add(socket: net.Socket, server: boolean): void {
     const w: Watched = { socket, server, ignored: false };
     this.sockets.add(w);
+    // traffic on either end: the client end is to be looked at again
+    const touch = () => {
+      if (!server) this.active.add(w);
+      else {
+        const c = socket.remotePort !== undefined ? this.clients.get(socket.remotePort) : undefined;
+        if (c) this.active.add(c);
+      }
+    };
+    touch();
+    const registerClient = () => {
+      if (!server && socket.localPort !== undefined) this.clients.set(socket.localPort, w);
+    };
+    registerClient();
+    if (!server) socket.once("connect", registerClient);
     // small MQTT packets must not wait for Nagle and delayed ACKs (tens of ms each on loopback)
     socket.setNoDelay(true);
     this.dirty = true;
@@ -129,12 +151,14 @@ export class IoWatch {
       const original = (socket as any)[method];
       (socket as any)[method] = (...args: any[]) => {
         if (!w.ignored) this.dirty = true;
+        touch();
         return original.apply(socket, args);
       };
     }
     const write1 = (socket as any)._write;
     (socket as any)._write = (chunk: unknown, encoding: unknown, cb: unknown) => {
       if (!w.ignored) this.dirty = true;
+      touch();
       mqttOf()?.out.feed(chunkBytes(chunk, encoding));
       return write1.call(socket, chunk, encoding, cb);
     };
@@ -142,6 +166,7 @@ export class IoWatch {
     if (typeof writev === "function") {
       (socket as any)._writev = (chunks: Array<{ chunk: unknown; encoding: unknown }>, cb: unknown) => {
         if (!w.ignored) this.dirty = true;
+        touch();
         const m = mqttOf();
         if (m) for (const c of chunks) m.out.feed(chunkBytes(c.chunk, c.encoding));
         return writev.call(socket, chunks, cb);
@@ -149,10 +174,13 @@ export class IoWatch {
     }
     socket.on("data", (buf: Buffer) => {
       if (!w.ignored) this.dirty = true;
+      touch();
       mqttOf()?.in.feed(buf);
     });
     socket.once("close", () => {
       this.sockets.delete(w);
+      this.active.delete(w);
+      if (!server && socket.localPort !== undefined && this.clients.get(socket.localPort) === w) this.clients.delete(socket.localPort);
       if (server && this.servers.get(socket.remotePort!) === w) this.servers.delete(socket.remotePort!);
     });
   }
@@ -167,16 +195,18 @@ export class IoWatch {
   /** true while traffic is in flight or a connection is being made (`all`: ignored ones too) */
   busy(all = false): boolean {
     const now = performance.now();
-    for (const w of this.sockets) {
-      if (w.server || (w.ignored && !all)) continue;
+    for (const w of this.active) {
+      if (w.ignored && !all) continue; // an ignored one stays in the set for busy(true)
       const c = w.socket;
-      if (c.destroyed) continue;
-      if (c.pending || c.connecting) return true;
-      if (c.readyState !== "open") continue; // half-closed: nothing more will be answered
-      const m = w.mqtt;
-      if (m && m.requests > m.answers && now - m.askedAtWall < REPLY_WAIT_MS) return true;
-      const s = c.localPort !== undefined ? this.servers.get(c.localPort) : undefined;
-      if (s && !s.socket.destroyed && (c.bytesWritten > s.socket.bytesRead || s.socket.bytesWritten > c.bytesRead)) return true;
+      if (!c.destroyed && (c.pending || c.connecting)) return true;
+      if (!c.destroyed && c.readyState === "open") {
+        const m = w.mqtt;
+        if (m && m.requests > m.answers && now - m.askedAtWall < REPLY_WAIT_MS) return true;
+        const s = c.localPort !== undefined ? this.servers.get(c.localPort) : undefined;
+        if (s && !s.socket.destroyed && (c.bytesWritten > s.socket.bytesRead || s.socket.bytesWritten > c.bytesRead)) return true;
+      }
+      // quiet (or half-closed: nothing more will be answered): looked at again on its next traffic
+      this.active.delete(w);
     }
     return false;
   }

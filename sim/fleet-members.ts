@@ -34,10 +34,12 @@ export type FleetNodeFactory = (opts: SimNodeOptions) => FleetNode;
 
 /** a node of the run, with what the observer counted for it */
 export interface FleetMember extends SummarisedMember {
+  /** place in the whole fleet's node list (not in this shard's) */
+  index: number;
   node: FleetNode;
   trace: NodeTrace;
-  /** readings received, by name@time: the values seen there (a resend repeats one) */
-  seen: Map<string, number[]>;
+  /** the node's most recent readings, by name@time: the values seen there (a resend repeats one); see fleet-observer.ts */
+  recent: Map<string, number[]>;
 }
 
 /** a node's place in the run, and the captures its devices play */
@@ -143,7 +145,11 @@ function keyFor(seed: number, id: string): string {
 
 export interface MemberOptions {
   seed: number;
+  /** the whole fleet's nodes */
   plan: PlannedNode[];
+  /** the nodes of plan this process runs: [from, to) */
+  from: number;
+  to: number;
   profiles: Map<string, BoardProfile>;
   bundles: Map<string, string>;
   replays: ReplayPlan;
@@ -160,13 +166,29 @@ export interface MemberOptions {
   onConsole?: (nodeId: string, text: string) => void;
 }
 
-/** provision and make every planned node into `members` (stopped at the end even if a later one fails); each becomes a fault target as it is made */
+/** the static address of each battery node of the whole fleet (by its place in the plan), while the AP's /24 has room */
+function staticAddresses(plan: PlannedNode[], profiles: Map<string, BoardProfile>): Map<number, string> {
+  const out = new Map<number, string>();
+  let hostNo = 100;
+  for (let i = 0; i < plan.length && hostNo < 255; i++) {
+    if (profiles.get(plan[i].board)!.power.source === "battery") out.set(i, `192.168.4.${hostNo++}`);
+  }
+  return out;
+}
+
+/**
+ * Provision and make the planned nodes [from, to) into `members` (stopped at the end even if a
+ * later one fails); each becomes a fault target as it is made. Everything about a node comes
+ * from its id or its place in the whole plan, never from its place in this shard.
+ */
 export function createMembers(o: MemberOptions, targets: FaultTarget[], members: FleetMember[]): void {
   const wifiFor = (id: string): SimWifiNetwork => ({ ssid: SIM_WIFI.ssid, password: SIM_WIFI.password, up: (t) => o.faults.wifiUp(id, t) });
   const sharedSeed = forkSeed(o.seed, "city");
-  let hostNo = 100;
-  for (const { id, board } of o.plan) {
+  const addresses = o.staticIp ? staticAddresses(o.plan, o.profiles) : new Map<number, string>();
+  for (let index = o.from; index < o.to; index++) {
+    const { id, board } = o.plan[index];
     const profile = o.profiles.get(board)!;
+    const ip = addresses.get(index);
     const keyHex = keyFor(o.seed, id);
     const replayed = o.replays.get(id) ?? {};
     const replay: { [device: string]: Uint8Array } = {};
@@ -174,8 +196,8 @@ export function createMembers(o: MemberOptions, targets: FaultTarget[], members:
     const config = {
       site: SITE,
       node: id,
-      wifi: o.staticIp && profile.power.source === "battery" && hostNo < 255
-        ? { ssid: SIM_WIFI.ssid, password: SIM_WIFI.password, ip: `192.168.4.${hostNo++}`, gw: "192.168.4.1", netmask: "255.255.255.0" }
+      wifi: ip
+        ? { ssid: SIM_WIFI.ssid, password: SIM_WIFI.password, ip, gw: "192.168.4.1", netmask: "255.255.255.0" }
         : { ssid: SIM_WIFI.ssid, password: SIM_WIFI.password },
       broker: { host: o.broker.host, port: o.broker.port },
       keyHex,
@@ -199,25 +221,25 @@ export function createMembers(o: MemberOptions, targets: FaultTarget[], members:
       netLatency: o.netLatency,
     });
     const info: FleetNodeInfo = { id, board, keyHex };
-    members.push({ info, profile, node, trace: { id, board, readings: [], power: [], charge: [], queue: [] }, seen: new Map(), received: 0, duplicates: 0, badTimes: 0, replays: replayed });
+    members.push({ index, info, profile, node, trace: { id, board, readings: [], power: [], charge: [], queue: [] }, recent: new Map(), received: 0, duplicates: 0, badTimes: 0, replays: replayed });
     targets.push({ id, board, devices: node.devices, powerCut: (ms: number) => node.powerCut(ms) });
   }
 }
 
-/** node i's console on TCP port first + i (sim/espruino/console-server.ts); the servers, to close at the end */
-export async function serveConsoles(members: FleetMember[], first: number, log: (line: string) => void, servers: Array<{ close(): unknown }>): Promise<void> {
-  if (!(Number.isInteger(first) && first > 0 && first + members.length - 1 < 65536)) throw new SimOptionError("--console-port must leave room for one port per node below 65536");
+/** node i of the whole fleet serves its console on TCP port first + i (sim/espruino/console-server.ts); the servers, to close at the end */
+export async function serveConsoles(members: FleetMember[], fleetSize: number, first: number, log: (line: string) => void, servers: Array<{ close(): unknown }>): Promise<void> {
+  if (!(Number.isInteger(first) && first > 0 && first + fleetSize - 1 < 65536)) throw new SimOptionError("--console-port must leave room for one port per node below 65536");
   const mod = await importOptional("./espruino/console-server.js");
   if (!mod?.serveConsole) throw new SimOptionError("--console-port: the console server (sim/espruino/console-server.ts) is not available");
   for (let i = 0; i < members.length; i++) {
-    const port = first + i;
+    const port = first + members[i].index;
     members[i].info.consolePort = port;
     try {
       servers.push(await mod.serveConsole(members[i].node, port));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const why = code === "EADDRINUSE" ? "is in use (another sim or program?)" : code === "EACCES" ? "needs privileges (use a port above 1023)" : `cannot be opened (${code ?? (err as Error).message})`;
-      throw new SimOptionError(`--console-port: port ${port} (${members[i].info.id}'s console) ${why}; node i serves on <port>+i, so the ${members.length} ports from the first must be free`);
+      throw new SimOptionError(`--console-port: port ${port} (${members[i].info.id}'s console) ${why}; node i serves on <port>+i, so the ${fleetSize} ports from the first must be free`);
     }
     log(`${members[i].info.id}: console on telnet://127.0.0.1:${port}`);
   }

@@ -1,16 +1,32 @@
-// The fleet's observer: an MQTT client on the broker that sees what a city back-end would see.
-// It decodes every data message, counts each reading once per member (a QoS 1 resend repeats
-// one), flags readings stamped with an impossible time, and records them for the report.
+// The fleet's observer: an MQTT client on the broker that sees what a city back-end would see
+// of this process's nodes (their data topics only, so shards on one broker do not each decode
+// the whole city). It decodes every data message and streams its checks: each reading counted
+// once per member (a QoS 1 resend repeats one), readings stamped with an impossible time
+// flagged. It keeps every reading only when asked (the report plots them).
+//
+// Duplicates, in bounded memory: a node sends its queue oldest first, one batch at a time, and
+// the next batch only once the broker has acknowledged every message of this one
+// (firmware/uplink/link.ts). A QoS 1 resend (the PUBACK was lost, or a power cut came before
+// the ack was saved) therefore repeats the head of the queue: readings of the last batch or
+// two the broker received from that node, however long the node was away in between. A batch
+// is at most about 800 characters of queue files (a few dozen readings), so remembering each
+// node's last RECENT_READINGS distinct readings cannot miss a resend; it costs a bounded
+// about 25 KB per node instead of every reading of the run.
 
 import type net from "node:net";
 import mqtt from "mqtt";
 import type { VirtualClock } from "./clock.js";
 import { decodeMessage } from "./senml-decode.js";
 import type { IoWatch } from "./fleet-io-watch.js";
-import type { FleetMember } from "./fleet-members.js";
+import { SITE, type FleetMember } from "./fleet-members.js";
 import type { TraceReading } from "./fleet-summary.js";
+import { topicFor } from "../firmware/messages/topics.js";
 
 const DAY_MS = 86_400_000;
+/** distinct readings remembered per node for duplicate detection: several batches' worth (see above) */
+export const RECENT_READINGS = 256;
+/** node topics per SUBSCRIBE packet */
+const TOPICS_PER_SUBSCRIBE = 500;
 
 export interface Observer {
   client: mqtt.MqttClient;
@@ -18,15 +34,29 @@ export interface Observer {
   readonly received: number;
 }
 
-export async function startObserver(a: { brokerUrl: string; seed: number; io: IoWatch; clock: VirtualClock; startMs: number; members: Map<string, FleetMember>; log: (line: string) => void }): Promise<Observer> {
+export interface ObserverOptions {
+  brokerUrl: string;
+  /** unique among the processes on the broker (a second client with the same id would push this one off) */
+  clientId: string;
+  io: IoWatch;
+  clock: VirtualClock;
+  startMs: number;
+  members: Map<string, FleetMember>;
+  /** keep every reading in the member's trace (for the report) */
+  keepReadings: boolean;
+  log: (line: string) => void;
+}
+
+export async function startObserver(a: ObserverOptions): Promise<Observer> {
   let client: mqtt.MqttClient;
   try {
-    client = await mqtt.connectAsync(a.brokerUrl, { clientId: `casanode-sim-observer-${a.seed}-${process.pid}`, clean: true, reconnectPeriod: 1000, connectTimeout: 5000 });
+    client = await mqtt.connectAsync(a.brokerUrl, { clientId: a.clientId, clean: true, reconnectPeriod: 1000, connectTimeout: 5000 });
   } catch (err) {
     throw new Error(`cannot reach the broker ${a.brokerUrl}: ${(err as Error).message}`);
   }
   const observer = { client, received: 0 };
-  await client.subscribeAsync("casanode/#", { qos: 1 });
+  const topics = [...a.members.keys()].map((id) => topicFor(SITE, id, "data"));
+  for (let i = 0; i < topics.length; i += TOPICS_PER_SUBSCRIBE) await client.subscribeAsync(topics.slice(i, i + TOPICS_PER_SUBSCRIBE), { qos: 1 });
   a.io.ignore((client.stream as net.Socket).localPort);
   client.on("message", (topic, payload) => {
     let msg;
@@ -42,24 +72,37 @@ export async function startObserver(a: { brokerUrl: string; seed: number; io: Io
     for (const r of msg.pack.records) {
       if (r.value === undefined) continue;
       const name = r.name.slice(base.length);
-      const key = name + "@" + r.time;
-      // a QoS 1 resend repeats a value; another value at the same name and time is another reading
-      const values = m.seen.get(key) ?? [];
-      if (values.includes(r.value)) {
-        m.duplicates++;
-        continue;
-      }
-      m.seen.set(key, [...values, r.value]);
-      m.received++;
+      if (!countReading(m, name + "@" + r.time, r.value)) continue;
       observer.received++;
       if (!plausibleTime(name, r, a.startMs, a.clock.now())) {
         if (!m.badTimes) a.log(`observer: ${msg.node} sent ${name} stamped ${r.relative ? "relative " + (r.time - Date.now() / 1000).toFixed(0) + " s" : new Date(r.time * 1000).toISOString()}, outside the run`);
         m.badTimes++;
       }
-      m.trace.readings.push({ t: Math.round(r.time * 1000), name, unit: r.unit ?? "", value: r.value } satisfies TraceReading);
+      if (a.keepReadings) m.trace.readings.push({ t: Math.round(r.time * 1000), name, unit: r.unit ?? "", value: r.value } satisfies TraceReading);
     }
   });
   return observer;
+}
+
+/**
+ * Count one received reading (key name@time) of a member: a value already among its recent
+ * readings at that key is a resend (a duplicate); another value at the same key is another
+ * reading. Returns whether it was new. The member remembers its last RECENT_READINGS keys.
+ */
+export function countReading(m: Pick<FleetMember, "recent" | "received" | "duplicates">, key: string, value: number, limit = RECENT_READINGS): boolean {
+  const values = m.recent.get(key);
+  if (values?.includes(value)) {
+    m.duplicates++;
+    return false;
+  }
+  if (values) values.push(value);
+  else {
+    m.recent.set(key, [value]);
+    // a Map iterates in insertion order: the first key is the oldest
+    if (m.recent.size > limit) m.recent.delete(m.recent.keys().next().value!);
+  }
+  m.received++;
+  return true;
 }
 
 /** names of values that summarise a span stamped with its start: a window (at most a day), a day */

@@ -9,6 +9,7 @@ import type { BoardProfile } from "../firmware/board.js";
 import { readNodeStats } from "../firmware/runtime/stats.js";
 import type { SimDevice } from "./devices/types.js";
 import type { FleetOtaSummary } from "./ota-fleet.js";
+import type { ShardSpec } from "./options.js";
 
 const DAY_MS = 86_400_000;
 
@@ -152,7 +153,16 @@ export interface FleetSummary {
   seed: number;
   startMs: number;
   endMs: number;
+  /** simulated: endMs - startMs (less than fleet.durationMs if stopped early) */
   durationMs: number;
+  /** the whole fleet this run is (part of): what shards must agree on to be merged */
+  fleet: { nodes: number; durationMs: number };
+  /** the shard this summary covers; absent for a whole fleet in one process */
+  shard?: ShardSpec;
+  /** per shard (a merged summary): its nodes, wall time and peak memory */
+  shards?: ShardFigures[];
+  /** peak resident memory of the process that ran it, MB (a merged summary: the largest shard's) */
+  peakRssMb: number;
   boards: string[];
   broker: string;
   realtime: boolean;
@@ -168,6 +178,14 @@ export interface FleetSummary {
   faults: AppliedFault[];
   /** the over-the-air rollout of the run (--ota), per node the version it ends on */
   ota?: FleetOtaSummary;
+}
+
+export interface ShardFigures {
+  shard: ShardSpec;
+  nodes: number;
+  wallMs: number;
+  peakRssMb: number;
+  nodeDaysPerSecond: number;
 }
 
 /** what the summary reads of a fleet member at the end of the run */
@@ -190,6 +208,9 @@ export interface SummaryInput {
   seed: number;
   startMs: number;
   endMs: number;
+  plannedDurationMs: number;
+  fleetNodes: number;
+  shard?: ShardSpec;
   boards: string[];
   broker: string;
   realtime: boolean;
@@ -264,8 +285,41 @@ export function summarise(a: SummaryInput): FleetSummary {
     if (st.safe) out.safeMode = st.safe;
     return out;
   });
+  const out: FleetSummary = {
+    seed: a.seed,
+    startMs: a.startMs,
+    endMs: a.endMs,
+    durationMs,
+    fleet: { nodes: a.fleetNodes, durationMs: a.plannedDurationMs },
+    peakRssMb: peakRssMb(),
+    boards: a.boards,
+    broker: a.broker,
+    realtime: a.realtime,
+    stoppedEarly: a.stoppedEarly,
+    wallMs: Math.round(a.wallMs),
+    nodeDaysPerSecond: nodeDaysPerSecond(nodes.length, durationMs, a.wallMs),
+    usableFraction: USABLE_FRACTION,
+    totals: totalsOf(nodes),
+    nodes,
+    faults: a.applied,
+  };
+  if (a.shard) out.shard = { index: a.shard.index, count: a.shard.count };
+  return out;
+}
+
+/** this process's peak resident memory so far, MB */
+export function peakRssMb(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+export function nodeDaysPerSecond(nodes: number, durationMs: number, wallMs: number): number {
+  return wallMs > 0 ? (nodes * durationMs) / DAY_MS / (wallMs / 1000) : 0;
+}
+
+/** the fleet's totals: sums over its nodes */
+export function totalsOf(nodes: NodeSummary[]): FleetTotals {
   const sum = (k: keyof NodeSummary) => nodes.reduce((s, n) => s + ((n[k] as number) || 0), 0);
-  const totals: FleetTotals = {
+  return {
     nodes: nodes.length,
     readings: sum("readings"),
     published: sum("published"),
@@ -284,21 +338,5 @@ export function summarise(a: SummaryInput): FleetSummary {
     chargeMah: sum("chargeMah"),
     mahPerDay: sum("mahPerDay"),
     faults: sum("faults"),
-  };
-  return {
-    seed: a.seed,
-    startMs: a.startMs,
-    endMs: a.endMs,
-    durationMs,
-    boards: a.boards,
-    broker: a.broker,
-    realtime: a.realtime,
-    stoppedEarly: a.stoppedEarly,
-    wallMs: Math.round(a.wallMs),
-    nodeDaysPerSecond: a.wallMs > 0 ? (nodes.length * durationMs) / DAY_MS / (a.wallMs / 1000) : 0,
-    usableFraction: USABLE_FRACTION,
-    totals,
-    nodes,
-    faults: a.applied,
   };
 }

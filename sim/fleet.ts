@@ -20,7 +20,7 @@ import type { WorldOptions } from "./world/index.js";
 import { createRng, forkSeed } from "./random.js";
 import { FaultScheduler, randomPowerCuts, FaultSpecError, type FaultSpec, type FaultTarget } from "./faults.js";
 import { parseReplaySpec, type ReplaySpec } from "./replay.js";
-import { SimOptionError, checkRunOptions, parseBrokerUrl } from "./options.js";
+import { SimOptionError, checkRunOptions, checkShard, parseBrokerUrl, shardRange, type ShardSpec } from "./options.js";
 import { IoWatch } from "./fleet-io-watch.js";
 import { startObserver } from "./fleet-observer.js";
 import { createMembers, planNodes, resolveReplays, serveConsoles, SITE, type FleetMember, type FleetNodeFactory } from "./fleet-members.js";
@@ -62,8 +62,17 @@ export interface FleetOptions {
   /** random power cuts on random nodes */
   powerCuts?: number;
   replay?: Array<string | ReplaySpec>;
-  /** node i serves its console on TCP port first + i */
+  /** node i (of the whole fleet) serves its console on TCP port first + i */
   consolePort?: number;
+  /**
+   * run only this shard of the fleet: a contiguous block of its nodes, each exactly as it is in
+   * the whole fleet (id, seed, key, faults, power cuts); the others run elsewhere, against the same broker
+   */
+  shard?: ShardSpec;
+  /** keep every reading received for the report's plots (memory grows with the run) [true] */
+  keepReadings?: boolean;
+  /** called once the nodes are made and the observer listens, before the clock starts (a sharded run's workers start together) */
+  beforeStart?: () => Promise<void>;
   /** fields layered over every node's casanode.json (e.g. { queueMax: 8000 }), validated per board as provisioning does */
   config?: { [field: string]: unknown };
   /** Storage (flash) of every node, bytes (default: the board's, 896 KB on ESP32) */
@@ -124,6 +133,7 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
   const run = await checkFleetOptions(options);
   const { seed, durationMs, boards, profiles } = run;
   const plan = planNodes(boards, run.count);
+  const { from, to } = shardRange(plan.length, options.shard);
   const replays = resolveReplays(run.replays, plan, profiles);
   const bundles = new Map<string, string>();
   for (const b of profiles.keys()) bundles.set(b, await (options.loadBundle ?? bundleFor)(b));
@@ -149,20 +159,25 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
   const consoleServers: Array<{ close(): unknown }> = [];
   try {
     // the observer: what a city back-end would see
-    const watching = await startObserver({ brokerUrl: broker.url, seed, io, clock, startMs, members: byId, log });
-    observer = watching.client;
-
     // the members, each a fault target as it is made; then the faults and the consoles
     const targets: FaultTarget[] = [];
-    const faults = new FaultScheduler(clock, startMs, endMs, targets, log);
+    const fleetNames = plan.map((n) => ({ id: n.id, board: n.board, devices: profiles.get(n.board)!.devices }));
+    const faults = new FaultScheduler(clock, startMs, endMs, targets, log, fleetNames);
     const { staticIp, config, world, storageBytes, netLatency, onConsole } = options;
-    createMembers({ seed, plan, profiles, bundles, replays, clock, broker: broker.address, faults, createNode, staticIp, config, world, storageBytes, netLatency, onConsole }, targets, members);
+    createMembers({ seed, plan, from, to, profiles, bundles, replays, clock, broker: broker.address, faults, createNode, staticIp, config, world, storageBytes, netLatency, onConsole }, targets, members);
     for (const m of members) byId.set(m.info.id, m);
     const specs = run.faults;
-    if (options.powerCuts) specs.push(...randomPowerCuts(options.powerCuts, createRng(forkSeed(seed, "power-cuts")), members.map((m) => m.info.id), durationMs));
+    // drawn over the whole fleet, so a node gets the same cuts whatever shard runs it (the scheduler applies this shard's)
+    if (options.powerCuts) specs.push(...randomPowerCuts(options.powerCuts, createRng(forkSeed(seed, "power-cuts")), plan.map((n) => n.id), durationMs));
     faults.schedule(specs);
-    if (options.consolePort !== undefined) await serveConsoles(members, options.consolePort, log, consoleServers);
+    if (options.consolePort !== undefined) await serveConsoles(members, plan.length, options.consolePort, log, consoleServers);
     if (options.ota) ota = await startFleetOta({ brokerUrl: broker.url, clock, site: SITE, ota: options.ota, members, baseFw: (b) => bundleVersion(bundles.get(b) ?? "") ?? "?", log });
+
+    // the observer: what a city back-end would see of this shard's nodes
+    const shardTag = options.shard ? `${options.shard.index}of${options.shard.count}` : "all";
+    const watching = await startObserver({ brokerUrl: broker.url, clientId: `casanode-sim-observer-${seed}-${shardTag}-${process.pid}`, io, clock, startMs, members: byId, keepReadings: options.keepReadings ?? true, log });
+    observer = watching.client;
+    await options.beforeStart?.();
 
     // the clock loop
     for (const m of members) m.node.start();
@@ -175,7 +190,7 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
     // the summary
     const wallMs = performance.now() - wallStart;
     runner.lateReplies = io.lateReplies;
-    const summary = summarise({ seed, startMs, endMs: finalMs, boards: [...profiles.keys()], broker: options.broker ?? "embedded", realtime: !!options.realtime, stoppedEarly: aborted, wallMs, members, applied: faults.applied });
+    const summary = summarise({ seed, startMs, endMs: finalMs, plannedDurationMs: durationMs, fleetNodes: plan.length, shard: options.shard, boards: [...profiles.keys()], broker: options.broker ?? "embedded", realtime: !!options.realtime, stoppedEarly: aborted, wallMs, members, applied: faults.applied });
     if (ota) summary.ota = ota.summary();
     for (const m of members) m.trace.power = m.node.trace.slice();
     return { summary, traces: { startMs, endMs: finalMs, nodes: members.map((m) => m.trace) }, nodes: members.map((m) => m.info), runner };
@@ -204,6 +219,7 @@ async function checkFleetOptions(options: FleetOptions): Promise<{ seed: number;
   const boards = named ? options.boards! : defaultBoards();
   if (!boards.length) throw new SimOptionError("no board profiles found in boards/profiles/");
   const count = options.nodes ?? (named ? boards.length : DEFAULT_NODES);
+  if (options.shard) checkShard(options.shard, count);
   const replays = (options.replay ?? []).map((r) => (typeof r === "string" ? parseReplaySpec(r) : r));
   const profiles = new Map<string, BoardProfile>();
   for (const b of new Set(boards)) profiles.set(b, await loadProfile(b));

@@ -15,6 +15,8 @@ export function makeProgram(): Command {
     .description("CasaNode: firmware, simulator and field tools for street-side sensor nodes")
     .version(VERSION)
     .showHelpAfterError("(run casanode --help for usage)")
+    // options belong to the command they follow: `casanode sim merge --summary f` is merge's (nested commands need it at every level)
+    .enablePositionalOptions()
     .exitOverride();
 
   program

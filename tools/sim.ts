@@ -9,10 +9,11 @@ import { DurationError, formatDuration, parseDuration } from "../sim/duration.js
 import { FaultSpecError, type FaultSpec } from "../sim/faults.js";
 import { formatLife } from "../sim/energy.js";
 import { parseReplaySpec, describeRejected, type ReplaySpec } from "../sim/replay.js";
-import { SimOptionError, checkRunOptions } from "../sim/options.js";
+import os from "node:os";
+import { SimOptionError, checkRunOptions, parseShardSpec, defaultShards, MAX_SHARDS, MIN_NODE_DAYS_TO_SHARD, type ShardSpec } from "../sim/options.js";
 import { DEFAULT_NET_LATENCY, parseRtt, type NetLatency } from "../sim/espruino/net.js";
 import type { FleetProgress } from "../sim/fleet-loop.js";
-import type { FleetSummary } from "../sim/fleet-summary.js";
+import type { FleetSummary, FleetTraces } from "../sim/fleet-summary.js";
 import { parseOtaOption, formatOtaSummary, type FleetOta } from "../sim/ota-fleet.js";
 import { defaultFleetBoards } from "../toolchain/boards.mjs";
 
@@ -37,6 +38,8 @@ interface SimCliOptions {
   ota?: string;
   otaBoard?: string;
   otaFw?: string;
+  shard?: string;
+  shards?: string;
 }
 
 const collect = (value: string, previous: string[] | undefined) => (previous ?? []).concat([value]);
@@ -58,7 +61,7 @@ function wholeNumber(name: string, text: string | undefined): number | undefined
 export function checkSimOptions(o: SimCliOptions): {
   boards: string[]; nodes?: number; durationMs: number; seed: number; broker?: string; realtime: boolean; netLatency: NetLatency;
   faults: FaultSpec[]; powerCuts?: number; replay: ReplaySpec[]; consolePort?: number; summary?: string; report?: string;
-  config?: { [field: string]: unknown }; storageBytes?: number; ota?: FleetOta;
+  config?: { [field: string]: unknown }; storageBytes?: number; ota?: FleetOta; shard?: ShardSpec; shards?: number;
 } {
   let durationMs = 0;
   // a bare 0 would get "no unit (use e.g. 0m)", which is refused next
@@ -113,6 +116,18 @@ export function checkSimOptions(o: SimCliOptions): {
     if (config === null || typeof config !== "object" || Array.isArray(config)) refuse(`--config: ${o.config} must hold a JSON object of config fields`);
   }
   const kb = wholeNumber("--storage-kb", o.storageKb);
+  let shard: ShardSpec | undefined;
+  if (o.shard !== undefined) {
+    try {
+      shard = parseShardSpec(o.shard);
+    } catch (err) {
+      if (err instanceof SimOptionError) refuse(err.message);
+      throw err;
+    }
+  }
+  const shards = wholeNumber("--shards", o.shards);
+  if (shards !== undefined && !(shards >= 1 && shards <= MAX_SHARDS)) refuse(`--shards must be from 1 to ${MAX_SHARDS}, got ${shards}`);
+  if (shard && shards !== undefined) refuse("--shard runs one shard here, --shards runs them all here: give one of them");
   const values = {
     boards: o.board ?? [],
     nodes: wholeNumber("--nodes", o.nodes),
@@ -124,6 +139,7 @@ export function checkSimOptions(o: SimCliOptions): {
     consolePort: wholeNumber("--console-port", o.consolePort),
     config,
     storageBytes: kb === undefined ? undefined : kb * 1024,
+    shard,
   };
   let faults: FaultSpec[] = [];
   try {
@@ -134,6 +150,8 @@ export function checkSimOptions(o: SimCliOptions): {
   }
   let ota: FleetOta | undefined;
   if (o.ota !== undefined) {
+    // the rollout is published and tallied by the run's one process
+    if (shard || (shards !== undefined && shards > 1)) refuse("--ota runs in one process: leave out --shard and --shards (or give --shards 1)");
     try {
       ota = parseOtaOption(o.ota, { board: o.otaBoard, fw: o.otaFw, boards: values.boards.length ? values.boards : defaultFleetBoards(), durationMs });
     } catch (err) {
@@ -141,7 +159,7 @@ export function checkSimOptions(o: SimCliOptions): {
       throw err;
     }
   } else if (o.otaBoard !== undefined || o.otaFw !== undefined) refuse("--ota-board and --ota-fw go with --ota <bundle>@<time>");
-  return { ...values, realtime: !!o.realtime, faults, replay, summary: o.summary, report: o.report, ota };
+  return { ...values, shards: ota ? 1 : shards, realtime: !!o.realtime, faults, replay, summary: o.summary, report: o.report, ota };
 }
 
 /** refuse an output file that cannot be written, before the run rather than after it */
@@ -216,6 +234,10 @@ export function formatSummary(s: FleetSummary): string {
     `${formatDuration(s.durationMs)} simulated in ${(s.wallMs / 1000).toFixed(1)} s (${num(s.nodeDaysPerSecond, 2)} node-days/s), seed ${s.seed}, broker ${s.broker}` +
       (s.stoppedEarly ? ", stopped early" : ""),
   );
+  if (s.shard) lines.push(`shard ${s.shard.index}/${s.shard.count} of a fleet of ${s.fleet.nodes} nodes: merge the shards' summaries with casanode sim merge`);
+  if (s.shards) {
+    lines.push(`${s.shards.length} shard(s): ` + s.shards.map((x) => `${x.shard.index}/${x.shard.count} ${x.nodes} nodes ${(x.wallMs / 1000).toFixed(1)} s ${x.peakRssMb} MB`).join("; "));
+  }
   if (s.faults.length) lines.push(`${s.faults.length} fault(s) applied`);
   for (const n of s.nodes) {
     for (const r of n.replays ?? []) {
@@ -287,6 +309,7 @@ async function progressReporter(): Promise<Reporter> {
 export function registerSim(program: Command): Command {
   return program
     .command("sim")
+    .enablePositionalOptions() // `sim merge --summary f` is merge's --summary, not sim's
     .description("run a simulated fleet (the flashed bundles) on a virtual clock against an MQTT broker, then print a summary")
     .option("--board <name>", "board profile to simulate (repeatable; default: every street board in boards/profiles)", collect)
     .option("--nodes <n>", "number of nodes, spread over the boards (default: 6, or one per --board)")
@@ -305,20 +328,25 @@ export function registerSim(program: Command): Command {
     .option("--report <file.html>", "write an HTML report with plots")
     .option("--config <file.json>", "config fields for every node over the simulator's own, e.g. {\"queueMax\": 8000} (checked by the node's validator)")
     .option("--storage-kb <n>", "Storage (flash) of every node in KB (default: the board's, 896 on ESP32)")
-    .option("--ota <bundle@time>", "publish an over-the-air update at <time> as casanode ota does, e.g. dist/esp32-bin.js@2h; the summary gives each node's version at the end")
+    .option("--ota <bundle@time>", "publish an over-the-air update at <time> as casanode ota does, e.g. dist/esp32-bin.js@2h; the summary gives each node's version at the end (runs in one process)")
     .option("--ota-board <name>", "the board the --ota bundle is for (default: its file name, or the run's only board)")
     .option("--ota-fw <version>", "the version the --ota bundle reports (default: the one x.y.z in it)")
-    .addHelpText("after", "\nExamples:\n  casanode sim\n  casanode sim --board esp32-air --nodes 20 --duration 2d --report run.html\n  casanode sim --fault wifi-down@2h+30m --fault unplug:pm@6h+1h --power-cuts 5\n  casanode sim --board esp32-air --duration 6h --replay pm=sds011-capture.hex\n  casanode sim --board esp32-bin --nodes 4 --duration 8h --ota new-bin.js@2h --ota-fw 0.2.0\n")
+    .option("--shards <n>", `run the fleet over n worker processes, all against one broker (default: one per core, 1 below ${MIN_NODE_DAYS_TO_SHARD} node-days)`)
+    .option("--shard <i/N>", "run only shard i of N (counted from 1): a contiguous block of the fleet's nodes, each as in the whole fleet; give every shard the same options and --broker, then casanode sim merge their --summary files")
+    .addHelpText("after", "\nExamples:\n  casanode sim\n  casanode sim --board esp32-air --nodes 20 --duration 2d --report run.html\n  casanode sim --fault wifi-down@2h+30m --fault unplug:pm@6h+1h --power-cuts 5\n  casanode sim --board esp32-air --duration 6h --replay pm=sds011-capture.hex\n  casanode sim --board esp32-bin --nodes 4 --duration 8h --ota new-bin.js@2h --ota-fw 0.2.0\n  casanode sim --nodes 100 --shards 2\n  casanode sim --nodes 10000 --duration 1h --broker mqtt://broker:1883 --shard 3/8 --summary s3.json\n  casanode sim merge s1.json s2.json ... s8.json --summary fleet.json\n")
     .action(async (raw: SimCliOptions) => {
       const o = checkSimOptions(raw);
-      const { runFleet } = await import("../sim/fleet.js");
+      const { runFleet, DEFAULT_NODES } = await import("../sim/fleet.js");
+      const { runShardedFleet } = await import("../sim/fleet-shards.js");
+      const fleetSize = o.nodes ?? (o.boards.length ? o.boards.length : DEFAULT_NODES);
+      const shards = o.shard ? 1 : (o.shards ?? defaultShards(fleetSize, o.durationMs, os.availableParallelism()));
       const reporter = await progressReporter();
       const abort = new AbortController();
       const onSigint = () => abort.abort();
       process.once("SIGINT", onSigint);
       let result;
       try {
-        result = await runFleet({
+        const options = {
           boards: o.boards,
           nodes: o.nodes,
           durationMs: o.durationMs,
@@ -333,10 +361,13 @@ export function registerSim(program: Command): Command {
           config: o.config,
           storageBytes: o.storageBytes,
           ota: o.ota,
-          onProgress: (p) => reporter.update(p),
-          log: o.realtime || o.consolePort !== undefined ? (line) => console.log(line) : undefined,
+          // only the report plots every reading; without it the observer streams its counts
+          keepReadings: !!o.report,
+          onProgress: (p: FleetProgress) => reporter.update(p),
+          log: o.realtime || o.consolePort !== undefined ? (line: string) => console.log(line) : undefined,
           signal: abort.signal,
-        });
+        };
+        result = shards > 1 ? await runShardedFleet(options, shards) : await runFleet({ ...options, shard: o.shard });
       } catch (err) {
         reporter.stop();
         // by name: a test runner may hold two copies of these classes (ESM and CJS)
@@ -349,15 +380,59 @@ export function registerSim(program: Command): Command {
       reporter.stop();
       console.log("");
       console.log(formatSummary(result.summary));
-      if (o.summary) {
-        mkdirSync(path.dirname(path.resolve(o.summary)), { recursive: true });
-        writeFileSync(o.summary, JSON.stringify(result.summary, null, 2) + "\n");
-        console.log(`summary: ${o.summary}`);
-      }
-      if (o.report) {
-        const { writeReport } = await import("../sim/report.js");
-        console.log(`report: ${writeReport(result.summary, result.traces, o.report)}`);
-      }
+      await writeOutputs(result.summary, result.traces, o.summary, o.report);
       checkRun(result.summary);
+    })
+    .addCommand(mergeCommand());
+}
+
+async function writeOutputs(summary: FleetSummary, traces: FleetTraces, summaryFile: string | undefined, reportFile: string | undefined): Promise<void> {
+  if (summaryFile) {
+    mkdirSync(path.dirname(path.resolve(summaryFile)), { recursive: true });
+    writeFileSync(summaryFile, JSON.stringify(summary, null, 2) + "\n");
+    console.log(`summary: ${summaryFile}`);
+  }
+  if (reportFile) {
+    const { writeReport } = await import("../sim/report.js");
+    console.log(`report: ${writeReport(summary, traces, reportFile)}`);
+  }
+}
+
+/** `casanode sim merge a.json b.json ...`: the shards' summaries as one fleet's; refuses (exit 2, a line per problem) what does not join */
+function mergeCommand(): Command {
+  return new Command("merge")
+    .description("join the --summary files of a fleet's shards (casanode sim --shard i/N) into the whole fleet's summary, and check its books")
+    .argument("<summaries...>", "the shards' summary files, one per shard")
+    .option("--summary <file.json>", "write the merged summary as JSON")
+    .option("--report <file.html>", "write an HTML report of the merged summary (totals and nodes; the plots need a run's readings)")
+    .action(async (files: string[], opts: { summary?: string; report?: string }) => {
+      const refuseAll = (problems: string[]): never => {
+        for (const p of problems) console.error("casanode sim merge: " + p);
+        throw new CommanderError(2, "commander.simOption", problems.join("; "));
+      };
+      checkOutputFile("--summary", opts.summary);
+      checkOutputFile("--report", opts.report);
+      const { readSummaryFile, mergeSummaries, MergeError } = await import("../sim/fleet-merge.js");
+      const parts = [];
+      const problems: string[] = [];
+      for (const f of files) {
+        try {
+          parts.push(readSummaryFile(f));
+        } catch (err) {
+          if (err instanceof MergeError) problems.push(...err.problems);
+          else throw err;
+        }
+      }
+      if (problems.length) refuseAll(problems);
+      let merged: FleetSummary;
+      try {
+        merged = mergeSummaries(parts);
+      } catch (err) {
+        if (err instanceof MergeError) refuseAll(err.problems);
+        throw err;
+      }
+      console.log(formatSummary(merged!));
+      await writeOutputs(merged!, { startMs: merged!.startMs, endMs: merged!.endMs, nodes: [] }, opts.summary, opts.report);
+      checkRun(merged!);
     });
 }

@@ -16,6 +16,7 @@ import { Store, type Batch } from "../../firmware/runtime/store.js";
 import { packReadings, senmlBaseName } from "../../firmware/messages/senml.js";
 import { topicFor } from "../../firmware/messages/topics.js";
 import type { SimNodeOptions } from "../../sim/node.js";
+import type { FleetSummary } from "../../sim/fleet-summary.js";
 import { registerSim, checkRun, formatSummary } from "../../tools/sim.js";
 import { MAX_CAPTURE_FILE_BYTES } from "../../sim/replay.js";
 
@@ -326,6 +327,52 @@ describe("fleet runner (stand-in nodes)", function () {
     }
   });
 
+  it("gives a node the same identity, provisioning, faults and readings whether it runs in the whole fleet or in a shard", async () => {
+    const extra: Partial<FleetOptions> = { nodes: 6, durationMs: 2 * H, staticIp: true, powerCuts: 6, faults: ["power-cut:air-03@1h+20s", "unplug:pole-02/pm@30m+30m", "wifi-down:esp32-pole@40m+20m"] };
+    // below the ephemeral range (32768 up on Linux), where the runs' own MQTT connections take ports
+    const port = 20000 + (process.pid % 10000);
+    const run = async (shard?: { index: number; count: number }) => {
+      const opts = standIn({ ...extra, consolePort: port, shard });
+      const r = await runFleet(opts);
+      const made = new Map(opts.made.map((n) => [(n as any).o.id as string, (n as any).o as SimNodeOptions]));
+      return { r, made };
+    };
+    const whole = await run();
+    const one = await run({ index: 1, count: 2 });
+    const two = await run({ index: 2, count: 2 });
+    expect(one.r.summary.nodes.map((n) => n.id)).to.deep.equal(["air-01", "pole-01", "air-02"]);
+    expect(two.r.summary.nodes.map((n) => n.id)).to.deep.equal(["pole-02", "air-03", "pole-03"]);
+    expect(one.r.summary.shard).to.deep.equal({ index: 1, count: 2 });
+    expect(one.r.summary.fleet).to.deep.equal({ nodes: 6, durationMs: 2 * H });
+    const sharded = [...one.r.summary.nodes, ...two.r.summary.nodes];
+    const infos = [...one.r.nodes, ...two.r.nodes];
+    expect(infos).to.deep.equal(whole.r.nodes); // ids, boards, keys, console ports
+    expect(infos.map((n) => n.consolePort)).to.deep.equal([0, 1, 2, 3, 4, 5].map((i) => port + i));
+    const view = (n: (typeof sharded)[number]) => ({ id: n.id, readings: n.readings, acked: n.acked, queued: n.queued, wakes: n.wakes, boots: n.boots, charge: n.chargeMah, faults: n.faults, received: n.receivedAtBroker });
+    expect(sharded.map(view)).to.deep.equal(whole.r.summary.nodes.map(view));
+    // the random power cuts and the named faults land on the same nodes at the same times
+    const faults = (fs: typeof whole.r.summary.faults) => fs.map((f) => `${f.kind}:${f.node}/${f.device ?? ""}@${f.startMs}-${f.endMs}`).sort();
+    expect(faults([...one.r.summary.faults, ...two.r.summary.faults])).to.deep.equal(faults(whole.r.summary.faults));
+    expect(whole.r.summary.faults.filter((f) => f.kind === "power-cut")).to.have.length(7);
+    // provisioning: static addresses by place in the whole fleet, and the world each node sees
+    for (const [id, o] of [...one.made, ...two.made]) {
+      const w = whole.made.get(id)!;
+      expect({ ...o.config, broker: 0 }, id).to.deep.equal({ ...w.config, broker: 0 }); // each run here has its own embedded broker
+      expect(o.world.pm(whole.r.summary.startMs + H), id).to.deep.equal(w.world.pm(whole.r.summary.startMs + H));
+    }
+    expect((two.made.get("air-03")!.config as any).wifi.ip).to.equal("192.168.4.102");
+  });
+
+  it("refuses a bad shard, and a fault that names no node of the whole fleet, but not one on another shard's node", async () => {
+    await expectReject(runFleet(standIn({ shard: { index: 4, count: 4 } })), SimOptionError, "--shard: 3 node(s) cannot make 4 shards");
+    await expectReject(runFleet(standIn({ shard: { index: 0, count: 2 } })), SimOptionError, "--shard i/N counts from 1");
+    await expectReject(runFleet(standIn({ shard: { index: 1, count: 2 }, faults: ["power-cut:air-09@1h"] })), FaultSpecError, 'no node "air-09"');
+    await expectReject(runFleet(standIn({ shard: { index: 1, count: 2 }, faults: ["unplug:air-02/lamp@1h"] })), FaultSpecError, 'no device "lamp"');
+    const { summary } = await runFleet(standIn({ durationMs: H, shard: { index: 1, count: 2 }, faults: ["power-cut:air-02@30m", "unplug:air-02/pm@10m"] }));
+    expect(summary.nodes.map((n) => n.id)).to.deep.equal(["air-01"]);
+    expect(summary.faults).to.deep.equal([]);
+  });
+
   it("lists the street boards and names nodes after them", () => {
     const boards = defaultBoards();
     expect(boards).to.include.members(["esp32-air", "esp32-pole"]);
@@ -378,6 +425,12 @@ describe("casanode sim (options)", () => {
     [["--config", "/nonexistent/casanode.json"], "--config: cannot read /nonexistent/casanode.json"],
     [["--config", path.join(ROOT, "README.md")], "is not JSON"],
     [["--config", path.join(ROOT, "package.json")], "--config for"], // a JSON object, but no config
+    [["--shard", "0/2"], "--shard i/N counts from 1: i must be from 1 to 2, got 0"],
+    [["--shard", "3/2"], "--shard i/N counts from 1"],
+    [["--shard", "2"], "--shard must be i/N"],
+    [["--shard", "4/8"], "--shard: 6 node(s) cannot make 8 shards"],
+    [["--shards", "0"], "--shards must be from 1"],
+    [["--shard", "1/2", "--shards", "2"], "--shard runs one shard here, --shards runs them all here"],
   ] as Array<[string[], string]>) {
     it(`exits 2 with one line for ${args.join(" ")}`, async () => {
       const err = sinon.stub(console, "error");
@@ -481,6 +534,33 @@ const haveNode = existsSync(path.join(ROOT, "sim", "node.ts"));
     const pole = summary.nodes.find((n) => n.board === "esp32-pole")!;
     expect(air.wakes).to.be.greaterThan(10); // deep-sleeps between cycles
     expect(air.mahPerDay).to.be.below(pole.mahPerDay);
+  });
+
+  it("a node of real bundles gives the same books whether the fleet runs whole or as shards 1/2 and 2/2", async () => {
+    const o = { nodes: 6, durationMs: 2 * H, seed: 11, powerCuts: 3 };
+    const whole = await runFleet(o);
+    const parts = [await runFleet({ ...o, shard: { index: 1, count: 2 } }), await runFleet({ ...o, shard: { index: 2, count: 2 } })];
+    // charge to 12 digits: it is integrated between whatever events the process has, summed in another order
+    const view = (n: FleetSummary["nodes"][number]) => ({ id: n.id, readings: n.readings, acked: n.acked, queued: n.queued, wakes: n.wakes, boots: n.boots, charge: n.chargeMah.toPrecision(12), received: n.receivedAtBroker });
+    expect(parts.flatMap((p) => p.summary.nodes).map(view)).to.deep.equal(whole.summary.nodes.map(view));
+    expect(whole.summary.totals.readings).to.be.greaterThan(0);
+    expect(whole.summary.totals.lost).to.equal(0);
+  });
+
+  it("runs a fleet over worker processes against the parent's broker, with the books of the fleet run whole", async () => {
+    const { runShardedFleet } = await import("../../sim/fleet-shards.js");
+    const o = { nodes: 4, durationMs: H, seed: 12 };
+    const progress: number[] = [];
+    const sharded = await runShardedFleet({ ...o, keepReadings: false, onProgress: (p) => progress.push(p.doneMs) }, 2);
+    const whole = await runFleet(o);
+    // books, not charge: across processes a reply's TCP segments vary, and with them the node's round-trip draws
+    const books = (n: FleetSummary["nodes"][number]) => ({ id: n.id, readings: n.readings, acked: n.acked, queued: n.queued, wakes: n.wakes, received: n.receivedAtBroker });
+    expect(sharded.summary.nodes.map(books)).to.deep.equal(whole.summary.nodes.map(books));
+    expect(sharded.summary.shards!.map((s) => s.nodes)).to.deep.equal([2, 2]);
+    expect(sharded.summary.totals.lost).to.equal(0);
+    expect(sharded.nodes.map((n) => n.keyHex)).to.deep.equal(whole.nodes.map((n) => n.keyHex));
+    expect(progress.at(-1)).to.equal(H);
+    expect(sharded.traces.nodes.every((n) => n.readings.length === 0)).to.equal(true); // not asked for: streamed
   });
 
   it("the low-power bin board builds, runs in the fleet and sleeps on a fraction of the DevKitC-class board's charge", async () => {

@@ -36,7 +36,7 @@ function fixture(): { summary: FleetSummary; traces: FleetTraces } {
   });
   const nodes = [node("air-01", "esp32-air", {}), node("pole-<01>", "esp32-pole", { power: "mains", batteryLifeDays: null, mahPerDay: 2880, chargeMah: 2880, lost: 0 })];
   const summary: FleetSummary = {
-    seed: 7, startMs: START, endMs: END, durationMs: END - START, boards: ["esp32-air", "esp32-pole"], broker: "embedded", realtime: false, stoppedEarly: false,
+    seed: 7, startMs: START, endMs: END, durationMs: END - START, fleet: { nodes: 2, durationMs: END - START }, peakRssMb: 300, boards: ["esp32-air", "esp32-pole"], broker: "embedded", realtime: false, stoppedEarly: false,
     wallMs: 4200, nodeDaysPerSecond: 0.48, usableFraction: 0.8,
     totals: { nodes: 2, readings: 1728, published: 1728, acked: 1720, queued: 8, dropped: 0, untimed: 0, lost: 0, receivedAtBroker: 1720, badTimesAtBroker: 0, duplicatesAtBroker: 0, wakes: 576, boots: 2, crashes: 0, awakeMs: 2 * 288 * 20_000, chargeMah: 3139, mahPerDay: 3139, faults: 1 },
     nodes,

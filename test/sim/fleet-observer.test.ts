@@ -1,0 +1,31 @@
+import { expect } from "chai";
+import { countReading, RECENT_READINGS } from "../../sim/fleet-observer.js";
+
+function member() {
+  return { recent: new Map<string, number[]>(), received: 0, duplicates: 0 };
+}
+
+describe("fleet observer: streaming counts (sim/fleet-observer.ts)", () => {
+  it("counts a QoS 1 resend of a batch as duplicates, and a distinct value at the same name and time as a reading", () => {
+    const m = member();
+    const batch = Array.from({ length: 30 }, (_, i) => ["pm.pm25@" + (1768435200 + i * 300), 10 + i] as const);
+    for (const [k, v] of batch) expect(countReading(m, k, v)).to.equal(true);
+    // the PUBACK was lost: the same batch again, with two readings taken since
+    for (const [k, v] of batch) expect(countReading(m, k, v)).to.equal(false);
+    expect(countReading(m, "pm.pm25@1768444200", 40)).to.equal(true);
+    // a node whose clock was never set reuses a time after a power cut: another value there is another reading
+    expect(countReading(m, "pm.pm25@1768435200", 99)).to.equal(true);
+    expect(countReading(m, "pm.pm25@1768435200", 99)).to.equal(false);
+    expect(m).to.include({ received: 32, duplicates: 31 });
+  });
+
+  it("remembers a bounded window per node, many batches long, not the whole run", () => {
+    const m = member();
+    for (let i = 0; i < 10 * RECENT_READINGS; i++) countReading(m, "noise.LAeq@" + i, i);
+    expect(m.recent.size).to.equal(RECENT_READINGS);
+    expect(m.received).to.equal(10 * RECENT_READINGS);
+    // the last several batches (a batch is a few dozen readings) are still recognised when resent
+    for (let i = 10 * RECENT_READINGS - 100; i < 10 * RECENT_READINGS; i++) expect(countReading(m, "noise.LAeq@" + i, i)).to.equal(false);
+    expect(m.duplicates).to.equal(100);
+  });
+});
