@@ -122,6 +122,8 @@ export class SimStorage implements StorageModule {
   pagesErased = 0;
   compactions = 0;
   tornWrites = 0;
+  /** counts every change to the flash: what is read from it is the same while this is */
+  changes = 0;
   /** names Espruino cut to 28 chars (a firmware bug worth knowing about) */
   readonly truncatedNames: string[] = [];
   print: (text: string) => void;
@@ -208,6 +210,7 @@ export class SimStorage implements StorageModule {
   }
 
   eraseAll(): void {
+    this.changes++;
     this.log = [];
     this.live.clear();
     this.used = 0;
@@ -234,6 +237,7 @@ export class SimStorage implements StorageModule {
   }
 
   compact(): void {
+    this.changes++;
     this.print("Compacting...\n");
     const before = this.used;
     this.log = this.log.filter((f) => !f.deleted);
@@ -361,6 +365,7 @@ export class SimStorage implements StorageModule {
 
   /** run flash steps; if a tear is armed, stop part-way at a random byte and end the node */
   exec(ops: FlashOp[]): void {
+    this.changes++;
     const tear = this.tear;
     if (!tear || !ops.length) {
       for (const op of ops) op.run();
@@ -401,6 +406,7 @@ export class SimStorage implements StorageModule {
     for (const f of this.log) if (f.deleted || f === replacing) trash += f.size;
     if (need >= this.totalBytes - this.used + trash) return false;
     if (replacing) {
+      this.changes++;
       // Espruino marks the old copy deleted before creating the new one, so compaction frees it
       replacing.deleted = true;
       this.live.delete(replacing.name);
