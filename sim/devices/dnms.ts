@@ -14,7 +14,7 @@ import type { I2cDevice } from "../hw/i2c.js";
 import type { SimDevice, SimDeviceContext, SimDeviceFactory } from "./types.js";
 import { noFaults, onFaultSet } from "./types.js";
 import { crc8 } from "../../drivers/crc8.js";
-import { energeticMean } from "../../drivers/decibel.js";
+import { stepEnergeticMean } from "./step-mean.js";
 
 /** one FFT frame: 4096 samples at 44.1 kHz, ms */
 export const DNMS_FRAME_MS = (4096 / 44100) * 1000;
@@ -91,7 +91,7 @@ export const createDnms: SimDeviceFactory = (ctx: SimDeviceContext): SimDevice =
 
   // hot path: a mains noise node runs ~930k frames a day. The world's level is a step function
   // (125 ms slots), so most frames see one level: their energetic mean is that level exactly
-  // (10*log10(4/4) = 0), and the slow mean runs only for frames across a step.
+  // (10*log10(4/4) = 0); a frame across a step takes the mean by runs (step-mean.ts).
   const levels: number[] = new Array(WORLD_SAMPLES_PER_FRAME);
   let memoLevel = NaN;
   let memoEnergy = 0;
@@ -101,7 +101,7 @@ export const createDnms: SimDeviceFactory = (ctx: SimDeviceContext): SimDevice =
       levels[i] = world.noiseDb(from + ((i + 0.5) * DNMS_FRAME_MS) / WORLD_SAMPLES_PER_FRAME);
       if (levels[i] !== levels[0]) same = false;
     }
-    return same && Number.isFinite(levels[0]) ? levels[0] : energeticMean(levels);
+    return same && Number.isFinite(levels[0]) ? levels[0] : stepEnergeticMean(levels);
   };
 
   /** take in every frame that has ended by `until` */
