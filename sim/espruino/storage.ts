@@ -80,6 +80,9 @@ export class PowerLostError extends Error {
   }
 }
 
+/** a char that is not one byte: names are looked up often, and almost never have one */
+const WIDE_CHAR = /[^\x00-\xff]/;
+
 export function toLatin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 }
@@ -280,7 +283,7 @@ export class SimStorage implements StorageModule {
   /** Espruino's 28-byte file name: cut to 28 chars, NUL padding ignored */
   fileName(name: any, max = STORAGE_NAME_MAX): string {
     let s = String(name);
-    s = toLatin1(fromLatin1(s));
+    if (WIDE_CHAR.test(s)) s = toLatin1(fromLatin1(s)); // Espruino keeps the low byte of each char
     const nul = s.indexOf("\0");
     if (nul >= 0) s = s.slice(0, nul);
     if (s.length > max) {
