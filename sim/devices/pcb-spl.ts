@@ -11,7 +11,7 @@
 import type { I2cDevice } from "../hw/i2c.js";
 import type { SimDevice, SimDeviceContext, SimDeviceFactory } from "./types.js";
 import { noFaults, onFaultSet } from "./types.js";
-import { energeticMean } from "../../drivers/decibel.js";
+import { stepEnergeticMean } from "./step-mean.js";
 
 const REG_VERSION = 0x00;
 const REG_ID3 = 0x01;
@@ -101,7 +101,7 @@ export const createPcbSpl: SimDeviceFactory = (ctx: SimDeviceContext): SimDevice
     const levels: number[] = [];
     for (let i = 0; i < n; i++) levels.push(world.noiseDb(from + ((i + 0.5) * (to - from)) / n));
     const weighting = (control >> 1) & 3;
-    const db = energeticMean(levels) + (weighting === 1 ? 0 : UNWEIGHTED_EXCESS_DB);
+    const db = stepEnergeticMean(levels) + (weighting === 1 ? 0 : UNWEIGHTED_EXCESS_DB);
     return Math.round(Math.min(MAX_DB, Math.max(MIN_DB, db)));
   };
 

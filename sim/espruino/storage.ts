@@ -80,6 +80,9 @@ export class PowerLostError extends Error {
   }
 }
 
+/** a char that is not one byte: names are looked up often, and almost never have one */
+const WIDE_CHAR = /[^\x00-\xff]/;
+
 export function toLatin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 }
@@ -122,6 +125,8 @@ export class SimStorage implements StorageModule {
   pagesErased = 0;
   compactions = 0;
   tornWrites = 0;
+  /** counts every change to the flash: what is read from it is the same while this is */
+  changes = 0;
   /** names Espruino cut to 28 chars (a firmware bug worth knowing about) */
   readonly truncatedNames: string[] = [];
   print: (text: string) => void;
@@ -208,6 +213,7 @@ export class SimStorage implements StorageModule {
   }
 
   eraseAll(): void {
+    this.changes++;
     this.log = [];
     this.live.clear();
     this.used = 0;
@@ -234,6 +240,7 @@ export class SimStorage implements StorageModule {
   }
 
   compact(): void {
+    this.changes++;
     this.print("Compacting...\n");
     const before = this.used;
     this.log = this.log.filter((f) => !f.deleted);
@@ -276,7 +283,7 @@ export class SimStorage implements StorageModule {
   /** Espruino's 28-byte file name: cut to 28 chars, NUL padding ignored */
   fileName(name: any, max = STORAGE_NAME_MAX): string {
     let s = String(name);
-    s = toLatin1(fromLatin1(s));
+    if (WIDE_CHAR.test(s)) s = toLatin1(fromLatin1(s)); // Espruino keeps the low byte of each char
     const nul = s.indexOf("\0");
     if (nul >= 0) s = s.slice(0, nul);
     if (s.length > max) {
@@ -361,6 +368,7 @@ export class SimStorage implements StorageModule {
 
   /** run flash steps; if a tear is armed, stop part-way at a random byte and end the node */
   exec(ops: FlashOp[]): void {
+    this.changes++;
     const tear = this.tear;
     if (!tear || !ops.length) {
       for (const op of ops) op.run();
@@ -401,6 +409,7 @@ export class SimStorage implements StorageModule {
     for (const f of this.log) if (f.deleted || f === replacing) trash += f.size;
     if (need >= this.totalBytes - this.used + trash) return false;
     if (replacing) {
+      this.changes++;
       // Espruino marks the old copy deleted before creating the new one, so compaction frees it
       replacing.deleted = true;
       this.live.delete(replacing.name);

@@ -186,6 +186,16 @@ describe("SimStorage (Espruino's Storage module)", () => {
     expect(() => strict.write("a".repeat(28), "1")).to.not.throw();
   });
 
+  it("keeps the low byte of each char of a name, as Espruino's strings do", () => {
+    const s = new SimStorage();
+    s.write("\u0141og", "wide"); // U+0141: low byte 0x41, "A"
+    expect(s.list()).to.deep.equal(["Aog"]);
+    expect(s.read("Aog")).to.equal("wide");
+    expect(s.read("\u0241og")).to.equal("wide");
+    s.write("caf\u00e9\u0000x", "1"); // one-byte chars stay, NUL ends the name
+    expect(s.read("caf\u00e9")).to.equal("1");
+  });
+
   it("compacts by itself when a new file needs the trash's space, and fails when it cannot fit", () => {
     const printed: string[] = [];
     const s = new SimStorage({ sizeBytes: 1024, print: (t) => printed.push(t) });
