@@ -208,7 +208,7 @@ export class PacketReader {
       if (buf.length < 2) break;
       var len = 0, mul = 1, i = 1, b = 128, first = buf.charCodeAt(0);
       while (b & 128) {
-        if (i > 4) return this.fail("bad-length", out);
+        if (i > 4) return this._fail("bad-length", out);
         if (i >= buf.length) {
           this.buf = buf;
           return out;
@@ -219,12 +219,12 @@ export class PacketReader {
       }
       if (len > this.maxLength) {
         // only a PUBLISH may be big; its topic (and id) must fit in the limit
-        if (first >> 4 !== PUBLISH) return this.fail("too-large", out);
+        if (first >> 4 !== PUBLISH) return this._fail("too-large", out);
         var hl = buf.length >= i + 2 ? 2 + get16(buf, i) + ((first >> 1) & 3 ? 2 : 0) : 4;
-        if (hl + TOO_LARGE_HEAD > this.maxLength) return this.fail("too-large", out);
+        if (hl + TOO_LARGE_HEAD > this.maxLength) return this._fail("too-large", out);
         if (buf.length < i + hl + TOO_LARGE_HEAD) break;
         p = decodePacket(first, buf.substring(i, i + hl + TOO_LARGE_HEAD));
-        if (typeof p === "string") return this.fail(p, out);
+        if (typeof p === "string") return this._fail(p, out);
         p.tooLarge = len - hl;
         out.push(p);
         this.skip = len - hl - TOO_LARGE_HEAD;
@@ -233,7 +233,7 @@ export class PacketReader {
       }
       if (buf.length < i + len) break;
       p = decodePacket(first, buf.substring(i, i + len));
-      if (typeof p === "string") return this.fail(p, out);
+      if (typeof p === "string") return this._fail(p, out);
       out.push(p);
       buf = buf.substring(i + len);
     }
@@ -241,7 +241,7 @@ export class PacketReader {
     return out;
   }
 
-  private fail(code: string, out: MqttPacket[]): MqttPacket[] {
+  private _fail(code: string, out: MqttPacket[]): MqttPacket[] {
     this.error = code;
     this.buf = "";
     return out;
