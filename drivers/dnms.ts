@@ -115,7 +115,7 @@ export class Dnms implements Sensor {
   readonly model = "dnms";
   readonly warmupMs = DNMS_WARMUP_MS;
   readonly counters: DriverCounters;
-  private _c: DnmsConfig;
+  private _config: DnmsConfig;
   private _i2c: I2cPort;
   private _address: number;
   private _offsetDb: number;
@@ -128,7 +128,7 @@ export class Dnms implements Sensor {
 
   constructor(c: DnmsConfig) {
     const o = c.options || {};
-    this._c = c;
+    this._config = c;
     this.name = c.name;
     this._i2c = c.bus.i2c;
     this._address = c.bus.address || DNMS_ADDRESS;
@@ -144,7 +144,7 @@ export class Dnms implements Sensor {
    * so far, so the next read covers from now. Never throws.
    */
   configure(): void {
-    openI2c(this._c.bus);
+    openI2c(this._config.bus);
     try {
       if (this._mic) this._command(this._mic);
       this._command(CMD_RESET);
@@ -154,14 +154,14 @@ export class Dnms implements Sensor {
   }
 
   powerOn(): void {
-    switchPower(this._c.gpio, this._c.power, true);
+    switchPower(this._config.gpio, this._config.power, true);
     // the module has no sleep mode: only a real supply switch makes it boot again
-    if (!this._on && this._c.power) this._poweredAt = Date.now();
+    if (!this._on && this._config.power) this._poweredAt = Date.now();
     this._on = true;
   }
 
   powerOff(): void {
-    switchPower(this._c.gpio, this._c.power, false);
+    switchPower(this._config.gpio, this._config.power, false);
     this._on = false;
     this._settle(faultResult("off", "powered off during read"));
   }
@@ -225,8 +225,8 @@ export class Dnms implements Sensor {
   }
 
   describe(): string {
-    const m = this._c.options && this._c.options.microphone;
-    return describeDriver(this.model, this.warmupMs, this._c, (m ? ", mic " + m : "") + offsetText(this._offsetDb), this._address);
+    const m = this._config.options && this._config.options.microphone;
+    return describeDriver(this.model, this.warmupMs, this._config, (m ? ", mic " + m : "") + offsetText(this._offsetDb), this._address);
   }
 
   private _command(cmd: number): void {

@@ -67,7 +67,7 @@ export class HcSr04 implements Sensor {
   readonly counters: DriverCounters;
   private _cfg: HcSr04Config;
   private _opts: HcSr04Options;
-  private _m: RangerModel;
+  private _ranger: RangerModel;
   private _pings: number;
   private _on: boolean;
   private _edgesEver: number;
@@ -77,7 +77,7 @@ export class HcSr04 implements Sensor {
     const opts = cfg.options || {};
     this.name = cfg.name;
     this.model = opts.model && RANGER_MODELS[opts.model] ? opts.model : "hc-sr04";
-    this._m = RANGER_MODELS[this.model];
+    this._ranger = RANGER_MODELS[this.model];
     this._pings = opts.pings && opts.pings > 0 ? opts.pings : DEFAULT_PINGS;
     this.warmupMs = 0;
     this.counters = newCounters();
@@ -119,7 +119,7 @@ export class HcSr04 implements Sensor {
     if (this._pending) return this._pending;
     const self = this;
     const cfg = this._cfg;
-    const m = this._m;
+    const m = this._ranger;
     const wanted = this._pings;
     const p = new Promise<SensorResult>(function (resolve) {
       const widthsUs: number[] = [];
@@ -168,7 +168,7 @@ export class HcSr04 implements Sensor {
 
   private _evaluate(widthsUs: number[], silent: number, stuck: number): SensorResult {
     const c = this.counters;
-    const m = this._m;
+    const m = this._ranger;
     const t = this.temperatureC();
     const valid: number[] = [];
     let noEcho = 0;

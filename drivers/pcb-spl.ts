@@ -79,7 +79,7 @@ export class PcbSpl implements Sensor {
   readonly model = "pcb-spl";
   readonly warmupMs = PCB_SPL_WARMUP_MS;
   readonly counters: DriverCounters;
-  private _c: PcbSplConfig;
+  private _config: PcbSplConfig;
   private _i2c: I2cPort;
   private _address: number;
   private _averagingMs: number;
@@ -91,7 +91,7 @@ export class PcbSpl implements Sensor {
 
   constructor(c: PcbSplConfig) {
     const o = c.options || {};
-    this._c = c;
+    this._config = c;
     this.name = c.name;
     this._i2c = c.bus.i2c;
     this._address = c.bus.address || PCB_SPL_ADDRESS;
@@ -105,7 +105,7 @@ export class PcbSpl implements Sensor {
 
   /** the bus, then the module (setup()) */
   configure(): void {
-    openI2c(this._c.bus);
+    openI2c(this._config.bus);
     this._setup();
   }
 
@@ -132,7 +132,7 @@ export class PcbSpl implements Sensor {
 
   powerOn(): void {
     if (this._on) return;
-    switchPower(this._c.gpio, this._c.power, true);
+    switchPower(this._config.gpio, this._config.power, true);
     this._on = true;
     this._wake();
   }
@@ -162,12 +162,12 @@ export class PcbSpl implements Sensor {
     } catch (e) {
       // unplugged or already unpowered: nothing to put to sleep
     }
-    switchPower(this._c.gpio, this._c.power, false);
+    switchPower(this._config.gpio, this._config.power, false);
     this._on = false;
   }
 
   describe(): string {
-    return describeDriver(this.model, this.warmupMs, this._c, ", Tavg " + this._averagingMs + " ms" + offsetText(this._offsetDb), this._address);
+    return describeDriver(this.model, this.warmupMs, this._config, ", Tavg " + this._averagingMs + " ms" + offsetText(this._offsetDb), this._address);
   }
 
   read(): Promise<SensorResult> {

@@ -86,28 +86,28 @@ export function pmsCommand(cmd: number, data: number): number[] {
  * Command replies (42 4D 00 04 ...) are skipped like garbage.
  */
 export class PmsFrameReader {
-  private _w: ByteWindow;
+  private _window: ByteWindow;
   private _scanNow: () => void;
   private _onFrame: (f: PmsFrame) => void;
   private _onBad: () => void;
 
   constructor(onFrame: (f: PmsFrame) => void, onBad?: () => void) {
-    this._w = new ByteWindow(2 * PMS_FRAME_LEN);
+    this._window = new ByteWindow(2 * PMS_FRAME_LEN);
     this._scanNow = () => this._scan();
     this._onFrame = onFrame;
     this._onBad = onBad || function () {};
   }
 
   push(data: string | ArrayLike<number>): void {
-    this._w.push(data, this._scanNow);
+    this._window.push(data, this._scanNow);
   }
 
   reset(): void {
-    this._w.reset();
+    this._window.reset();
   }
 
   private _scan(): void {
-    const w = this._w;
+    const w = this._window;
     const b = w.buf;
     while (w.n > 0) {
       const s = w.start;
@@ -154,8 +154,8 @@ export class Pms5003 implements Sensor {
   readonly model: string;
   readonly warmupMs: number;
   readonly counters: DriverCounters;
-  private _c: PmsConfig;
-  private _o: PmsOptions;
+  private _config: PmsConfig;
+  private _options: PmsOptions;
   private _passive: boolean;
   private _timeoutMs: number;
   private _reader: PmsFrameReader;
@@ -168,8 +168,8 @@ export class Pms5003 implements Sensor {
 
   constructor(c: PmsConfig) {
     const o = c.options || {};
-    this._c = c;
-    this._o = o;
+    this._config = c;
+    this._options = o;
     this.name = c.name;
     this.model = "pms5003";
     this._passive = o.mode !== "active";
@@ -189,18 +189,18 @@ export class Pms5003 implements Sensor {
   }
 
   configure(): void {
-    const c = this._c;
+    const c = this._config;
     openSerial(c.bus.serial, 9600, c.bus.rx, c.bus.tx, (d: string) => {
       this._heard = true;
       this._reader.push(d);
     });
-    if (this._o.setPin !== undefined && c.gpio) c.gpio.mode(this._o.setPin, "output");
+    if (this._options.setPin !== undefined && c.gpio) c.gpio.mode(this._options.setPin, "output");
     // mode is not kept over a power cycle; powerOn() sends it again
     this._sendMode();
   }
 
   powerOn(): void {
-    const c = this._c;
+    const c = this._config;
     switchPower(c.gpio, c.power, true);
     this._setPin(true);
     this._send(pmsCommand(PMS_CMD_SLEEP, 1));
@@ -212,7 +212,7 @@ export class Pms5003 implements Sensor {
   }
 
   powerOff(): void {
-    const c = this._c;
+    const c = this._config;
     // with the supply cut a command would go nowhere; SET low so it does not back-power the part
     if (!c.power) this._send(pmsCommand(PMS_CMD_SLEEP, 0));
     this._setPin(false);
@@ -257,14 +257,14 @@ export class Pms5003 implements Sensor {
   }
 
   describe(): string {
-    const set = this._o.setPin;
-    return describeDriver(this.model, this.warmupMs, this._c, (this._passive ? ", passive" : ", active") + (set !== undefined ? ", set=" + set : ""));
+    const set = this._options.setPin;
+    return describeDriver(this.model, this.warmupMs, this._config, (this._passive ? ", passive" : ", active") + (set !== undefined ? ", set=" + set : ""));
   }
 
   /** drive the SET pin, if wired */
   private _setPin(run: boolean): void {
-    const pin = this._o.setPin;
-    if (pin !== undefined && this._c.gpio) this._c.gpio.write(pin, run);
+    const pin = this._options.setPin;
+    if (pin !== undefined && this._config.gpio) this._config.gpio.write(pin, run);
   }
 
   private _sendMode(): void {
@@ -272,6 +272,6 @@ export class Pms5003 implements Sensor {
   }
 
   private _send(bytes: number[]): void {
-    this._c.bus.serial.write(bytes);
+    this._config.bus.serial.write(bytes);
   }
 }

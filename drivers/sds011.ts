@@ -80,7 +80,7 @@ export function sdsCommand(cmd: number, data: number[], id?: number): number[] {
  * a bad candidate it rescans from the next byte.
  */
 export class SdsFrameReader {
-  private _w: ByteWindow;
+  private _window: ByteWindow;
   private _scanNow: () => void;
   private _onFrame: (f: SdsFrame) => void;
   private _onReply: (cmd: number, d1: number, d2: number, d3: number) => void;
@@ -91,7 +91,7 @@ export class SdsFrameReader {
     onReply?: (cmd: number, d1: number, d2: number, d3: number) => void,
     onBad?: () => void
   ) {
-    this._w = new ByteWindow(2 * SDS_CMD_LEN);
+    this._window = new ByteWindow(2 * SDS_CMD_LEN);
     this._scanNow = () => this._scan();
     this._onFrame = onFrame;
     this._onReply = onReply || function () {};
@@ -99,15 +99,15 @@ export class SdsFrameReader {
   }
 
   push(data: string | ArrayLike<number>): void {
-    this._w.push(data, this._scanNow);
+    this._window.push(data, this._scanNow);
   }
 
   reset(): void {
-    this._w.reset();
+    this._window.reset();
   }
 
   private _scan(): void {
-    const w = this._w;
+    const w = this._window;
     const b = w.buf;
     while (w.n > 0) {
       const s = w.start;
@@ -153,7 +153,7 @@ export class Sds011 implements Sensor {
   readonly model: string;
   readonly warmupMs: number;
   readonly counters: DriverCounters;
-  private _c: SdsConfig;
+  private _config: SdsConfig;
   private _timeoutMs: number;
   private _reader: SdsFrameReader;
   private _on: boolean;
@@ -163,7 +163,7 @@ export class Sds011 implements Sensor {
 
   constructor(c: SdsConfig) {
     const o = c.options || {};
-    this._c = c;
+    this._config = c;
     this.name = c.name;
     this.model = "sds011";
     this.warmupMs = o.warmupMs === undefined ? SDS_WARMUP_MS : o.warmupMs;
@@ -181,7 +181,7 @@ export class Sds011 implements Sensor {
   }
 
   configure(): void {
-    const b = this._c.bus;
+    const b = this._config.bus;
     openSerial(b.serial, 9600, b.rx, b.tx, (d: string) => {
       this._heard = true;
       this._reader.push(d);
@@ -189,7 +189,7 @@ export class Sds011 implements Sensor {
   }
 
   powerOn(): void {
-    switchPower(this._c.gpio, this._c.power, true);
+    switchPower(this._config.gpio, this._config.power, true);
     // asleep it hears only "work" (and does not answer it); then ask, do not set, mode and period
     this._send(sdsCommand(SDS_CMD_SLEEP, [1, 1]));
     this._send(sdsCommand(SDS_CMD_MODE, [0]));
@@ -201,7 +201,7 @@ export class Sds011 implements Sensor {
   }
 
   powerOff(): void {
-    const c = this._c;
+    const c = this._config;
     if (c.power && c.gpio) switchPower(c.gpio, c.power, false);
     else this._send(sdsCommand(SDS_CMD_SLEEP, [1, 0]));
     this._on = false;
@@ -236,7 +236,7 @@ export class Sds011 implements Sensor {
   }
 
   describe(): string {
-    return describeDriver(this.model, this.warmupMs, this._c, "");
+    return describeDriver(this.model, this.warmupMs, this._config, "");
   }
 
   /** answers to the "get" commands sent at powerOn: fix the persistent settings only if wrong */
@@ -247,6 +247,6 @@ export class Sds011 implements Sensor {
   }
 
   private _send(bytes: number[]): void {
-    this._c.bus.serial.write(bytes);
+    this._config.bus.serial.write(bytes);
   }
 }

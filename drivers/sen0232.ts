@@ -83,7 +83,7 @@ export class Sen0232 implements Sensor {
   readonly model = "sen0232";
   readonly warmupMs = SEN0232_WARMUP_MS;
   readonly counters: DriverCounters;
-  private _c: Sen0232Config;
+  private _config: Sen0232Config;
   private _fullScaleV: number;
   private _gain: number;
   private _offsetDb: number;
@@ -97,7 +97,7 @@ export class Sen0232 implements Sensor {
 
   constructor(c: Sen0232Config) {
     const o = c.options || {};
-    this._c = c;
+    this._config = c;
     this.name = c.name;
     this._fullScaleV = o.fullScaleV || 3.3;
     this._gain = o.gain || 1;
@@ -111,18 +111,18 @@ export class Sen0232 implements Sensor {
   }
 
   configure(): void {
-    this._c.gpio.mode(this._c.pins.out, "analog");
+    this._config.gpio.mode(this._config.pins.out, "analog");
   }
 
   powerOn(): void {
-    switchPower(this._c.gpio, this._c.power, true);
+    switchPower(this._config.gpio, this._config.power, true);
     // without a switch the sensor never lost power, so it needs no settling
-    if (!this._on && this._c.power) this._poweredAt = Date.now();
+    if (!this._on && this._config.power) this._poweredAt = Date.now();
     this._on = true;
   }
 
   powerOff(): void {
-    switchPower(this._c.gpio, this._c.power, false);
+    switchPower(this._config.gpio, this._config.power, false);
     this._on = false;
     cancel(this._timer);
     this._timer = undefined;
@@ -141,7 +141,7 @@ export class Sen0232 implements Sensor {
     this._pending = pending;
     function sample() {
       self._timer = undefined;
-      volts.push(self._c.gpio.analog(self._c.pins.out) * self._fullScaleV * self._gain);
+      volts.push(self._config.gpio.analog(self._config.pins.out) * self._fullScaleV * self._gain);
       if (volts.length >= self._samples) self._settle(sen0232Result(volts, self._offsetDb));
       else self._timer = setTimeout(sample, self._intervalMs);
     }
@@ -150,7 +150,7 @@ export class Sen0232 implements Sensor {
   }
 
   describe(): string {
-    return describeDriver(this.model, this.warmupMs, this._c, ", " + this._samples + "x" + this._intervalMs + " ms" + (this._gain !== 1 ? ", gain " + this._gain : "") + offsetText(this._offsetDb));
+    return describeDriver(this.model, this.warmupMs, this._config, ", " + this._samples + "x" + this._intervalMs + " ms" + (this._gain !== 1 ? ", gain " + this._gain : "") + offsetText(this._offsetDb));
   }
 
   private _settle(result: SensorResult): void {

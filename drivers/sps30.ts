@@ -114,8 +114,8 @@ export class Sps30 implements Sensor {
   readonly model: string;
   readonly warmupMs: number;
   readonly counters: DriverCounters;
-  private _c: Sps30Config;
-  private _o: Sps30Options;
+  private _config: Sps30Config;
+  private _options: Sps30Options;
   private _addr: number;
   private _timeoutMs: number;
   private _on: boolean;
@@ -128,8 +128,8 @@ export class Sps30 implements Sensor {
 
   constructor(c: Sps30Config) {
     const o = c.options || {};
-    this._c = c;
-    this._o = o;
+    this._config = c;
+    this._options = o;
     this.name = c.name;
     this.model = "sps30";
     this._addr = c.bus.address || SPS30_ADDRESS;
@@ -146,11 +146,11 @@ export class Sps30 implements Sensor {
   }
 
   configure(): void {
-    openI2c(this._c.bus);
+    openI2c(this._config.bus);
   }
 
   powerOn(): void {
-    const c = this._c;
+    const c = this._config;
     this._on = true;
     this._onAt = Date.now();
     this._started = false;
@@ -164,14 +164,14 @@ export class Sps30 implements Sensor {
   }
 
   powerOff(): void {
-    const c = this._c;
+    const c = this._config;
     cancel(this._bootTimer);
     this._bootTimer = undefined;
     if (c.power && c.gpio) {
       switchPower(c.gpio, c.power, false);
     } else {
       this._tx(sps30Command(SPS30_CMD_STOP));
-      if (this._o.sleep !== false) this._tx(sps30Command(SPS30_CMD_SLEEP));
+      if (this._options.sleep !== false) this._tx(sps30Command(SPS30_CMD_SLEEP));
     }
     this._on = false;
     this._started = false;
@@ -251,14 +251,14 @@ export class Sps30 implements Sensor {
 
   /** without a switch, what powerOff() does: sleep or idle */
   describe(): string {
-    const c = this._c;
-    return describeDriver(this.model, this.warmupMs, c, c.power && c.gpio ? "" : this._o.sleep !== false ? ", off=sleep" : ", off=idle", this._addr);
+    const c = this._config;
+    return describeDriver(this.model, this.warmupMs, c, c.power && c.gpio ? "" : this._options.sleep !== false ? ", off=sleep" : ", off=idle", this._addr);
   }
 
   /** a write transaction; false on a missing ACK */
   private _tx(bytes: number[]): boolean {
     try {
-      this._c.bus.i2c.writeTo(this._addr, bytes);
+      this._config.bus.i2c.writeTo(this._addr, bytes);
       this._acked = true;
       return true;
     } catch (e) {
@@ -270,7 +270,7 @@ export class Sps30 implements Sensor {
   private _rx(cmd: number, n: number): Uint8Array | undefined {
     if (!this._tx(sps30Command(cmd))) return undefined;
     try {
-      return this._c.bus.i2c.readFrom(this._addr, n);
+      return this._config.bus.i2c.readFrom(this._addr, n);
     } catch (e) {
       return undefined;
     }

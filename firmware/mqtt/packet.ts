@@ -183,15 +183,15 @@ export function decodePacket(first: number, body: string): MqttPacket | string {
 export class PacketReader {
   buf: string;
   error: string | null;
-  maxLength: number;
+  private _maxLength: number;
   /** bytes of an oversized PUBLISH still to discard */
-  skip: number;
+  private _skip: number;
 
   constructor(maxLength?: number) {
     this.buf = "";
     this.error = null;
-    this.maxLength = maxLength || 8192;
-    this.skip = 0;
+    this._maxLength = maxLength || 8192;
+    this._skip = 0;
   }
 
   push(data: string): MqttPacket[] {
@@ -199,9 +199,9 @@ export class PacketReader {
     if (this.error) return out;
     var buf = this.buf + data, p: MqttPacket | string;
     while (buf.length) {
-      if (this.skip) {
-        var n = Math.min(this.skip, buf.length);
-        this.skip -= n;
+      if (this._skip) {
+        var n = Math.min(this._skip, buf.length);
+        this._skip -= n;
         buf = buf.substring(n);
         continue;
       }
@@ -217,17 +217,17 @@ export class PacketReader {
         len += (b & 127) * mul;
         mul *= 128;
       }
-      if (len > this.maxLength) {
+      if (len > this._maxLength) {
         // only a PUBLISH may be big; its topic (and id) must fit in the limit
         if (first >> 4 !== PUBLISH) return this._fail("too-large", out);
         var hl = buf.length >= i + 2 ? 2 + get16(buf, i) + ((first >> 1) & 3 ? 2 : 0) : 4;
-        if (hl + TOO_LARGE_HEAD > this.maxLength) return this._fail("too-large", out);
+        if (hl + TOO_LARGE_HEAD > this._maxLength) return this._fail("too-large", out);
         if (buf.length < i + hl + TOO_LARGE_HEAD) break;
         p = decodePacket(first, buf.substring(i, i + hl + TOO_LARGE_HEAD));
         if (typeof p === "string") return this._fail(p, out);
         p.tooLarge = len - hl;
         out.push(p);
-        this.skip = len - hl - TOO_LARGE_HEAD;
+        this._skip = len - hl - TOO_LARGE_HEAD;
         buf = buf.substring(i + hl + TOO_LARGE_HEAD);
         continue;
       }

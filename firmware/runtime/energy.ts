@@ -10,13 +10,13 @@ const MAX_INTERVAL_MS = 2 * 86400000;
 
 export class EnergyLedger {
   /** ms per state: "awake", "radio", "sensor:<name>", "sleep" (persisted object from the store) */
-  totals: { [state: string]: number };
+  private _totals: { [state: string]: number };
   private _platform: Platform;
   private _since: { [state: string]: number };
 
   constructor(platform: Platform, totals: { [state: string]: number }) {
     this._platform = platform;
-    this.totals = totals;
+    this._totals = totals;
     this._since = {};
   }
 
@@ -40,7 +40,7 @@ export class EnergyLedger {
   }
 
   add(state: string, ms: number): void {
-    if (ms > 0 && ms < MAX_INTERVAL_MS) this.totals[state] = Math.round((this.totals[state] || 0) + ms);
+    if (ms > 0 && ms < MAX_INTERVAL_MS) this._totals[state] = Math.round((this._totals[state] || 0) + ms);
   }
 
   /** the clock was set (moved by `delta`): states on keep their time so far */

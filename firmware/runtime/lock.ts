@@ -47,10 +47,10 @@ interface Device {
 
 export class ConsoleLock {
   /** wrong guesses since the last login */
-  fails: number;
+  private _fails: number;
   /** no guess is taken before this (ms, Date.now()) */
-  waitUntil: number;
-  lastUse: number;
+  private _waitUntil: number;
+  private _lastUse: number;
   private _devs: Device[];
   private _idleTimer: any;
   private _listening: boolean;
@@ -60,9 +60,9 @@ export class ConsoleLock {
     private _password: string,
     private _health: () => any,
   ) {
-    this.fails = 0;
-    this.waitUntil = 0;
-    this.lastUse = 0;
+    this._fails = 0;
+    this._waitUntil = 0;
+    this._lastUse = 0;
     this._devs = [];
     for (var i = 0; i < cons.length; i++) this._devs.push({ con: cons[i], locked: false, line: "", lastCr: false });
     this._idleTimer = undefined;
@@ -83,7 +83,7 @@ export class ConsoleLock {
     if (!this._listening) {
       this._devs.forEach(function (d) {
         d.con.port.on("data", function (data: string) {
-          self.input(data, d);
+          self._input(data, d);
         });
         if (d.con.closed)
           d.con.closed(function () {
@@ -107,7 +107,7 @@ export class ConsoleLock {
 
   /** a casanode.* call: the console is in use */
   touch(): void {
-    this.lastUse = Date.now();
+    this._lastUse = Date.now();
   }
 
   /** a line for the console: the REPL prints it (on a logged-in device), each locked device itself */
@@ -126,7 +126,7 @@ export class ConsoleLock {
   }
 
   /** bytes typed on a device while it is locked (on a logged-in device the REPL has them, not us) */
-  input(data: string, d?: Device): void {
+  private _input(data: string, d?: Device): void {
     d = d || this._devs[0];
     if (!d || !d.locked) return;
     for (var i = 0; i < data.length; i++) {
@@ -157,19 +157,19 @@ export class ConsoleLock {
     }
     // a DLE line is a program's probe or command (the field tools), never a password
     if (line === "" || line.charAt(0) === "\x10") return this._write(d, "\r\npassword>");
-    if (now < this.waitUntil) {
-      this._write(d, "\r\n  Wait " + Math.ceil((this.waitUntil - now) / 1000) + " s: too many wrong passwords\r\npassword>");
+    if (now < this._waitUntil) {
+      this._write(d, "\r\n  Wait " + Math.ceil((this._waitUntil - now) / 1000) + " s: too many wrong passwords\r\npassword>");
       return;
     }
     if (line !== this._password) {
-      this.fails++;
-      var delay = Math.min(GUESS_DELAY_MS * Math.pow(2, this.fails - 1), MAX_GUESS_DELAY_MS);
-      this.waitUntil = now + delay;
+      this._fails++;
+      var delay = Math.min(GUESS_DELAY_MS * Math.pow(2, this._fails - 1), MAX_GUESS_DELAY_MS);
+      this._waitUntil = now + delay;
       this._write(d, "\r\n  Invalid password\r\n  Wait " + Math.ceil(delay / 1000) + " s\r\npassword>");
       return;
     }
-    this.fails = 0;
-    this.waitUntil = 0;
+    this._fails = 0;
+    this._waitUntil = 0;
     // the REPL leaves whichever other device had it
     for (var i = 0; i < this._devs.length; i++) if (this._devs[i] !== d) this._lockDev(this._devs[i]);
     d.locked = false;
@@ -184,8 +184,8 @@ export class ConsoleLock {
     this._idleTimer = setTimeout(function () {
       self._idleTimer = undefined;
       if (self.locked()) return;
-      if (Date.now() - self.lastUse >= IDLE_LOCK_MS) self.lock();
+      if (Date.now() - self._lastUse >= IDLE_LOCK_MS) self.lock();
       else self._watchIdle();
-    }, Math.max(1000, this.lastUse + IDLE_LOCK_MS - Date.now()));
+    }, Math.max(1000, this._lastUse + IDLE_LOCK_MS - Date.now()));
   }
 }
