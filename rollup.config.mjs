@@ -21,7 +21,9 @@ export const PRIVATE_MEMBERS = {
   // terser keeps the builtins of the engine it runs on (Node's); these are Espruino's extras on
   // every object (measured on 2v29): a short name such as `on` given to a field would hide
   // Object.prototype.on on that object. Node's EventEmitter internals: the sim runs bundles in Node.
-  reserved: ["on", "emit", "removeListener", "removeAllListeners", "prependListener", "clone", "replaceWith", "_events", "_eventsCount", "_maxListeners"],
+  reserved: ["on", "emit", "removeListener", "removeAllListeners", "prependListener", "clone", "replaceWith", "_events", "_eventsCount", "_maxListeners"]
+    // nor a short name of its own that starts with `_`: any `_x` left in a bundle is then a member not renamed
+    .concat(["_"], Array.from("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789$_", (c) => "_" + c)),
 };
 
 export function boardConfig(name) {
