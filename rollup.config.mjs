@@ -6,6 +6,26 @@ import terser from "@rollup/plugin-terser";
 import { espruinoHelpers } from "./toolchain/rollup-espruino.mjs";
 import { boardNames } from "./toolchain/boards.mjs";
 
+/**
+ * Property mangling, opt-in by name (docs/design.md "Private members"): a member named `_x` is
+ * renamed to a short name in each bundle, any other name is kept. Prefix `_` only a field or
+ * method used by its own file alone: never a saved-state key, config field, wire or JSON name,
+ * nor anything the sim, tests, tools or Espruino read by name (those must keep their names, and
+ * each bundle gets different short names). Never write a `_` name quoted or as a string
+ * (`o["_x"]`, `{"_x": 1}`, `"_x"`): a quoted key is kept everywhere (keep_quoted), a plain
+ * string is not renamed at all. test/boards/mangle.test.ts checks both in the sources and bundles.
+ */
+export const PRIVATE_MEMBERS = {
+  regex: /^_[^_]/,
+  keep_quoted: true,
+  // terser keeps the builtins of the engine it runs on (Node's); these are Espruino's extras on
+  // every object (measured on 2v29): a short name such as `on` given to a field would hide
+  // Object.prototype.on on that object. Node's EventEmitter internals: the sim runs bundles in Node.
+  reserved: ["on", "emit", "removeListener", "removeAllListeners", "prependListener", "clone", "replaceWith", "_events", "_eventsCount", "_maxListeners"]
+    // nor a short name of its own that starts with `_`: any `_x` left in a bundle is then a member not renamed
+    .concat(["_"], Array.from("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789$_", (c) => "_" + c)),
+};
+
 export function boardConfig(name) {
   return {
     input: `boards/${name}.ts`,
@@ -19,7 +39,7 @@ export function boardConfig(name) {
         // hoist), no `arguments[i]` rewriting, and `typeof X == "undefined"` kept (X may be an absent
         // global such as ESP32 on the Linux build). Each bundle was run on the real interpreter.
         compress: { hoist_funs: true, arguments: false, typeofs: false, passes: 2 },
-        mangle: true,
+        mangle: { properties: PRIVATE_MEMBERS },
         // short lines: Espruino copies the source line into each stack frame of a trace, and one
         // 55 KB line runs a 16383-variable heap out of memory on the first caught exception (measured)
         format: { ascii_only: true, comments: false, max_line_len: 500 },

@@ -31,20 +31,20 @@ const A02_DEFAULT_PINGS = 5;
 export class A02Parser {
   /** 4-byte windows that started with 0xFF and failed the checksum */
   badFrames: number;
-  private buf: number[];
+  private _buf: number[];
 
   constructor() {
     this.badFrames = 0;
-    this.buf = [];
+    this._buf = [];
   }
 
   reset(): void {
-    this.buf = [];
+    this._buf = [];
   }
 
   push(data: string): number[] {
     const out: number[] = [];
-    let buf = this.buf;
+    let buf = this._buf;
     for (let i = 0; i < data.length; i++) {
       const b = data.charCodeAt(i) & 0xff;
       if (!buf.length && b !== A02_HEADER) continue;
@@ -59,7 +59,7 @@ export class A02Parser {
         while (buf.length && buf[0] !== A02_HEADER) buf.shift();
       }
     }
-    this.buf = buf;
+    this._buf = buf;
     return out;
   }
 }
@@ -89,88 +89,88 @@ export class A02yyuw implements Sensor {
   readonly model: string;
   readonly warmupMs: number;
   readonly counters: DriverCounters;
-  private cfg: A02yyuwConfig;
-  private opts: A02yyuwOptions;
-  private pings: number;
-  private parser: A02Parser;
-  private on: boolean;
-  private bytesEver: number;
-  private sink: ((distances: number[], bytes: number) => void) | null;
-  private pending: Promise<SensorResult> | null;
+  private _cfg: A02yyuwConfig;
+  private _opts: A02yyuwOptions;
+  private _pings: number;
+  private _parser: A02Parser;
+  private _on: boolean;
+  private _bytesEver: number;
+  private _sink: ((distances: number[], bytes: number) => void) | null;
+  private _pending: Promise<SensorResult> | null;
 
   constructor(cfg: A02yyuwConfig) {
     this.name = cfg.name;
     this.model = "a02yyuw";
     this.warmupMs = 0;
     this.counters = newCounters();
-    this.cfg = cfg;
-    this.opts = cfg.options || {};
-    this.pings = this.opts.pings && this.opts.pings > 0 ? this.opts.pings : A02_DEFAULT_PINGS;
-    this.parser = new A02Parser();
-    this.on = !cfg.power;
-    this.bytesEver = 0;
-    this.sink = null;
-    this.pending = null;
+    this._cfg = cfg;
+    this._opts = cfg.options || {};
+    this._pings = this._opts.pings && this._opts.pings > 0 ? this._opts.pings : A02_DEFAULT_PINGS;
+    this._parser = new A02Parser();
+    this._on = !cfg.power;
+    this._bytesEver = 0;
+    this._sink = null;
+    this._pending = null;
   }
 
   configure(): void {
-    const cfg = this.cfg;
+    const cfg = this._cfg;
     const self = this;
-    const mode = this.opts.modePin;
-    if (mode !== undefined && cfg.gpio) cfg.gpio.write(mode, !this.opts.realtime);
+    const mode = this._opts.modePin;
+    if (mode !== undefined && cfg.gpio) cfg.gpio.write(mode, !this._opts.realtime);
     // listen all the time so Espruino never buffers unread bytes; parse only during a read
     openSerial(cfg.bus.serial, A02_BAUD, cfg.bus.rx, cfg.bus.tx, function (data: string) {
-      self.bytesEver += data.length;
-      if (self.sink) self.sink(self.parser.push(data), data.length);
+      self._bytesEver += data.length;
+      if (self._sink) self._sink(self._parser.push(data), data.length);
     });
   }
 
   powerOn(): void {
-    switchPower(this.cfg.gpio, this.cfg.power, true);
-    this.on = true;
+    switchPower(this._cfg.gpio, this._cfg.power, true);
+    this._on = true;
   }
 
   powerOff(): void {
-    if (!this.cfg.power || !this.cfg.gpio) return;
-    switchPower(this.cfg.gpio, this.cfg.power, false);
-    this.on = false;
+    if (!this._cfg.power || !this._cfg.gpio) return;
+    switchPower(this._cfg.gpio, this._cfg.power, false);
+    this._on = false;
   }
 
   read(): Promise<SensorResult> {
-    if (!this.on) return Promise.resolve(faultResult("off", "powered off"));
-    if (this.pending) return this.pending;
+    if (!this._on) return Promise.resolve(faultResult("off", "powered off"));
+    if (this._pending) return this._pending;
     const self = this;
-    const wanted = this.pings;
-    const timeoutMs = this.opts.timeoutMs || A02_START_MS + wanted * A02_FRAME_MAX_MS;
+    const wanted = this._pings;
+    const timeoutMs = this._opts.timeoutMs || A02_START_MS + wanted * A02_FRAME_MAX_MS;
     const p = new Promise<SensorResult>(function (resolve) {
       const pings: number[] = [];
       let bytes = 0;
-      const badBefore = self.parser.badFrames;
+      const badBefore = self._parser.badFrames;
       let timer: any = null;
       const finish = function (timedOut: boolean) {
-        self.sink = null;
-        self.pending = null;
+        self._sink = null;
+        self._pending = null;
         if (timer !== null) clearTimeout(timer);
-        resolve(self.evaluate(pings, bytes, self.parser.badFrames - badBefore, timedOut ? timeoutMs : 0));
+        resolve(self._evaluate(pings, bytes, self._parser.badFrames - badBefore, timedOut ? timeoutMs : 0));
       };
-      self.parser.reset();
-      self.sink = function (distances: number[], n: number) {
+      self._parser.reset();
+      self._sink = function (distances: number[], n: number) {
         bytes += n;
         for (let i = 0; i < distances.length && pings.length < wanted; i++) pings.push(distances[i]);
         if (pings.length >= wanted) finish(false);
       };
       timer = setTimeout(function () { timer = null; finish(true); }, timeoutMs);
     });
-    this.pending = p;
+    this._pending = p;
     return p;
   }
 
   describe(): string {
-    return describeDriver(this.model, 0, this.cfg, binText(this.pings, this.opts));
+    return describeDriver(this.model, 0, this._cfg, binText(this._pings, this._opts));
   }
 
   /** timedOutMs: the read's timeout if it expired, else 0 */
-  private evaluate(pings: number[], bytes: number, bad: number, timedOutMs: number): SensorResult {
+  private _evaluate(pings: number[], bytes: number, bad: number, timedOutMs: number): SensorResult {
     const c = this.counters;
     c.checksumErrors += bad;
     c.framesOk += pings.length;
@@ -181,12 +181,12 @@ export class A02yyuw implements Sensor {
     c.rangeErrors += pings.length - valid.length;
     if (valid.length) {
       c.lastGoodMs = Date.now();
-      return okResult(binReadings(median(valid), this.opts));
+      return okResult(binReadings(median(valid), this._opts));
     }
     if (pings.length) return faultResult("range", pings.length + " pings out of " + A02_BLIND_MM + "-" + A02_MAX_MM + " mm");
     // bytes but no frame header (a line of zeros, another device): nothing failed a checksum
     if (bytes) return bad ? faultResult("checksum", bytes + " bytes, " + bad + " bad frames, none valid") : faultResult("no-frame", bytes + " bytes, no frame");
     c.timeouts++;
-    return faultResult(this.bytesEver ? "timeout" : "absent", "no frame in " + timedOutMs + " ms");
+    return faultResult(this._bytesEver ? "timeout" : "absent", "no frame in " + timedOutMs + " ms");
   }
 }

@@ -18,7 +18,7 @@ export class ByteWindow {
   push(data: string | ArrayLike<number>, scan: () => void): void {
     const text = typeof data === "string";
     for (let i = 0; i < data.length; i++) {
-      if (this.start + this.n === this.buf.length) this.compact();
+      if (this.start + this.n === this.buf.length) this._compact();
       this.buf[this.start + this.n] = text ? (data as string).charCodeAt(i) : (data as ArrayLike<number>)[i];
       this.n++;
       scan();
@@ -36,7 +36,7 @@ export class ByteWindow {
     this.n = 0;
   }
 
-  private compact(): void {
+  private _compact(): void {
     for (let i = 0; i < this.n; i++) this.buf[i] = this.buf[this.start + i];
     this.start = 0;
   }

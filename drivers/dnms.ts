@@ -115,28 +115,28 @@ export class Dnms implements Sensor {
   readonly model = "dnms";
   readonly warmupMs = DNMS_WARMUP_MS;
   readonly counters: DriverCounters;
-  private c: DnmsConfig;
-  private i2c: I2cPort;
-  private address: number;
-  private offsetDb: number;
-  private mic: number;
-  private on: boolean;
-  private poweredAt: number;
-  private timer: any;
-  private pending: Promise<SensorResult> | undefined;
-  private finish: ((r: SensorResult) => void) | undefined;
+  private _config: DnmsConfig;
+  private _i2c: I2cPort;
+  private _address: number;
+  private _offsetDb: number;
+  private _mic: number;
+  private _on: boolean;
+  private _poweredAt: number;
+  private _timer: any;
+  private _pending: Promise<SensorResult> | undefined;
+  private _finish: ((r: SensorResult) => void) | undefined;
 
   constructor(c: DnmsConfig) {
     const o = c.options || {};
-    this.c = c;
+    this._config = c;
     this.name = c.name;
-    this.i2c = c.bus.i2c;
-    this.address = c.bus.address || DNMS_ADDRESS;
-    this.offsetDb = o.offsetDb || 0;
-    this.mic = o.microphone === "ICS-43434" ? CMD_MIC_ICS43434 : o.microphone === "IM72D128" ? CMD_MIC_IM72D128 : 0;
+    this._i2c = c.bus.i2c;
+    this._address = c.bus.address || DNMS_ADDRESS;
+    this._offsetDb = o.offsetDb || 0;
+    this._mic = o.microphone === "ICS-43434" ? CMD_MIC_ICS43434 : o.microphone === "IM72D128" ? CMD_MIC_IM72D128 : 0;
     this.counters = newCounters();
-    this.on = true;
-    this.poweredAt = 0;
+    this._on = true;
+    this._poweredAt = 0;
   }
 
   /**
@@ -144,33 +144,33 @@ export class Dnms implements Sensor {
    * so far, so the next read covers from now. Never throws.
    */
   configure(): void {
-    openI2c(this.c.bus);
+    openI2c(this._config.bus);
     try {
-      if (this.mic) this.command(this.mic);
-      this.command(CMD_RESET);
+      if (this._mic) this._command(this._mic);
+      this._command(CMD_RESET);
     } catch (e) {
       // not answering yet (booting) or absent: read() reports it
     }
   }
 
   powerOn(): void {
-    switchPower(this.c.gpio, this.c.power, true);
+    switchPower(this._config.gpio, this._config.power, true);
     // the module has no sleep mode: only a real supply switch makes it boot again
-    if (!this.on && this.c.power) this.poweredAt = Date.now();
-    this.on = true;
+    if (!this._on && this._config.power) this._poweredAt = Date.now();
+    this._on = true;
   }
 
   powerOff(): void {
-    switchPower(this.c.gpio, this.c.power, false);
-    this.on = false;
-    this.settle(faultResult("off", "powered off during read"));
+    switchPower(this._config.gpio, this._config.power, false);
+    this._on = false;
+    this._settle(faultResult("off", "powered off during read"));
   }
 
   /** Firmware version text ("DNMS ..."), or undefined if it does not answer or fails its CRC. */
   readVersion(): string | undefined {
     try {
-      this.command(CMD_VERSION);
-      const w = dnmsWords(this.i2c.readFrom(this.address, VERSION_WORDS * 3), VERSION_WORDS);
+      this._command(CMD_VERSION);
+      const w = dnmsWords(this._i2c.readFrom(this._address, VERSION_WORDS * 3), VERSION_WORDS);
       if (!w) return undefined;
       let s = "";
       for (let i = 0; i < w.length; i++) {
@@ -186,60 +186,60 @@ export class Dnms implements Sensor {
   }
 
   read(): Promise<SensorResult> {
-    const gate = readGate(this.on, this.poweredAt, this.warmupMs);
+    const gate = readGate(this._on, this._poweredAt, this.warmupMs);
     if (gate) return gate;
-    if (this.pending) return this.pending;
+    if (this._pending) return this._pending;
     const self = this;
     const pending = new Promise<SensorResult>(function (resolve) {
-      self.finish = resolve;
+      self._finish = resolve;
     });
-    this.pending = pending;
+    this._pending = pending;
     let polls = 0;
     let crcErrors = 0;
     function poll() {
-      self.timer = undefined;
+      self._timer = undefined;
       try {
-        self.command(CMD_DATA_READY);
-        const w = dnmsWords(self.i2c.readFrom(self.address, 3), 1);
+        self._command(CMD_DATA_READY);
+        const w = dnmsWords(self._i2c.readFrom(self._address, 3), 1);
         if (!w) crcErrors++;
         else if (w[0]) {
-          self.command(CMD_READ_LEQ);
-          self.settle(dnmsResult(self.i2c.readFrom(self.address, DNMS_LEQ_BYTES), self.offsetDb));
+          self._command(CMD_READ_LEQ);
+          self._settle(dnmsResult(self._i2c.readFrom(self._address, DNMS_LEQ_BYTES), self._offsetDb));
           return;
         }
       } catch (e) {
-        self.settle(faultResult("absent", "I2C: no answer at 0x" + self.address.toString(16)));
+        self._settle(faultResult("absent", "I2C: no answer at 0x" + self._address.toString(16)));
         return;
       }
-      if (++polls < READY_POLLS) self.timer = setTimeout(poll, READY_POLL_MS);
-      else if (crcErrors) self.settle(faultResult("checksum", "CRC mismatch in data-ready reply"));
-      else self.settle(faultResult("timeout", "data not ready in " + READY_POLLS * READY_POLL_MS + " ms"));
+      if (++polls < READY_POLLS) self._timer = setTimeout(poll, READY_POLL_MS);
+      else if (crcErrors) self._settle(faultResult("checksum", "CRC mismatch in data-ready reply"));
+      else self._settle(faultResult("timeout", "data not ready in " + READY_POLLS * READY_POLL_MS + " ms"));
     }
     try {
-      this.command(CMD_CALCULATE_LEQ);
-      this.timer = setTimeout(poll, READY_POLL_MS);
+      this._command(CMD_CALCULATE_LEQ);
+      this._timer = setTimeout(poll, READY_POLL_MS);
     } catch (e) {
-      this.settle(faultResult("absent", "I2C: no answer at 0x" + this.address.toString(16)));
+      this._settle(faultResult("absent", "I2C: no answer at 0x" + this._address.toString(16)));
     }
     return pending;
   }
 
   describe(): string {
-    const m = this.c.options && this.c.options.microphone;
-    return describeDriver(this.model, this.warmupMs, this.c, (m ? ", mic " + m : "") + offsetText(this.offsetDb), this.address);
+    const m = this._config.options && this._config.options.microphone;
+    return describeDriver(this.model, this.warmupMs, this._config, (m ? ", mic " + m : "") + offsetText(this._offsetDb), this._address);
   }
 
-  private command(cmd: number): void {
-    this.i2c.writeTo(this.address, [cmd >> 8, cmd & 0xff]);
+  private _command(cmd: number): void {
+    this._i2c.writeTo(this._address, [cmd >> 8, cmd & 0xff]);
   }
 
-  private settle(result: SensorResult): void {
-    cancel(this.timer);
-    this.timer = undefined;
-    const finish = this.finish;
+  private _settle(result: SensorResult): void {
+    cancel(this._timer);
+    this._timer = undefined;
+    const finish = this._finish;
     if (!finish) return;
-    this.finish = undefined;
-    this.pending = undefined;
+    this._finish = undefined;
+    this._pending = undefined;
     count(this.counters, result);
     finish(result);
   }

@@ -18,32 +18,32 @@ export interface FrameWaitPlan<F> {
 }
 
 export class FrameWait<F> {
-  private counters: DriverCounters;
-  private deliver: ((f: F | null) => void) | null;
-  private stop: (() => void) | null;
-  private pending: Promise<SensorResult> | null;
+  private _counters: DriverCounters;
+  private _deliver: ((f: F | null) => void) | null;
+  private _stop: (() => void) | null;
+  private _pending: Promise<SensorResult> | null;
 
   constructor(counters: DriverCounters) {
-    this.counters = counters;
-    this.deliver = null;
-    this.stop = null;
-    this.pending = null;
+    this._counters = counters;
+    this._deliver = null;
+    this._stop = null;
+    this._pending = null;
   }
 
   /** count a frame and hand it to the read in progress (null: one that failed its checksum) */
   frame(f: F | null): void {
-    if (f) this.counters.framesOk++;
-    else this.counters.checksumErrors++;
-    if (this.deliver) this.deliver(f);
+    if (f) this._counters.framesOk++;
+    else this._counters.checksumErrors++;
+    if (this._deliver) this._deliver(f);
   }
 
   /** end the read in progress with "off" (the part was powered down) */
   abort(): void {
-    if (this.stop) this.stop();
+    if (this._stop) this._stop();
   }
 
   wait(plan: FrameWaitPlan<F>): Promise<SensorResult> {
-    if (this.pending) return this.pending;
+    if (this._pending) return this._pending;
     const p = new Promise<SensorResult>((resolve) => {
       let bad = 0;
       let retry: any;
@@ -51,28 +51,28 @@ export class FrameWait<F> {
       const finish = (r: SensorResult) => {
         cancel(timer);
         cancel(retry);
-        this.deliver = null;
-        this.stop = null;
-        this.pending = null;
+        this._deliver = null;
+        this._stop = null;
+        this._pending = null;
         resolve(r);
       };
-      this.deliver = (f) => {
+      this._deliver = (f) => {
         if (!f) {
           bad++;
           return;
         }
         finish(plan.toResult(f));
       };
-      this.stop = () => finish(faultResult("off", "powered off during read"));
+      this._stop = () => finish(faultResult("off", "powered off during read"));
       plan.request(true);
       retry = setTimeout(() => plan.request(false), plan.retryMs);
       timer = setTimeout(() => {
         if (bad) return finish(faultResult("checksum", bad + " bad frames"));
-        this.counters.timeouts++;
+        this._counters.timeouts++;
         finish(faultResult(plan.heard() ? "timeout" : "absent", "no frame in " + plan.timeoutMs + " ms"));
       }, plan.timeoutMs);
     });
-    this.pending = p;
+    this._pending = p;
     return p;
   }
 }

@@ -65,62 +65,62 @@ export class HcSr04 implements Sensor {
   readonly model: string;
   readonly warmupMs: number;
   readonly counters: DriverCounters;
-  private cfg: HcSr04Config;
-  private opts: HcSr04Options;
-  private m: RangerModel;
-  private pings: number;
-  private on: boolean;
-  private edgesEver: number;
-  private pending: Promise<SensorResult> | null;
+  private _cfg: HcSr04Config;
+  private _opts: HcSr04Options;
+  private _ranger: RangerModel;
+  private _pings: number;
+  private _on: boolean;
+  private _edgesEver: number;
+  private _pending: Promise<SensorResult> | null;
 
   constructor(cfg: HcSr04Config) {
     const opts = cfg.options || {};
     this.name = cfg.name;
     this.model = opts.model && RANGER_MODELS[opts.model] ? opts.model : "hc-sr04";
-    this.m = RANGER_MODELS[this.model];
-    this.pings = opts.pings && opts.pings > 0 ? opts.pings : DEFAULT_PINGS;
+    this._ranger = RANGER_MODELS[this.model];
+    this._pings = opts.pings && opts.pings > 0 ? opts.pings : DEFAULT_PINGS;
     this.warmupMs = 0;
     this.counters = newCounters();
-    this.cfg = cfg;
-    this.opts = opts;
-    this.on = !cfg.power;
-    this.edgesEver = 0;
-    this.pending = null;
+    this._cfg = cfg;
+    this._opts = opts;
+    this._on = !cfg.power;
+    this._edgesEver = 0;
+    this._pending = null;
   }
 
   configure(): void {
-    const g = this.cfg.gpio;
-    const p = this.cfg.pins;
+    const g = this._cfg.gpio;
+    const p = this._cfg.pins;
     g.mode(p.trigger, "output");
     g.write(p.trigger, false);
     g.mode(p.echo, "input");
   }
 
   powerOn(): void {
-    switchPower(this.cfg.gpio, this.cfg.power, true);
-    this.on = true;
+    switchPower(this._cfg.gpio, this._cfg.power, true);
+    this._on = true;
   }
 
   powerOff(): void {
-    if (!this.cfg.power) return;
-    switchPower(this.cfg.gpio, this.cfg.power, false);
-    this.on = false;
+    if (!this._cfg.power) return;
+    switchPower(this._cfg.gpio, this._cfg.power, false);
+    this._on = false;
   }
 
   /** the temperature used for the speed of sound now */
   temperatureC(): number {
-    const t = this.cfg.temperatureC ? this.cfg.temperatureC() : NaN;
+    const t = this._cfg.temperatureC ? this._cfg.temperatureC() : NaN;
     if (typeof t === "number" && t === t) return t;
-    return typeof this.opts.temperatureC === "number" ? this.opts.temperatureC : DEFAULT_TEMPERATURE_C;
+    return typeof this._opts.temperatureC === "number" ? this._opts.temperatureC : DEFAULT_TEMPERATURE_C;
   }
 
   read(): Promise<SensorResult> {
-    if (!this.on) return Promise.resolve(faultResult("off", "powered off"));
-    if (this.pending) return this.pending;
+    if (!this._on) return Promise.resolve(faultResult("off", "powered off"));
+    if (this._pending) return this._pending;
     const self = this;
-    const cfg = this.cfg;
-    const m = this.m;
-    const wanted = this.pings;
+    const cfg = this._cfg;
+    const m = this._ranger;
+    const wanted = this._pings;
     const p = new Promise<SensorResult>(function (resolve) {
       const widthsUs: number[] = [];
       let silent = 0; // pings without any edge
@@ -131,7 +131,7 @@ export class HcSr04 implements Sensor {
       let edges = 0;
       const id = cfg.gpio.watch(cfg.pins.echo, function (e: WatchEvent) {
         edges++;
-        self.edgesEver++;
+        self._edgesEver++;
         if (e.state) rose = true;
         else if (rose && !fell) {
           fell = true;
@@ -145,8 +145,8 @@ export class HcSr04 implements Sensor {
         }
         if (sent >= wanted) {
           cfg.gpio.unwatch(id);
-          self.pending = null;
-          resolve(self.evaluate(widthsUs, silent, stuck));
+          self._pending = null;
+          resolve(self._evaluate(widthsUs, silent, stuck));
           return;
         }
         sent++;
@@ -158,17 +158,17 @@ export class HcSr04 implements Sensor {
       };
       ping();
     });
-    this.pending = p;
+    this._pending = p;
     return p;
   }
 
   describe(): string {
-    return describeDriver(this.model, 0, this.cfg, binText(this.pings, this.opts));
+    return describeDriver(this.model, 0, this._cfg, binText(this._pings, this._opts));
   }
 
-  private evaluate(widthsUs: number[], silent: number, stuck: number): SensorResult {
+  private _evaluate(widthsUs: number[], silent: number, stuck: number): SensorResult {
     const c = this.counters;
-    const m = this.m;
+    const m = this._ranger;
     const t = this.temperatureC();
     const valid: number[] = [];
     let noEcho = 0;
@@ -182,12 +182,12 @@ export class HcSr04 implements Sensor {
     c.timeouts += silent + stuck;
     if (valid.length) {
       c.lastGoodMs = Date.now();
-      return okResult(binReadings(median(valid), this.opts));
+      return okResult(binReadings(median(valid), this._opts));
     }
     if (widthsUs.length) {
       return faultResult("range", noEcho === widthsUs.length ? "no echo" : widthsUs.length + " pings out of " + m.minMm + "-" + m.maxMm + " mm");
     }
     if (stuck) return faultResult("timeout", "echo stuck high");
-    return faultResult(this.edgesEver ? "timeout" : "absent", "no echo edge in " + silent + " pings");
+    return faultResult(this._edgesEver ? "timeout" : "absent", "no echo edge in " + silent + " pings");
   }
 }

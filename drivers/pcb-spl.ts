@@ -79,115 +79,115 @@ export class PcbSpl implements Sensor {
   readonly model = "pcb-spl";
   readonly warmupMs = PCB_SPL_WARMUP_MS;
   readonly counters: DriverCounters;
-  private c: PcbSplConfig;
-  private i2c: I2cPort;
-  private address: number;
-  private averagingMs: number;
-  private offsetDb: number;
-  private on: boolean;
-  private configured: boolean;
-  private poweredAt: number;
-  private timer: any;
+  private _config: PcbSplConfig;
+  private _i2c: I2cPort;
+  private _address: number;
+  private _averagingMs: number;
+  private _offsetDb: number;
+  private _on: boolean;
+  private _configured: boolean;
+  private _poweredAt: number;
+  private _timer: any;
 
   constructor(c: PcbSplConfig) {
     const o = c.options || {};
-    this.c = c;
+    this._config = c;
     this.name = c.name;
-    this.i2c = c.bus.i2c;
-    this.address = c.bus.address || PCB_SPL_ADDRESS;
-    this.averagingMs = Math.max(1, Math.min(0xffff, Math.round(o.averagingMs || 1000)));
-    this.offsetDb = o.offsetDb || 0;
+    this._i2c = c.bus.i2c;
+    this._address = c.bus.address || PCB_SPL_ADDRESS;
+    this._averagingMs = Math.max(1, Math.min(0xffff, Math.round(o.averagingMs || 1000)));
+    this._offsetDb = o.offsetDb || 0;
     this.counters = newCounters();
-    this.on = true;
-    this.configured = false;
-    this.poweredAt = 0;
+    this._on = true;
+    this._configured = false;
+    this._poweredAt = 0;
   }
 
   /** the bus, then the module (setup()) */
   configure(): void {
-    openI2c(this.c.bus);
-    this.setup();
+    openI2c(this._config.bus);
+    this._setup();
   }
 
   /**
    * A-weighting, averaging time, fresh min/max. A module still powered down (the node rebooted
    * from deep sleep after powerOff) is woken first. Never throws; read() retries if it failed.
    */
-  private setup(): void {
-    const a = this.address;
+  private _setup(): void {
+    const a = this._address;
     try {
-      this.i2c.writeTo(a, REG_CONTROL);
-      if (this.i2c.readFrom(a, 1)[0] & CONTROL_POWER_DOWN) {
-        this.wake();
+      this._i2c.writeTo(a, REG_CONTROL);
+      if (this._i2c.readFrom(a, 1)[0] & CONTROL_POWER_DOWN) {
+        this._wake();
         return;
       }
-      this.i2c.writeTo(a, [REG_CONTROL, CONTROL_A_WEIGHTING]);
-      this.i2c.writeTo(a, [REG_TAVG_HIGH, this.averagingMs >> 8, this.averagingMs & 0xff]);
-      this.i2c.writeTo(a, [REG_RESET, RESET_CLEAR_MINMAX]);
-      this.configured = true;
+      this._i2c.writeTo(a, [REG_CONTROL, CONTROL_A_WEIGHTING]);
+      this._i2c.writeTo(a, [REG_TAVG_HIGH, this._averagingMs >> 8, this._averagingMs & 0xff]);
+      this._i2c.writeTo(a, [REG_RESET, RESET_CLEAR_MINMAX]);
+      this._configured = true;
     } catch (e) {
-      this.configured = false;
+      this._configured = false;
     }
   }
 
   powerOn(): void {
-    if (this.on) return;
-    switchPower(this.c.gpio, this.c.power, true);
-    this.on = true;
-    this.wake();
+    if (this._on) return;
+    switchPower(this._config.gpio, this._config.power, true);
+    this._on = true;
+    this._wake();
   }
 
   /** RESET bit 3 (wake, defaults back), then set it up once it has settled */
-  private wake(): void {
-    this.configured = false;
-    this.poweredAt = Date.now();
+  private _wake(): void {
+    this._configured = false;
+    this._poweredAt = Date.now();
     try {
-      this.i2c.writeTo(this.address, [REG_RESET, RESET_SYSTEM]);
+      this._i2c.writeTo(this._address, [REG_RESET, RESET_SYSTEM]);
     } catch (e) {
       // just switched on: not listening for 5 ms; it starts with defaults anyway
     }
     const self = this;
-    cancel(this.timer);
-    this.timer = setTimeout(function () {
-      self.timer = undefined;
-      self.setup();
+    cancel(this._timer);
+    this._timer = setTimeout(function () {
+      self._timer = undefined;
+      self._setup();
     }, AFTER_RESET_MS);
   }
 
   powerOff(): void {
-    cancel(this.timer);
-    this.timer = undefined;
+    cancel(this._timer);
+    this._timer = undefined;
     try {
-      this.i2c.writeTo(this.address, [REG_CONTROL, CONTROL_A_WEIGHTING | CONTROL_POWER_DOWN]);
+      this._i2c.writeTo(this._address, [REG_CONTROL, CONTROL_A_WEIGHTING | CONTROL_POWER_DOWN]);
     } catch (e) {
       // unplugged or already unpowered: nothing to put to sleep
     }
-    switchPower(this.c.gpio, this.c.power, false);
-    this.on = false;
+    switchPower(this._config.gpio, this._config.power, false);
+    this._on = false;
   }
 
   describe(): string {
-    return describeDriver(this.model, this.warmupMs, this.c, ", Tavg " + this.averagingMs + " ms" + offsetText(this.offsetDb), this.address);
+    return describeDriver(this.model, this.warmupMs, this._config, ", Tavg " + this._averagingMs + " ms" + offsetText(this._offsetDb), this._address);
   }
 
   read(): Promise<SensorResult> {
-    const gate = readGate(this.on, this.poweredAt, this.warmupMs);
+    const gate = readGate(this._on, this._poweredAt, this.warmupMs);
     if (gate) return gate;
-    if (!this.configured) {
-      this.setup();
+    if (!this._configured) {
+      this._setup();
       // setup() found it powered down and woke it: levels are stale until it settles
-      if (Date.now() - this.poweredAt < this.warmupMs) return Promise.resolve(faultResult("warming", "woken up"));
+      if (Date.now() - this._poweredAt < this.warmupMs) return Promise.resolve(faultResult("warming", "woken up"));
     }
     let result: SensorResult;
     try {
-      this.i2c.writeTo(this.address, REG_DECIBEL);
-      const bytes = this.i2c.readFrom(this.address, 3);
+      this._i2c.writeTo(this._address, REG_DECIBEL);
+      const bytes = this._i2c.readFrom(this._address, 3);
       // start the next window's min/max now
-      this.i2c.writeTo(this.address, [REG_RESET, RESET_CLEAR_MINMAX]);
-      result = pcbSplResult(bytes, this.offsetDb);
+      this._i2c.writeTo(this._address, [REG_RESET, RESET_CLEAR_MINMAX]);
+      result = pcbSplResult(bytes, this._offsetDb);
     } catch (e) {
-      result = faultResult("absent", "I2C: no answer at 0x" + this.address.toString(16));
-      this.configured = false;
+      result = faultResult("absent", "I2C: no answer at 0x" + this._address.toString(16));
+      this._configured = false;
     }
     count(this.counters, result);
     return Promise.resolve(result);

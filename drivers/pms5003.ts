@@ -86,28 +86,28 @@ export function pmsCommand(cmd: number, data: number): number[] {
  * Command replies (42 4D 00 04 ...) are skipped like garbage.
  */
 export class PmsFrameReader {
-  private w: ByteWindow;
-  private scanNow: () => void;
-  private onFrame: (f: PmsFrame) => void;
-  private onBad: () => void;
+  private _window: ByteWindow;
+  private _scanNow: () => void;
+  private _onFrame: (f: PmsFrame) => void;
+  private _onBad: () => void;
 
   constructor(onFrame: (f: PmsFrame) => void, onBad?: () => void) {
-    this.w = new ByteWindow(2 * PMS_FRAME_LEN);
-    this.scanNow = () => this.scan();
-    this.onFrame = onFrame;
-    this.onBad = onBad || function () {};
+    this._window = new ByteWindow(2 * PMS_FRAME_LEN);
+    this._scanNow = () => this._scan();
+    this._onFrame = onFrame;
+    this._onBad = onBad || function () {};
   }
 
   push(data: string | ArrayLike<number>): void {
-    this.w.push(data, this.scanNow);
+    this._window.push(data, this._scanNow);
   }
 
   reset(): void {
-    this.w.reset();
+    this._window.reset();
   }
 
-  private scan(): void {
-    const w = this.w;
+  private _scan(): void {
+    const w = this._window;
     const b = w.buf;
     while (w.n > 0) {
       const s = w.start;
@@ -124,10 +124,10 @@ export class PmsFrameReader {
       const f = parsePmsFrame(b, s);
       if (f) {
         w.drop(PMS_FRAME_LEN);
-        this.onFrame(f);
+        this._onFrame(f);
       } else {
         w.drop(1);
-        this.onBad();
+        this._onBad();
       }
     }
   }
@@ -154,124 +154,124 @@ export class Pms5003 implements Sensor {
   readonly model: string;
   readonly warmupMs: number;
   readonly counters: DriverCounters;
-  private c: PmsConfig;
-  private o: PmsOptions;
-  private passive: boolean;
-  private timeoutMs: number;
-  private reader: PmsFrameReader;
-  private on: boolean;
-  private onAt: number;
-  private heard: boolean;
-  private waiting: FrameWait<PmsFrame>;
-  private lastSig: string;
-  private same: number;
+  private _config: PmsConfig;
+  private _options: PmsOptions;
+  private _passive: boolean;
+  private _timeoutMs: number;
+  private _reader: PmsFrameReader;
+  private _on: boolean;
+  private _onAt: number;
+  private _heard: boolean;
+  private _waiting: FrameWait<PmsFrame>;
+  private _lastSig: string;
+  private _same: number;
 
   constructor(c: PmsConfig) {
     const o = c.options || {};
-    this.c = c;
-    this.o = o;
+    this._config = c;
+    this._options = o;
     this.name = c.name;
     this.model = "pms5003";
-    this.passive = o.mode !== "active";
+    this._passive = o.mode !== "active";
     this.warmupMs = o.warmupMs === undefined ? PMS_WARMUP_MS : o.warmupMs;
-    this.timeoutMs = o.timeoutMs || PMS_READ_TIMEOUT_MS;
+    this._timeoutMs = o.timeoutMs || PMS_READ_TIMEOUT_MS;
     this.counters = newCounters();
-    this.on = false;
-    this.onAt = 0;
-    this.heard = false;
-    this.waiting = new FrameWait<PmsFrame>(this.counters);
-    this.lastSig = "";
-    this.same = 0;
-    this.reader = new PmsFrameReader(
-      (f) => this.waiting.frame(f),
-      () => this.waiting.frame(null)
+    this._on = false;
+    this._onAt = 0;
+    this._heard = false;
+    this._waiting = new FrameWait<PmsFrame>(this.counters);
+    this._lastSig = "";
+    this._same = 0;
+    this._reader = new PmsFrameReader(
+      (f) => this._waiting.frame(f),
+      () => this._waiting.frame(null)
     );
   }
 
   configure(): void {
-    const c = this.c;
+    const c = this._config;
     openSerial(c.bus.serial, 9600, c.bus.rx, c.bus.tx, (d: string) => {
-      this.heard = true;
-      this.reader.push(d);
+      this._heard = true;
+      this._reader.push(d);
     });
-    if (this.o.setPin !== undefined && c.gpio) c.gpio.mode(this.o.setPin, "output");
+    if (this._options.setPin !== undefined && c.gpio) c.gpio.mode(this._options.setPin, "output");
     // mode is not kept over a power cycle; powerOn() sends it again
-    this.sendMode();
+    this._sendMode();
   }
 
   powerOn(): void {
-    const c = this.c;
+    const c = this._config;
     switchPower(c.gpio, c.power, true);
-    this.setPin(true);
-    this.send(pmsCommand(PMS_CMD_SLEEP, 1));
-    this.sendMode();
-    this.reader.reset();
-    this.on = true;
-    this.onAt = Date.now();
-    this.heard = false;
+    this._setPin(true);
+    this._send(pmsCommand(PMS_CMD_SLEEP, 1));
+    this._sendMode();
+    this._reader.reset();
+    this._on = true;
+    this._onAt = Date.now();
+    this._heard = false;
   }
 
   powerOff(): void {
-    const c = this.c;
+    const c = this._config;
     // with the supply cut a command would go nowhere; SET low so it does not back-power the part
-    if (!c.power) this.send(pmsCommand(PMS_CMD_SLEEP, 0));
-    this.setPin(false);
+    if (!c.power) this._send(pmsCommand(PMS_CMD_SLEEP, 0));
+    this._setPin(false);
     switchPower(c.gpio, c.power, false);
-    this.on = false;
-    this.waiting.abort();
+    this._on = false;
+    this._waiting.abort();
   }
 
   read(): Promise<SensorResult> {
-    const gate = readGate(this.on, this.onAt, this.warmupMs);
+    const gate = readGate(this._on, this._onAt, this.warmupMs);
     if (gate) return gate;
-    return this.waiting.wait({
-      timeoutMs: this.timeoutMs,
+    return this._waiting.wait({
+      timeoutMs: this._timeoutMs,
       retryMs: PMS_RETRY_MS,
       request: (first) => {
         // active mode: frames come by themselves; passive: ask, and re-assert the mode on retry
-        if (!this.passive) return;
-        if (!first) this.sendMode();
-        this.send(pmsCommand(PMS_CMD_READ, 0));
+        if (!this._passive) return;
+        if (!first) this._sendMode();
+        this._send(pmsCommand(PMS_CMD_READ, 0));
       },
-      toResult: (f) => this.result(f),
-      heard: () => this.heard,
+      toResult: (f) => this._result(f),
+      heard: () => this._heard,
     });
   }
 
-  private result(f: PmsFrame): SensorResult {
+  private _result(f: PmsFrame): SensorResult {
     if (f.pm1 > PMS_MAX_UGM3 || f.pm25 > PMS_MAX_UGM3 || f.pm10 > PMS_MAX_UGM3) {
       this.counters.rangeErrors++;
       return faultResult("range", "pm10 " + f.pm10 + " ug/m3");
     }
     this.counters.lastGoodMs = Date.now();
     const sig = [f.pm1Cf, f.pm25Cf, f.pm10Cf, f.pm1, f.pm25, f.pm10].concat(f.counts).join(",");
-    this.same = sig === this.lastSig ? this.same + 1 : 0;
-    this.lastSig = sig;
+    this._same = sig === this._lastSig ? this._same + 1 : 0;
+    this._lastSig = sig;
     const r = okResult([
       reading("pm1", f.pm1),
       reading("pm25", f.pm25),
       reading("pm10", f.pm10),
     ]);
-    if (this.same >= PMS_STUCK_READS - 1) r.alarms = ["stuck"];
+    if (this._same >= PMS_STUCK_READS - 1) r.alarms = ["stuck"];
     return r;
   }
 
   describe(): string {
-    const set = this.o.setPin;
-    return describeDriver(this.model, this.warmupMs, this.c, (this.passive ? ", passive" : ", active") + (set !== undefined ? ", set=" + set : ""));
+    const set = this._options.setPin;
+    return describeDriver(this.model, this.warmupMs, this._config, (this._passive ? ", passive" : ", active") + (set !== undefined ? ", set=" + set : ""));
   }
 
   /** drive the SET pin, if wired */
-  private setPin(run: boolean): void {
-    const pin = this.o.setPin;
-    if (pin !== undefined && this.c.gpio) this.c.gpio.write(pin, run);
+  private _setPin(run: boolean): void {
+    const pin = this._options.setPin;
+    if (pin !== undefined && this._config.gpio) this._config.gpio.write(pin, run);
   }
 
-  private sendMode(): void {
-    this.send(pmsCommand(PMS_CMD_MODE, this.passive ? 0 : 1));
+  private _sendMode(): void {
+    this._send(pmsCommand(PMS_CMD_MODE, this._passive ? 0 : 1));
   }
 
-  private send(bytes: number[]): void {
-    this.c.bus.serial.write(bytes);
+  private _send(bytes: number[]): void {
+    this._config.bus.serial.write(bytes);
   }
 }

@@ -67,32 +67,32 @@ export class Relay implements Actuator {
   readonly model: string;
   readonly warmupMs: number;
   readonly counters: DriverCounters;
-  private cfg: RelayConfig;
-  private opts: RelayOptions;
-  private state: boolean;
-  private switchedAt: number;
-  private pending: Promise<SensorResult> | null;
+  private _cfg: RelayConfig;
+  private _opts: RelayOptions;
+  private _state: boolean;
+  private _switchedAt: number;
+  private _pending: Promise<SensorResult> | null;
 
   constructor(cfg: RelayConfig) {
     this.name = cfg.name;
     this.model = "relay";
     this.warmupMs = 0;
     this.counters = newCounters();
-    this.cfg = cfg;
-    this.opts = cfg.options || {};
-    this.state = false;
-    this.switchedAt = 0;
-    this.pending = null;
+    this._cfg = cfg;
+    this._opts = cfg.options || {};
+    this._state = false;
+    this._switchedAt = 0;
+    this._pending = null;
   }
 
   /** drive the relay off first: the safe state until the controller decides */
   configure(): void {
-    const p = this.cfg.pins;
-    this.cfg.gpio.mode(p.relay, "output");
+    const p = this._cfg.pins;
+    this._cfg.gpio.mode(p.relay, "output");
     this.set(false);
     // a reset may have just released the contacts: give the current time to fall
-    this.switchedAt = Date.now();
-    if (p.sense !== undefined) this.cfg.gpio.mode(p.sense, "analog");
+    this._switchedAt = Date.now();
+    if (p.sense !== undefined) this._cfg.gpio.mode(p.sense, "analog");
   }
 
   /** the relay module and the ACS712 live on the node's mains supply: nothing to switch */
@@ -101,50 +101,50 @@ export class Relay implements Actuator {
   powerOff(): void {}
 
   set(on: boolean): void {
-    this.cfg.gpio.write(this.cfg.pins.relay, on !== !!this.opts.activeLow);
-    if (on !== this.state) this.switchedAt = Date.now();
-    this.state = on;
+    this._cfg.gpio.write(this._cfg.pins.relay, on !== !!this._opts.activeLow);
+    if (on !== this._state) this._switchedAt = Date.now();
+    this._state = on;
   }
 
   isOn(): boolean {
-    return this.state;
+    return this._state;
   }
 
   read(): Promise<SensorResult> {
-    const sense = this.cfg.pins.sense;
-    if (sense === undefined) return Promise.resolve(okResult([reading("relay", this.state ? 1 : 0)]));
-    if (this.pending) return this.pending;
+    const sense = this._cfg.pins.sense;
+    if (sense === undefined) return Promise.resolve(okResult([reading("relay", this._state ? 1 : 0)]));
+    if (this._pending) return this._pending;
     const self = this;
-    const o = this.opts;
+    const o = this._opts;
     const n = o.samples && o.samples > 1 ? o.samples : DEFAULT_SAMPLES;
     const stepMs = (1000 * SAMPLE_CYCLES) / (o.mainsHz || DEFAULT_MAINS_HZ) / n;
     const p = new Promise<SensorResult>(function (resolve) {
       const volts: number[] = [];
       const sample = function () {
-        volts.push(self.cfg.gpio.analog(sense));
+        volts.push(self._cfg.gpio.analog(sense));
         if (volts.length < n) {
           setTimeout(sample, stepMs);
           return;
         }
-        self.pending = null;
-        resolve(self.evaluate(volts));
+        self._pending = null;
+        resolve(self._evaluate(volts));
       };
       sample();
     });
-    this.pending = p;
+    this._pending = p;
     return p;
   }
 
   /** polarity and, with current sense, the ACS712's sensitivity and the divider */
   describe(): string {
-    const o = this.opts;
-    return describeDriver(this.model, 0, this.cfg, (o.activeLow ? ", active-low" : ", active-high") +
-      (this.cfg.pins.sense !== undefined ? ", " + (o.sensitivityVPerA || ACS712_05B_V_PER_A) + " V/A, divider " + Math.round((o.dividerRatio || 1) * 100) / 100 : ""));
+    const o = this._opts;
+    return describeDriver(this.model, 0, this._cfg, (o.activeLow ? ", active-low" : ", active-high") +
+      (this._cfg.pins.sense !== undefined ? ", " + (o.sensitivityVPerA || ACS712_05B_V_PER_A) + " V/A, divider " + Math.round((o.dividerRatio || 1) * 100) / 100 : ""));
   }
 
   /** fractions of ADC full scale in, result out */
-  private evaluate(fractions: number[]): SensorResult {
-    const o = this.opts;
+  private _evaluate(fractions: number[]): SensorResult {
+    const o = this._opts;
     const c = this.counters;
     const fullScale = o.fullScaleV || ADC_FULL_SCALE_V;
     const ratio = o.dividerRatio || 1;
@@ -167,15 +167,15 @@ export class Relay implements Actuator {
     }
     const amps = rmsAround(sensorV, typeof o.zeroV === "number" ? o.zeroV : ACS712_ZERO_V) / (o.sensitivityVPerA || ACS712_05B_V_PER_A);
     const threshold = typeof o.thresholdA === "number" ? o.thresholdA : DEFAULT_THRESHOLD_A;
-    const settled = Date.now() - this.switchedAt >= (typeof o.settleMs === "number" ? o.settleMs : DEFAULT_SETTLE_MS);
+    const settled = Date.now() - this._switchedAt >= (typeof o.settleMs === "number" ? o.settleMs : DEFAULT_SETTLE_MS);
     c.framesOk++;
     c.lastGoodMs = Date.now();
     const result = okResult([
-      reading("relay", this.state ? 1 : 0),
+      reading("relay", this._state ? 1 : 0),
       reading("lampCurrent", Math.round(amps * 1000) / 1000),
     ]);
-    if (settled && this.state && amps < threshold) result.alarms = ["lamp-failure"];
-    if (settled && !this.state && amps >= threshold) result.alarms = ["stuck-relay"];
+    if (settled && this._state && amps < threshold) result.alarms = ["lamp-failure"];
+    if (settled && !this._state && amps >= threshold) result.alarms = ["stuck-relay"];
     return result;
   }
 }

@@ -80,34 +80,34 @@ export function sdsCommand(cmd: number, data: number[], id?: number): number[] {
  * a bad candidate it rescans from the next byte.
  */
 export class SdsFrameReader {
-  private w: ByteWindow;
-  private scanNow: () => void;
-  private onFrame: (f: SdsFrame) => void;
-  private onReply: (cmd: number, d1: number, d2: number, d3: number) => void;
-  private onBad: () => void;
+  private _window: ByteWindow;
+  private _scanNow: () => void;
+  private _onFrame: (f: SdsFrame) => void;
+  private _onReply: (cmd: number, d1: number, d2: number, d3: number) => void;
+  private _onBad: () => void;
 
   constructor(
     onFrame: (f: SdsFrame) => void,
     onReply?: (cmd: number, d1: number, d2: number, d3: number) => void,
     onBad?: () => void
   ) {
-    this.w = new ByteWindow(2 * SDS_CMD_LEN);
-    this.scanNow = () => this.scan();
-    this.onFrame = onFrame;
-    this.onReply = onReply || function () {};
-    this.onBad = onBad || function () {};
+    this._window = new ByteWindow(2 * SDS_CMD_LEN);
+    this._scanNow = () => this._scan();
+    this._onFrame = onFrame;
+    this._onReply = onReply || function () {};
+    this._onBad = onBad || function () {};
   }
 
   push(data: string | ArrayLike<number>): void {
-    this.w.push(data, this.scanNow);
+    this._window.push(data, this._scanNow);
   }
 
   reset(): void {
-    this.w.reset();
+    this._window.reset();
   }
 
-  private scan(): void {
-    const w = this.w;
+  private _scan(): void {
+    const w = this._window;
     const b = w.buf;
     while (w.n > 0) {
       const s = w.start;
@@ -123,12 +123,12 @@ export class SdsFrameReader {
       }
       if (sum8(b, s + 2, s + 7) !== b[s + 8]) {
         w.drop(1);
-        this.onBad();
+        this._onBad();
         continue;
       }
       w.drop(SDS_FRAME_LEN);
-      if (kind === 0xc0) this.onFrame(parseSdsFrame(b, s) as SdsFrame);
-      else this.onReply(b[s + 2], b[s + 3], b[s + 4], b[s + 5]);
+      if (kind === 0xc0) this._onFrame(parseSdsFrame(b, s) as SdsFrame);
+      else this._onReply(b[s + 2], b[s + 3], b[s + 4], b[s + 5]);
     }
   }
 }
@@ -153,77 +153,77 @@ export class Sds011 implements Sensor {
   readonly model: string;
   readonly warmupMs: number;
   readonly counters: DriverCounters;
-  private c: SdsConfig;
-  private timeoutMs: number;
-  private reader: SdsFrameReader;
-  private on: boolean;
-  private onAt: number;
-  private heard: boolean;
-  private waiting: FrameWait<SdsFrame>;
+  private _config: SdsConfig;
+  private _timeoutMs: number;
+  private _reader: SdsFrameReader;
+  private _on: boolean;
+  private _onAt: number;
+  private _heard: boolean;
+  private _waiting: FrameWait<SdsFrame>;
 
   constructor(c: SdsConfig) {
     const o = c.options || {};
-    this.c = c;
+    this._config = c;
     this.name = c.name;
     this.model = "sds011";
     this.warmupMs = o.warmupMs === undefined ? SDS_WARMUP_MS : o.warmupMs;
-    this.timeoutMs = o.timeoutMs || SDS_READ_TIMEOUT_MS;
+    this._timeoutMs = o.timeoutMs || SDS_READ_TIMEOUT_MS;
     this.counters = newCounters();
-    this.on = false;
-    this.onAt = 0;
-    this.heard = false;
-    this.waiting = new FrameWait<SdsFrame>(this.counters);
-    this.reader = new SdsFrameReader(
-      (f) => this.waiting.frame(f),
-      (cmd, d1, d2) => this.onReply(cmd, d1, d2),
-      () => this.waiting.frame(null)
+    this._on = false;
+    this._onAt = 0;
+    this._heard = false;
+    this._waiting = new FrameWait<SdsFrame>(this.counters);
+    this._reader = new SdsFrameReader(
+      (f) => this._waiting.frame(f),
+      (cmd, d1, d2) => this._onReply(cmd, d1, d2),
+      () => this._waiting.frame(null)
     );
   }
 
   configure(): void {
-    const b = this.c.bus;
+    const b = this._config.bus;
     openSerial(b.serial, 9600, b.rx, b.tx, (d: string) => {
-      this.heard = true;
-      this.reader.push(d);
+      this._heard = true;
+      this._reader.push(d);
     });
   }
 
   powerOn(): void {
-    switchPower(this.c.gpio, this.c.power, true);
+    switchPower(this._config.gpio, this._config.power, true);
     // asleep it hears only "work" (and does not answer it); then ask, do not set, mode and period
-    this.send(sdsCommand(SDS_CMD_SLEEP, [1, 1]));
-    this.send(sdsCommand(SDS_CMD_MODE, [0]));
-    this.send(sdsCommand(SDS_CMD_PERIOD, [0]));
-    this.reader.reset();
-    this.on = true;
-    this.onAt = Date.now();
-    this.heard = false;
+    this._send(sdsCommand(SDS_CMD_SLEEP, [1, 1]));
+    this._send(sdsCommand(SDS_CMD_MODE, [0]));
+    this._send(sdsCommand(SDS_CMD_PERIOD, [0]));
+    this._reader.reset();
+    this._on = true;
+    this._onAt = Date.now();
+    this._heard = false;
   }
 
   powerOff(): void {
-    const c = this.c;
+    const c = this._config;
     if (c.power && c.gpio) switchPower(c.gpio, c.power, false);
-    else this.send(sdsCommand(SDS_CMD_SLEEP, [1, 0]));
-    this.on = false;
-    this.waiting.abort();
+    else this._send(sdsCommand(SDS_CMD_SLEEP, [1, 0]));
+    this._on = false;
+    this._waiting.abort();
   }
 
   read(): Promise<SensorResult> {
-    const gate = readGate(this.on, this.onAt, this.warmupMs);
+    const gate = readGate(this._on, this._onAt, this.warmupMs);
     if (gate) return gate;
-    return this.waiting.wait({
-      timeoutMs: this.timeoutMs,
+    return this._waiting.wait({
+      timeoutMs: this._timeoutMs,
       retryMs: SDS_RETRY_MS,
       request: (first) => {
         // in query mode this asks for a frame; in active mode the next one comes within 1 s anyway
-        this.send(sdsCommand(SDS_CMD_QUERY, []));
+        this._send(sdsCommand(SDS_CMD_QUERY, []));
       },
-      toResult: (f) => this.result(f),
-      heard: () => this.heard,
+      toResult: (f) => this._result(f),
+      heard: () => this._heard,
     });
   }
 
-  private result(f: SdsFrame): SensorResult {
+  private _result(f: SdsFrame): SensorResult {
     if (f.pm25 > SDS_MAX_UGM3 || f.pm10 > SDS_MAX_UGM3) {
       this.counters.rangeErrors++;
       return faultResult("range", "pm10 " + f.pm10 + " ug/m3");
@@ -236,17 +236,17 @@ export class Sds011 implements Sensor {
   }
 
   describe(): string {
-    return describeDriver(this.model, this.warmupMs, this.c, "");
+    return describeDriver(this.model, this.warmupMs, this._config, "");
   }
 
   /** answers to the "get" commands sent at powerOn: fix the persistent settings only if wrong */
-  private onReply(cmd: number, set: number, value: number): void {
+  private _onReply(cmd: number, set: number, value: number): void {
     if (set !== 0) return;
-    if (cmd === SDS_CMD_MODE && value !== 1) this.send(sdsCommand(SDS_CMD_MODE, [1, 1]));
-    if (cmd === SDS_CMD_PERIOD && value !== 0) this.send(sdsCommand(SDS_CMD_PERIOD, [1, 0]));
+    if (cmd === SDS_CMD_MODE && value !== 1) this._send(sdsCommand(SDS_CMD_MODE, [1, 1]));
+    if (cmd === SDS_CMD_PERIOD && value !== 0) this._send(sdsCommand(SDS_CMD_PERIOD, [1, 0]));
   }
 
-  private send(bytes: number[]): void {
-    this.c.bus.serial.write(bytes);
+  private _send(bytes: number[]): void {
+    this._config.bus.serial.write(bytes);
   }
 }

@@ -83,81 +83,81 @@ export class Sen0232 implements Sensor {
   readonly model = "sen0232";
   readonly warmupMs = SEN0232_WARMUP_MS;
   readonly counters: DriverCounters;
-  private c: Sen0232Config;
-  private fullScaleV: number;
-  private gain: number;
-  private offsetDb: number;
-  private samples: number;
-  private intervalMs: number;
-  private on: boolean;
-  private poweredAt: number;
-  private timer: any;
-  private pending: Promise<SensorResult> | undefined;
-  private finish: ((r: SensorResult) => void) | undefined;
+  private _config: Sen0232Config;
+  private _fullScaleV: number;
+  private _gain: number;
+  private _offsetDb: number;
+  private _samples: number;
+  private _intervalMs: number;
+  private _on: boolean;
+  private _poweredAt: number;
+  private _timer: any;
+  private _pending: Promise<SensorResult> | undefined;
+  private _finish: ((r: SensorResult) => void) | undefined;
 
   constructor(c: Sen0232Config) {
     const o = c.options || {};
-    this.c = c;
+    this._config = c;
     this.name = c.name;
-    this.fullScaleV = o.fullScaleV || 3.3;
-    this.gain = o.gain || 1;
-    this.offsetDb = o.offsetDb || 0;
-    this.samples = Math.max(1, o.samples || 8);
-    this.intervalMs = o.intervalMs || SEN0232_TIME_CONSTANT_MS;
+    this._fullScaleV = o.fullScaleV || 3.3;
+    this._gain = o.gain || 1;
+    this._offsetDb = o.offsetDb || 0;
+    this._samples = Math.max(1, o.samples || 8);
+    this._intervalMs = o.intervalMs || SEN0232_TIME_CONSTANT_MS;
     this.counters = newCounters();
     // without a power switch the sensor is always on and long settled
-    this.on = true;
-    this.poweredAt = 0;
+    this._on = true;
+    this._poweredAt = 0;
   }
 
   configure(): void {
-    this.c.gpio.mode(this.c.pins.out, "analog");
+    this._config.gpio.mode(this._config.pins.out, "analog");
   }
 
   powerOn(): void {
-    switchPower(this.c.gpio, this.c.power, true);
+    switchPower(this._config.gpio, this._config.power, true);
     // without a switch the sensor never lost power, so it needs no settling
-    if (!this.on && this.c.power) this.poweredAt = Date.now();
-    this.on = true;
+    if (!this._on && this._config.power) this._poweredAt = Date.now();
+    this._on = true;
   }
 
   powerOff(): void {
-    switchPower(this.c.gpio, this.c.power, false);
-    this.on = false;
-    cancel(this.timer);
-    this.timer = undefined;
-    this.settle(faultResult("off", "powered off during read"));
+    switchPower(this._config.gpio, this._config.power, false);
+    this._on = false;
+    cancel(this._timer);
+    this._timer = undefined;
+    this._settle(faultResult("off", "powered off during read"));
   }
 
   read(): Promise<SensorResult> {
-    const gate = readGate(this.on, this.poweredAt, this.warmupMs);
+    const gate = readGate(this._on, this._poweredAt, this.warmupMs);
     if (gate) return gate;
-    if (this.pending) return this.pending;
+    if (this._pending) return this._pending;
     const self = this;
     const volts: number[] = [];
     const pending = new Promise<SensorResult>(function (resolve) {
-      self.finish = resolve;
+      self._finish = resolve;
     });
-    this.pending = pending;
+    this._pending = pending;
     function sample() {
-      self.timer = undefined;
-      volts.push(self.c.gpio.analog(self.c.pins.out) * self.fullScaleV * self.gain);
-      if (volts.length >= self.samples) self.settle(sen0232Result(volts, self.offsetDb));
-      else self.timer = setTimeout(sample, self.intervalMs);
+      self._timer = undefined;
+      volts.push(self._config.gpio.analog(self._config.pins.out) * self._fullScaleV * self._gain);
+      if (volts.length >= self._samples) self._settle(sen0232Result(volts, self._offsetDb));
+      else self._timer = setTimeout(sample, self._intervalMs);
     }
     sample();
     return pending;
   }
 
   describe(): string {
-    return describeDriver(this.model, this.warmupMs, this.c, ", " + this.samples + "x" + this.intervalMs + " ms" + (this.gain !== 1 ? ", gain " + this.gain : "") + offsetText(this.offsetDb));
+    return describeDriver(this.model, this.warmupMs, this._config, ", " + this._samples + "x" + this._intervalMs + " ms" + (this._gain !== 1 ? ", gain " + this._gain : "") + offsetText(this._offsetDb));
   }
 
-  private settle(result: SensorResult): void {
-    const finish = this.finish;
+  private _settle(result: SensorResult): void {
+    const finish = this._finish;
     if (!finish) return;
-    this.finish = undefined;
-    this.pending = undefined;
+    this._finish = undefined;
+    this._pending = undefined;
     count(this.counters, result.fault);
     if (result.ok) this.counters.lastGoodMs = Date.now();
     finish(result);

@@ -114,96 +114,96 @@ export class Sps30 implements Sensor {
   readonly model: string;
   readonly warmupMs: number;
   readonly counters: DriverCounters;
-  private c: Sps30Config;
-  private o: Sps30Options;
-  private addr: number;
-  private timeoutMs: number;
-  private on: boolean;
-  private onAt: number;
-  private started: boolean;
-  private acked: boolean;
-  private bootTimer: any;
-  private pendingRead: Promise<SensorResult> | null;
-  private abort: (() => void) | null;
+  private _config: Sps30Config;
+  private _options: Sps30Options;
+  private _addr: number;
+  private _timeoutMs: number;
+  private _on: boolean;
+  private _onAt: number;
+  private _started: boolean;
+  private _acked: boolean;
+  private _bootTimer: any;
+  private _pendingRead: Promise<SensorResult> | null;
+  private _abort: (() => void) | null;
 
   constructor(c: Sps30Config) {
     const o = c.options || {};
-    this.c = c;
-    this.o = o;
+    this._config = c;
+    this._options = o;
     this.name = c.name;
     this.model = "sps30";
-    this.addr = c.bus.address || SPS30_ADDRESS;
+    this._addr = c.bus.address || SPS30_ADDRESS;
     this.warmupMs = o.warmupMs === undefined ? SPS30_WARMUP_MS : o.warmupMs;
-    this.timeoutMs = o.timeoutMs || SPS30_READ_TIMEOUT_MS;
+    this._timeoutMs = o.timeoutMs || SPS30_READ_TIMEOUT_MS;
     this.counters = newCounters();
-    this.on = false;
-    this.onAt = 0;
-    this.started = false;
-    this.acked = false;
-    this.bootTimer = undefined;
-    this.pendingRead = null;
-    this.abort = null;
+    this._on = false;
+    this._onAt = 0;
+    this._started = false;
+    this._acked = false;
+    this._bootTimer = undefined;
+    this._pendingRead = null;
+    this._abort = null;
   }
 
   configure(): void {
-    openI2c(this.c.bus);
+    openI2c(this._config.bus);
   }
 
   powerOn(): void {
-    const c = this.c;
-    this.on = true;
-    this.onAt = Date.now();
-    this.started = false;
-    this.acked = false;
+    const c = this._config;
+    this._on = true;
+    this._onAt = Date.now();
+    this._started = false;
+    this._acked = false;
     if (c.power && c.gpio) {
       switchPower(c.gpio, c.power, true);
-      this.bootTimer = setTimeout(() => this.start(), SPS30_BOOT_MS);
+      this._bootTimer = setTimeout(() => this._start(), SPS30_BOOT_MS);
     } else {
-      this.start();
+      this._start();
     }
   }
 
   powerOff(): void {
-    const c = this.c;
-    cancel(this.bootTimer);
-    this.bootTimer = undefined;
+    const c = this._config;
+    cancel(this._bootTimer);
+    this._bootTimer = undefined;
     if (c.power && c.gpio) {
       switchPower(c.gpio, c.power, false);
     } else {
-      this.tx(sps30Command(SPS30_CMD_STOP));
-      if (this.o.sleep !== false) this.tx(sps30Command(SPS30_CMD_SLEEP));
+      this._tx(sps30Command(SPS30_CMD_STOP));
+      if (this._options.sleep !== false) this._tx(sps30Command(SPS30_CMD_SLEEP));
     }
-    this.on = false;
-    this.started = false;
-    if (this.abort) this.abort();
+    this._on = false;
+    this._started = false;
+    if (this._abort) this._abort();
   }
 
   read(): Promise<SensorResult> {
-    const gate = readGate(this.on, this.onAt, this.warmupMs);
+    const gate = readGate(this._on, this._onAt, this.warmupMs);
     if (gate) return gate;
-    if (this.pendingRead) return this.pendingRead;
+    if (this._pendingRead) return this._pendingRead;
     // the start at powerOn was not ACKed (still booting or unplugged then): the fan has not run
-    if (!this.started && this.start()) {
-      this.onAt = Date.now();
+    if (!this._started && this._start()) {
+      this._onAt = Date.now();
       return Promise.resolve(faultResult("warming", "started late"));
     }
     const p = new Promise<SensorResult>((resolve) => {
-      const deadline = Date.now() + this.timeoutMs;
+      const deadline = Date.now() + this._timeoutMs;
       let bad = 0;
       let timer: any;
       const finish = (r: SensorResult) => {
         cancel(timer);
-        this.abort = null;
-        this.pendingRead = null;
+        this._abort = null;
+        this._pendingRead = null;
         resolve(r);
       };
       const poll = () => {
-        const ready = this.query(SPS30_CMD_DATA_READY, 1);
+        const ready = this._query(SPS30_CMD_DATA_READY, 1);
         if (ready === null) bad++;
         else if (ready && ready[1] === 1) {
-          const raw = this.rx(SPS30_CMD_READ, 60);
+          const raw = this._rx(SPS30_CMD_READ, 60);
           const d = raw ? parseSps30Values(raw) : undefined;
-          if (d) return finish(this.result(d));
+          if (d) return finish(this._result(d));
           if (d === null) {
             bad++;
             this.counters.checksumErrors++;
@@ -215,24 +215,24 @@ export class Sps30 implements Sensor {
         }
         if (bad) return finish(faultResult("checksum", bad + " bad answers"));
         this.counters.timeouts++;
-        finish(faultResult(this.acked ? "timeout" : "absent", "no data in " + this.timeoutMs + " ms"));
+        finish(faultResult(this._acked ? "timeout" : "absent", "no data in " + this._timeoutMs + " ms"));
       };
-      this.abort = () => finish(faultResult("off", "powered off during read"));
+      this._abort = () => finish(faultResult("off", "powered off during read"));
       poll();
     });
-    if (this.abort) this.pendingRead = p;
+    if (this._abort) this._pendingRead = p;
     return p;
   }
 
   /** wake (a sleeping SPS30 NACKs the first transaction; it wakes its interface) and start */
-  private start(): boolean {
-    this.tx(sps30Command(SPS30_CMD_WAKE));
-    this.tx(sps30Command(SPS30_CMD_WAKE));
-    this.started = this.tx(sps30Command(SPS30_CMD_START, [0x0300]));
-    return this.started;
+  private _start(): boolean {
+    this._tx(sps30Command(SPS30_CMD_WAKE));
+    this._tx(sps30Command(SPS30_CMD_WAKE));
+    this._started = this._tx(sps30Command(SPS30_CMD_START, [0x0300]));
+    return this._started;
   }
 
-  private result(d: Sps30Data): SensorResult {
+  private _result(d: Sps30Data): SensorResult {
     this.counters.framesOk++;
     const vals = [d.pm1, d.pm25, d.pm10];
     for (let i = 0; i < vals.length; i++) {
@@ -251,15 +251,15 @@ export class Sps30 implements Sensor {
 
   /** without a switch, what powerOff() does: sleep or idle */
   describe(): string {
-    const c = this.c;
-    return describeDriver(this.model, this.warmupMs, c, c.power && c.gpio ? "" : this.o.sleep !== false ? ", off=sleep" : ", off=idle", this.addr);
+    const c = this._config;
+    return describeDriver(this.model, this.warmupMs, c, c.power && c.gpio ? "" : this._options.sleep !== false ? ", off=sleep" : ", off=idle", this._addr);
   }
 
   /** a write transaction; false on a missing ACK */
-  private tx(bytes: number[]): boolean {
+  private _tx(bytes: number[]): boolean {
     try {
-      this.c.bus.i2c.writeTo(this.addr, bytes);
-      this.acked = true;
+      this._config.bus.i2c.writeTo(this._addr, bytes);
+      this._acked = true;
       return true;
     } catch (e) {
       return false;
@@ -267,18 +267,18 @@ export class Sps30 implements Sensor {
   }
 
   /** set the pointer and read n bytes; undefined on a missing ACK */
-  private rx(cmd: number, n: number): Uint8Array | undefined {
-    if (!this.tx(sps30Command(cmd))) return undefined;
+  private _rx(cmd: number, n: number): Uint8Array | undefined {
+    if (!this._tx(sps30Command(cmd))) return undefined;
     try {
-      return this.c.bus.i2c.readFrom(this.addr, n);
+      return this._config.bus.i2c.readFrom(this._addr, n);
     } catch (e) {
       return undefined;
     }
   }
 
   /** read `words` CRC-checked words: data bytes, null on a CRC error, undefined on a NACK */
-  private query(cmd: number, words: number): number[] | null | undefined {
-    const raw = this.rx(cmd, 3 * words);
+  private _query(cmd: number, words: number): number[] | null | undefined {
+    const raw = this._rx(cmd, 3 * words);
     if (!raw) return undefined;
     const d = sps30Words(raw);
     if (!d) this.counters.checksumErrors++;

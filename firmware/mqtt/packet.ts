@@ -192,15 +192,15 @@ export function decodePacket(first: number, body: string): MqttPacket | string {
 export class PacketReader {
   buf: string;
   error: string | null;
-  maxLength: number;
+  private _maxLength: number;
   /** bytes of an oversized PUBLISH still to discard */
-  skip: number;
+  private _skip: number;
 
   constructor(maxLength?: number) {
     this.buf = "";
     this.error = null;
-    this.maxLength = maxLength || 8192;
-    this.skip = 0;
+    this._maxLength = maxLength || 8192;
+    this._skip = 0;
   }
 
   push(data: string): MqttPacket[] {
@@ -208,16 +208,16 @@ export class PacketReader {
     if (this.error) return out;
     var buf = this.buf + data, p: MqttPacket | string;
     while (buf.length) {
-      if (this.skip) {
-        var n = Math.min(this.skip, buf.length);
-        this.skip -= n;
+      if (this._skip) {
+        var n = Math.min(this._skip, buf.length);
+        this._skip -= n;
         buf = buf.substring(n);
         continue;
       }
       if (buf.length < 2) break;
       var len = 0, mul = 1, i = 1, b = 128, first = buf.charCodeAt(0);
       while (b & 128) {
-        if (i > 4) return this.fail("bad-length", out);
+        if (i > 4) return this._fail("bad-length", out);
         if (i >= buf.length) {
           this.buf = buf;
           return out;
@@ -226,23 +226,23 @@ export class PacketReader {
         len += (b & 127) * mul;
         mul *= 128;
       }
-      if (len > this.maxLength) {
+      if (len > this._maxLength) {
         // only a PUBLISH may be big; its topic (and id) must fit in the limit
-        if (first >> 4 !== PUBLISH) return this.fail("too-large", out);
+        if (first >> 4 !== PUBLISH) return this._fail("too-large", out);
         var hl = buf.length >= i + 2 ? 2 + get16(buf, i) + ((first >> 1) & 3 ? 2 : 0) : 4;
-        if (hl + TOO_LARGE_HEAD > this.maxLength) return this.fail("too-large", out);
+        if (hl + TOO_LARGE_HEAD > this._maxLength) return this._fail("too-large", out);
         if (buf.length < i + hl + TOO_LARGE_HEAD) break;
         p = decodePacket(first, buf.substring(i, i + hl + TOO_LARGE_HEAD));
-        if (typeof p === "string") return this.fail(p, out);
+        if (typeof p === "string") return this._fail(p, out);
         p.tooLarge = len - hl;
         out.push(p);
-        this.skip = len - hl - TOO_LARGE_HEAD;
+        this._skip = len - hl - TOO_LARGE_HEAD;
         buf = buf.substring(i + hl + TOO_LARGE_HEAD);
         continue;
       }
       if (buf.length < i + len) break;
       p = decodePacket(first, buf.substring(i, i + len));
-      if (typeof p === "string") return this.fail(p, out);
+      if (typeof p === "string") return this._fail(p, out);
       out.push(p);
       buf = buf.substring(i + len);
     }
@@ -250,7 +250,7 @@ export class PacketReader {
     return out;
   }
 
-  private fail(code: string, out: MqttPacket[]): MqttPacket[] {
+  private _fail(code: string, out: MqttPacket[]): MqttPacket[] {
     this.error = code;
     this.buf = "";
     return out;

@@ -10,50 +10,50 @@ const MAX_INTERVAL_MS = 2 * 86400000;
 
 export class EnergyLedger {
   /** ms per state: "awake", "radio", "sensor:<name>", "sleep" (persisted object from the store) */
-  totals: { [state: string]: number };
-  private platform: Platform;
-  private since: { [state: string]: number };
+  private _totals: { [state: string]: number };
+  private _platform: Platform;
+  private _since: { [state: string]: number };
 
   constructor(platform: Platform, totals: { [state: string]: number }) {
-    this.platform = platform;
-    this.totals = totals;
-    this.since = {};
+    this._platform = platform;
+    this._totals = totals;
+    this._since = {};
   }
 
   isOn(state: string): boolean {
-    return this.since[state] !== undefined;
+    return this._since[state] !== undefined;
   }
 
   set(state: string, on: boolean): void {
     if (on === this.isOn(state)) return;
     var now = Date.now();
-    if (on) this.since[state] = now;
+    if (on) this._since[state] = now;
     else {
-      this.add(state, now - this.since[state]);
-      delete this.since[state];
+      this.add(state, now - this._since[state]);
+      delete this._since[state];
     }
     try {
-      this.platform.power(state, on);
+      this._platform.power(state, on);
     } catch (e) {
       // accounting must never stop the node
     }
   }
 
   add(state: string, ms: number): void {
-    if (ms > 0 && ms < MAX_INTERVAL_MS) this.totals[state] = Math.round((this.totals[state] || 0) + ms);
+    if (ms > 0 && ms < MAX_INTERVAL_MS) this._totals[state] = Math.round((this._totals[state] || 0) + ms);
   }
 
   /** the clock was set (moved by `delta`): states on keep their time so far */
   shift(delta: number): void {
-    for (var s in this.since) this.since[s] += delta;
+    for (var s in this._since) this._since[s] += delta;
   }
 
   /** bank the time of states still on (before a save); they stay on */
   settle(): void {
     var now = Date.now();
-    for (var s in this.since) {
-      this.add(s, now - this.since[s]);
-      this.since[s] = now;
+    for (var s in this._since) {
+      this.add(s, now - this._since[s]);
+      this._since[s] = now;
     }
   }
 }

@@ -47,77 +47,77 @@ interface Device {
 
 export class ConsoleLock {
   /** wrong guesses since the last login */
-  fails: number;
+  private _fails: number;
   /** no guess is taken before this (ms, Date.now()) */
-  waitUntil: number;
-  lastUse: number;
-  private devs: Device[];
-  private idleTimer: any;
-  private listening: boolean;
+  private _waitUntil: number;
+  private _lastUse: number;
+  private _devs: Device[];
+  private _idleTimer: any;
+  private _listening: boolean;
 
   constructor(
     cons: ConsolePort[],
-    private password: string,
-    private health: () => any,
+    private _password: string,
+    private _health: () => any,
   ) {
-    this.fails = 0;
-    this.waitUntil = 0;
-    this.lastUse = 0;
-    this.devs = [];
-    for (var i = 0; i < cons.length; i++) this.devs.push({ con: cons[i], locked: false, line: "", lastCr: false });
-    this.idleTimer = undefined;
-    this.listening = false;
+    this._fails = 0;
+    this._waitUntil = 0;
+    this._lastUse = 0;
+    this._devs = [];
+    for (var i = 0; i < cons.length; i++) this._devs.push({ con: cons[i], locked: false, line: "", lastCr: false });
+    this._idleTimer = undefined;
+    this._listening = false;
   }
 
   /** true while no device has the REPL */
   locked(): boolean {
-    for (var i = 0; i < this.devs.length; i++) if (!this.devs[i].locked) return false;
+    for (var i = 0; i < this._devs.length; i++) if (!this._devs[i].locked) return false;
     return true;
   }
 
   /** take the REPL off every device; from now on only the password or "health" get an answer */
   lock(): void {
-    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    if (this._idleTimer !== undefined) clearTimeout(this._idleTimer);
+    this._idleTimer = undefined;
     var self = this;
-    if (!this.listening) {
-      this.devs.forEach(function (d) {
+    if (!this._listening) {
+      this._devs.forEach(function (d) {
         d.con.port.on("data", function (data: string) {
-          self.input(data, d);
+          self._input(data, d);
         });
         if (d.con.closed)
           d.con.closed(function () {
             if (!d.locked) self.lock();
           });
       });
-      this.listening = true;
+      this._listening = true;
     }
-    this.devs.forEach(function (d) {
+    this._devs.forEach(function (d) {
       d.con.attach(false);
-      self.lockDev(d);
+      self._lockDev(d);
     });
   }
 
-  private lockDev(d: Device): void {
+  private _lockDev(d: Device): void {
     if (d.locked) return;
     d.locked = true;
     d.line = "";
-    this.write(d, "\r\n  Console locked: type the password, or " + HEALTH_REQUEST + " for a health report\r\npassword>");
+    this._write(d, "\r\n  Console locked: type the password, or " + HEALTH_REQUEST + " for a health report\r\npassword>");
   }
 
   /** a casanode.* call: the console is in use */
   touch(): void {
-    this.lastUse = Date.now();
+    this._lastUse = Date.now();
   }
 
   /** a line for the console: the REPL prints it (on a logged-in device), each locked device itself */
   log(line: string, print: (line: string) => void): void {
     // as Espruino redraws its prompt around a print
-    for (var i = 0; i < this.devs.length; i++) if (this.devs[i].locked) this.write(this.devs[i], "\r\x1b[J" + line + "\r\npassword>");
+    for (var i = 0; i < this._devs.length; i++) if (this._devs[i].locked) this._write(this._devs[i], "\r\x1b[J" + line + "\r\npassword>");
     if (!this.locked()) print(line);
   }
 
-  private write(d: Device, text: string): void {
+  private _write(d: Device, text: string): void {
     try {
       d.con.port.write(text);
     } catch (e) {
@@ -126,8 +126,8 @@ export class ConsoleLock {
   }
 
   /** bytes typed on a device while it is locked (on a logged-in device the REPL has them, not us) */
-  input(data: string, d?: Device): void {
-    d = d || this.devs[0];
+  private _input(data: string, d?: Device): void {
+    d = d || this._devs[0];
     if (!d || !d.locked) return;
     for (var i = 0; i < data.length; i++) {
       var ch = data.charAt(i), wasCr = d.lastCr;
@@ -136,56 +136,56 @@ export class ConsoleLock {
         if (ch === "\n" && wasCr) continue;
         var line = d.line;
         d.line = "";
-        this.onLine(d, line);
+        this._onLine(d, line);
         if (!d.locked) return; // typed after the password, before the REPL was back: dropped
       } else if (ch === "\x03") d.line = "";
       else if (d.line.length < MAX_LINE) d.line += ch;
     }
   }
 
-  private onLine(d: Device, line: string): void {
+  private _onLine(d: Device, line: string): void {
     var now = Date.now();
     if (line === HEALTH_REQUEST) {
       var report: string;
       try {
-        report = JSON.stringify(this.health());
+        report = JSON.stringify(this._health());
       } catch (e) {
         report = JSON.stringify({ error: "" + e });
       }
-      this.write(d, "\r\n" + HEALTH_REQUEST + " " + report + "\r\npassword>");
+      this._write(d, "\r\n" + HEALTH_REQUEST + " " + report + "\r\npassword>");
       return;
     }
     // a DLE line is a program's probe or command (the field tools), never a password
-    if (line === "" || line.charAt(0) === "\x10") return this.write(d, "\r\npassword>");
-    if (now < this.waitUntil) {
-      this.write(d, "\r\n  Wait " + Math.ceil((this.waitUntil - now) / 1000) + " s: too many wrong passwords\r\npassword>");
+    if (line === "" || line.charAt(0) === "\x10") return this._write(d, "\r\npassword>");
+    if (now < this._waitUntil) {
+      this._write(d, "\r\n  Wait " + Math.ceil((this._waitUntil - now) / 1000) + " s: too many wrong passwords\r\npassword>");
       return;
     }
-    if (line !== this.password) {
-      this.fails++;
-      var delay = Math.min(GUESS_DELAY_MS * Math.pow(2, this.fails - 1), MAX_GUESS_DELAY_MS);
-      this.waitUntil = now + delay;
-      this.write(d, "\r\n  Invalid password\r\n  Wait " + Math.ceil(delay / 1000) + " s\r\npassword>");
+    if (line !== this._password) {
+      this._fails++;
+      var delay = Math.min(GUESS_DELAY_MS * Math.pow(2, this._fails - 1), MAX_GUESS_DELAY_MS);
+      this._waitUntil = now + delay;
+      this._write(d, "\r\n  Invalid password\r\n  Wait " + Math.ceil(delay / 1000) + " s\r\npassword>");
       return;
     }
-    this.fails = 0;
-    this.waitUntil = 0;
+    this._fails = 0;
+    this._waitUntil = 0;
     // the REPL leaves whichever other device had it
-    for (var i = 0; i < this.devs.length; i++) if (this.devs[i] !== d) this.lockDev(this.devs[i]);
+    for (var i = 0; i < this._devs.length; i++) if (this._devs[i] !== d) this._lockDev(this._devs[i]);
     d.locked = false;
-    this.write(d, "\r\n  Logged in.\r\n");
+    this._write(d, "\r\n  Logged in.\r\n");
     d.con.attach(true);
     this.touch();
-    if (this.idleTimer === undefined) this.watchIdle();
+    if (this._idleTimer === undefined) this._watchIdle();
   }
 
-  private watchIdle(): void {
+  private _watchIdle(): void {
     var self = this;
-    this.idleTimer = setTimeout(function () {
-      self.idleTimer = undefined;
+    this._idleTimer = setTimeout(function () {
+      self._idleTimer = undefined;
       if (self.locked()) return;
-      if (Date.now() - self.lastUse >= IDLE_LOCK_MS) self.lock();
-      else self.watchIdle();
-    }, Math.max(1000, this.lastUse + IDLE_LOCK_MS - Date.now()));
+      if (Date.now() - self._lastUse >= IDLE_LOCK_MS) self.lock();
+      else self._watchIdle();
+    }, Math.max(1000, this._lastUse + IDLE_LOCK_MS - Date.now()));
   }
 }

@@ -106,26 +106,26 @@ function decision(mode: LampMode, on: boolean, reason: LampReason, failSafe: "no
 }
 
 export class StreetlightController {
-  private relay: Actuator;
-  private lat: number;
-  private lon: number;
-  private zenith: number;
-  private onOffsetMs: number;
-  private offOffsetMs: number;
-  private now: () => number;
-  private mode: LampMode;
-  private expiresMs: number | null;
-  private fault: RelayAlarm | null;
+  private _relay: Actuator;
+  private _lat: number;
+  private _lon: number;
+  private _zenith: number;
+  private _onOffsetMs: number;
+  private _offOffsetMs: number;
+  private _now: () => number;
+  private _mode: LampMode;
+  private _expiresMs: number | null;
+  private _fault: RelayAlarm | null;
   /** relay alarm seen in the last reads, and in how many in a row */
-  private seen: string | null;
-  private seenCount: number;
-  private lastAlarms: string[];
+  private _seen: string | null;
+  private _seenCount: number;
+  private _lastAlarms: string[];
   /** the last tick's decision (status reports it); null: none since construction or restore */
-  private last: Decision | null;
-  private applied: boolean;
+  private _last: Decision | null;
+  private _applied: boolean;
   /** lamp-on windows [start, end, start, end, ...] (UTC ms) around the UTC day cacheDay */
-  private nights: number[];
-  private cacheDay: number;
+  private _nights: number[];
+  private _cacheDay: number;
 
   /**
    * relay: the lamp Actuator (configure() it first); location in degrees; now: the clock,
@@ -133,38 +133,38 @@ export class StreetlightController {
    */
   constructor(relay: Actuator, location: StreetlightLocation, options?: StreetlightOptions, now?: () => number) {
     const o = options || {};
-    this.relay = relay;
-    this.lat = location.lat;
-    this.lon = location.lon;
-    this.zenith = o.useCivilTwilight ? ZENITH_CIVIL : ZENITH_SUNRISE;
-    this.onOffsetMs = offsetMs(o.onOffsetMin);
-    this.offOffsetMs = offsetMs(o.offOffsetMin);
-    this.now = now || function () { return Date.now(); };
-    this.mode = "auto";
-    this.expiresMs = null;
-    this.fault = null;
-    this.seen = null;
-    this.seenCount = 0;
-    this.lastAlarms = [];
-    this.last = null;
-    this.applied = false;
-    this.nights = [];
-    this.cacheDay = NaN;
+    this._relay = relay;
+    this._lat = location.lat;
+    this._lon = location.lon;
+    this._zenith = o.useCivilTwilight ? ZENITH_CIVIL : ZENITH_SUNRISE;
+    this._onOffsetMs = offsetMs(o.onOffsetMin);
+    this._offOffsetMs = offsetMs(o.offOffsetMin);
+    this._now = now || function () { return Date.now(); };
+    this._mode = "auto";
+    this._expiresMs = null;
+    this._fault = null;
+    this._seen = null;
+    this._seenCount = 0;
+    this._lastAlarms = [];
+    this._last = null;
+    this._applied = false;
+    this._nights = [];
+    this._cacheDay = NaN;
   }
 
   /** Apply the schedule at nowMs (default: the clock). Call every cycle (a minute or so). */
   tick(nowMs?: number): TickResult {
-    const d = this.decide(typeof nowMs === "number" ? nowMs : this.now());
-    const stateChanged = d.mode !== this.mode;
+    const d = this._decide(typeof nowMs === "number" ? nowMs : this._now());
+    const stateChanged = d.mode !== this._mode;
     if (stateChanged) {
-      this.mode = d.mode;
-      this.expiresMs = null;
+      this._mode = d.mode;
+      this._expiresMs = null;
     }
-    const was = this.relay.isOn();
+    const was = this._relay.isOn();
     // the first tick drives the pin whatever the driver believes
-    if (!this.applied || was !== d.on) this.relay.set(d.on);
-    this.applied = true;
-    this.last = d;
+    if (!this._applied || was !== d.on) this._relay.set(d.on);
+    this._applied = true;
+    this._last = d;
     return { switched: was !== d.on, stateChanged: stateChanged, lampOn: d.on, reason: d.reason };
   }
 
@@ -181,15 +181,15 @@ export class StreetlightController {
       if (typeof expiresS !== "number" || !(expiresS >= 1 && expiresS <= MAX_EXPIRY_S)) {
         return "expiresS must be seconds between 1 and " + MAX_EXPIRY_S + ", got " + show(expiresS);
       }
-      const t = this.now();
+      const t = this._now();
       if (!(t >= VALID_TIME_MS)) return "clock not set: an override with expiresS needs the time";
       exp = Math.round(t + expiresS * 1000);
     }
-    this.mode = mode as LampMode;
-    this.expiresMs = exp;
-    this.fault = null;
-    this.seen = null;
-    this.seenCount = 0;
+    this._mode = mode as LampMode;
+    this._expiresMs = exp;
+    this._fault = null;
+    this._seen = null;
+    this._seenCount = 0;
     this.tick();
     return null;
   }
@@ -201,7 +201,7 @@ export class StreetlightController {
   noteRead(res: SensorResult): boolean {
     if (!res || !res.ok) return false; // a failed read says nothing about the lamp
     const alarms = res.alarms || [];
-    this.lastAlarms = alarms;
+    this._lastAlarms = alarms;
     let a: RelayAlarm | null = null;
     for (let i = 0; i < alarms.length; i++) {
       if (alarms[i] === "stuck-relay" || alarms[i] === "lamp-failure") {
@@ -210,28 +210,28 @@ export class StreetlightController {
       }
     }
     if (!a) {
-      this.seen = null;
-      this.seenCount = 0;
+      this._seen = null;
+      this._seenCount = 0;
       return false;
     }
-    this.seenCount = a === this.seen ? this.seenCount + 1 : 1;
-    this.seen = a;
-    if (this.seenCount < CONFIRM_READS || this.fault) return false;
-    this.fault = a;
+    this._seenCount = a === this._seen ? this._seenCount + 1 : 1;
+    this._seen = a;
+    if (this._seenCount < CONFIRM_READS || this._fault) return false;
+    this._fault = a;
     return true;
   }
 
   /** The last tick's view (or the current one before any tick). */
   status(): StreetlightStatus {
-    const d = this.last || this.decide(this.now());
-    const s: StreetlightStatus = { mode: d.mode, lampOn: this.relay.isOn(), reason: d.reason, nextChangeMs: d.next, alarms: this.alarms() };
+    const d = this._last || this._decide(this._now());
+    const s: StreetlightStatus = { mode: d.mode, lampOn: this._relay.isOn(), reason: d.reason, nextChangeMs: d.next, alarms: this._alarms() };
     if (d.failSafe) s.failSafe = d.failSafe;
-    if (d.mode !== "auto" && this.expiresMs !== null) s.expiresMs = this.expiresMs;
+    if (d.mode !== "auto" && this._expiresMs !== null) s.expiresMs = this._expiresMs;
     return s;
   }
 
   getState(): StreetlightState {
-    return { mode: this.mode, expiresMs: this.expiresMs, fault: this.fault };
+    return { mode: this._mode, expiresMs: this._expiresMs, fault: this._fault };
   }
 
   /** Restore a stored state; returns null when accepted, else why not (state unchanged). */
@@ -245,32 +245,32 @@ export class StreetlightController {
     }
     const f = s.fault === undefined ? null : s.fault;
     if (f !== null && f !== "stuck-relay" && f !== "lamp-failure") return "state.fault must be null, stuck-relay or lamp-failure, got " + show(f);
-    this.mode = s.mode;
-    this.expiresMs = exp;
-    this.fault = f;
-    this.last = null;
+    this._mode = s.mode;
+    this._expiresMs = exp;
+    this._fault = f;
+    this._last = null;
     return null;
   }
 
-  private alarms(): string[] {
+  private _alarms(): string[] {
     const out: string[] = [];
-    for (let i = 0; i < this.lastAlarms.length; i++) out.push(this.lastAlarms[i]);
-    if (this.fault && out.indexOf(this.fault) < 0) out.push(this.fault);
+    for (let i = 0; i < this._lastAlarms.length; i++) out.push(this._lastAlarms[i]);
+    if (this._fault && out.indexOf(this._fault) < 0) out.push(this._fault);
     return out;
   }
 
-  private decide(t: number): Decision {
+  private _decide(t: number): Decision {
     const valid = t >= VALID_TIME_MS;
-    const exp = this.expiresMs;
-    let mode = this.mode;
+    const exp = this._expiresMs;
+    let mode = this._mode;
     if (mode !== "auto" && exp !== null && valid && t >= exp) mode = "auto"; // expired
     if (mode !== "auto") {
       if (exp !== null && !valid) return decision(mode, true, "fail-safe", "no-time", null);
       return decision(mode, mode === "on", "override", null, exp);
     }
     if (!valid) return decision(mode, true, "fail-safe", "no-time", null);
-    if (this.fault) return decision(mode, true, "fail-safe", this.fault, null);
-    const w = this.windows(t);
+    if (this._fault) return decision(mode, true, "fail-safe", this._fault, null);
+    const w = this._windows(t);
     for (let i = 0; i < w.length; i += 2) {
       if (t < w[i]) return decision(mode, false, "schedule-day", null, w[i]);
       if (t < w[i + 1]) return decision(mode, true, "schedule-night", null, w[i + 1] === Infinity ? null : w[i + 1]);
@@ -283,40 +283,40 @@ export class StreetlightController {
    * spells run sunset to next sunrise; a polar night joins its neighbours, a polar day
    * splits them at its midnight. Each gets the offsets; windows they empty are dropped.
    */
-  private windows(t: number): number[] {
+  private _windows(t: number): number[] {
     const d = Math.floor(t / DAY_MS);
-    if (d === this.cacheDay) return this.nights;
+    if (d === this._cacheDay) return this._nights;
     const out: number[] = [];
     let dark = false;
     let polar = false;
     let from = 0;
     for (let k = d - 1; k <= d + 3; k++) {
       const day0 = k * DAY_MS;
-      const s = sunTimes(day0, this.lat, this.lon, this.zenith);
+      const s = sunTimes(day0, this._lat, this._lon, this._zenith);
       polar = false;
       if ("riseMs" in s) {
-        if (dark) this.addWindow(out, from, s.riseMs);
+        if (dark) this._addWindow(out, from, s.riseMs);
         dark = true;
         from = s.setMs;
       } else if (s.always === "night") {
         if (!dark) from = day0;
         dark = polar = true;
       } else {
-        if (dark) this.addWindow(out, from, day0);
+        if (dark) this._addWindow(out, from, day0);
         dark = false;
       }
     }
     // a polar night lasting past the horizon: on until further notice (a sunset's spell
     // there ends at a sunrise beyond it: left out, as it starts after t's day anyway)
-    if (polar) this.addWindow(out, from, Infinity);
-    this.nights = out;
-    this.cacheDay = d;
+    if (polar) this._addWindow(out, from, Infinity);
+    this._nights = out;
+    this._cacheDay = d;
     return out;
   }
 
-  private addWindow(out: number[], darkFrom: number, darkTo: number): void {
-    const a = darkFrom + this.onOffsetMs;
-    const b = darkTo + this.offOffsetMs;
+  private _addWindow(out: number[], darkFrom: number, darkTo: number): void {
+    const a = darkFrom + this._onOffsetMs;
+    const b = darkTo + this._offOffsetMs;
     if (!(b > a)) return;
     const n = out.length;
     if (n && a <= out[n - 1]) {
