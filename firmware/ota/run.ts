@@ -27,16 +27,16 @@ export interface OtaRun {
   topic: string;
   stateTopic: string;
   /** the current round's chunk topics, those still due, its timer, who waits for the fetch */
-  _round: string[];
-  _due: string[];
-  _timer: any;
-  _done: ((reboot: boolean) => void) | null;
-  _left: number;
-  _staged: number;
+  round: string[];
+  due: string[];
+  timer: any;
+  done: ((reboot: boolean) => void) | null;
+  left: number;
+  staged: number;
   /** the report on its way (awaiting PUBACK): not sent twice */
-  _sending: string;
+  sending: string;
   /** restart when the fetch in progress ends */
-  _reboot: boolean;
+  reboot: boolean;
 }
 
 /**
@@ -62,7 +62,7 @@ export function otaBoot(rt: Runtime): boolean {
         p.watchdog.kick();
       },
     };
-    o = rt.ota = { d: d, st: otaStart(d), topic: otaTopic(c.site, c.node), stateTopic: otaStateTopic(c.site, c.node), _round: [], _due: [], _timer: null, _done: null, _left: 0, _staged: 0, _sending: "", _reboot: false };
+    o = rt.ota = { d: d, st: otaStart(d), topic: otaTopic(c.site, c.node), stateTopic: otaStateTopic(c.site, c.node), round: [], due: [], timer: null, done: null, left: 0, staged: 0, sending: "", reboot: false };
     if (o.st.report && (o.st.report.state !== "done" || rt.bootCause !== "deep-sleep")) rt.log("ota: " + o.st.report.state + (o.st.report.detail ? " (" + o.st.report.detail + ")" : "") + ", running " + rt.fw);
     if (!otaFinish(d, o.st).reboot) return false;
     markStable(rt.store.state);
@@ -87,11 +87,11 @@ export function otaPublish(rt: Runtime, up: Uplink): void {
   var o = rt.ota, st = rt.store.state;
   if (!o || !o.st.report || !up.isUp()) return;
   var payload = reportPayload(o.st.report), run = o;
-  if (payload === st.otaSent || payload === o._sending) return;
-  o._sending = payload;
+  if (payload === st.otaSent || payload === o.sending) return;
+  o.sending = payload;
   up.publishTo(o.stateTopic, payload, true, function (err) {
     if (!err) st.otaSent = payload;
-    if (run._sending === payload) run._sending = "";
+    if (run.sending === payload) run.sending = "";
   });
 }
 
@@ -117,7 +117,7 @@ export function otaMessage(rt: Runtime, up: Uplink, topic: string, payload: stri
     if (o.st.restart) {
       o.st.restart = false;
       // the fetch in progress (battery) ends with a restart instead of a sleep
-      if (o._done) o._reboot = true;
+      if (o.done) o.reboot = true;
       else restartSoon(rt);
       return;
     }
@@ -125,15 +125,15 @@ export function otaMessage(rt: Runtime, up: Uplink, topic: string, payload: stri
     if (rt.mains) otaFetch(rt, up, null);
     return;
   }
-  if (topic.substring(0, OTA_CHUNK_ROOT.length + 1) !== OTA_CHUNK_ROOT + "/" || (i = o._due.indexOf(topic)) < 0) return;
-  o._due.splice(i, 1);
+  if (topic.substring(0, OTA_CHUNK_ROOT.length + 1) !== OTA_CHUNK_ROOT + "/" || (i = o.due.indexOf(topic)) < 0) return;
+  o.due.splice(i, 1);
   var out = otaChunk(o.d, o.st, topic, payload);
   // something thrown away (a chunk's CRC, the bundle hash, a torn write): said at once, not
   // covered by the next round's progress
   if (out.report && out.report.error) otaPublish(rt, up);
-  else o._staged++;
+  else o.staged++;
   if (out.reboot) return endFetch(rt, up, true);
-  if (!o._due.length) nextRound(rt, up);
+  if (!o.due.length) nextRound(rt, up);
 }
 
 /**
@@ -144,54 +144,54 @@ export function otaMessage(rt: Runtime, up: Uplink, topic: string, payload: stri
  */
 export function otaFetch(rt: Runtime, up: Uplink, done: ((reboot: boolean) => void) | null): void {
   var o = rt.ota;
-  if (!o || o._done || !up.client) {
+  if (!o || o.done || !up.client) {
     if (done) done(false);
     return;
   }
-  o._done =
+  o.done =
     done ||
     function () {
       // a mains fetch ends by itself; the next tick or manifest starts another
     };
-  o._left = rt.mains ? 1e9 : rt.board.otaChunksPerWake || OTA_BATTERY_CHUNKS_PER_WAKE;
-  o._staged = 0;
+  o.left = rt.mains ? 1e9 : rt.board.otaChunksPerWake || OTA_BATTERY_CHUNKS_PER_WAKE;
+  o.staged = 0;
   nextRound(rt, up);
 }
 
 function nextRound(rt: Runtime, up: Uplink): void {
   var o = rt.ota as OtaRun, m = up.client, want: string[];
   unsubscribeRound(o, up);
-  if (!m || !up.isUp() || o._left <= 0) return endFetch(rt, up, false);
-  want = otaWanted(o.d, o.st, Math.min(ROUND_CHUNKS, o._left));
+  if (!m || !up.isUp() || o.left <= 0) return endFetch(rt, up, false);
+  want = otaWanted(o.d, o.st, Math.min(ROUND_CHUNKS, o.left));
   // nothing wanted, or the last round staged nothing (a chunk bad on the broker): stop here
-  if (!want.length || (o._round.length && !o._staged)) return endFetch(rt, up, false);
-  o._left -= want.length;
-  o._staged = 0;
-  o._round = want;
-  o._due = want.slice();
-  o._timer = setTimeout(function () {
-    o._timer = null;
-    rt.log("ota: " + o._due.length + " chunks did not come in " + ROUND_WAIT_MS / 1000 + " s");
+  if (!want.length || (o.round.length && !o.staged)) return endFetch(rt, up, false);
+  o.left -= want.length;
+  o.staged = 0;
+  o.round = want;
+  o.due = want.slice();
+  o.timer = setTimeout(function () {
+    o.timer = null;
+    rt.log("ota: " + o.due.length + " chunks did not come in " + ROUND_WAIT_MS / 1000 + " s");
     endFetch(rt, up, false);
   }, ROUND_WAIT_MS);
   for (var i = 0; i < want.length; i++) m.subscribe(want[i], 0);
 }
 
 function unsubscribeRound(o: OtaRun, up: Uplink): void {
-  if (o._timer) clearTimeout(o._timer);
-  o._timer = null;
-  if (o._round.length && up.client && up.isUp()) up.client.unsubscribe(o._round);
-  o._due = [];
+  if (o.timer) clearTimeout(o.timer);
+  o.timer = null;
+  if (o.round.length && up.client && up.isUp()) up.client.unsubscribe(o.round);
+  o.due = [];
 }
 
 function endFetch(rt: Runtime, up: Uplink, reboot: boolean): void {
-  var o = rt.ota as OtaRun, cb = o._done;
+  var o = rt.ota as OtaRun, cb = o.done;
   unsubscribeRound(o, up);
-  o._round = [];
-  o._done = null;
+  o.round = [];
+  o.done = null;
   otaPublish(rt, up);
-  reboot = reboot || o._reboot;
-  o._reboot = false;
+  reboot = reboot || o.reboot;
+  o.reboot = false;
   if (reboot) restartSoon(rt);
   if (cb) cb(reboot);
 }
