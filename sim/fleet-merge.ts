@@ -82,11 +82,21 @@ export function mergeSummaries(parts: SummaryPart[]): FleetSummary {
   }
   for (let i = 1; i <= count; i++) if (!byIndex.has(i)) problems.push(`shard ${i}/${count} is missing`);
   const owner = new Map<string, string>();
+  // one line per pair of files, not per node: a file given twice would print the whole shard
+  const overlaps = new Map<string, string[]>();
   for (const p of parts) {
     for (const n of p.summary.nodes) {
-      if (owner.has(n.id)) problems.push(`node ${n.id} is in ${owner.get(n.id)} and ${p.from}`);
-      else owner.set(n.id, p.from);
+      const first = owner.get(n.id);
+      if (first === undefined) owner.set(n.id, p.from);
+      else {
+        const pair = `${first} and ${p.from}`;
+        overlaps.set(pair, [...(overlaps.get(pair) ?? []), n.id]);
+      }
     }
+  }
+  for (const [pair, ids] of overlaps) {
+    const names = ids.slice(0, 3).join(", ") + (ids.length > 3 ? `, ... (${ids.length} nodes)` : "");
+    problems.push(`${ids.length === 1 ? "node" : "nodes"} ${names} ${ids.length === 1 ? "is" : "are"} in ${pair}`);
   }
   if (!problems.length && owner.size !== first.summary.fleet.nodes) problems.push(`the shards hold ${owner.size} nodes, the fleet has ${first.summary.fleet.nodes}`);
   if (problems.length) throw new MergeError(problems);
