@@ -12,6 +12,8 @@ export class NetWiring {
   private net: EspruinoNet | undefined;
   /** virtual time of the last socket event handed to the firmware (events keep their order) */
   private lastAt = 0;
+  /** the virtual instant whose round trip lastAt is */
+  private drawnAt = -1;
   private pollHandle: number | undefined;
 
   constructor(private boot: EspruinoBoot, private wifiRoutable: () => boolean) {}
@@ -53,13 +55,19 @@ export class NetWiring {
     };
   }
 
-  /** ms from now to hand the next socket event over: one round trip, in order */
+  /**
+   * ms from now to hand the next socket event over: one round trip, in order. One draw per
+   * virtual instant: what arrives at one instant travelled together, however the host's TCP cut
+   * it into reads, so a node's timings do not depend on the process it runs in.
+   */
   private delay(): number {
     const host = this.boot.host;
     const l = host.netLatency ?? DEFAULT_NET_LATENCY, now = host.clock.now();
-    const at = Math.max(now + l.rttMinMs + host.rng() * (l.rttMaxMs - l.rttMinMs), this.lastAt);
-    this.lastAt = at;
-    return at - now;
+    if (now !== this.drawnAt) {
+      this.drawnAt = now;
+      this.lastAt = Math.max(now + l.rttMinMs + host.rng() * (l.rttMaxMs - l.rttMinMs), this.lastAt);
+    }
+    return this.lastAt - now;
   }
 
   private wrapSocket(sock: NetSocket): any {
