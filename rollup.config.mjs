@@ -2,6 +2,7 @@
 // TypeScript lowers to ES5 (tsconfig.firmware.json); terser keeps to ES5 and hoists function
 // declarations, because Espruino does not hoist (docs/espruino-dialect.md).
 import typescript from "@rollup/plugin-typescript";
+import ts from "typescript";
 import terser from "@rollup/plugin-terser";
 import { espruinoHelpers } from "./toolchain/rollup-espruino.mjs";
 import { boardNames } from "./toolchain/boards.mjs";
@@ -26,12 +27,28 @@ export const PRIVATE_MEMBERS = {
     .concat(["_"], Array.from("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789$_", (c) => "_" + c)),
 };
 
+/**
+ * TypeScript for one-shot builds: its compiler host watches no files. The plugin builds through
+ * a watch program, and when a type error aborts that program's first build (noEmitOnError) the
+ * program is never handed back to be closed: its ~80 file watchers kept the process alive, so a
+ * test or script whose build failed never exited (rollup/plugins#2023 is the same path). Nothing
+ * here runs rollup in watch mode.
+ */
+export const oneShotTypeScript = {
+  ...ts,
+  createWatchProgram(host) {
+    host.watchFile = () => ({ close() {} });
+    host.watchDirectory = () => ({ close() {} });
+    return ts.createWatchProgram(host);
+  },
+};
+
 export function boardConfig(name) {
   return {
     input: `boards/${name}.ts`,
     treeshake: { moduleSideEffects: false, propertyReadSideEffects: false },
     plugins: [
-      typescript({ tsconfig: "./tsconfig.firmware.json", noEmitOnError: true, outDir: undefined, include: ["boards/**/*.ts", "drivers/**/*.ts", "firmware/**/*.ts", "types/*.d.ts"] }),
+      typescript({ typescript: oneShotTypeScript, tsconfig: "./tsconfig.firmware.json", noEmitOnError: true, outDir: undefined, include: ["boards/**/*.ts", "drivers/**/*.ts", "firmware/**/*.ts", "types/*.d.ts"] }),
       espruinoHelpers(),
       terser({
         ecma: 5,
@@ -71,7 +88,7 @@ export async function diagPageConfig() {
     plugins: [
       noTranspiler(),
       productionEnv(),
-      typescript({ tsconfig: "./web/tsconfig.json", noEmitOnError: true, outDir: undefined, include: ["web/diag/**/*.ts", "tools/console-link.ts", "tools/repl.ts", "tools/reporter.ts", "tools/diag.ts", "toolchain/field-error.ts", "firmware/runtime/lock.ts", "types/espruino-api.d.ts"] }),
+      typescript({ typescript: oneShotTypeScript, tsconfig: "./web/tsconfig.json", noEmitOnError: true, outDir: undefined, include: ["web/diag/**/*.ts", "tools/console-link.ts", "tools/repl.ts", "tools/reporter.ts", "tools/diag.ts", "toolchain/field-error.ts", "firmware/runtime/lock.ts", "types/espruino-api.d.ts"] }),
       nodeResolve({ browser: true, preferBuiltins: false }),
       commonjs(),
       terser({ ecma: 2020, format: { ascii_only: true, comments: false } }),
