@@ -2,11 +2,14 @@
 // against the embedded broker, in simulated node-days per wall-clock second.
 
 import { runFleet, defaultBoards } from "../sim/fleet.js";
+import { runShardedFleet } from "../sim/fleet-shards.js";
 
 export interface SpeedOptions {
   nodes?: number;
   durationMs?: number;
   seed?: number;
+  /** worker processes (casanode sim --shards); 1: the fleet in this process */
+  shards?: number;
   onProgress?: (doneMs: number, durationMs: number) => void;
 }
 
@@ -14,11 +17,14 @@ export interface SpeedFigures {
   nodes: number;
   boards: string[];
   durationMs: number;
+  shards: number;
   wallMs: number;
   nodeDaysPerSecond: number;
-  /** CPU time of this process over the run (the broker and the observer run in it too), and node-days per CPU second: steadier than wall time on a shared machine */
-  cpuMs: number;
-  nodeDaysPerCpuSecond: number;
+  /** CPU time of this process over the run (the broker and the observer run in it too), and node-days per CPU second: steadier than wall time on a shared machine; null over shards (the workers' CPU is not read) */
+  cpuMs: number | null;
+  nodeDaysPerCpuSecond: number | null;
+  /** peak resident memory of each process that ran nodes, MB */
+  peakRssMb: number[];
   /** simulated seconds per wall second, for the whole fleet's clock */
   speedup: number;
   readingsAtBroker: number;
@@ -31,26 +37,31 @@ export async function benchSimSpeed(opts: SpeedOptions = {}): Promise<SpeedFigur
   const nodes = opts.nodes ?? 100;
   const durationMs = opts.durationMs ?? 86_400_000;
   const boards = defaultBoards();
+  const shards = opts.shards ?? 1;
   const cpu0 = process.cpuUsage();
-  const r = await runFleet({
+  const options = {
     boards,
     nodes,
     durationMs,
     seed: opts.seed ?? 1,
-    onProgress: opts.onProgress ? (p) => opts.onProgress!(p.doneMs, p.durationMs) : undefined,
+    keepReadings: false,
+    onProgress: opts.onProgress ? (p: { doneMs: number; durationMs: number }) => opts.onProgress!(p.doneMs, p.durationMs) : undefined,
     progressEveryMs: 500,
-  });
+  };
+  const r = shards > 1 ? await runShardedFleet(options, shards) : await runFleet(options);
   const cpu = process.cpuUsage(cpu0);
-  const cpuMs = (cpu.user + cpu.system) / 1000;
+  const cpuMs = shards > 1 ? null : (cpu.user + cpu.system) / 1000;
   const s = r.summary;
   return {
     nodes,
     boards,
     durationMs: s.durationMs,
+    shards,
     wallMs: s.wallMs,
     nodeDaysPerSecond: s.nodeDaysPerSecond,
     cpuMs,
-    nodeDaysPerCpuSecond: cpuMs > 0 ? (nodes * s.durationMs) / 86_400_000 / (cpuMs / 1000) : 0,
+    nodeDaysPerCpuSecond: cpuMs ? (nodes * s.durationMs) / 86_400_000 / (cpuMs / 1000) : null,
+    peakRssMb: s.shards ? s.shards.map((x) => x.peakRssMb) : [s.peakRssMb],
     speedup: s.durationMs / Math.max(1, s.wallMs),
     readingsAtBroker: s.totals.receivedAtBroker,
     lost: s.totals.lost,

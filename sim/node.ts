@@ -199,6 +199,8 @@ export class SimNode {
   private started = false;
   private stopped = false;
   private rng: () => number;
+  /** network round trips draw from their own stream: how many a wake makes must not shift the node's other random events */
+  private netRng: () => number;
   private ip: string;
   private mac: string;
   private rssiDbm: number;
@@ -225,6 +227,7 @@ export class SimNode {
     this.ip = `192.168.4.${10 + (h % 240)}`;
     this.mac = ["30", "ae", "a4", ((h >>> 16) & 0xff).toString(16), ((h >>> 8) & 0xff).toString(16), (h & 0xff).toString(16)].map((x) => x.padStart(2, "0")).join(":");
     this.rssiDbm = -55 - Math.round(this.rng() * 30);
+    this.netRng = createRng(Math.floor(this.rng() * 4294967296));
 
     // flashing and provisioning: not counted as wear
     this.storage.write(BOOT_FILE, opts.bundle);
@@ -601,6 +604,7 @@ export class SimNode {
       i2c: this.i2c,
       storage: this.storage,
       rng: this.rng,
+      netRng: this.netRng,
       wifi: esp32 ? { network: this.opts.wifi, ip: this.ip, mac: this.mac, rssiDbm: this.rssiDbm, reportsFailure: this.opts.wifiReportsFailure } : undefined,
       brokerReachable: (t: number) => (this.opts.brokerReachable ? this.opts.brokerReachable(t) : true),
       wakeCause: this.wakeCause,

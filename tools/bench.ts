@@ -72,6 +72,8 @@ export interface BenchResults {
   boards: BoardBench[];
   currents?: import("../bench/currents.js").CurrentRow[];
   speed?: import("../bench/sim-speed.js").SpeedFigures;
+  /** the same fleet over one worker process per core (casanode sim --shards), where there is more than one core */
+  speedSharded?: import("../bench/sim-speed.js").SpeedFigures;
   mqtt?: import("../bench/mqtt.js").MqttSection;
   /** an over-the-air update: a battery fleet and a mains fleet, with and without a rollout */
   ota?: import("../bench/ota.js").OtaFigures[];
@@ -200,6 +202,11 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchResults> {
     log(`bench: simulator speed, ${nodes} nodes for ${formatDuration(speedMs)}`);
     const { benchSimSpeed } = await import("../bench/sim-speed.js");
     res.speed = await benchSimSpeed({ nodes, durationMs: speedMs, seed, onProgress: progress(log, "fleet") });
+    const cores = os.availableParallelism();
+    if (cores > 1) {
+      log(`bench: simulator speed over ${cores} shards`);
+      res.speedSharded = await benchSimSpeed({ nodes, durationMs: speedMs, seed, shards: cores, onProgress: progress(log, "fleet") });
+    }
   }
 
   if (want("mqtt")) {
@@ -346,13 +353,15 @@ export function formatBench(r: BenchResults): string {
     parts.push("current figures used (boards/profiles/currents.ts; sources: sim/current-sources.ts)");
     parts.push(grid(["part", "on mA", "off mA", "boards", "source"], r.currents.map((c) => [c.part, num(c.onMa, c.onMa % 1 ? 2 : 0), num(c.offMa, c.offMa % 1 ? 2 : 0), c.boards.map((b) => b.replace(/^esp32-/, "")).join(",") || "-", c.source]), ["l", "r", "r", "l", "l"]));
   }
-  if (r.speed) {
-    const s = r.speed;
+  for (const s of [r.speed, r.speedSharded]) {
+    if (!s) continue;
+    const cpu = s.cpuMs === null ? "" : `, ${(s.cpuMs / 1000).toFixed(1)} s CPU`;
+    const perCpu = s.nodeDaysPerCpuSecond === null ? "" : `, ${num(s.nodeDaysPerCpuSecond, 2)} per CPU second`;
     parts.push("");
     parts.push(
-      `simulator speed: ${s.nodes} nodes (${s.boards.length} street boards in turn) for ${formatDuration(s.durationMs)} against the embedded broker in ${(s.wallMs / 1000).toFixed(1)} s wall, ${(s.cpuMs / 1000).toFixed(1)} s CPU: ${num(s.nodeDaysPerSecond, 2)} node-days per wall second (${num(s.speedup)}x real time), ${num(s.nodeDaysPerCpuSecond, 2)} per CPU second; ${num(s.readingsAtBroker)} readings at the broker, ${s.lost} lost, ${s.crashes} crashes`,
-      "  (on a busy machine the wall-clock figure drops with the load; the CPU-second one holds)",
+      `simulator speed${s.shards > 1 ? ` over ${s.shards} shards (worker processes)` : ", one process"}: ${s.nodes} nodes (${s.boards.length} street boards in turn) for ${formatDuration(s.durationMs)} against the embedded broker in ${(s.wallMs / 1000).toFixed(1)} s wall${cpu}: ${num(s.nodeDaysPerSecond, 2)} node-days per wall second (${num(s.speedup)}x real time)${perCpu}; peak memory ${s.peakRssMb.map((m) => num(m) + " MB").join(" + ")}; ${num(s.readingsAtBroker)} readings at the broker, ${s.lost} lost, ${s.crashes} crashes`,
     );
+    if (s.shards === 1) parts.push("  (on a busy machine the wall-clock figure drops with the load; the CPU-second one holds)");
   }
   if (r.ota) {
     parts.push("");

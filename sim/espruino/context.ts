@@ -51,6 +51,8 @@ export interface BootHost {
   i2c: SimI2C;
   storage: SimStorage;
   rng: () => number;
+  /** round-trip draws (require-net.ts); default: rng */
+  netRng?: () => number;
   wifi?: BootWifi;
   brokerReachable(tMs: number): boolean;
   wakeCause: number;

@@ -65,7 +65,7 @@ export class NetWiring {
     const l = host.netLatency ?? DEFAULT_NET_LATENCY, now = host.clock.now();
     if (now !== this.drawnAt) {
       this.drawnAt = now;
-      this.lastAt = Math.max(now + l.rttMinMs + host.rng() * (l.rttMaxMs - l.rttMinMs), this.lastAt);
+      this.lastAt = Math.max(now + l.rttMinMs + (host.netRng ?? host.rng)() * (l.rttMaxMs - l.rttMinMs), this.lastAt);
     }
     return this.lastAt - now;
   }
