@@ -72,41 +72,41 @@ export function nextSlot(t: number, periodMs: number, now: number): number {
 
 export class Scheduler {
   rt: Runtime;
-  private ending: boolean;
-  private deadline: any;
-  private configured: boolean;
-  private diagSent: boolean;
-  private lastTick: number;
-  private ticks: number;
-  private sinceCycle: number;
+  private _ending: boolean;
+  private _deadline: any;
+  private _configured: boolean;
+  private _diagSent: boolean;
+  private _lastTick: number;
+  private _ticks: number;
+  private _sinceCycle: number;
 
   constructor(rt: Runtime) {
     this.rt = rt;
-    this.ending = false;
-    this.deadline = null;
-    this.configured = false;
-    this.diagSent = false;
+    this._ending = false;
+    this._deadline = null;
+    this._configured = false;
+    this._diagSent = false;
     // the watchdog's tick starts now: a clock set before its first run is still a jump
-    this.lastTick = Date.now();
-    this.ticks = 0;
-    this.sinceCycle = 0;
+    this._lastTick = Date.now();
+    this._ticks = 0;
+    this._sinceCycle = 0;
   }
 
-  private periodMs(): number {
+  private _periodMs(): number {
     return this.rt.config.samplePeriodS * 1000;
   }
 
   start(): void {
     var rt = this.rt, self = this;
-    this.clockAtBoot();
-    if (rt.configErrors.length) this.configSafe();
+    this._clockAtBoot();
+    if (rt.configErrors.length) this._configSafe();
     else if (rt.mains) {
-      this.openMains();
-      if (rt.safe) this.holdSafe();
-      else this.whenClockSet(Date.now(), function () {
-        self.mainsTick();
+      this._openMains();
+      if (rt.safe) this._holdSafe();
+      else this._whenClockSet(Date.now(), function () {
+        self._mainsTick();
       });
-    } else this.batteryStart();
+    } else this._batteryStart();
   }
 
   /**
@@ -115,27 +115,27 @@ export class Scheduler {
    * kicked only then). Progress is counted in ticks, not clock time, which SNTP may move.
    */
   tick(): boolean {
-    var rt = this.rt, now = Date.now(), d = now - this.lastTick;
-    if (d < 0 || d > 12 * TICK_MS) this.clockSet(d - TICK_MS);
-    this.lastTick = now;
-    this.ticks++;
-    this.sinceCycle++;
-    if (rt.mains && !rt.safe && this.ticks * TICK_MS >= STABLE_MS && rt.store.state.crashRun) {
+    var rt = this.rt, now = Date.now(), d = now - this._lastTick;
+    if (d < 0 || d > 12 * TICK_MS) this._clockSet(d - TICK_MS);
+    this._lastTick = now;
+    this._ticks++;
+    this._sinceCycle++;
+    if (rt.mains && !rt.safe && this._ticks * TICK_MS >= STABLE_MS && rt.store.state.crashRun) {
       markStable(rt.store.state);
       rt.store.save();
     }
     if (rt.safe || rt.configErrors.length) return true;
-    if (!rt.mains) return this.ticks * TICK_MS < MAX_AWAKE_MS + 4 * TICK_MS;
-    return this.sinceCycle * TICK_MS < 3 * this.periodMs() + 120000;
+    if (!rt.mains) return this._ticks * TICK_MS < MAX_AWAKE_MS + 4 * TICK_MS;
+    return this._sinceCycle * TICK_MS < 3 * this._periodMs() + 120000;
   }
 
   /**
    * SNTP (or a person) moved the clock by `delta` ms: keep this boot's own times consistent,
    * and if it was the first time this RTC run learnt the time, every time taken in it.
    */
-  private clockSet(delta: number): void {
-    var rt = this.rt, st = rt.store.state, first = this.lastTick < CLOCK_VALID_MS && this.lastTick + delta >= CLOCK_VALID_MS;
-    // before the first sync everything in run time is this run's (clockAtBoot cleared older ones)
+  private _clockSet(delta: number): void {
+    var rt = this.rt, st = rt.store.state, first = this._lastTick < CLOCK_VALID_MS && this._lastTick + delta >= CLOCK_VALID_MS;
+    // before the first sync everything in run time is this run's (_clockAtBoot cleared older ones)
     var mine = function (t: number) {
       return t > 0 && (first ? t < CLOCK_VALID_MS : t >= Math.floor(rt.bootAt));
     };
@@ -147,14 +147,14 @@ export class Scheduler {
     if (st.relay && mine(st.relay.until)) st.relay.until += delta;
     rt.bootAt += delta;
     if (rt.lastCycleAt) rt.lastCycleAt += delta;
-    this.lastTick += delta;
+    this._lastTick += delta;
     rt.energy.shift(delta);
     rt.log("clock set (" + (delta > 0 ? "+" : "") + Math.round(delta / 1000) + " s)");
-    if (first && rt.store.runLive()) this.runSynced(delta);
+    if (first && rt.store.runLive()) this._runSynced(delta);
   }
 
   /** Boot: is this the RTC run that was waiting for the clock, a new one, or a set clock? */
-  private clockAtBoot(): void {
+  private _clockAtBoot(): void {
     var rt = this.rt, store = rt.store, st = store.state, now = Date.now();
     var same = rt.bootCause === "deep-sleep" || now >= store.savedBefore;
     if (now >= CLOCK_VALID_MS || !store.runLive() || !same) {
@@ -175,7 +175,7 @@ export class Scheduler {
   }
 
   /** The live run learnt the time (`off` ms ahead of its run time): place what it kept. */
-  private runSynced(off: number): void {
+  private _runSynced(off: number): void {
     var rt = this.rt, store = rt.store, st = store.state, cfg = rt.config, out: Entry[] = [];
     store.runSynced(off);
     // the window filled in run time ends here (sent re-stamped); the next one is on the real grid
@@ -191,12 +191,12 @@ export class Scheduler {
   }
 
   /** battery, clock unset and Wi-Fi joined: give SNTP its chance, then cb */
-  private awaitClock(cb: () => void): void {
+  private _awaitClock(cb: () => void): void {
     var self = this, last = Date.now(), polls = 0;
     var poll = function () {
       var now = Date.now();
       if (now >= CLOCK_VALID_MS) {
-        if (self.lastTick < CLOCK_VALID_MS) self.clockSet(now - last - SNTP_POLL_MS);
+        if (self._lastTick < CLOCK_VALID_MS) self._clockSet(now - last - SNTP_POLL_MS);
         return cb();
       }
       if (++polls > SNTP_WAIT_MS / SNTP_POLL_MS) {
@@ -211,12 +211,12 @@ export class Scheduler {
 
   // ---- battery ----
 
-  private batteryStart(): void {
+  private _batteryStart(): void {
     var self = this, rt = this.rt, st = rt.store.state, now = Date.now();
     if (rt.bootCause === "deep-sleep" && st.next > now + EARLY_WAKE_MS) {
       // a link of a chained sleep: not due yet
       rt.log("wake: " + Math.round((st.next - now) / 1000) + " s to the next cycle");
-      this.sleep(st.next);
+      this._sleep(st.next);
       return;
     }
     if (rt.bootCause === "deep-sleep") {
@@ -224,25 +224,25 @@ export class Scheduler {
       if (st.savedAt && now > st.savedAt) rt.energy.add("sleep", now - st.savedAt);
     }
     st.chain = 0;
-    this.deadline = setTimeout(function () {
+    this._deadline = setTimeout(function () {
       rt.log("cycle overran " + MAX_AWAKE_MS / 1000 + " s: sleeping");
-      self.finishBattery();
+      self._finishBattery();
     }, MAX_AWAKE_MS);
-    if (rt.safe) return this.batterySafe();
+    if (rt.safe) return this._batterySafe();
     var synced = false;
     var run = function () {
-      var slot = Math.floor(Date.now() / self.periodMs()) * self.periodMs();
+      var slot = Math.floor(Date.now() / self._periodMs()) * self._periodMs();
       self.cycle(slot, function (out) {
-        if (self.ending) return;
-        st.next = nextSlot(slot, self.periodMs(), Date.now());
+        if (self._ending) return;
+        st.next = nextSlot(slot, self._periodMs(), Date.now());
         // the readings are durable before the radio goes on
         rt.store.save();
         var why = out.raised.length ? "alarm " + out.raised.join(",") : out.closed ? self.sendWhy() : "";
         if (!why) why = rt.bootCause !== "deep-sleep" && !synced ? "boot" : self.retryDue() ? "retry" : otaWantsLink(rt) ? "ota" : "";
-        if (!why) return self.finishBattery();
+        if (!why) return self._finishBattery();
         rt.log("upload: " + why);
-        self.session(function () {
-          self.finishBattery();
+        self._session(function () {
+          self._finishBattery();
         });
       });
     };
@@ -250,7 +250,7 @@ export class Scheduler {
       // power-on with no time yet: connect first (SNTP), so the readings get real timestamps
       rt.log("clock not set: connecting first");
       synced = true;
-      return this.session(run);
+      return this._session(run);
     }
     var wait = rt.bootCause === "deep-sleep" ? st.next - now : 0;
     setTimeout(run, wait > 0 ? wait : 0);
@@ -277,11 +277,11 @@ export class Scheduler {
   retryDue(): boolean {
     var rt = this.rt, st = rt.store.state;
     if (st.lastUpOk || !st.lastUp || !rt.store.queued()) return false;
-    var wait = Math.min(rt.config.uploadPeriodS * 1000, this.periodMs() * Math.pow(2, Math.min(st.upFails, 11) - 1));
+    var wait = Math.min(rt.config.uploadPeriodS * 1000, this._periodMs() * Math.pow(2, Math.min(st.upFails, 11) - 1));
     return Date.now() - st.lastUp >= wait - EARLY_WAKE_MS;
   }
 
-  private upDone(err: string | null): void {
+  private _upDone(err: string | null): void {
     var rt = this.rt, st = rt.store.state;
     st.lastUp = Date.now();
     st.lastUpOk = !err;
@@ -303,13 +303,13 @@ export class Scheduler {
   }
 
   /** one battery connection: join, status, flush, a round trip for queued commands, offline status, close */
-  private session(done: () => void): void {
-    var self = this, rt = this.rt, st = rt.store.state, up = this.link(false), finished = false, t: any = null;
+  private _session(done: () => void): void {
+    var self = this, rt = this.rt, st = rt.store.state, up = this._link(false), finished = false, t: any = null;
     var end = function (err: string | null) {
       if (finished) return;
       finished = true;
       if (t) clearTimeout(t);
-      self.upDone(err);
+      self._upDone(err);
       if (up.isUp()) up.status("offline", st.next ? { reason: "sleep", next: Math.floor(st.next / 1000) } : { reason: "sleep" });
       up.close(function () {
         rt.uplink = null;
@@ -328,7 +328,7 @@ export class Scheduler {
       up.flush(function (e2) {
         if (e2) return end(e2);
         // a bundle on trial that got this far keeps itself
-        if (self.configured) otaUploaded(rt, up);
+        if (self._configured) otaUploaded(rt, up);
         // then this wake's share of an update's chunks (bounded: the cycle stays short)
         otaFetch(rt, up, function () {
           // commands queued while we slept arrive now (persistent session): one round trip
@@ -342,39 +342,39 @@ export class Scheduler {
     };
     up.open(function (err) {
       // no time yet: SNTP answers over Wi-Fi, broker or not
-      if (Date.now() < CLOCK_VALID_MS && rt.platform.wifi && (!err || err.indexOf("wifi") !== 0)) return self.awaitClock(function () {
+      if (Date.now() < CLOCK_VALID_MS && rt.platform.wifi && (!err || err.indexOf("wifi") !== 0)) return self._awaitClock(function () {
         opened(err);
       });
       opened(err);
     });
   }
 
-  private batterySafe(): void {
+  private _batterySafe(): void {
     var self = this, rt = this.rt, st = rt.store.state;
-    this.session(function () {
+    this._session(function () {
       // retry a normal boot after the loop window, not at once
       clearBootLoop(st);
-      st.next = nextSlot(Date.now() + SAFE_SLEEP_MS, self.periodMs(), Date.now());
-      self.finishBattery();
+      st.next = nextSlot(Date.now() + SAFE_SLEEP_MS, self._periodMs(), Date.now());
+      self._finishBattery();
     });
   }
 
   /** save and sleep (or reboot); also the overrun path */
-  private finishBattery(): void {
+  private _finishBattery(): void {
     var rt = this.rt, st = rt.store.state, now = Date.now();
-    if (this.ending) return;
-    this.ending = true;
-    if (this.deadline) clearTimeout(this.deadline);
+    if (this._ending) return;
+    this._ending = true;
+    if (this._deadline) clearTimeout(this._deadline);
     // set since the last tick: the moment is known to within a tick
-    if (now >= CLOCK_VALID_MS && this.lastTick < CLOCK_VALID_MS) this.clockSet(now - this.lastTick - TICK_MS / 2);
+    if (now >= CLOCK_VALID_MS && this._lastTick < CLOCK_VALID_MS) this._clockSet(now - this._lastTick - TICK_MS / 2);
     if (rt.uplink) {
       if (rt.uplink.client) rt.uplink.client.destroy();
       rt.energy.set("radio", false);
       rt.uplink = null;
     }
     // (far in the future only if the clock jumped back)
-    if (!st.next || st.next < now + MIN_SLEEP_MS || st.next > now + 2 * this.periodMs() + CONFIG_RETRY_SLEEP_MS) {
-      st.next = nextSlot(now, this.periodMs(), now);
+    if (!st.next || st.next < now + MIN_SLEEP_MS || st.next > now + 2 * this._periodMs() + CONFIG_RETRY_SLEEP_MS) {
+      st.next = nextSlot(now, this._periodMs(), now);
     }
     var max = rt.platform.maxDeepSleepMs;
     st.chain = Math.max(0, Math.ceil((st.next - now) / max) - 1);
@@ -388,11 +388,11 @@ export class Scheduler {
       rt.platform.reboot();
       return;
     }
-    this.sleep(st.next);
+    this._sleep(st.next);
   }
 
   /** deep sleep towards `target`, in links of at most maxDeepSleepMs */
-  private sleep(target: number): void {
+  private _sleep(target: number): void {
     var rt = this.rt, p = rt.platform, ms = target - Date.now();
     if (ms < MIN_SLEEP_MS) ms = MIN_SLEEP_MS;
     var link = Math.min(ms, p.maxDeepSleepMs);
@@ -402,7 +402,7 @@ export class Scheduler {
   }
 
   /** the link to the broker (persistent: mains), commands wired to it */
-  private link(persistent: boolean): Uplink {
+  private _link(persistent: boolean): Uplink {
     var rt = this.rt, up = new Uplink(rt, persistent);
     rt.uplink = up;
     up.onCommand = function (p) {
@@ -422,60 +422,60 @@ export class Scheduler {
 
   // ---- mains ----
 
-  private openMains(): void {
-    var self = this, up = this.link(true);
+  private _openMains(): void {
+    var self = this, up = this._link(true);
     up.onUp = function () {
-      if (!self.diagSent) {
-        self.diagSent = true;
+      if (!self._diagSent) {
+        self._diagSent = true;
         up.diag();
       }
       otaPublish(self.rt, up);
-      self.flushMains();
+      self._flushMains();
       otaFetch(self.rt, up, null);
     };
     up.open(function () {});
   }
 
-  private flushMains(): void {
+  private _flushMains(): void {
     var self = this, rt = this.rt;
     if (!rt.uplink || !rt.uplink.isUp()) return;
     rt.uplink.flush(function (err) {
-      self.upDone(err);
-      if (!err && self.configured) otaUploaded(rt, rt.uplink);
+      self._upDone(err);
+      if (!err && self._configured) otaUploaded(rt, rt.uplink);
     });
   }
 
-  private mainsTick(): void {
-    var self = this, rt = this.rt, slot = Math.floor(Date.now() / this.periodMs()) * this.periodMs();
+  private _mainsTick(): void {
+    var self = this, rt = this.rt, slot = Math.floor(Date.now() / this._periodMs()) * this._periodMs();
     this.cycle(slot, function (out) {
       rt.lastCycleAt = Date.now();
-      self.sinceCycle = 0;
-      rt.store.state.next = nextSlot(slot, self.periodMs(), Date.now());
+      self._sinceCycle = 0;
+      rt.store.state.next = nextSlot(slot, self._periodMs(), Date.now());
       rt.energy.settle();
       rt.store.save();
       if (out.closed || out.raised.length) {
         if (out.raised.length) rt.log("alarm: " + out.raised.join(","));
         if (out.raised.length && rt.uplink && rt.uplink.isUp()) rt.uplink.status("online");
-        self.flushMains();
+        self._flushMains();
       }
       // an update's chunks that did not come (broker down, a chunk bad on it): try again
       if (rt.uplink && rt.uplink.isUp() && otaWantsLink(rt)) otaFetch(rt, rt.uplink, null);
       setTimeout(function () {
-        self.mainsTick();
+        self._mainsTick();
       }, rt.store.state.next - Date.now());
     });
   }
 
   /** mains: after power-on the clock may wait for SNTP (over the link being opened) */
-  private whenClockSet(since: number, cb: () => void): void {
+  private _whenClockSet(since: number, cb: () => void): void {
     var self = this;
     if (Date.now() >= CLOCK_VALID_MS || !this.rt.platform.wifi || Date.now() - since > CLOCK_WAIT_MS) return cb();
     setTimeout(function () {
-      self.whenClockSet(since, cb);
+      self._whenClockSet(since, cb);
     }, 1000);
   }
 
-  private holdSafe(): void {
+  private _holdSafe(): void {
     var rt = this.rt;
     setTimeout(function () {
       rt.log("safe mode: trying a normal boot");
@@ -486,7 +486,7 @@ export class Scheduler {
   }
 
   /** refused config: the console says why; nothing else runs */
-  private configSafe(): void {
+  private _configSafe(): void {
     var rt = this.rt, self = this, st = rt.store.state;
     rt.log("SAFE MODE: casanode.json refused:");
     for (var i = 0; i < rt.configErrors.length; i++) rt.log("  " + rt.configErrors[i]);
@@ -494,13 +494,13 @@ export class Scheduler {
     if (rt.mains || !rt.platform.deepSleep) return;
     setTimeout(function () {
       st.next = Date.now() + CONFIG_RETRY_SLEEP_MS;
-      self.finishBattery();
+      self._finishBattery();
     }, CONFIG_CONSOLE_MS);
   }
 
   // ---- the cycle ----
 
-  private power(s: Sensor, on: boolean): void {
+  private _power(s: Sensor, on: boolean): void {
     try {
       if (on) s.powerOn();
       else s.powerOff();
@@ -511,17 +511,17 @@ export class Scheduler {
   }
 
   /** read one device; power = power it around the read (quick sensors) or off after (warmed) */
-  private readOne(s: Sensor, power: string, out: Sample[], cb: () => void): void {
+  private _readOne(s: Sensor, power: string, out: Sample[], cb: () => void): void {
     var self = this, done = false, t: any = null;
     var fin = function (r: SensorResult) {
       if (done) return;
       done = true;
       if (t) clearTimeout(t);
-      if (power !== "none") self.power(s, false);
+      if (power !== "none") self._power(s, false);
       out.push({ dev: s.name, r: r, t: Date.now() });
       cb();
     };
-    if (power === "around") this.power(s, true);
+    if (power === "around") this._power(s, true);
     t = setTimeout(function () {
       fin(faultResult("timeout", "no result in " + READ_GUARD_MS / 1000 + " s"));
     }, READ_GUARD_MS);
@@ -534,18 +534,18 @@ export class Scheduler {
     }
   }
 
-  private readList(list: Sensor[], power: string, out: Sample[], cb: () => void): void {
+  private _readList(list: Sensor[], power: string, out: Sample[], cb: () => void): void {
     var self = this, i = 0;
     var step = function () {
       if (i >= list.length) return cb();
-      self.readOne(list[i++], power, out, step);
+      self._readOne(list[i++], power, out, step);
     };
     step();
   }
 
-  private configure(): void {
+  private _configure(): void {
     var rt = this.rt, all: Sensor[] = rt.sensors.concat(rt.actuators), ok: Sensor[] = [];
-    this.configured = true;
+    this._configured = true;
     for (var i = 0; i < all.length; i++) {
       try {
         all[i].configure();
@@ -562,7 +562,7 @@ export class Scheduler {
   /** Warm-up aware sampling of every sensor, then the actuators' sense. */
   sample(done: (out: Sample[]) => void): void {
     var self = this, rt = this.rt, out: Sample[] = [], slow: Sensor[] = [], quick: Sensor[] = [], warm = 0, i: number;
-    if (!this.configured) this.configure();
+    if (!this._configured) this._configure();
     for (i = 0; i < rt.sensors.length; i++) {
       var s = rt.sensors[i];
       if (s.warmupMs > 0) {
@@ -571,12 +571,12 @@ export class Scheduler {
       } else quick.push(s);
     }
     var t0 = Date.now();
-    for (i = 0; i < slow.length; i++) this.power(slow[i], true);
-    this.readList(quick, "around", out, function () {
+    for (i = 0; i < slow.length; i++) this._power(slow[i], true);
+    this._readList(quick, "around", out, function () {
       var wait = t0 + warm - Date.now();
       setTimeout(function () {
-        self.readList(slow, "after", out, function () {
-          self.readList(rt.actuators, "none", out, function () {
+        self._readList(slow, "after", out, function () {
+          self._readList(rt.actuators, "none", out, function () {
             done(out);
           });
         });
@@ -587,7 +587,7 @@ export class Scheduler {
   /** sample, then fold and queue; the caller saves */
   cycle(slot: number, done: (out: CycleOutcome) => void): void {
     var self = this, rt = this.rt;
-    cycleLamp(rt, this.configured);
+    cycleLamp(rt, this._configured);
     this.sample(function (samples) {
       done(self.fold(slot, samples));
     });
@@ -598,9 +598,9 @@ export class Scheduler {
     var rt = this.rt, st = rt.store.state, cfg = rt.config, i: number, j: number;
     // taken in run time, but the run has learnt its clock meanwhile: real times
     var off = rt.store.runOffset();
-    if (off && slot < CLOCK_VALID_MS) slot = Math.floor((slot + off) / this.periodMs()) * this.periodMs();
+    if (off && slot < CLOCK_VALID_MS) slot = Math.floor((slot + off) / this._periodMs()) * this._periodMs();
     for (i = 0; i < samples.length; i++) if (off && samples[i].t < CLOCK_VALID_MS) samples[i].t += off;
-    var P = this.periodMs(), U = cfg.uploadPeriodS * 1000, ws = Math.floor(slot / U) * U;
+    var P = this._periodMs(), U = cfg.uploadPeriodS * 1000, ws = Math.floor(slot / U) * U;
     var entries: Entry[] = [], alarms: string[] = [], closed = false;
     // a window closed in the other time (run time / real) says nothing about this one
     var done = st.winDone || 0;

@@ -156,26 +156,26 @@ export class Store {
   savedBefore: number;
   /** values the last enqueue() dropped from the queue to make room in flash */
   roomDrops: number;
-  private pre: string;
-  private erase: number[];
+  private _pre: string;
+  private _erase: number[];
   /** chars of the last state written or read (the reserve is made from it) */
-  private stateChars: number;
+  private _stateChars: number;
 
   constructor(storage: StorageModule, prefix?: string) {
     this.storage = storage;
-    this.pre = prefix || "cn.";
+    this._pre = prefix || "cn.";
     this.state = freshState(Date.now());
     this.notes = [];
-    this.erase = [];
+    this._erase = [];
     this.failed = "";
     this.savedBefore = 0;
     this.roomDrops = 0;
-    this.stateChars = 0;
+    this._stateChars = 0;
   }
 
   /** the queue file of `seq` */
   qName(seq: number): string {
-    return this.pre + "q" + seq;
+    return this._pre + "q" + seq;
   }
 
   /** Storage.write counting the bytes; false if it threw or refused (flash full, power lost) */
@@ -196,7 +196,7 @@ export class Store {
     return true;
   }
 
-  private rm(name: string): void {
+  private _removeFile(name: string): void {
     try {
       this.storage.erase(name);
     } catch (e) {
@@ -220,14 +220,14 @@ export class Store {
    * Room the queue leaves for the state: a slot that exists is replaced (its old copy becomes
    * trash) and needs only room to grow; a missing one (lost to a cut) needs all of it.
    */
-  private reserve(): number {
-    var grow = 512, r = 0, full = fileBytes((this.stateChars || JSON.stringify(this.state).length + 8) + grow);
-    for (var i = 0; i < 2; i++) r += this.storage.read(this.pre + "s" + i) === undefined ? full : grow;
+  private _reserve(): number {
+    var grow = 512, r = 0, full = fileBytes((this._stateChars || JSON.stringify(this.state).length + 8) + grow);
+    for (var i = 0; i < 2; i++) r += this.storage.read(this._pre + "s" + i) === undefined ? full : grow;
     return r;
   }
 
   /** values in queue file `seq`, or -1 if missing or torn */
-  private fileCount(seq: number): number {
+  private _fileCount(seq: number): number {
     var f = unseal(this.storage.read(this.qName(seq)));
     return f && Array.isArray(f.e) ? f.e.length : -1;
   }
@@ -237,15 +237,15 @@ export class Store {
    * boots) also lists Storage for queue files outside the known range.
    */
   load(sweep?: boolean): void {
-    var a = unseal(this.storage.read(this.pre + "s0"));
-    var b = unseal(this.storage.read(this.pre + "s1"));
+    var a = unseal(this.storage.read(this._pre + "s0"));
+    var b = unseal(this.storage.read(this._pre + "s1"));
     if (a && a.v !== STATE_VERSION) a = undefined;
     if (b && b.v !== STATE_VERSION) b = undefined;
     var s: NodeState | undefined = a && (!b || a.sq > b.sq) ? a : b;
     var n = this.notes;
-    if (s) this.stateChars = (this.storage.read(this.pre + "s" + (s.sq % 2)) || "").length;
+    if (s) this._stateChars = (this.storage.read(this._pre + "s" + (s.sq % 2)) || "").length;
     if (!s) {
-      if (this.storage.read(this.pre + "s0") !== undefined || this.storage.read(this.pre + "s1") !== undefined) n.push("state: both slots corrupt, starting afresh");
+      if (this.storage.read(this._pre + "s0") !== undefined || this.storage.read(this._pre + "s1") !== undefined) n.push("state: both slots corrupt, starting afresh");
       s = freshState(Date.now());
       sweep = true;
     }
@@ -256,34 +256,34 @@ export class Store {
     this.savedBefore = s.savedAt;
     var q = s.q, c = s.c, k: number;
     // a cut between the state write and the erasures leaves acked/dropped files behind
-    for (k = q.done; k > 0 && this.storage.read(this.qName(k)) !== undefined; k--) this.rm(this.qName(k));
+    for (k = q.done; k > 0 && this.storage.read(this.qName(k)) !== undefined; k--) this._removeFile(this.qName(k));
     // files written after the last state write: committed if intact, torn otherwise
     for (;;) {
       var name = this.qName(q.next);
       if (this.storage.read(name) === undefined) break;
-      var cnt = this.fileCount(q.next);
+      var cnt = this._fileCount(q.next);
       if (cnt < 0) {
         n.push("queue: torn " + name + " erased");
-        this.rm(name);
+        this._removeFile(name);
         break;
       }
       c.readings += cnt;
       q.next++;
     }
-    if (sweep) this.sweep();
+    if (sweep) this._sweep();
   }
 
   /** adopt or erase queue files the state does not know about (lost state, odd cuts) */
-  private sweep(): void {
-    var q = this.state.q, c = this.state.c, re = new RegExp("^" + this.pre.replace(".", "\\.") + "q(\\d+)$");
+  private _sweep(): void {
+    var q = this.state.q, c = this.state.c, re = new RegExp("^" + this._pre.replace(".", "\\.") + "q(\\d+)$");
     var names = this.storage.list(re);
     var seqs: number[] = [], i: number;
-    for (i = 0; i < names.length; i++) seqs.push(parseInt(names[i].substr(this.pre.length + 1), 10));
+    for (i = 0; i < names.length; i++) seqs.push(parseInt(names[i].substr(this._pre.length + 1), 10));
     seqs.sort(function (x, y) { return x - y; });
     for (i = 0; i < seqs.length; i++) {
       var k = seqs[i];
       if (k > q.done && k < q.next) continue;
-      var cnt = k > q.done ? this.fileCount(k) : -1;
+      var cnt = k > q.done ? this._fileCount(k) : -1;
       if (cnt >= 0 && q.next === 1 && q.done === 0 && i === 0) q.done = k - 1;
       if (cnt >= 0 && k >= q.next && k > q.done) {
         // orphans from a state we lost: keep their readings, count them now
@@ -291,7 +291,7 @@ export class Store {
         q.next = k + 1;
         this.notes.push("queue: adopted " + this.qName(k));
       } else {
-        this.rm(this.qName(k));
+        this._removeFile(this.qName(k));
       }
     }
   }
@@ -306,23 +306,23 @@ export class Store {
     s.sq++;
     s.savedAt = Date.now();
     if (!s.born && s.savedAt >= CLOCK_VALID_MS) s.born = s.savedAt;
-    name = this.pre + "s" + (s.sq % 2);
+    name = this._pre + "s" + (s.sq % 2);
     for (;;) {
       data = seal(s);
       if (this.write(name, data)) break;
       // not for lack of room (power lost), or nothing left to let go
-      if (this.room() >= fileBytes(data.length) || (!this.erase.length && q.done + 1 >= q.next)) return false;
-      if (!this.erase.length) this.dropOldest();
-      this.eraseLeft();
+      if (this.room() >= fileBytes(data.length) || (!this._erase.length && q.done + 1 >= q.next)) return false;
+      if (!this._erase.length) this._dropOldest();
+      this._eraseLeft();
     }
-    this.stateChars = data.length;
-    this.eraseLeft();
+    this._stateChars = data.length;
+    this._eraseLeft();
     return true;
   }
 
-  private eraseLeft(): void {
-    for (var i = 0; i < this.erase.length; i++) this.rm(this.qName(this.erase[i]));
-    this.erase = [];
+  private _eraseLeft(): void {
+    for (var i = 0; i < this._erase.length; i++) this._removeFile(this.qName(this._erase[i]));
+    this._erase = [];
   }
 
   /** values waiting for upload */
@@ -369,16 +369,16 @@ export class Store {
    * some slack, so a full flash is not compacted for every batch). The state that counts them
    * is written before they are erased. false if it does not fit even so.
    */
-  private makeRoom(bytes: number): boolean {
-    var q = this.state.q, need = bytes + this.reserve(), room = this.room(), n = 0;
+  private _makeRoom(bytes: number): boolean {
+    var q = this.state.q, need = bytes + this._reserve(), room = this.room(), n = 0;
     if (need <= room) return true;
     var slack = this.storage.getStats ? Math.min(ROOM_SLACK_BYTES, this.storage.getStats().totalBytes >> 3) : 0;
     while (room < need + slack && q.done + 1 < q.next) {
-      room += this.dropOldest();
+      room += this._dropOldest();
       n++;
     }
     if (n && !this.save()) return false;
-    return bytes + this.reserve() <= this.room();
+    return bytes + this._reserve() <= this.room();
   }
 
   /**
@@ -391,15 +391,15 @@ export class Store {
   enqueue(entries: Entry[], max: number): boolean {
     if (!entries.length) return true;
     var s = this.state, q = s.q, c = s.c, name = this.qName(q.next), data = seal({ e: entries }), bytes = fileBytes(data.length), d0 = c.dropped;
-    var ok = this.makeRoom(bytes) && this.write(name, data);
+    var ok = this._makeRoom(bytes) && this.write(name, data);
     // refused for lack of room although it seemed to fit: the oldest go, one at a time
     while (!ok && q.done + 1 < q.next && this.room() < bytes) {
-      this.dropOldest();
+      this._dropOldest();
       ok = this.save() && this.write(name, data);
     }
     this.roomDrops = c.dropped - d0;
     if (!ok) {
-      if (this.room() < bytes + this.reserve()) {
+      if (this.room() < bytes + this._reserve()) {
         this.failed = "flash full: no room for " + bytes + " bytes besides the state";
         c.readings += entries.length;
         c.dropped += entries.length;
@@ -408,17 +408,17 @@ export class Store {
     }
     q.next++;
     c.readings += entries.length;
-    while (this.queued() > max && q.done + 1 < q.next) this.dropOldest();
+    while (this.queued() > max && q.done + 1 < q.next) this._dropOldest();
     return true;
   }
 
   /** the oldest file leaves the queue, counted; its bytes once erased */
-  private dropOldest(): number {
+  private _dropOldest(): number {
     var s = this.state, k = s.q.done + 1, text = this.storage.read(this.qName(k)), f = unseal(text);
     if (f && Array.isArray(f.e)) s.c.dropped += f.e.length;
     else s.c.lostFiles++;
     s.q.done = k;
-    this.erase.push(k);
+    this._erase.push(k);
     return text ? fileBytes(text.length) : 0;
   }
 
@@ -438,7 +438,7 @@ export class Store {
         if (k === q.done + 1) {
           this.state.c.lostFiles++;
           q.done = k;
-          this.erase.push(k);
+          this._erase.push(k);
           continue;
         }
         break;
@@ -477,7 +477,7 @@ export class Store {
       n += b.files[i][1];
       s.c.untimed += b.files[i][2] || 0;
       s.q.done = k;
-      this.erase.push(k);
+      this._erase.push(k);
     }
     s.c.acked += n;
     return n;

@@ -45,15 +45,15 @@ export class Uplink {
   /** subscribed with the persistent session besides cmd (the ota topic); messages on any topic but cmd go to onOther */
   otherTopic: string;
   onOther: ((topic: string, payload: string) => void) | null;
-  private flushing: Done[] | null;
-  private wifiUp: boolean;
-  private wifiTimer: any;
-  private wifiRetryMs: number;
+  private _flushing: Done[] | null;
+  private _wifiUp: boolean;
+  private _wifiTimer: any;
+  private _wifiRetryMs: number;
   /** QoS 1 publishes awaiting PUBACK, and who waits for none to be left */
-  private pending: number;
-  private idle: Array<() => void>;
+  private _pending: number;
+  private _idle: Array<() => void>;
   /** this join used the static address */
-  private usedStatic: boolean;
+  private _usedStatic: boolean;
 
   constructor(rt: Runtime, persistent: boolean) {
     this.rt = rt;
@@ -65,13 +65,13 @@ export class Uplink {
     this.onUp = null;
     this.otherTopic = "";
     this.onOther = null;
-    this.flushing = null;
-    this.wifiUp = false;
-    this.wifiTimer = null;
-    this.wifiRetryMs = WIFI_RETRY_MIN_MS;
-    this.pending = 0;
-    this.idle = [];
-    this.usedStatic = false;
+    this._flushing = null;
+    this._wifiUp = false;
+    this._wifiTimer = null;
+    this._wifiRetryMs = WIFI_RETRY_MIN_MS;
+    this._pending = 0;
+    this._idle = [];
+    this._usedStatic = false;
   }
 
   isUp(): boolean {
@@ -82,16 +82,16 @@ export class Uplink {
    * Battery wake with a static address configured: use it unless it failed in the last day,
    * and only while DHCP (SNTP by name needs its DNS) worked within the last day.
    */
-  private staticWanted(): boolean {
+  private _staticWanted(): boolean {
     var rt = this.rt, st = rt.store.state, now = Date.now(), w = rt.platform.wifi as WifiModule;
     if (this.persistent || !rt.config.wifi.ip || !w || !w.setIP || rt.bootCause !== "deep-sleep" || now < CLOCK_VALID_MS) return false;
     return !(st.ipFail && now - st.ipFail < DAY_MS) && !!st.dhcpAt && now - st.dhcpAt < DAY_MS;
   }
 
   /** the static address let us down: DHCP for the next day */
-  private staticFailed(why: string): void {
-    if (!this.usedStatic) return;
-    this.usedStatic = false;
+  private _staticFailed(why: string): void {
+    if (!this._usedStatic) return;
+    this._usedStatic = false;
     this.rt.store.state.ipFail = Date.now();
     this.rt.log("wifi: static address failed (" + why + "): DHCP for a day");
   }
@@ -103,7 +103,7 @@ export class Uplink {
       if (done) return;
       done = true;
       if (t) clearTimeout(t);
-      self.wifiUp = !err;
+      self._wifiUp = !err;
       try {
         // the ESP32 build wants a POSIX TZ string; the node keeps UTC
         if (err) (w as WifiModule).disconnect();
@@ -126,16 +126,16 @@ export class Uplink {
         finish("wifi:" + e);
       }
     };
-    this.usedStatic = this.staticWanted();
-    if (!this.usedStatic) return join();
+    this._usedStatic = this._staticWanted();
+    if (!this._usedStatic) return join();
     try {
       (w.setIP as any)({ ip: c.wifi.ip, gw: c.wifi.gw, netmask: c.wifi.netmask }, function (r: string | null) {
         // inverted: null means it failed
-        if (r === null) self.staticFailed("setIP");
+        if (r === null) self._staticFailed("setIP");
         join();
       });
     } catch (e) {
-      self.staticFailed("setIP: " + e);
+      self._staticFailed("setIP: " + e);
       join();
     }
   }
@@ -154,16 +154,16 @@ export class Uplink {
     rt.energy.set("radio", true);
     if (this.persistent && rt.platform.wifi) {
       rt.platform.wifi.on("disconnected", function () {
-        self.wifiUp = false;
-        self.rejoin();
+        self._wifiUp = false;
+        self._rejoin();
       });
     }
     this.joinWifi(function (err) {
       if (err) {
         rt.log("uplink: " + err);
-        self.staticFailed(err);
+        self._staticFailed(err);
         if (!self.persistent) return once(err);
-        self.rejoin();
+        self._rejoin();
       }
       var transport = c.broker.tls ? rt.platform.tls : rt.platform.net;
       if (!transport) {
@@ -190,8 +190,8 @@ export class Uplink {
         if (topic === self.topics.cmd && self.onTooLarge) self.onTooLarge(bytes, head);
       };
       m.onConnect = function () {
-        rt.log("uplink: connected to " + c.broker.host + ":" + c.broker.port + (self.usedStatic ? " (static " + c.wifi.ip + ")" : ""));
-        if (!self.usedStatic && rt.platform.wifi) rt.store.state.dhcpAt = Date.now();
+        rt.log("uplink: connected to " + c.broker.host + ":" + c.broker.port + (self._usedStatic ? " (static " + c.wifi.ip + ")" : ""));
+        if (!self._usedStatic && rt.platform.wifi) rt.store.state.dhcpAt = Date.now();
         self.status("online");
         if (self.onUp) self.onUp();
         once(null);
@@ -200,12 +200,12 @@ export class Uplink {
         if (!called) {
           rt.log("uplink: " + reason);
           // joined but the broker is out of reach: the address may be wrong
-          if (reason === "connect-failed" || reason === "connect-timeout" || reason === "error") self.staticFailed("mqtt " + reason);
+          if (reason === "connect-failed" || reason === "connect-timeout" || reason === "error") self._staticFailed("mqtt " + reason);
         }
         // nothing more will be acked on this connection
-        if (!self.persistent) self.countDone(self.pending);
+        if (!self.persistent) self._countDone(self._pending);
         if (!self.persistent) once("mqtt:" + reason);
-        self.endFlush("mqtt:" + reason);
+        self._endFlush("mqtt:" + reason);
       };
       m.onError = function (code) {
         rt.log("mqtt: " + code);
@@ -217,18 +217,18 @@ export class Uplink {
   }
 
   /** mains: join again later, with backoff */
-  private rejoin(): void {
+  private _rejoin(): void {
     var self = this;
-    if (this.wifiTimer) return;
-    this.wifiTimer = setTimeout(function () {
-      self.wifiTimer = null;
+    if (this._wifiTimer) return;
+    this._wifiTimer = setTimeout(function () {
+      self._wifiTimer = null;
       self.joinWifi(function (err) {
         if (err) {
-          self.wifiRetryMs = Math.min(WIFI_RETRY_MAX_MS, self.wifiRetryMs * 2);
-          self.rejoin();
-        } else self.wifiRetryMs = WIFI_RETRY_MIN_MS;
+          self._wifiRetryMs = Math.min(WIFI_RETRY_MAX_MS, self._wifiRetryMs * 2);
+          self._rejoin();
+        } else self._wifiRetryMs = WIFI_RETRY_MIN_MS;
       });
-    }, this.wifiRetryMs);
+    }, this._wifiRetryMs);
   }
 
   publish(kind: "status" | "diag" | "ack", payload: string, retain: boolean, done?: Done): void {
@@ -236,7 +236,7 @@ export class Uplink {
       if (done) done("down");
       return;
     }
-    this.pub(this.topics[kind], payload, retain, done);
+    this._pub(this.topics[kind], payload, retain, done);
   }
 
   /** QoS 1 to a topic of the node's own (the ota-state report), counted like the others */
@@ -245,32 +245,32 @@ export class Uplink {
       if (done) done("down");
       return;
     }
-    this.pub(topic, payload, retain, done);
+    this._pub(topic, payload, retain, done);
   }
 
   /** every QoS 1 publish goes here, so close() knows, by PUBACK, when none is left */
-  private pub(topic: string, payload: string, retain: boolean, done?: Done): void {
+  private _pub(topic: string, payload: string, retain: boolean, done?: Done): void {
     var self = this, counted = true;
-    this.pending++;
+    this._pending++;
     (this.client as MqttClient).publish(topic, payload, { qos: 1, retain: retain }, function (err) {
-      if (counted) self.countDone(1);
+      if (counted) self._countDone(1);
       counted = false;
       if (done) done(err);
     });
   }
 
-  private countDone(n: number): void {
-    this.pending = Math.max(0, this.pending - n);
-    if (this.pending) return;
-    var w = this.idle;
-    this.idle = [];
+  private _countDone(n: number): void {
+    this._pending = Math.max(0, this._pending - n);
+    if (this._pending) return;
+    var w = this._idle;
+    this._idle = [];
     for (var i = 0; i < w.length; i++) w[i]();
   }
 
   /** cb once no publish awaits its PUBACK (at once if none does) */
-  private whenIdle(cb: () => void): void {
-    if (!this.pending || !this.isUp()) return cb();
-    this.idle.push(cb);
+  private _whenIdle(cb: () => void): void {
+    if (!this._pending || !this.isUp()) return cb();
+    this._idle.push(cb);
   }
 
   /**
@@ -293,7 +293,7 @@ export class Uplink {
     }, maxMs);
     m.roundTrip(function (err) {
       if (err) return fin(err);
-      self.whenIdle(function () {
+      self._whenIdle(function () {
         fin(self.isUp() ? null : "down");
       });
     });
@@ -320,26 +320,26 @@ export class Uplink {
    * PUBACK of all its messages (then the state is saved). cb(null) once the queue is empty.
    */
   flush(cb: Done): void {
-    if (this.flushing) {
-      this.flushing.push(cb);
+    if (this._flushing) {
+      this._flushing.push(cb);
       return;
     }
-    this.flushing = [cb];
-    this.next();
+    this._flushing = [cb];
+    this._next();
   }
 
-  private endFlush(err: string | null): void {
-    var cbs = this.flushing;
-    this.flushing = null;
+  private _endFlush(err: string | null): void {
+    var cbs = this._flushing;
+    this._flushing = null;
     if (cbs) for (var i = 0; i < cbs.length; i++) cbs[i](err);
   }
 
-  private next(): void {
+  private _next(): void {
     var self = this, rt = this.rt, store = rt.store, c = rt.config;
-    if (!this.flushing) return;
-    if (!this.isUp()) return this.endFlush("down");
+    if (!this._flushing) return;
+    if (!this.isUp()) return this._endFlush("down");
     var b: Batch | null = store.peek(BATCH_CHARS);
-    if (!b) return this.endFlush(null);
+    if (!b) return this._endFlush(null);
     var rs: TimedReading[] = [];
     for (var i = 0; i < b.entries.length; i++) {
       var e = b.entries[i];
@@ -350,16 +350,16 @@ export class Uplink {
     var acked = function () {
       store.ack(batch);
       // acks the flash cannot record would be sent again after a reboot: stop here
-      if (!store.save()) return self.endFlush("flash: " + store.failed);
-      self.next();
+      if (!store.save()) return self._endFlush("flash: " + store.failed);
+      self._next();
     };
     if (!left) return acked();
     store.state.c.published += b.entries.length;
     for (var j = 0; j < msgs.length; j++) {
-      this.pub(this.topics.data, msgs[j], false, function (err) {
+      this._pub(this.topics.data, msgs[j], false, function (err) {
         if (err) failed = err;
         if (--left) return;
-        if (failed) self.endFlush("publish:" + failed);
+        if (failed) self._endFlush("publish:" + failed);
         else acked();
       });
     }
@@ -370,14 +370,14 @@ export class Uplink {
     var self = this, rt = this.rt, m = this.client, t: any = null, gone = false;
     var end = function () {
       self.client = null;
-      if (rt.platform.wifi && self.wifiUp) {
+      if (rt.platform.wifi && self._wifiUp) {
         try {
           rt.platform.wifi.disconnect();
         } catch (e) {
           // already down
         }
       }
-      self.wifiUp = false;
+      self._wifiUp = false;
       rt.energy.set("radio", false);
       cb();
     };
@@ -392,6 +392,6 @@ export class Uplink {
       }
     };
     t = setTimeout(go, DRAIN_MS);
-    this.whenIdle(go);
+    this._whenIdle(go);
   }
 }

@@ -18,19 +18,6 @@ import { pathToFileURL } from "node:url";
 /** the names terser renames, as rollup.config.mjs tells it */
 const MANGLED = ((await import(pathToFileURL(path.join(ROOT, "rollup.config.mjs")).href)) as { PRIVATE_MEMBERS: { regex: RegExp } }).PRIVATE_MEMBERS.regex;
 
-/**
- * Files that do not follow the convention yet: another change is wiring OTA into them; their
- * private members get the prefix after it lands. Nothing else may be listed here.
- */
-const NOT_YET = new Set([
-  "firmware/node.ts",
-  "firmware/uplink/link.ts",
-  "firmware/runtime/cycle.ts",
-  "firmware/runtime/store.ts",
-  "firmware/runtime/state.ts",
-]);
-const notYet = (file: string) => NOT_YET.has(file) || file.startsWith("firmware/ota/");
-
 /** `_x` property names a bundle still has (member reads and writes, keys, strings): "name at line:col" */
 export function unmangledInBundle(code: string): string[] {
   const found: string[] = [];
@@ -53,7 +40,7 @@ export function unmangledInBundle(code: string): string[] {
 }
 
 /** Breaks of the convention in one firmware source: "file:line what" */
-export function conventionProblems(file: string, text: string, privatesNeedPrefix: boolean): string[] {
+export function conventionProblems(file: string, text: string): string[] {
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES5, true);
   const problems: string[] = [];
   const at = (n: ts.Node, what: string) => problems.push(`${file}:${sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1} ${what}`);
@@ -69,7 +56,7 @@ export function conventionProblems(file: string, text: string, privatesNeedPrefi
     for (const m of members) {
       const name = m.name && ts.isIdentifier(m.name) ? m.name.text : undefined;
       if (name === undefined) continue;
-      if (isPrivate(m) && !MANGLED.test(name) && privatesNeedPrefix) at(m, `private ${name} lacks the _ prefix`);
+      if (isPrivate(m) && !MANGLED.test(name)) at(m, `private ${name} lacks the _ prefix`);
       // TypeScript then keeps other modules, the sim and tests from reading it by name
       if (!isPrivate(m) && MANGLED.test(name)) at(m, `${name} is not private`);
       // two-character `_x` names are kept for terser's own short names (rollup.config.mjs)
@@ -118,7 +105,7 @@ describe("private members: the mangling convention", function () {
         "}",
         'var o = { _key: 1, "_quoted": 2 };',
       ].join("\n");
-      expect(conventionProblems("x.ts", src, true)).to.deep.equal([
+      expect(conventionProblems("x.ts", src)).to.deep.equal([
         "x.ts:2 private on lacks the _ prefix",
         "x.ts:3 _pub is not private",
         "x.ts:5 _x is too short to be renamed",
@@ -128,18 +115,12 @@ describe("private members: the mangling convention", function () {
         'x.ts:9 _key outside a class: only private members take the _ prefix',
         'x.ts:9 "_quoted" written as a string',
       ]);
-      expect(conventionProblems("x.ts", src, false)).to.have.length(6);
     });
   });
 
   it("every firmware source keeps the convention (private members prefixed, no _ name as a string)", () => {
-    const problems = firmwareSources().flatMap((f) => conventionProblems(f, readFileSync(path.join(ROOT, f), "utf8"), !notYet(f)));
+    const problems = firmwareSources().flatMap((f) => conventionProblems(f, readFileSync(path.join(ROOT, f), "utf8")));
     expect(problems).to.deep.equal([]);
-  });
-
-  it("only files that exist wait for the convention", () => {
-    const all = new Set(firmwareSources());
-    expect([...NOT_YET].filter((f) => !all.has(f))).to.deep.equal([]);
   });
 
   for (const board of boardNames()) {
