@@ -232,7 +232,8 @@ describe("field tools: against a simulated node", function () {
 
   it("reports a node that sleeps or is off as not answering", async () => {
     await startNode(bundle);
-    node.powerCut(3_600_000);
+    // no torn write: a tear waits for the firmware's next write, awake, and the clock is stopped here
+    node.powerCut(3_600_000, { tear: false });
     clearInterval(pump); // stays off
     const err = await rejection(diag({ port, reporter: recorder(), promptTimeoutMs: 150 }));
     // the console server greets with the node's power state; the REPL itself stays silent
