@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { DEFAULT_CHUNK_BYTES } from "../firmware/ota/manifest.js";
 import { chunkTopic, otaStateTopic, parseOtaStateTopic, type OtaReport } from "../firmware/ota/messages.js";
-import { planRollout, publishRollout, tallyRollout, formatTally, parseReport, connectBroker, RolloutError } from "../sim/ota-rollout.js";
+import { planRollout, publishRollout, tallyRollout, formatTally, parseReport, connectBroker, RolloutError, type Rollout } from "../sim/ota-rollout.js";
 import { FIRMWARE_VERSION } from "../firmware/config.js";
 import { CommandError, readKeysFile, type KeyEntry } from "./command.js";
 
@@ -29,14 +29,21 @@ export function fleetFromKeys(entries: KeyEntry[], site: string, board: string, 
   return atSite.filter((e) => e.board === board).map((e) => ({ node: e.node, keyHex: e.keyHex }));
 }
 
-/** Delete a finished rollout's retained chunks (an empty retained message clears a topic). */
-export async function clearChunks(board: string, id: string, chunks: number, broker: string): Promise<void> {
+/**
+ * Delete a finished rollout's retained chunks, and the manifest of each node that reports it
+ * runs the bundle (an empty retained message clears a topic): a retained manifest is otherwise
+ * delivered, and checked, at every connect of the node. Returns the nodes whose manifest went.
+ */
+export async function clearRollout(plan: Rollout, reports: { [node: string]: OtaReport }, broker: string): Promise<string[]> {
   const client = await connectBroker(broker);
+  const done = plan.manifests.filter((m) => reports[m.node]?.state === "done" && reports[m.node]?.id === plan.id);
   try {
-    for (let k = 0; k < chunks; k++) await client.publishAsync(chunkTopic(board, id, k), "", { qos: 1, retain: true });
+    for (let k = 0; k < plan.chunks.length; k++) await client.publishAsync(chunkTopic(plan.board, plan.id, k), "", { qos: 1, retain: true });
+    for (const m of done) await client.publishAsync(m.topic, "", { qos: 1, retain: true });
   } finally {
     client.end(true);
   }
+  return done.map((m) => m.node);
 }
 
 /** Read the retained ota-state of a site's nodes for waitMs, calling onReport for each. */
@@ -74,7 +81,7 @@ export function registerOta(program: Command): Command {
     .option("--chunk <bytes>", "chunk size", (v) => Number(v), DEFAULT_CHUNK_BYTES)
     .option("--watch <s>", "then read the nodes' reports for this long (0: only the retained ones)", seconds, 5)
     .option("--status", "publish nothing: print where the last rollout of this bundle stands")
-    .option("--clear", "publish nothing: delete this bundle's retained chunks (once every node has it)")
+    .option("--clear", "publish nothing: delete this bundle's retained chunks (once every node has it) and the manifests of the nodes that run it")
     .addHelpText("after", "\nExamples:\n  casanode ota --board esp32-bin --site casa --keys keys.jsonl --broker mqtt://broker:1883\n  casanode ota --board esp32-bin --site casa --keys keys.jsonl --status --watch 0\n")
     .action(async (o: { board: string; site: string; node?: string[]; keys: string; broker: string; bundle?: string; fw: string; downgrade?: boolean; chunk: number; watch: number; status?: boolean; clear?: boolean }) => {
       try {
@@ -87,17 +94,17 @@ export function registerOta(program: Command): Command {
         }
         const nodes = fleetFromKeys(readKeysFile(o.keys), o.site, o.board, o.node);
         const plan = planRollout({ bundle, board: o.board, site: o.site, nodes, fw: o.fw, cs: o.chunk, down: o.downgrade });
-        if (o.clear) {
-          await clearChunks(plan.board, plan.id, plan.chunks.length, o.broker);
-          console.log(`cleared ${plan.chunks.length} retained chunks of ${plan.id}`);
-          return;
-        }
-        if (!o.status) {
+        if (!o.status && !o.clear) {
           await publishRollout(plan, o.broker);
           console.log(`published ${plan.fw} (${plan.id}, ${plan.size} bytes in ${plan.chunks.length} chunks) for ${nodes.length} ${o.board} nodes at ${o.site}`);
         }
         const reports: { [node: string]: OtaReport } = {};
         await watchReports(o.broker, o.site, Math.max(500, o.watch * 1000), (node, r) => (reports[node] = r));
+        if (o.clear) {
+          const cleared = await clearRollout(plan, reports, o.broker);
+          console.log(`cleared ${plan.chunks.length} retained chunks of ${plan.id}, and the manifests of the ${cleared.length} of ${nodes.length} nodes that run it (the others keep theirs)`);
+          return;
+        }
         const t = tallyRollout(plan, nodes.map((n) => n.node), reports);
         console.log(formatTally(t, nodes.length <= 50));
       } catch (err) {

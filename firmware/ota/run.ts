@@ -111,6 +111,8 @@ export function otaMessage(rt: Runtime, up: Uplink, topic: string, payload: stri
   var o = rt.ota, i: number;
   if (!o) return;
   if (topic === o.topic) {
+    // empty: the back office cleared the retained manifest (casanode ota --clear), nothing to do
+    if (!payload) return;
     o.st.report = otaManifest(o.d, o.st, payload);
     rt.log("ota: manifest: " + o.st.report.state + (o.st.report.error ? " " + o.st.report.error : "") + (o.st.report.detail ? " (" + o.st.report.detail + ")" : ""));
     otaPublish(rt, up);

@@ -115,6 +115,20 @@ describe("over-the-air updates (real bundles in the simulator)", function () {
     expect(reports(r).filter((x) => x.state === "fetching" && x.have! > 0 && x.have! < x.of!)).to.have.length(0);
   });
 
+  it("a manifest the back office clears once the node has the update (an empty retained message) changes nothing on the node", async () => {
+    r = await rig("esp32-noise", {});
+    r.run(10 * MIN);
+    const plan = publish(r, withVersion(await bundleOf("esp32-noise"), "0.2.0"), { board: "esp32-noise" });
+    r.run(30 * MIN);
+    expectUpdated(r, plan);
+    const before = reports(r).length;
+    r.broker.retain(plan.manifests[0].topic, "");
+    r.run(10 * MIN);
+    expect(r.seen(/ota: manifest: refused/)).to.have.length(0);
+    expect(reports(r)).to.have.length(before);
+    expect(report(r)).to.include({ state: "done", fw: "0.2.0" });
+  });
+
   it("a Linux node (256 KB): the first update adopts the flashed bundle and restarts to free .bootcde; updates in a row (one crashing) neither run out of room nor count as a boot loop", async () => {
     r = await rig("linux", {});
     // sooner than a mains boot counts as stable (STABLE_MS): every boot from here is in a row

@@ -3,7 +3,7 @@ import mqtt from "mqtt";
 import { writeFileSync, mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { planRollout, fleetFromKeys, tallyRollout, formatTally, publishRollout, watchReports, parseReport } from "../../tools/ota.js";
+import { planRollout, fleetFromKeys, tallyRollout, formatTally, publishRollout, watchReports, parseReport, clearRollout } from "../../tools/ota.js";
 import { readKeysFile } from "../../tools/command.js";
 import { verifyManifest } from "../../firmware/ota/manifest.js";
 import { unframeChunk, otaStateTopic, reportPayload, type OtaReport } from "../../firmware/ota/messages.js";
@@ -94,6 +94,28 @@ describe("casanode ota (back office)", () => {
       await watchReports(broker.url, "casa", 300, (n, r) => (reports[n] = r));
       expect(reports["bin-01"]).to.include({ state: "fetching", have: 1 });
       expect(formatTally(tallyRollout(p, ["bin-01", "bin-02"], reports))).to.contain("0/2 updated, 0 on trial, 1 fetching, 1 waiting");
+    } finally {
+      await broker.stop();
+    }
+  });
+  it("--clear deletes the chunks and the manifests of the nodes that run the bundle; a node still on its way keeps its manifest", async () => {
+    const broker = await startBroker({ port: 0 });
+    try {
+      const p = plan();
+      await publishRollout(p, broker.url);
+      const reports: { [n: string]: OtaReport } = {
+        "bin-01": { state: "done", run: "0.2.0", id: p.id, fw: "0.2.0" },
+        "bin-02": { state: "fetching", run: "0.1.0", id: p.id, fw: "0.2.0", have: 3, of: 7 },
+      };
+      expect(await clearRollout(p, reports, broker.url)).to.deep.equal(["bin-01"]);
+      // what a node connecting now finds retained
+      const later = await mqtt.connectAsync(broker.url, { clientId: "later" });
+      const got = new Map<string, string>();
+      later.on("message", (t, m) => got.set(t, m.toString("latin1")));
+      await later.subscribeAsync(["casanode/casa/+/ota", "casanode-ota/#"], { qos: 0 });
+      await new Promise((r) => setTimeout(r, 300));
+      await later.endAsync();
+      expect([...got.keys()]).to.deep.equal([p.manifests[1].topic]);
     } finally {
       await broker.stop();
     }
