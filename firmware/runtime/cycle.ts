@@ -1,6 +1,7 @@
 // The scheduler: the duty cycle, what a node does between two wakes. It owns time: when to
-// wake the sensors, read, connect and sleep. Alarm rules are in alarms.ts, the lamp relay's
-// part in firmware/streetlight/hook.ts, the link in firmware/uplink/link.ts.
+// wake the sensors, read, connect and sleep. Reading the sensors is in sampling.ts, alarm
+// rules in alarms.ts, the lamp relay's part in firmware/streetlight/hook.ts, the link in
+// firmware/uplink/link.ts.
 // Firmware code: ES5, Espruino subset.
 //
 // Battery: wake -> (not due yet? sleep again: chained sleeps, no sensors, no radio) ->
@@ -11,15 +12,15 @@
 // the epoch, so the cycle's own duration never makes the schedule drift).
 // Mains (or no deep sleep): the same cycle on timers, with the link kept up.
 
-import type { Sensor, SensorResult } from "../../drivers/types.js";
-import { faultResult } from "../../drivers/types.js";
+import type { SensorResult } from "../../drivers/types.js";
 import type { Runtime, Entry } from "./state.js";
 import { CLOCK_VALID_MS } from "./store.js";
 import { newWindow, fold, summarize, foldDay, dayEntries, foldPending, placePending } from "./aggregate.js";
 import { readAlarms, settleAlarms } from "./alarms.js";
 import { handleCommand, refuseTooLarge } from "./commands.js";
 import { Uplink } from "../uplink/link.js";
-import { startLamp, cycleLamp, lampRead } from "../streetlight/hook.js";
+import { cycleLamp, lampRead } from "../streetlight/hook.js";
+import { Sampler, type Sample } from "./sampling.js";
 import { clearBootLoop, markStable, SAFE_SLEEP_MS, STABLE_MS, TICK_MS } from "./safemode.js";
 import { otaFetch, otaMessage, otaPublish, otaUploaded, otaWantsLink } from "../ota/run.js";
 
@@ -32,8 +33,6 @@ const SNTP_WAIT_MS = 15000;
 const SNTP_POLL_MS = 250;
 /** never sleep less than this (a cycle that overran its slot skips to the next one) */
 const MIN_SLEEP_MS = 1000;
-/** a driver's read resolves on its own; this only guards against a driver bug */
-const READ_GUARD_MS = 20000;
 /** battery: a cycle still running after this is cut short (save, sleep) before the watchdog bites */
 export const MAX_AWAKE_MS = 150000;
 /** mains safe mode keeps console and uplink this long, then tries a normal boot */
@@ -48,12 +47,6 @@ export interface CycleOutcome {
   closed: boolean;
   /** alarms that were not active before */
   raised: string[];
-}
-
-interface Sample {
-  dev: string;
-  r: SensorResult;
-  t: number;
 }
 
 /** a read's bin fill fraction, or null */
@@ -74,7 +67,7 @@ export class Scheduler {
   rt: Runtime;
   private _ending: boolean;
   private _deadline: any;
-  private _configured: boolean;
+  private _sampler: Sampler;
   private _diagSent: boolean;
   private _lastTick: number;
   private _ticks: number;
@@ -84,7 +77,7 @@ export class Scheduler {
     this.rt = rt;
     this._ending = false;
     this._deadline = null;
-    this._configured = false;
+    this._sampler = new Sampler(rt);
     this._diagSent = false;
     // the watchdog's tick starts now: a clock set before its first run is still a jump
     this._lastTick = Date.now();
@@ -328,7 +321,7 @@ export class Scheduler {
       up.flush(function (e2) {
         if (e2) return end(e2);
         // a bundle on trial that got this far keeps itself
-        if (self._configured) otaUploaded(rt, up);
+        if (self._sampler.configured) otaUploaded(rt, up);
         // then this wake's share of an update's chunks (bounded: the cycle stays short)
         otaFetch(rt, up, function () {
           // commands queued while we slept arrive now (persistent session): one round trip
@@ -441,7 +434,7 @@ export class Scheduler {
     if (!rt.uplink || !rt.uplink.isUp()) return;
     rt.uplink.flush(function (err) {
       self._upDone(err);
-      if (!err && self._configured) otaUploaded(rt, rt.uplink);
+      if (!err && self._sampler.configured) otaUploaded(rt, rt.uplink);
     });
   }
 
@@ -500,95 +493,11 @@ export class Scheduler {
 
   // ---- the cycle ----
 
-  private _power(s: Sensor, on: boolean): void {
-    try {
-      if (on) s.powerOn();
-      else s.powerOff();
-    } catch (e) {
-      this.rt.log(s.name + ": power " + (on ? "on" : "off") + " threw " + e);
-    }
-    this.rt.energy.set("sensor:" + s.name, on);
-  }
-
-  /** read one device; power = power it around the read (quick sensors) or off after (warmed) */
-  private _readOne(s: Sensor, power: string, out: Sample[], cb: () => void): void {
-    var self = this, done = false, t: any = null;
-    var fin = function (r: SensorResult) {
-      if (done) return;
-      done = true;
-      if (t) clearTimeout(t);
-      if (power !== "none") self._power(s, false);
-      out.push({ dev: s.name, r: r, t: Date.now() });
-      cb();
-    };
-    if (power === "around") this._power(s, true);
-    t = setTimeout(function () {
-      fin(faultResult("timeout", "no result in " + READ_GUARD_MS / 1000 + " s"));
-    }, READ_GUARD_MS);
-    try {
-      s.read().then(fin, function (e: any) {
-        fin(faultResult("timeout", "read failed: " + e));
-      });
-    } catch (e) {
-      fin(faultResult("timeout", "read threw: " + e));
-    }
-  }
-
-  private _readList(list: Sensor[], power: string, out: Sample[], cb: () => void): void {
-    var self = this, i = 0;
-    var step = function () {
-      if (i >= list.length) return cb();
-      self._readOne(list[i++], power, out, step);
-    };
-    step();
-  }
-
-  private _configure(): void {
-    var rt = this.rt, all: Sensor[] = rt.sensors.concat(rt.actuators), ok: Sensor[] = [];
-    this._configured = true;
-    for (var i = 0; i < all.length; i++) {
-      try {
-        all[i].configure();
-        if (i < rt.sensors.length) ok.push(all[i]);
-      } catch (e) {
-        rt.log(all[i].name + ": configure failed: " + e);
-        rt.last[all[i].name] = faultResult("absent", "configure failed: " + e);
-      }
-    }
-    rt.sensors = ok;
-    startLamp(rt);
-  }
-
-  /** Warm-up aware sampling of every sensor, then the actuators' sense. */
-  sample(done: (out: Sample[]) => void): void {
-    var self = this, rt = this.rt, out: Sample[] = [], slow: Sensor[] = [], quick: Sensor[] = [], warm = 0, i: number;
-    if (!this._configured) this._configure();
-    for (i = 0; i < rt.sensors.length; i++) {
-      var s = rt.sensors[i];
-      if (s.warmupMs > 0) {
-        slow.push(s);
-        if (s.warmupMs > warm) warm = s.warmupMs;
-      } else quick.push(s);
-    }
-    var t0 = Date.now();
-    for (i = 0; i < slow.length; i++) this._power(slow[i], true);
-    this._readList(quick, "around", out, function () {
-      var wait = t0 + warm - Date.now();
-      setTimeout(function () {
-        self._readList(slow, "after", out, function () {
-          self._readList(rt.actuators, "none", out, function () {
-            done(out);
-          });
-        });
-      }, wait > 0 ? wait : 0);
-    });
-  }
-
   /** sample, then fold and queue; the caller saves */
   cycle(slot: number, done: (out: CycleOutcome) => void): void {
     var self = this, rt = this.rt;
-    cycleLamp(rt, this._configured);
-    this.sample(function (samples) {
+    cycleLamp(rt, this._sampler.configured);
+    this._sampler.sample(function (samples) {
       done(self.fold(slot, samples));
     });
   }

@@ -1,0 +1,114 @@
+// Reading the sensors in one cycle: configure the devices once per boot, power the ones that
+// need a warm-up while the quick ones are read around their own power-on, wait the longest
+// warm-up, read those, then the actuators' sense. Every read ends: a driver that never answers
+// gets a timeout result. Firmware code: ES5, Espruino subset.
+
+import type { Sensor, SensorResult } from "../../drivers/types.js";
+import { faultResult } from "../../drivers/types.js";
+import type { Runtime } from "./state.js";
+import { startLamp } from "../streetlight/hook.js";
+
+/** a driver's read resolves on its own; this only guards against a driver bug */
+const READ_GUARD_MS = 20000;
+
+export interface Sample {
+  dev: string;
+  r: SensorResult;
+  t: number;
+}
+
+export class Sampler {
+  /** the devices were configured (once per boot, at the first cycle) */
+  configured: boolean;
+  private _rt: Runtime;
+
+  constructor(rt: Runtime) {
+    this._rt = rt;
+    this.configured = false;
+  }
+
+  private _power(s: Sensor, on: boolean): void {
+    try {
+      if (on) s.powerOn();
+      else s.powerOff();
+    } catch (e) {
+      this._rt.log(s.name + ": power " + (on ? "on" : "off") + " threw " + e);
+    }
+    this._rt.energy.set("sensor:" + s.name, on);
+  }
+
+  /** read one device; power = power it around the read (quick sensors) or off after (warmed) */
+  private _readOne(s: Sensor, power: string, out: Sample[], cb: () => void): void {
+    var self = this, done = false, t: any = null;
+    var fin = function (r: SensorResult) {
+      if (done) return;
+      done = true;
+      if (t) clearTimeout(t);
+      if (power !== "none") self._power(s, false);
+      out.push({ dev: s.name, r: r, t: Date.now() });
+      cb();
+    };
+    if (power === "around") this._power(s, true);
+    t = setTimeout(function () {
+      fin(faultResult("timeout", "no result in " + READ_GUARD_MS / 1000 + " s"));
+    }, READ_GUARD_MS);
+    try {
+      s.read().then(fin, function (e: any) {
+        fin(faultResult("timeout", "read failed: " + e));
+      });
+    } catch (e) {
+      fin(faultResult("timeout", "read threw: " + e));
+    }
+  }
+
+  private _readList(list: Sensor[], power: string, out: Sample[], cb: () => void): void {
+    var self = this, i = 0;
+    var step = function () {
+      if (i >= list.length) return cb();
+      self._readOne(list[i++], power, out, step);
+    };
+    step();
+  }
+
+  /** configure every device once per boot; a device whose configure() throws is left out, and says why */
+  configure(): void {
+    var rt = this._rt, all: Sensor[] = rt.sensors.concat(rt.actuators), ok: Sensor[] = [];
+    this.configured = true;
+    for (var i = 0; i < all.length; i++) {
+      try {
+        all[i].configure();
+        if (i < rt.sensors.length) ok.push(all[i]);
+      } catch (e) {
+        rt.log(all[i].name + ": configure failed: " + e);
+        rt.last[all[i].name] = faultResult("absent", "configure failed: " + e);
+      }
+    }
+    rt.sensors = ok;
+    startLamp(rt);
+  }
+
+  /** Warm-up aware sampling of every sensor, then the actuators' sense. */
+  sample(done: (out: Sample[]) => void): void {
+    var self = this, rt = this._rt, out: Sample[] = [], slow: Sensor[] = [], quick: Sensor[] = [], warm = 0, i: number;
+    if (!this.configured) this.configure();
+    for (i = 0; i < rt.sensors.length; i++) {
+      var s = rt.sensors[i];
+      if (s.warmupMs > 0) {
+        slow.push(s);
+        if (s.warmupMs > warm) warm = s.warmupMs;
+      } else quick.push(s);
+    }
+    var t0 = Date.now();
+    for (i = 0; i < slow.length; i++) this._power(slow[i], true);
+    this._readList(quick, "around", out, function () {
+      var wait = t0 + warm - Date.now();
+      setTimeout(function () {
+        self._readList(slow, "after", out, function () {
+          self._readList(rt.actuators, "none", out, function () {
+            done(out);
+          });
+        });
+      }, wait > 0 ? wait : 0);
+    });
+  }
+}
