@@ -232,11 +232,7 @@ export class Uplink {
   }
 
   publish(kind: "status" | "diag" | "ack", payload: string, retain: boolean, done?: Done): void {
-    if (!this.client) {
-      if (done) done("down");
-      return;
-    }
-    this._pub(this.topics[kind], payload, retain, done);
+    this.publishTo(this.topics[kind], payload, retain, done);
   }
 
   /** QoS 1 to a topic of the node's own (the ota-state report), counted like the others */
