@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { DEFAULT_CHUNK_BYTES } from "../firmware/ota/manifest.js";
 import { chunkTopic, otaStateTopic, parseOtaStateTopic, type OtaReport } from "../firmware/ota/messages.js";
-import { planRollout, publishRollout, tallyRollout, formatTally, parseReport, connectBroker, RolloutError, type Rollout } from "../sim/ota-rollout.js";
+import { planRollout, publishRollout, tallyRollout, formatTally, parseReport, connectBroker, RolloutError, type Rollout, type Tally } from "../sim/ota-rollout.js";
 import { FIRMWARE_VERSION } from "../firmware/config.js";
 import { CommandError, readKeysFile, type KeyEntry } from "./command.js";
 
@@ -34,9 +34,10 @@ export function fleetFromKeys(entries: KeyEntry[], site: string, board: string, 
  * runs the bundle (an empty retained message clears a topic): a retained manifest is otherwise
  * delivered, and checked, at every connect of the node. Returns the nodes whose manifest went.
  */
-export async function clearRollout(plan: Rollout, reports: { [node: string]: OtaReport }, broker: string): Promise<string[]> {
+export async function clearRollout(plan: Rollout, tally: Tally, broker: string): Promise<string[]> {
+  const updated = new Set(tally.nodes.filter((n) => n.progress === "updated").map((n) => n.node));
+  const done = plan.manifests.filter((m) => updated.has(m.node));
   const client = await connectBroker(broker);
-  const done = plan.manifests.filter((m) => reports[m.node]?.state === "done" && reports[m.node]?.id === plan.id);
   try {
     for (let k = 0; k < plan.chunks.length; k++) await client.publishAsync(chunkTopic(plan.board, plan.id, k), "", { qos: 1, retain: true });
     for (const m of done) await client.publishAsync(m.topic, "", { qos: 1, retain: true });
@@ -100,12 +101,12 @@ export function registerOta(program: Command): Command {
         }
         const reports: { [node: string]: OtaReport } = {};
         await watchReports(o.broker, o.site, Math.max(500, o.watch * 1000), (node, r) => (reports[node] = r));
+        const t = tallyRollout(plan, nodes.map((n) => n.node), reports);
         if (o.clear) {
-          const cleared = await clearRollout(plan, reports, o.broker);
+          const cleared = await clearRollout(plan, t, o.broker);
           console.log(`cleared ${plan.chunks.length} retained chunks of ${plan.id}, and the manifests of the ${cleared.length} of ${nodes.length} nodes that run it (the others keep theirs)`);
           return;
         }
-        const t = tallyRollout(plan, nodes.map((n) => n.node), reports);
         console.log(formatTally(t, nodes.length <= 50));
       } catch (err) {
         if (err instanceof CommandError || err instanceof RolloutError) throw new CommanderError(err.exitCode, "casanode.ota", err.message);
