@@ -1,10 +1,11 @@
 // One ES5 bundle per board of the board list (boards/boards.json): boards/<name>.ts -> dist/<name>.js.
 // TypeScript lowers to ES5 (tsconfig.firmware.json); terser keeps to ES5 and hoists function
-// declarations, because Espruino does not hoist (docs/espruino-dialect.md).
+// declarations, because Espruino does not hoist (docs/espruino-dialect.md). The file written is
+// the pretokenised image that is flashed (toolchain/pretokenise.mjs: untokenise() reads it).
 import typescript from "@rollup/plugin-typescript";
 import ts from "typescript";
 import terser from "@rollup/plugin-terser";
-import { espruinoHelpers } from "./toolchain/rollup-espruino.mjs";
+import { espruinoHelpers, pretokenised } from "./toolchain/rollup-espruino.mjs";
 import { boardNames } from "./toolchain/boards.mjs";
 
 /**
@@ -61,6 +62,8 @@ export function boardConfig(name) {
         // 55 KB line runs a 16383-variable heap out of memory on the first caught exception (measured)
         format: { ascii_only: true, comments: false, max_line_len: 500 },
       }),
+      // dist/<name>.js is the image flashed: pretokenised (toolchain/pretokenise.mjs)
+      pretokenised(),
     ],
     output: { file: `dist/${name}.js`, format: "iife", strict: false, esModule: false, generatedCode: "es5" },
     onwarn(warning, warn) {

@@ -65,7 +65,7 @@ async function main() {
     console.log(`${f}: ${code.length} B, scan ${ms.toFixed(2)} ms (trivial ${trivial.toFixed(3)} ms)`);
   }
   const data = {
-    method: `fastest of ${RUNS} runs of eval(require("Storage").read(".bootcde")) timed with getTime() on Espruino's Linux build (${path.basename(bin)}), .bootcde = "(function(){" + bundle + "})" flashed with tools/flash.ts's write commands (one lexing pass over the bundle, as its top level makes at boot; the firmware itself not run); scanMs = that minus the same for "${TRIVIAL}"; ratio = bundle / trivial`,
+    method: `fastest of ${RUNS} runs of eval(require("Storage").read(".bootcde")) timed with getTime() on Espruino's Linux build (${path.basename(bin)}), .bootcde = "(function(){" + dist/<board>.js (the pretokenised image) + "})" flashed with tools/flash.ts's write commands (one lexing pass over the bundle, as its top level makes at boot; the firmware itself not run); scanMs = that minus the same for "${TRIVIAL}"; ratio = bundle / trivial`,
     interpreter: path.basename(bin),
     measuredAt: new Date().toISOString().slice(0, 10),
     hostMhz: hostMhz(),

@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { runFleet } from "../sim/fleet.js";
 import { SimNode } from "../sim/node.js";
 import { bundleVersion, type FleetOta } from "../sim/ota-fleet.js";
-import { ensureBundle } from "../toolchain/bundle.js";
+import { ensureBundle, withFirmwareVersion } from "../toolchain/bundle.js";
 import { countingNetFactory, newWireCounts, type WireCounts } from "./wire.js";
 
 export interface OtaBenchOptions {
@@ -89,7 +89,7 @@ export async function benchOta(o: OtaBenchOptions = {}): Promise<OtaFigures> {
   if (!fw) throw new Error(`dist/${board}.js: no single version literal to bump`);
   const [maj, min, patch] = fw.split(".").map(Number);
   const next = `${maj}.${min}.${patch + 1}`;
-  const bundle = base.replace(JSON.stringify(fw), JSON.stringify(next));
+  const bundle = withFirmwareVersion(base, fw, next);
   const profile = (await import(`../boards/profiles/${board}.js`)).profile;
   const withOta = await run({ ...o, ota: { bundle, atMs, board, fw: next } }, board, nodes, durationMs);
   const without = await run(o, board, nodes, durationMs);

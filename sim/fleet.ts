@@ -121,7 +121,7 @@ export async function loadProfile(board: string): Promise<BoardProfile> {
 /** dist/<board>.js, built first when missing or older than its sources */
 async function bundleFor(board: string): Promise<string> {
   const file = await ensureBundle(board);
-  return readFileSync(file, "utf8");
+  return readFileSync(file, "latin1");
 }
 
 // ---------------------------------------------------------------------------------------------

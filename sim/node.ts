@@ -39,6 +39,7 @@ import { ESP32_JSVARS } from "./espruino/memory.js";
 import type { EspruinoNet, EspruinoNetOptions, NetLatency } from "./espruino/net.js";
 import { BOOT_BASE_MS, esp32BootMs } from "./boot-time.js";
 import { BOOT_FILE } from "../toolchain/storage.js";
+import { untokenise } from "../toolchain/pretokenise.mjs";
 
 export interface SimWifiNetwork {
   ssid: string;
@@ -51,7 +52,7 @@ export interface SimNodeOptions {
   /** node id, e.g. "air-01" */
   id: string;
   board: BoardProfile;
-  /** the JS text of dist/<board>.js (what is flashed as .bootcde) */
+  /** dist/<board>.js as read in latin1: the pretokenised image flashed as .bootcde */
   bundle: string;
   /** written to Storage file "casanode.json" before the first boot (provisioning) */
   config?: object;
@@ -145,10 +146,11 @@ function installRejectionHook(): void {
 }
 
 const scriptCache = new Map<string, vm.Script>();
+/** a Storage file's code as Espruino's lexer reads it: pretokenised images are read as the source they stand for */
 function compiled(code: string, filename = ".bootcde"): vm.Script {
   let s = scriptCache.get(code);
   if (!s) {
-    s = new vm.Script(code, { filename });
+    s = new vm.Script(untokenise(code), { filename });
     if (scriptCache.size > 32) scriptCache.clear();
     scriptCache.set(code, s);
   }

@@ -14,6 +14,7 @@ import { SimOptionError } from "./options.js";
 import { planRollout, tallyRollout, parseReport, RolloutError, type Rollout, type Tally } from "./ota-rollout.js";
 import { readRecord } from "../firmware/ota/boot.js";
 import { otaStateTopic, parseOtaStateTopic, type OtaReport } from "../firmware/ota/messages.js";
+import { untokenise } from "../toolchain/pretokenise.mjs";
 
 /** an update to roll out during a run */
 export interface FleetOta {
@@ -46,8 +47,8 @@ export interface FleetOtaSummary {
 }
 
 /** the version a bundle reports: its one "x.y.z" literal (config.ts FIRMWARE_VERSION), or undefined */
-export function bundleVersion(text: string): string | undefined {
-  const found = new Set(Array.from(text.matchAll(/"(\d+\.\d+\.\d+)"/g), (m) => m[1]));
+export function bundleVersion(image: string): string | undefined {
+  const found = new Set(Array.from(untokenise(image).matchAll(/"(\d+\.\d+\.\d+)"/g), (m) => m[1]));
   return found.size === 1 ? [...found][0] : undefined;
 }
 

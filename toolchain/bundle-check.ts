@@ -5,6 +5,7 @@
 import * as acorn from "acorn";
 import * as walk from "acorn-walk";
 import { MISSING_IN_ESPRUINO } from "./espruino-dialect.js";
+import { untokenise } from "./pretokenise.mjs";
 
 export interface BundleProblem {
   construct: string;
@@ -55,7 +56,9 @@ function memberName(node: AnyNode): string | undefined {
   return undefined;
 }
 
+/** code: the bundle's source, or its pretokenised image (latin1), which is checked as the source it stands for */
 export function checkBundle(code: string): BundleProblem[] {
+  code = untokenise(code);
   const problems: BundleProblem[] = [];
   let ast: acorn.Program;
   try {

@@ -10,6 +10,7 @@ import path from "node:path";
 import { checkBundle } from "./bundle-check.js";
 import { boardNames } from "./boards.mjs";
 import { ROOT } from "./root.mjs";
+import { tokenise, untokenise } from "./pretokenise.mjs";
 
 export interface BundleInfo {
   board: string;
@@ -93,7 +94,7 @@ export function describeBundle(board: string, file: string): BundleInfo {
     file: path.relative(ROOT, file),
     bytes: code.length,
     gzipBytes: gzipSync(code, { level: 9 }).length,
-    problems: checkBundle(code.toString("utf8")).map((p) => `${p.construct} at ${p.line}:${p.column}`),
+    problems: checkBundle(code.toString("latin1")).map((p) => `${p.construct} at ${p.line}:${p.column}`),
   };
 }
 
@@ -120,7 +121,7 @@ function newestSourceMtime(): number {
     }
   };
   for (const dir of ["boards", "drivers", "firmware", "types"]) walk(path.join(ROOT, dir));
-  for (const file of ["rollup.config.mjs", "toolchain/rollup-espruino.mjs"]) newest = Math.max(newest, statSync(path.join(ROOT, file)).mtimeMs);
+  for (const file of ["rollup.config.mjs", "toolchain/rollup-espruino.mjs", "toolchain/pretokenise.mjs"]) newest = Math.max(newest, statSync(path.join(ROOT, file)).mtimeMs);
   return newest;
 }
 
@@ -136,4 +137,16 @@ export function formatSizes(infos: BundleInfo[]): string {
   const ok = (i: BundleInfo) => (i.board === "diag page" ? "browser page, no Node imports" : "espruino-safe");
   const rows = infos.map((i) => `  ${i.file.padEnd(26)} ${String(i.bytes).padStart(7)} B  ${String(i.gzipBytes).padStart(6)} B gzip  ${i.problems.length ? "REFUSED: " + i.problems.join("; ") : ok(i)}`);
   return ["bundle                       minified      gzip", ...rows].join("\n");
+}
+
+/**
+ * The bundle image with its version literal `from` changed to `to` (a new release for OTA runs
+ * and tests): the image is pretokenised, so the literal is found in the source it stands for.
+ * Throws unless the literal occurs exactly once.
+ */
+export function withFirmwareVersion(image: string, from: string, to: string): string {
+  const source = untokenise(image);
+  const n = source.split(JSON.stringify(from)).length - 1;
+  if (n !== 1) throw new Error(`the bundle holds ${n} literals ${JSON.stringify(from)}, not one`);
+  return tokenise(source.replace(JSON.stringify(from), JSON.stringify(to)));
 }

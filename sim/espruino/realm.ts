@@ -1,9 +1,10 @@
 // The node's own JavaScript realm: what a fresh vm context gets before the firmware runs
-// (built-ins Espruino lacks refused, Date on the node's RTC and E.setTimeZone), and the
-// script that drains its microtask queue.
+// (built-ins Espruino lacks refused, Date on the node's RTC and E.setTimeZone, eval reading
+// pretokenised code), and the script that drains its microtask queue.
 
 import vm from "node:vm";
 import { REFUSE_SOURCE } from "../../toolchain/espruino-dialect.js";
+import { untokenise } from "../../toolchain/pretokenise.mjs";
 
 /** the context's own constructors: values handed to the firmware are made with these */
 export interface Realm {
@@ -68,6 +69,10 @@ const INIT = new vm.Script(
   };
   globalThis.Date = Date;
   globalThis.global = globalThis;
+  // Espruino's lexer reads pretokenised code anywhere, eval included (the OTA selector evals a
+  // slot's image); the firmware only evals at the top level, so a global eval is the same
+  var realEval = globalThis.eval;
+  globalThis.eval = function (code) { return realEval(typeof code === "string" ? bridge.untokenise(code) : code); };
 })`,
   { filename: "espruino-init" },
 );
@@ -75,7 +80,7 @@ const INIT = new vm.Script(
 /** a context over `sandbox` (the globals), with Date on `bridge.now` (epoch ms) and `bridge.tz` (ms east of UTC) */
 export function createRealm(sandbox: object, id: string, bridge: { now(): number; tz(): number }): { ctx: vm.Context; realm: Realm } {
   const ctx = vm.createContext(sandbox, { name: `espruino:${id}`, microtaskMode: "afterEvaluate", codeGeneration: { strings: true, wasm: false } });
-  INIT.runInContext(ctx)(bridge);
+  INIT.runInContext(ctx)({ now: bridge.now, tz: bridge.tz, untokenise });
   const g = vm.runInContext("globalThis", ctx);
   const realm: Realm = {
     global: g,

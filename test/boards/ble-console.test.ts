@@ -22,7 +22,7 @@ async function node(board: string, bleEnabled: boolean) {
   const broker = new MemBroker(clock);
   let serial = "";
   const n = new SimNode({
-    id: "n1", board: profile, bundle: readFileSync(file, "utf8"),
+    id: "n1", board: profile, bundle: readFileSync(file, "latin1"),
     config: { site: "t", node: "n1", keyHex: "c3".repeat(32), consolePassword: PW },
     clock, world: createWorld(3), rng: createRng(3),
     wifi: { ssid: "casanode-sim", password: "casanode-sim-ap", up: () => true },

@@ -20,7 +20,7 @@ async function run(board: string, minutes: number, done: (node: SimNode) => bool
   const node = new SimNode({
     id: "dist-01",
     board: profile,
-    bundle: readFileSync(file, "utf8"),
+    bundle: readFileSync(file, "latin1"),
     // nothing listens on port 9: the uplink fails and must cope
     config: { site: "test", node: "dist-01", wifi: { ssid: "street", password: "secret-pass" }, broker: { host: "127.0.0.1", port: 9 }, keyHex: "ab".repeat(32) },
     clock,

@@ -13,6 +13,7 @@ import { simple } from "acorn-walk";
 import { ensureBundle } from "../../toolchain/bundle.js";
 import { boardNames } from "../../toolchain/boards.mjs";
 import { ROOT } from "../../toolchain/root.mjs";
+import { untokenise } from "../../toolchain/pretokenise.mjs";
 import { pathToFileURL } from "node:url";
 
 /** the names terser renames, as rollup.config.mjs tells it */
@@ -125,7 +126,7 @@ describe("private members: the mangling convention", function () {
 
   for (const board of boardNames()) {
     it(`dist/${board}.js has no _ name left: each one was renamed`, async () => {
-      const code = readFileSync(await ensureBundle(board), "utf8");
+      const code = untokenise(readFileSync(await ensureBundle(board), "latin1"));
       expect(unmangledInBundle(code)).to.deep.equal([]);
     });
   }

@@ -7,7 +7,7 @@ import path from "node:path";
 import { runFleet } from "../../sim/fleet.js";
 import { SimOptionError } from "../../sim/options.js";
 import { parseOtaOption, bundleVersion, formatOtaSummary } from "../../sim/ota-fleet.js";
-import { ensureBundle } from "../../toolchain/bundle.js";
+import { ensureBundle, withFirmwareVersion } from "../../toolchain/bundle.js";
 
 const H = 3_600_000;
 
@@ -20,8 +20,8 @@ describe("casanode sim --ota (fleet rollout)", function () {
     const bin = readFileSync(await ensureBundle("esp32-bin"), "latin1");
     const noise = readFileSync(await ensureBundle("esp32-noise"), "latin1");
     expect(bundleVersion(bin)).to.equal("0.1.0");
-    writeFileSync((bin2 = path.join(dir, "esp32-bin.js")), bin.replace('"0.1.0"', '"0.2.0"'), "latin1");
-    writeFileSync((noise2 = path.join(dir, "noise-next.js")), noise.replace('"0.1.0"', '"0.3.1"'), "latin1");
+    writeFileSync((bin2 = path.join(dir, "esp32-bin.js")), withFirmwareVersion(bin, "0.1.0", "0.2.0"), "latin1");
+    writeFileSync((noise2 = path.join(dir, "noise-next.js")), withFirmwareVersion(noise, "0.1.0", "0.3.1"), "latin1");
   });
 
   it("reads <bundle>@<time>: the board from the file name or the run's only board, the version from the bundle; bad ones refused in one line", () => {

@@ -38,7 +38,7 @@ export async function rig(board: string, config: object, opts: { world?: (w: Wor
   const base = createWorld(opts.seed ?? 5);
   const world = opts.world ? opts.world(base) : base;
   const node = new SimNode({
-    id: "n1", board: profile, bundle: readFileSync(file, "utf8"),
+    id: "n1", board: profile, bundle: readFileSync(file, "latin1"),
     // these tests follow each window to the broker: send at every window unless told otherwise
     config: { site: "t", node: "n1", keyHex: KEY, sendPeriodS: 0, ...config },
     clock, world, rng: createRng(opts.seed ?? 5), storageBytes: opts.storageBytes,
