@@ -6,6 +6,7 @@ import typescript from "@rollup/plugin-typescript";
 import ts from "typescript";
 import terser from "@rollup/plugin-terser";
 import { espruinoHelpers, pretokenised } from "./toolchain/rollup-espruino.mjs";
+import { tokenise } from "./toolchain/pretokenise.mjs";
 import { boardNames } from "./toolchain/boards.mjs";
 
 /**
@@ -44,11 +45,9 @@ export const oneShotTypeScript = {
   },
 };
 
-export function boardConfig(name) {
-  return {
-    input: `boards/${name}.ts`,
-    treeshake: { moduleSideEffects: false, propertyReadSideEffects: false },
-    plugins: [
+/** TypeScript to ES5 and the minifier: the same for a board's bundle and the OTA module in it */
+function firmwarePlugins() {
+  return [
       typescript({ typescript: oneShotTypeScript, tsconfig: "./tsconfig.firmware.json", noEmitOnError: true, outDir: undefined, include: ["boards/**/*.ts", "drivers/**/*.ts", "firmware/**/*.ts", "types/*.d.ts"] }),
       espruinoHelpers(),
       terser({
@@ -62,14 +61,78 @@ export function boardConfig(name) {
         // 55 KB line runs a 16383-variable heap out of memory on the first caught exception (measured)
         format: { ascii_only: true, comments: false, max_line_len: 500 },
       }),
+  ];
+}
+
+const FIRMWARE_TREESHAKE = { moduleSideEffects: false, propertyReadSideEffects: false };
+
+let otaModule;
+/**
+ * The OTA code (firmware/ota/module.ts and what it imports) built on its own, pretokenised: the
+ * same for every board, built once per process.
+ */
+function otaModuleImage() {
+  otaModule ??= (async () => {
+    const { rollup } = await import("rollup");
+    const bundle = await rollup({ input: "firmware/ota/module.ts", treeshake: FIRMWARE_TREESHAKE, plugins: firmwarePlugins(), onwarn: refuseCircular });
+    try {
+      const { output } = await bundle.generate({ format: "iife", strict: false, esModule: false, generatedCode: "es5" });
+      return tokenise(output[0].code);
+    } finally {
+      await bundle.close();
+    }
+  })();
+  return otaModule;
+}
+
+/**
+ * In a board's bundle, firmware/ota/load.ts becomes a function that evaluates the OTA module
+ * from a string: a raw string in the image, which Espruino's lexer skips without reading it,
+ * so a wake that needs no OTA code does not parse it (firmware/ota/lazy.ts decides).
+ */
+function lazyOta() {
+  const id = "\0casanode-ota-load";
+  return {
+    name: "casanode-lazy-ota",
+    async resolveId(source, importer, options) {
+      if (!importer || importer.endsWith("/firmware/ota/module.ts")) return null;
+      const r = await this.resolve(source, importer, { ...options, skipSelf: true });
+      return r && r.id.endsWith("/firmware/ota/load.ts") ? id : null;
+    },
+    async load(source) {
+      if (source !== id) return null;
+      const image = await otaModuleImage();
+      // a longer string would be no raw string (two length bytes): lexed char by char at every boot
+      if (image.length > 65535) throw new Error(`the OTA module is ${image.length} bytes: a raw string holds 65535`);
+      return `export function loadOta() {
+  var api = null;
+  global.__casanodeOta = function (a) { api = a; };
+  (0, eval)(${JSON.stringify(image)});
+  global.__casanodeOta = undefined;
+  if (!api) throw new Error("the OTA module gave nothing");
+  return api;
+}`;
+    },
+  };
+}
+
+function refuseCircular(warning, warn) {
+  if (warning.code === "CIRCULAR_DEPENDENCY") throw new Error(warning.message);
+  warn(warning);
+}
+
+export function boardConfig(name) {
+  return {
+    input: `boards/${name}.ts`,
+    treeshake: FIRMWARE_TREESHAKE,
+    plugins: [
+      lazyOta(),
+      ...firmwarePlugins(),
       // dist/<name>.js is the image flashed: pretokenised (toolchain/pretokenise.mjs)
       pretokenised(),
     ],
     output: { file: `dist/${name}.js`, format: "iife", strict: false, esModule: false, generatedCode: "es5" },
-    onwarn(warning, warn) {
-      if (warning.code === "CIRCULAR_DEPENDENCY") throw new Error(warning.message);
-      warn(warning);
-    },
+    onwarn: refuseCircular,
   };
 }
 

@@ -14,7 +14,7 @@ import { Scheduler } from "./runtime/cycle.js";
 import type { Runtime, LampControl, NodeState } from "./runtime/state.js";
 import { noteBoot, bootLoop, startWatchdog } from "./runtime/safemode.js";
 import { makeConsole, diagReport } from "./runtime/console.js";
-import { otaBoot } from "./ota/run.js";
+import { otaBoot } from "./ota/lazy.js";
 import { ConsoleLock } from "./runtime/lock.js";
 import type { ConsolePort } from "./runtime/lock.js";
 import type { NodeConsole } from "./runtime/console.js";

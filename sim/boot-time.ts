@@ -1,9 +1,11 @@
 // How long an ESP32 takes from reset (or a deep-sleep wake) to the bundle running: a fixed
-// part, and Espruino's pass over the bundle's text, which grows with the bundle. The pass is
+// part, and Espruino's pass over the bundle's image, which grows with the bytes it lexes (all
+// but the inside of long raw strings, which it skips: toolchain/pretokenise.mjs). The pass is
 // measured on Espruino's Linux build (bench/boot-time.ts writes sim/boot-data.json, kept in
 // the repo for CI, which has no Espruino build) and scaled to the ESP32 by CPU_FACTOR.
 
 import { readFileSync } from "node:fs";
+import { lexedBytes } from "../toolchain/pretokenise.mjs";
 
 export interface BootData {
   method: string;
@@ -12,7 +14,8 @@ export interface BootData {
   /** the measuring host's clock, MHz (/proc/cpuinfo) */
   hostMhz: number;
   trivialMs: number;
-  bundles: { [board: string]: { bytes: number; scanMs: number; ratio: number } };
+  /** lexedBytes: what the lexer reads of the image (bytes before images held long raw strings) */
+  bundles: { [board: string]: { bytes: number; lexedBytes?: number; scanMs: number; ratio: number } };
 }
 
 export const BOOT_DATA: BootData = JSON.parse(readFileSync(new URL("./boot-data.json", import.meta.url), "utf8"));
@@ -46,12 +49,23 @@ export function scanMsPerByte(data: BootData = BOOT_DATA): number {
   let best = Infinity;
   for (const k in data.bundles) {
     const b = data.bundles[k];
-    if (b.bytes > 0 && b.scanMs > 0) best = Math.min(best, b.scanMs / b.bytes);
+    const n = b.lexedBytes ?? b.bytes;
+    if (n > 0 && b.scanMs > 0) best = Math.min(best, b.scanMs / n);
   }
   return Number.isFinite(best) ? best : 0;
 }
 
-/** reset to the bundle running, ms, for a bundle of `bytes` on an ESP32 */
+/** reset to the bundle running, ms, for a bundle that lexes `bytes` on an ESP32 */
 export function esp32BootMs(bytes: number, data: BootData = BOOT_DATA): number {
   return Math.round(BOOT_BASE_MS + bytes * scanMsPerByte(data) * cpuFactor(data.hostMhz));
+}
+
+/** the ESP32's lexing pass over code: a bundle at boot, or a module it evaluates (the OTA code) */
+export function esp32LexMs(code: string, data: BootData = BOOT_DATA): number {
+  return lexedBytes(code) * scanMsPerByte(data) * cpuFactor(data.hostMhz);
+}
+
+/** reset to the bundle running, ms, for an image (what .bootcde holds) */
+export function esp32BootMsOf(image: string, data: BootData = BOOT_DATA): number {
+  return Math.round(BOOT_BASE_MS + esp32LexMs(image, data));
 }

@@ -37,7 +37,7 @@ import { HALT } from "./espruino/halt.js";
 import { WAKE_TIMER, WAKE_UNDEFINED } from "./espruino/esp32.js";
 import { ESP32_JSVARS } from "./espruino/memory.js";
 import type { EspruinoNet, EspruinoNetOptions, NetLatency } from "./espruino/net.js";
-import { BOOT_BASE_MS, esp32BootMs } from "./boot-time.js";
+import { BOOT_BASE_MS, esp32BootMsOf } from "./boot-time.js";
 import { BOOT_FILE } from "../toolchain/storage.js";
 import { untokenise } from "../toolchain/pretokenise.mjs";
 
@@ -82,7 +82,7 @@ export interface SimNodeOptions {
   rtc?: "power-on-zero" | "synced";
   /** Wi-Fi connect gives up and calls back "NO_AP_FOUND" after 3 failed scans (2v29 source) instead of never [false] */
   wifiReportsFailure?: boolean;
-  /** reset/wake to the bundle running, ms [esp32BootMs(bundle bytes): sim/boot-time.ts] */
+  /** reset/wake to the bundle running, ms [esp32BootMsOf(bundle): sim/boot-time.ts] */
   bootMs?: number;
   /** characters of console output kept in consoleText [65536] */
   consoleBufferChars?: number;
@@ -203,6 +203,8 @@ export class SimNode {
   private rng: () => number;
   /** network round trips draw from their own stream: how many a wake makes must not shift the node's other random events */
   private netRng: () => number;
+  private bootCode?: string;
+  private bootMsOfBundle = 0;
   private ip: string;
   private mac: string;
   private rssiDbm: number;
@@ -420,7 +422,14 @@ export class SimNode {
 
   /** reset/wake to the bundle running: grows with the bundle (Espruino lexes it all at boot) */
   get bootMs(): number {
-    return this.opts.bootMs ?? esp32BootMs(Buffer.byteLength(this.opts.bundle, "latin1"));
+    if (this.opts.bootMs !== undefined) return this.opts.bootMs;
+    // what .bootcde holds now; a bundle the OTA selector (.boot0) evaluates is priced as it runs
+    const code = this.storage.read(BOOT_FILE) ?? "";
+    if (code !== this.bootCode) {
+      this.bootCode = code;
+      this.bootMsOfBundle = esp32BootMsOf(code);
+    }
+    return this.bootMsOfBundle;
   }
 
   private startBoot(cause: number, romLine: string, wake: boolean): void {

@@ -13,3 +13,7 @@ export declare function isTokenised(code: string): boolean;
 export declare function untokenise(code: string): string;
 /** The first token where two sources differ (numbers and strings compared by value), or "" */
 export declare function firstTokenDifference(a: string, b: string): string;
+/** raw strings longer than this are not read by the lexer */
+export declare const RAW_SKIPPED_ABOVE: number;
+/** The bytes Espruino's lexer reads in an image: all but the inside of long raw strings. */
+export declare function lexedBytes(code: string): number;

@@ -1,6 +1,6 @@
 // Espruino's pretokenised code: what the bundle is flashed as. Reserved words and multi-char
-// operators become one byte each, string literals become raw strings (length-prefixed bytes)
-// and small integers raw ints, as Espruino's lexer reads them (src/jslex.h, 2v29; the same
+// operators become one byte each and string literals raw strings (length-prefixed bytes), as
+// Espruino's lexer reads them (src/jslex.h, 2v29; the same
 // form the Espruino IDE's "pretokenise" option sends). Lexing that is measured 18% faster than
 // the text (the bundle's pass at every boot and deep-sleep wake, bench/boot-time.ts) and the
 // bundle is ~14% smaller. A raw string longer than a variable's inline data is skipped without
@@ -36,9 +36,9 @@ const isWordChar = (c) => {
 /**
  * The pretokenised image of ES5 source (a latin1 string: one char per byte). Line breaks
  * between tokens are kept: Espruino copies a trace's source line into each stack frame, so
- * lines must stay short. Negative numbers stay `-` and a raw int: Function.prototype.toString
- * prints a negative 8-bit raw int as its unsigned byte (2v29, docs/espruino-dialect.md), and the
- * OTA selector is built from function text.
+ * lines must stay short. Numbers stay text: Function.prototype.toString prints raw ints wrong
+ * on 2v29 (`void 0` as `void0`, -1 as 255: docs/espruino-dialect.md), and the OTA selector is
+ * built from function text.
  */
 export function tokenise(js) {
   let out = "";
@@ -55,9 +55,6 @@ export function tokenise(js) {
       const n = tk.value.length;
       piece = n < 256 ? String.fromCharCode(RAW_STRING8, n) : String.fromCharCode(RAW_STRING16, n & 255, n >> 8);
       piece += tk.value;
-    } else if (label === "num" && Number.isInteger(tk.value) && tk.value >= 0 && tk.value < 32768 && !Object.is(tk.value, -0)) {
-      const v = tk.value;
-      piece = v === 0 ? String.fromCharCode(RAW_INT0) : v < 128 ? String.fromCharCode(RAW_INT8, v) : String.fromCharCode(RAW_INT16, v & 255, v >> 8);
     } else if (label !== "string" && label !== "regexp" && label !== "num" && CODE.has(text)) {
       piece = String.fromCharCode(CODE.get(text));
     }
@@ -135,4 +132,23 @@ export function firstTokenDifference(a, b) {
     if (!same) return `token ${i}: ${a.slice(x.start, x.end)} against ${b.slice(y.start, y.end)}`;
   }
   return "";
+}
+
+/** raw strings longer than this are not read by the lexer (jslGetRawString: longer than a variable's inline data, ~10 bytes on ESP32; 16 leaves a margin) */
+export const RAW_SKIPPED_ABOVE = 16;
+
+/** The bytes Espruino's lexer reads in an image: all but the inside of long raw strings. */
+export function lexedBytes(code) {
+  let skipped = 0;
+  for (let i = 0; i < code.length; i++) {
+    const c = code.charCodeAt(i);
+    if (c === RAW_STRING8 || c === RAW_STRING16) {
+      let n = code.charCodeAt(i + 1);
+      if (c === RAW_STRING16) n |= code.charCodeAt(i + 2) << 8;
+      i += (c === RAW_STRING16 ? 2 : 1) + n;
+      if (n > RAW_SKIPPED_ABOVE) skipped += n;
+    } else if (c === RAW_INT8) i += 1;
+    else if (c === RAW_INT16) i += 2;
+  }
+  return code.length - skipped;
 }

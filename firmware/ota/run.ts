@@ -64,7 +64,10 @@ export function otaBoot(rt: Runtime): boolean {
     };
     o = rt.ota = { d: d, st: otaStart(d), topic: otaTopic(c.site, c.node), stateTopic: otaStateTopic(c.site, c.node), round: [], due: [], timer: null, done: null, left: 0, staged: 0, sending: "", reboot: false };
     if (o.st.report && (o.st.report.state !== "done" || rt.bootCause !== "deep-sleep")) rt.log("ota: " + o.st.report.state + (o.st.report.detail ? " (" + o.st.report.detail + ")" : "") + ", running " + rt.fw);
-    if (!otaFinish(d, o.st).reboot) return false;
+    if (!otaFinish(d, o.st).reboot) {
+      noteIdle(rt);
+      return false;
+    }
     markStable(rt.store.state);
     return true;
   } catch (e) {
@@ -92,7 +95,18 @@ export function otaPublish(rt: Runtime, up: Uplink): void {
   up.publishTo(o.stateTopic, payload, true, function (err) {
     if (!err) st.otaSent = payload;
     if (run.sending === payload) run.sending = "";
+    noteIdle(rt);
   });
+}
+
+/**
+ * Whether the next boot may skip this code (firmware/ota/lazy.ts): nothing staged, nothing on
+ * trial, and the broker has the last report.
+ */
+function noteIdle(rt: Runtime): void {
+  var o = rt.ota, rec = o && o.st.rec;
+  if (!o) return;
+  rt.store.state.otaIdle = !o.st.job && !(rec && rec.n > 0) && (!o.st.report || reportPayload(o.st.report) === rt.store.state.otaSent);
 }
 
 /** The bundle has booted, configured its sensors and had an upload acknowledged: if on trial, keep it. */
@@ -104,6 +118,7 @@ export function otaUploaded(rt: Runtime, up: Uplink | null): void {
   } catch (e) {
     rt.log("ota: confirm failed: " + e);
   }
+  noteIdle(rt);
 }
 
 /** A message on the node's ota topic or a chunk topic (the link hands over every topic but cmd). */
@@ -114,6 +129,7 @@ export function otaMessage(rt: Runtime, up: Uplink, topic: string, payload: stri
     // empty: the back office cleared the retained manifest (casanode ota --clear), nothing to do
     if (!payload) return;
     o.st.report = otaManifest(o.d, o.st, payload);
+    noteIdle(rt);
     rt.log("ota: manifest: " + o.st.report.state + (o.st.report.error ? " " + o.st.report.error : "") + (o.st.report.detail ? " (" + o.st.report.detail + ")" : ""));
     otaPublish(rt, up);
     if (o.st.restart) {
@@ -191,6 +207,7 @@ function endFetch(rt: Runtime, up: Uplink, reboot: boolean): void {
   unsubscribeRound(o, up);
   o.round = [];
   o.done = null;
+  noteIdle(rt);
   otaPublish(rt, up);
   reboot = reboot || o.reboot;
   o.reboot = false;

@@ -22,7 +22,7 @@ import { Uplink } from "../uplink/link.js";
 import { cycleLamp, lampRead } from "../streetlight/hook.js";
 import { Sampler, type Sample } from "./sampling.js";
 import { clearBootLoop, markStable, SAFE_SLEEP_MS, STABLE_MS, TICK_MS } from "./safemode.js";
-import { otaFetch, otaMessage, otaPublish, otaUploaded, otaWantsLink } from "../ota/run.js";
+import { otaFetch, otaLinkTopic, otaMessage, otaPublish, otaUploaded, otaWantsLink } from "../ota/lazy.js";
 
 /** the RTC may wake a little early: wait for the slot rather than sleep again */
 export const EARLY_WAKE_MS = 2000;
@@ -404,8 +404,9 @@ export class Scheduler {
     up.onTooLarge = function (bytes, head) {
       refuseTooLarge(rt, bytes, head);
     };
-    if (rt.ota) {
-      up.otherTopic = rt.ota.topic;
+    var topic = otaLinkTopic(rt);
+    if (topic) {
+      up.otherTopic = topic;
       up.onOther = function (topic, payload) {
         otaMessage(rt, up, topic, payload);
       };

@@ -151,6 +151,8 @@ export interface NodeState {
   savedAt: number;
   /** the last ota-state report the broker acknowledged (firmware/ota/run.ts publishes only a changed one) */
   otaSent?: string;
+  /** the OTA code found nothing to do and its report acknowledged: boots need not load it (firmware/ota/lazy.ts) */
+  otaIdle?: boolean;
 }
 
 // ---- one boot ----

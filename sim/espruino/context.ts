@@ -20,6 +20,7 @@ import type { EspruinoNet, EspruinoNetOptions, NetLatency } from "./net.js";
 import { formatThrown } from "./format.js";
 import { bootUsage, memoryFigures } from "./memory.js";
 import { createRealm, drainMicrotasks, type Realm } from "./realm.js";
+import { esp32LexMs } from "../boot-time.js";
 import { HALT } from "./halt.js";
 import { Timers, installTimers } from "./timers.js";
 import { Watchdog } from "./watchdog.js";
@@ -118,6 +119,8 @@ export class EspruinoBoot {
   readonly processListeners: { [event: string]: any[] } = {};
   /** E.setTimeZone, ms east of UTC */
   tzMs = 0;
+  /** the CPU is taken until then (virtual ms): work the simulator prices but runs in no time, such as lexing an evaluated module */
+  busyUntil = 0;
   /** names and objects of the API itself: the memory estimate leaves them out */
   private baseline = new Set<string>();
   private skip = new Set<object>();
@@ -128,12 +131,17 @@ export class EspruinoBoot {
     this.watchdog = new Watchdog(host.clock, host.chip, () => host.reset("watchdog"));
     this.console = new BootConsole(this);
     for (const install of installers(host.chip)) install(sandbox, this);
-    ({ ctx: this.ctx, realm: this.realm } = createRealm(sandbox, host.id, { now: () => this.host.rtcNow(), tz: () => this.tzMs }));
+    ({ ctx: this.ctx, realm: this.realm } = createRealm(sandbox, host.id, { now: () => this.host.rtcNow(), tz: () => this.tzMs, evaluated: (code) => this.busy(esp32LexMs(code)) }));
     for (const k of Object.keys(sandbox)) {
       this.baseline.add(k);
       const v = sandbox[k];
       if (v && (typeof v === "object" || typeof v === "function")) this.skip.add(v);
     }
+  }
+
+  /** the interpreter works for ms more: timers due meanwhile fire when it is done */
+  busy(ms: number): void {
+    if (ms > 0) this.busyUntil = Math.max(this.busyUntil, this.host.clock.now()) + ms;
   }
 
   // ---------------------------------------------------------------------------------------

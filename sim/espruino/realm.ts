@@ -78,9 +78,10 @@ const INIT = new vm.Script(
 );
 
 /** a context over `sandbox` (the globals), with Date on `bridge.now` (epoch ms) and `bridge.tz` (ms east of UTC) */
-export function createRealm(sandbox: object, id: string, bridge: { now(): number; tz(): number }): { ctx: vm.Context; realm: Realm } {
+export function createRealm(sandbox: object, id: string, bridge: { now(): number; tz(): number; evaluated?(code: string): void }): { ctx: vm.Context; realm: Realm } {
   const ctx = vm.createContext(sandbox, { name: `espruino:${id}`, microtaskMode: "afterEvaluate", codeGeneration: { strings: true, wasm: false } });
-  INIT.runInContext(ctx)({ now: bridge.now, tz: bridge.tz, untokenise });
+  const evaluated = bridge.evaluated ?? (() => {});
+  INIT.runInContext(ctx)({ now: bridge.now, tz: bridge.tz, untokenise: (code: string) => (evaluated(code), untokenise(code)) });
   const g = vm.runInContext("globalThis", ctx);
   const realm: Realm = {
     global: g,

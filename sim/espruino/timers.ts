@@ -35,6 +35,12 @@ export class Timers {
 
   private fire(id: number, t: Timer): void {
     if (this.table.get(id) !== t) return;
+    // the interpreter is still busy (an evaluated module being lexed): the callback waits for it
+    const wait = this.boot.busyUntil - this.boot.clock.now();
+    if (wait > 0) {
+      t.handle = this.boot.clock.setTimeout(() => this.fire(id, t), wait);
+      return;
+    }
     if (t.intervalMs !== undefined) t.handle = this.boot.clock.setTimeout(() => this.fire(id, t), t.intervalMs);
     else this.table.delete(id);
     this.boot.invoke(t.fn, undefined, t.args);
