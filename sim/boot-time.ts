@@ -14,8 +14,8 @@ export interface BootData {
   /** the measuring host's clock, MHz (/proc/cpuinfo) */
   hostMhz: number;
   trivialMs: number;
-  /** lexedBytes: what the lexer reads of the image (bytes before images held long raw strings) */
-  bundles: { [board: string]: { bytes: number; lexedBytes?: number; scanMs: number; ratio: number } };
+  /** lexedBytes: what the lexer reads of the image (toolchain/pretokenise.mjs lexedBytes) */
+  bundles: { [board: string]: { bytes: number; lexedBytes: number; scanMs: number; ratio: number } };
 }
 
 export const BOOT_DATA: BootData = JSON.parse(readFileSync(new URL("./boot-data.json", import.meta.url), "utf8"));
@@ -49,8 +49,7 @@ export function scanMsPerByte(data: BootData = BOOT_DATA): number {
   let best = Infinity;
   for (const k in data.bundles) {
     const b = data.bundles[k];
-    const n = b.lexedBytes ?? b.bytes;
-    if (n > 0 && b.scanMs > 0) best = Math.min(best, b.scanMs / n);
+    if (b.lexedBytes > 0 && b.scanMs > 0) best = Math.min(best, b.scanMs / b.lexedBytes);
   }
   return Number.isFinite(best) ? best : 0;
 }

@@ -56,6 +56,12 @@ function memberName(node: AnyNode): string | undefined {
   return undefined;
 }
 
+/** `eval` or the indirect `(0, eval)` */
+function isEval(callee: AnyNode): boolean {
+  const target = callee.type === "SequenceExpression" ? callee.expressions[callee.expressions.length - 1] : callee;
+  return target.type === "Identifier" && target.name === "eval";
+}
+
 /** code: the bundle's source, or its pretokenised image (latin1), which is checked as the source it stands for */
 export function checkBundle(code: string): BundleProblem[] {
   code = untokenise(code);
@@ -132,6 +138,11 @@ export function checkBundle(code: string): BundleProblem[] {
       case "CallExpression": {
         const callee = node.callee as AnyNode;
         if (callee.type === "MemberExpression" && !callee.computed && MISSING_METHODS.has(callee.property.name)) add("." + callee.property.name + "()", callee.property);
+        // code evaluated from a literal (the OTA module in each bundle) is code the node runs too
+        const arg = node.arguments[0] as AnyNode | undefined;
+        if (isEval(callee) && arg && arg.type === "Literal" && typeof arg.value === "string") {
+          for (const p of checkBundle(arg.value)) add("in evaluated code at " + p.line + ":" + p.column + ": " + p.construct, node);
+        }
         break;
       }
       case "ForOfStatement":

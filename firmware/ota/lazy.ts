@@ -1,4 +1,4 @@
-// What the rest of the firmware calls of the OTA code. That code (~11 KB of image) is not
+// What the rest of the firmware calls of the OTA code. That code (~15 KB of image) is not
 // parsed at a wake with no update under way: the bundle keeps it as a string, lexed in no time
 // (a raw string, docs/espruino-dialect.md), and evaluates it only when a boot finds something
 // to finish or report, or a manifest arrives (docs/ota.md "Loaded when needed").

@@ -404,9 +404,9 @@ export class Scheduler {
     up.onTooLarge = function (bytes, head) {
       refuseTooLarge(rt, bytes, head);
     };
-    var topic = otaLinkTopic(rt);
-    if (topic) {
-      up.otherTopic = topic;
+    var otaTopicName = otaLinkTopic(rt);
+    if (otaTopicName) {
+      up.otherTopic = otaTopicName;
       up.onOther = function (topic, payload) {
         otaMessage(rt, up, topic, payload);
       };

@@ -72,7 +72,7 @@ const INIT = new vm.Script(
   // Espruino's lexer reads pretokenised code anywhere, eval included (the OTA selector evals a
   // slot's image); the firmware only evals at the top level, so a global eval is the same
   var realEval = globalThis.eval;
-  globalThis.eval = function (code) { return realEval(typeof code === "string" ? bridge.untokenise(code) : code); };
+  globalThis.eval = function (code) { return realEval(typeof code === "string" ? bridge.evaluated(code) : code); };
 })`,
   { filename: "espruino-init" },
 );
@@ -80,8 +80,13 @@ const INIT = new vm.Script(
 /** a context over `sandbox` (the globals), with Date on `bridge.now` (epoch ms) and `bridge.tz` (ms east of UTC) */
 export function createRealm(sandbox: object, id: string, bridge: { now(): number; tz(): number; evaluated?(code: string): void }): { ctx: vm.Context; realm: Realm } {
   const ctx = vm.createContext(sandbox, { name: `espruino:${id}`, microtaskMode: "afterEvaluate", codeGeneration: { strings: true, wasm: false } });
-  const evaluated = bridge.evaluated ?? (() => {});
-  INIT.runInContext(ctx)({ now: bridge.now, tz: bridge.tz, untokenise: (code: string) => (evaluated(code), untokenise(code)) });
+  const priced = bridge.evaluated ?? (() => {});
+  // eval's code: priced as the lexing it is, then read as the source it stands for
+  const evaluated = (code: string) => {
+    priced(code);
+    return untokenise(code);
+  };
+  INIT.runInContext(ctx)({ now: bridge.now, tz: bridge.tz, evaluated });
   const g = vm.runInContext("globalThis", ctx);
   const realm: Realm = {
     global: g,

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { checkBundle } from "../../toolchain/bundle-check.js";
 import { ROOT } from "../../toolchain/root.mjs";
+import { tokenise } from "../../toolchain/pretokenise.mjs";
 
 // Each snippet is something real Espruino 2v29 fails on (docs/espruino-dialect.md).
 const REFUSED: Array<[string, string]> = [
@@ -79,6 +80,15 @@ describe("bundle check: refuses what Espruino fails on", () => {
       "setTimeout(function () { later(); }, 10); function later() {}",
     ].join("\n");
     expect(checkBundle(es5)).to.deep.equal([]);
+  });
+
+  it("checks code a bundle evaluates from a literal (the OTA module), pretokenised or not", () => {
+    const inner = "var a = [1, , 2];";
+    const outer = (src: string) => "function loadOta() { (0, eval)(" + JSON.stringify(src) + "); eval(" + JSON.stringify(src) + "); }";
+    const problems = checkBundle(outer(inner));
+    expect(problems.map((p) => p.construct)).to.deep.equal(["in evaluated code at 1:8: empty array slot", "in evaluated code at 1:8: empty array slot"]);
+    expect(checkBundle(tokenise(outer(tokenise(inner)))).map((p) => p.construct)).to.deep.equal(problems.map((p) => p.construct));
+    expect(checkBundle(outer("var a = [1, 2];"))).to.deep.equal([]);
   });
 
   it("reports a syntax error instead of throwing", () => {
