@@ -116,6 +116,29 @@ function lazyOta() {
   };
 }
 
+/**
+ * A battery board's wake prelude (toolchain/wake-prelude.ts) in front of its bundle, as
+ * statements of their own: Espruino runs them before it has lexed the bundle. The profiles are
+ * TypeScript: builds run under tsx (casanode build, the tests).
+ */
+function wakePrelude(name) {
+  return {
+    name: "casanode-wake-prelude",
+    async renderChunk(code) {
+      let prelude;
+      try {
+        const { wakePrelude } = await import(new URL("./toolchain/wake-prelude.ts", import.meta.url).href);
+        const { profile } = await import(new URL(`./boards/profiles/${name}.ts`, import.meta.url).href);
+        prelude = wakePrelude(profile);
+      } catch (e) {
+        if (e && e.code === "ERR_UNKNOWN_FILE_EXTENSION") throw new Error(`the wake prelude reads boards/profiles/${name}.ts: build with casanode build (it loads TypeScript)`);
+        throw e;
+      }
+      return prelude ? { code: prelude + code, map: null } : null;
+    },
+  };
+}
+
 function refuseCircular(warning, warn) {
   if (warning.code === "CIRCULAR_DEPENDENCY") throw new Error(warning.message);
   warn(warning);
@@ -128,6 +151,7 @@ export function boardConfig(name) {
     plugins: [
       lazyOta(),
       ...firmwarePlugins(),
+      wakePrelude(name),
       // dist/<name>.js is the image flashed: pretokenised (toolchain/pretokenise.mjs)
       pretokenised(),
     ],

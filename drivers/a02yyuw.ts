@@ -97,6 +97,8 @@ export class A02yyuw implements Sensor {
   private _bytesEver: number;
   private _sink: ((distances: number[], bytes: number) => void) | null;
   private _pending: Promise<SensorResult> | null;
+  /** switched sensor: distances heard since its supply came on, before a read (the newest `pings`) */
+  private _heard: number[];
 
   constructor(cfg: A02yyuwConfig) {
     this.name = cfg.name;
@@ -111,6 +113,7 @@ export class A02yyuw implements Sensor {
     this._bytesEver = 0;
     this._sink = null;
     this._pending = null;
+    this._heard = [];
   }
 
   configure(): void {
@@ -118,10 +121,13 @@ export class A02yyuw implements Sensor {
     const self = this;
     const mode = this._opts.modePin;
     if (mode !== undefined && cfg.gpio) cfg.gpio.write(mode, !this._opts.realtime);
-    // listen all the time so Espruino never buffers unread bytes; parse only during a read
+    // listen all the time so Espruino never buffers unread bytes. Parse during a read, and
+    // behind a switch also before it: what a sensor says after its own power-up is fresh (it may
+    // have been switched on at boot: toolchain/wake-prelude.ts); without one, old news
     openSerial(cfg.bus.serial, A02_BAUD, cfg.bus.rx, cfg.bus.tx, function (data: string) {
       self._bytesEver += data.length;
       if (self._sink) self._sink(self._parser.push(data), data.length);
+      else if (cfg.power) self._heard = self._heard.concat(self._parser.push(data)).slice(-self._pings);
     });
   }
 
@@ -134,6 +140,8 @@ export class A02yyuw implements Sensor {
     if (!this._cfg.power || !this._cfg.gpio) return;
     switchPower(this._cfg.gpio, this._cfg.power, false);
     this._on = false;
+    this._heard = [];
+    this._parser.reset();
   }
 
   read(): Promise<SensorResult> {
@@ -142,8 +150,11 @@ export class A02yyuw implements Sensor {
     const self = this;
     const wanted = this._pings;
     const timeoutMs = this._opts.timeoutMs || A02_START_MS + wanted * A02_FRAME_MAX_MS;
+    // all heard since power-up: the read is over before it began
+    if (this._heard.length >= wanted) return Promise.resolve(this._evaluate(this._heard.splice(0, wanted), 0, 0, 0));
     const p = new Promise<SensorResult>(function (resolve) {
-      const pings: number[] = [];
+      // frames heard since power-up count
+      const pings: number[] = self._heard.splice(0, wanted);
       let bytes = 0;
       const badBefore = self._parser.badFrames;
       let timer: any = null;
@@ -153,7 +164,7 @@ export class A02yyuw implements Sensor {
         if (timer !== null) clearTimeout(timer);
         resolve(self._evaluate(pings, bytes, self._parser.badFrames - badBefore, timedOut ? timeoutMs : 0));
       };
-      self._parser.reset();
+      if (!self._cfg.power) self._parser.reset();
       self._sink = function (distances: number[], n: number) {
         bytes += n;
         for (let i = 0; i < distances.length && pings.length < wanted; i++) pings.push(distances[i]);

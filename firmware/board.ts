@@ -21,6 +21,13 @@ export interface DeviceSpec {
   currentMa: { on: number; off: number };
   /** model-specific options (calibration, bin depths, relay polarity...) */
   options?: { [key: string]: any };
+  /**
+   * Battery boards: the image's wake prelude sets up the device's UART and switches its supply
+   * on before Espruino lexes the bundle (toolchain/wake-prelude.ts), so the device starts during
+   * the boot and its first frames wait in the input queue. Only for a switched serial device
+   * whose driver keeps what it hears before a read (WAKE_PRELUDE_MODELS).
+   */
+  startAtBoot?: boolean;
 }
 
 export interface BoardProfile {

@@ -40,6 +40,7 @@ import type { EspruinoNet, EspruinoNetOptions, NetLatency } from "./espruino/net
 import { BOOT_BASE_MS, esp32BootMsOf } from "./boot-time.js";
 import { BOOT_FILE } from "../toolchain/storage.js";
 import { untokenise } from "../toolchain/pretokenise.mjs";
+import { parse as parseScript } from "acorn";
 
 export interface SimWifiNetwork {
   ssid: string;
@@ -157,6 +158,46 @@ function compiled(code: string, filename = ".bootcde"): vm.Script {
   return s;
 }
 
+/** one top-level statement of the boot image and when it runs, ms after the reset */
+interface BootStep {
+  script: vm.Script;
+  atMs: number;
+}
+
+const stepCache = new Map<string, BootStep[]>();
+/**
+ * The boot image as Espruino runs it: statement by statement, each as soon as the lexer has
+ * read it (src/jsparse.c). A bundle is one statement, run when the whole image is lexed; a wake
+ * prelude before it (toolchain/wake-prelude.ts) runs almost at once. The lexing time between
+ * is shared out by source length. Code that does not parse is one step (its error shows when it runs).
+ */
+function bootSteps(code: string, bootMs: number): BootStep[] {
+  const key = bootMs + ":" + code;
+  let steps = stepCache.get(key);
+  if (steps) return steps;
+  const source = untokenise(code);
+  let ends: number[] = [];
+  try {
+    ends = (parseScript(source, { ecmaVersion: "latest", sourceType: "script" }) as any).body.map((n: { end: number }) => n.end);
+  } catch {
+    ends = [];
+  }
+  if (ends.length < 2) steps = [{ script: compiled(code), atMs: bootMs }];
+  else {
+    steps = [];
+    let from = 0;
+    for (let i = 0; i < ends.length; i++) {
+      const to = i === ends.length - 1 ? source.length : ends[i];
+      const atMs = i === ends.length - 1 ? bootMs : Math.round(BOOT_BASE_MS + ((bootMs - BOOT_BASE_MS) * to) / source.length);
+      steps.push({ script: new vm.Script(source.slice(from, to), { filename: BOOT_FILE }), atMs });
+      from = to;
+    }
+  }
+  if (stepCache.size > 32) stepCache.clear();
+  stepCache.set(key, steps);
+  return steps;
+}
+
 /** C's int from a JS number, as Espruino's "int" parameters convert it (low 32 bits of the truncated value) */
 export function toInt32(x: number): number {
   if (!Number.isFinite(x)) return 0;
@@ -205,6 +246,8 @@ export class SimNode {
   private netRng: () => number;
   private bootCode?: string;
   private bootMsOfBundle = 0;
+  /** virtual time of the last reset or wake */
+  private resetAt = 0;
   private ip: string;
   private mac: string;
   private rssiDbm: number;
@@ -437,11 +480,19 @@ export class SimNode {
     this.setState("booting");
     this.wakeCause = cause;
     this.cancelNodeTimers();
+    this.resetAt = this.clock.now();
     this.nodeTimer = this.clock.setTimeout(() => {
       this.nodeTimer = undefined;
       if (this.board.chip === "esp32") this.output(romLine + "\n");
       this.runBundle(wake);
-    }, this.bootMs);
+    }, this.bootStepsNow()[0]?.atMs ?? this.bootMs);
+  }
+
+  /** .bootcde's statements and when they run; none with no .bootcde; one, at bootMs, for a fixed bootMs */
+  private bootStepsNow(): BootStep[] {
+    const code = this.storage.read(BOOT_FILE);
+    if (code === undefined) return [];
+    return this.opts.bootMs !== undefined ? [{ script: compiled(code), atMs: this.bootMs }] : bootSteps(code, this.bootMs);
   }
 
   private runBundle(wake: boolean): void {
@@ -453,22 +504,36 @@ export class SimNode {
     this.boot = boot;
     // jsfLoadBootCodeFromFlash: .boot0 ... .boot3 first, then .bootcde (read after them: a
     // .boot file may write it)
-    const pre: vm.Script[] = [];
     for (let i = 0; i < 4; i++) {
       const c = this.storage.read(`.boot${i}`);
-      if (c !== undefined) pre.push(compiled(c, `.boot${i}`));
+      if (c !== undefined) boot.run(compiled(c, `.boot${i}`));
     }
-    boot.boot(() => {
-      const code = this.storage.read(BOOT_FILE);
-      return code === undefined ? undefined : compiled(code);
-    }, pre);
-    if (boot.alive) {
-      try {
-        this.stats.memoryUsage = boot.memory().usage;
-      } catch {
-        // the estimate must never take the node down
+    const steps = this.bootStepsNow(), resetAt = this.resetAt;
+    const runFrom = (i: number): void => {
+      for (; i < steps.length && boot.alive; i++) {
+        const wait = resetAt + steps[i].atMs - this.clock.now();
+        if (wait > 0) {
+          // the lexer reads on: nothing else runs before the last statement has (timers, input wait)
+          boot.busyUntil = Math.max(boot.busyUntil, resetAt + steps[steps.length - 1].atMs);
+          const next = i;
+          this.nodeTimer = this.clock.setTimeout(() => {
+            this.nodeTimer = undefined;
+            runFrom(next);
+          }, wait);
+          return;
+        }
+        if (!boot.run(steps[i].script)) break;
       }
-    }
+      boot.booted();
+      if (boot.alive) {
+        try {
+          this.stats.memoryUsage = boot.memory().usage;
+        } catch {
+          // the estimate must never take the node down
+        }
+      }
+    };
+    runFrom(0);
   }
 
   private endBoot(): void {

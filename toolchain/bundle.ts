@@ -121,7 +121,7 @@ function newestSourceMtime(): number {
     }
   };
   for (const dir of ["boards", "drivers", "firmware", "types"]) walk(path.join(ROOT, dir));
-  for (const file of ["rollup.config.mjs", "toolchain/rollup-espruino.mjs", "toolchain/pretokenise.mjs"]) newest = Math.max(newest, statSync(path.join(ROOT, file)).mtimeMs);
+  for (const file of ["rollup.config.mjs", "toolchain/rollup-espruino.mjs", "toolchain/pretokenise.mjs", "toolchain/wake-prelude.ts"]) newest = Math.max(newest, statSync(path.join(ROOT, file)).mtimeMs);
   return newest;
 }
 

@@ -19,6 +19,8 @@ export const profile: BoardProfile = {
       power: { pin: "D25", activeHigh: true },
       currentMa: { on: CURRENTS.a02yyuw.on, off: 0 },
       options: { pings: 5, emptyDepthMm: 1100, fullDepthMm: 200 },
+      // starts while the bundle is lexed: its ~300 ms start-up and first frames fall in the boot
+      startAtBoot: true,
     },
   ],
   // hourly windows, sent every 6 h (earlier on a fill step or bin-full)

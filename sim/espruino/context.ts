@@ -149,15 +149,24 @@ export class EspruinoBoot {
 
   /** run the saved code: `pre` (.boot0-3) each in turn, then the boot code (read after them); then E.on('init') handlers and onInit(), as Espruino does at boot */
   boot(main: vm.Script | undefined | (() => vm.Script | undefined), pre: vm.Script[] = []): void {
-    for (const script of [...pre, main]) {
-      const sc = typeof script === "function" ? script() : script;
-      if (!sc || !this.alive) continue;
-      try {
-        sc.runInContext(this.ctx, { displayErrors: false });
-      } catch (e) {
-        this.report(e);
-      }
+    for (const script of [...pre, main]) this.run(typeof script === "function" ? script() : script);
+    this.booted();
+  }
+
+  /** run one script of the saved code at top level; an exception prints as Espruino prints it and ends the file (false) */
+  run(script: vm.Script | undefined): boolean {
+    if (!script || !this.alive) return this.alive;
+    try {
+      script.runInContext(this.ctx, { displayErrors: false });
+      return true;
+    } catch (e) {
+      this.report(e);
+      return false;
     }
+  }
+
+  /** the saved code has run: E.on('init') handlers, then onInit() */
+  booted(): void {
     if (!this.alive) return;
     for (const fn of (this.eListeners.init ?? []).slice()) this.invoke(fn, undefined, []);
     const onInit = this.realm.global.onInit;

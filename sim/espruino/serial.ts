@@ -13,6 +13,8 @@ const SERIAL_RX_BUFFER = 1024;
 export class SerialPort {
   private listeners: any[] = [];
   private buffer = "";
+  /** received while the interpreter was busy */
+  private queued = "";
   private attached = false;
 
   constructor(
@@ -33,6 +35,13 @@ export class SerialPort {
   }
 
   receive(text: string): void {
+    // the interpreter is busy (lexing at boot): the bytes wait in its input queue, in order
+    const wait = this.boot.busyUntil - this.boot.clock.now();
+    if (wait > 0 || this.queued) {
+      if (!this.queued) this.boot.clock.setTimeout(() => this.receiveQueued(), wait);
+      this.queued += text;
+      return;
+    }
     if (this.listeners.length) {
       for (const l of this.listeners.slice()) this.boot.invoke(l, undefined, [text]);
     } else {
@@ -40,8 +49,15 @@ export class SerialPort {
     }
   }
 
+  private receiveQueued(): void {
+    const text = this.queued;
+    this.queued = "";
+    if (this.attached && text) this.receive(text);
+  }
+
   detach(): void {
     this.attached = false;
+    this.queued = "";
     this.listeners = [];
     this.buffer = "";
     this.uart?.removeAllListeners();

@@ -340,6 +340,43 @@ describe("a02yyuw: driver against its simulated twin", () => {
     expect((await r.read()).fault).to.equal("off");
   });
 
+  it("behind a switch, counts the frames heard since power-up (the wake prelude's start), the newest first; a power-off forgets them", async () => {
+    r = rig({ power: true });
+    r.driver.configure();
+    // switched on as toolchain/wake-prelude.ts does it, before the driver powers it
+    gpioFor(r.pins).write("D25", true);
+    await runFor(r.vt.clock, 2000);
+    r.world.distanceMm = 400;
+    await runFor(r.vt.clock, 2000);
+    r.driver.powerOn();
+    let t0 = r.vt.clock.now();
+    let res = await r.read();
+    expect(r.vt.clock.now()).to.equal(t0);
+    expect(res.ok, res.detail).to.equal(true);
+    expect(res.readings[0].value).to.be.closeTo(400, 10);
+    expect(r.driver.counters.framesOk).to.equal(5);
+
+    // off and on again: the next read waits for the sensor's start-up and five new frames
+    r.driver.powerOff();
+    await runFor(r.vt.clock, 1000);
+    r.driver.powerOn();
+    t0 = r.vt.clock.now();
+    res = await r.read();
+    expect(res.ok).to.equal(true);
+    expect(r.vt.clock.now() - t0).to.be.at.least(300 + 4 * 100);
+  });
+
+  it("without a switch, counts only the frames of the read: earlier ones may be old", async () => {
+    r = rig();
+    r.driver.configure();
+    await runFor(r.vt.clock, 2000);
+    r.world.distanceMm = 400;
+    const t0 = r.vt.clock.now();
+    const res = await r.read();
+    expect(r.vt.clock.now() - t0).to.be.at.least(4 * 100);
+    expect(res.readings[0].value).to.be.closeTo(400, 10);
+  });
+
   it("selects processed or real-time values with the mode pin at power-up", async () => {
     r = rig({ power: true, options: { modePin: "D26" } });
     r.driver.configure();

@@ -89,6 +89,37 @@ describe("SimNode: the emulated Espruino", () => {
       h.node.stop();
     });
 
+    it("runs a statement before the bundle as soon as it is lexed; timers and input wait until the whole image is", () => {
+      // the image's boot time grows with its bytes: 40 KB of comment lexes for ~0.5 s here
+      const image =
+        `var early = Date.now(); Serial2.setup(9600, { rx: D16, tx: D17 }); digitalWrite(D25, 1); setTimeout(function () { print("timer at " + (Date.now() - early)); }, 0);\n` +
+        iife(`// ${"x".repeat(40_000)}\n print("main at " + (Date.now() - early));
+          Serial2.on("data", function (d) { print("data at " + (Date.now() - early) + ": " + d.length + " bytes"); digitalWrite(D25, 0); Serial2.removeAllListeners(); });`);
+      const h = bootNode(image, { devices: [sensor], bootMs: undefined });
+      const powered: number[] = [];
+      h.node.pins.onChange("D25", (high, t) => {
+        if (high) powered.push(t);
+      });
+      h.node.start();
+      const bootMs = h.node.bootMs;
+      expect(bootMs).to.be.above(BOOT_MS + 400);
+      h.clock.advance(bootMs + 1000);
+      // the supply came on just after the fixed part of the boot, long before the bundle ran
+      expect(powered[0] - START_MS).to.be.within(BOOT_MS, BOOT_MS + 20);
+      const early = powered[0] - START_MS;
+      const at = (prefix: string) => lines(h.out(), prefix).map((l) => Number(l.slice(prefix.length).split(":")[0]));
+      expect(at("main at ")).to.have.length(1);
+      expect(at("main at ")[0]).to.be.closeTo(bootMs - early, 1);
+      expect(at("timer at ")).to.deep.equal(at("main at "));
+      // the sensor's first frames (300 ms after power-up, then every 100-300 ms) waited in the input queue
+      const data = lines(h.out(), "data at ");
+      expect(data.length).to.equal(1);
+      expect(at("data at ")).to.deep.equal(at("main at "));
+      expect(Number(data[0].split(": ")[1].split(" ")[0])).to.be.at.least(4);
+      expect(h.node.stats.crashes).to.equal(0);
+      h.node.stop();
+    });
+
     it("lets MCU pins float in deep sleep: a switched device loses power", () => {
       const h = bootNode(iife(`digitalWrite(D25, 1); setTimeout(function () { ESP32.deepSleep(60e6); }, 1000);`));
       h.node.start();

@@ -1,0 +1,28 @@
+// The wake prelude: statements put in front of a battery board's bundle, outside it. Espruino
+// runs an image statement by statement as it lexes it, so these run right after the fixed part
+// of the boot, while the bundle itself is still being lexed (about 0.8 s on an ESP32). A
+// device marked startAtBoot gets its UART set up and its supply switched on there: its start-up
+// (the A02YYUW's first frame comes ~300 ms after power-up) overlaps the boot, and the frames it
+// sends meanwhile wait in Espruino's input queue until the bundle's driver listens.
+import type { BoardProfile } from "../firmware/board.js";
+import { FieldError } from "./field-error.js";
+
+/** drivers that keep the frames heard before a read while their supply is on (drivers/a02yyuw.ts) */
+export const WAKE_PRELUDE_MODELS = ["a02yyuw"];
+
+/** The prelude's code for a board ("" when none of its devices starts at boot); throws a FieldError for a device that cannot. */
+export function wakePrelude(profile: BoardProfile): string {
+  const parts: string[] = [];
+  for (const d of profile.devices) {
+    if (!d.startAtBoot) continue;
+    const where = `${profile.name}: device ${d.name}`;
+    if (profile.power.source !== "battery") throw new FieldError(`${where} has startAtBoot, but the board is not on a battery: it does not boot to sample`);
+    if (!WAKE_PRELUDE_MODELS.includes(d.model)) throw new FieldError(`${where} has startAtBoot, but its driver (${d.model}) drops what it hears before a read; drivers that keep it: ${WAKE_PRELUDE_MODELS.join(", ")}`);
+    if (!d.power || d.bus.kind !== "serial") throw new FieldError(`${where} has startAtBoot, which needs a switched supply and a serial bus`);
+    for (const pin of [d.bus.rx, d.bus.tx, d.power.pin]) if (!/^D\d{1,2}$/.test(pin)) throw new FieldError(`${where}: pin ${pin} is not an ESP32 pin name (D0-D39)`);
+    // the UART first: its TX idles high, which the A02YYUW reads at power-up as "processed values"
+    parts.push(`${d.bus.port}.setup(${d.bus.baud},{rx:${d.bus.rx},tx:${d.bus.tx}})`, `digitalWrite(${d.power.pin},${d.power.activeHigh ? 1 : 0})`);
+  }
+  // never stops the boot: where the pins or ports do not exist (Espruino's Linux build) the bundle runs on
+  return parts.length ? `try{${parts.join(";")}}catch(e){}\n` : "";
+}
