@@ -82,20 +82,37 @@ export function isTokenised(code) {
   return false;
 }
 
+const untokenised = new Map();
 /** The JavaScript source a pretokenised image stands for, as Espruino's lexer reads it. */
 export function untokenise(code) {
   if (!isTokenised(code)) return code;
-  let out = "";
+  // the simulator reads the same few images at every boot and eval
+  let out = untokenised.get(code);
+  if (out === undefined) {
+    out = untokeniseOnce(code);
+    if (untokenised.size >= 16) untokenised.delete(untokenised.keys().next().value);
+    untokenised.set(code, out);
+  }
+  return out;
+}
+
+function untokeniseOnce(code) {
+  const parts = [];
+  // the last character written, and whether a token (not source text) wrote it
+  let last = "", afterToken = false;
   const put = (t) => {
-    if (out.length && isWordChar(out[out.length - 1]) && isWordChar(t[0])) out += " ";
-    out += t;
+    if (isWordChar(last) && isWordChar(t[0])) parts.push(" ");
+    parts.push(t);
+    last = t[t.length - 1];
+    afterToken = true;
   };
   /** source text after a token: `return` then `a` */
   const text = (ch) => {
-    if (out.length && isWordChar(ch) && isWordChar(out[out.length - 1]) && tokenEnd === out.length) out += " ";
-    out += ch;
+    if (afterToken && isWordChar(ch) && isWordChar(last)) parts.push(" ");
+    parts.push(ch);
+    last = ch;
+    afterToken = false;
   };
-  let tokenEnd = -1;
   for (let i = 0; i < code.length; i++) {
     const c = code.charCodeAt(i);
     if (c === RAW_STRING8 || c === RAW_STRING16) {
@@ -112,13 +129,9 @@ export function untokenise(code) {
       }
       put(v < 0 ? "(" + v + ")" : String(v));
     } else if (c >= FIRST_TOKEN && c < FIRST_TOKEN + TOKENS.length) put(TOKENS[c - FIRST_TOKEN]);
-    else {
-      text(code[i]);
-      continue;
-    }
-    tokenEnd = out.length;
+    else text(code[i]);
   }
-  return out;
+  return parts.join("");
 }
 
 /** The first token where two sources differ (numbers compared by value), or "" */
