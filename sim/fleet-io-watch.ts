@@ -112,15 +112,19 @@ export class IoWatch {
       }
     };
     touch();
+    // the ports as registered: a closed socket no longer knows them, and an entry left behind
+    // would hold the socket and, through its listeners, the node's dead Espruino context
+    let clientPort: number | undefined;
     const registerClient = () => {
-      if (!server && socket.localPort !== undefined) this.clients.set(socket.localPort, w);
+      if (!server && socket.localPort !== undefined) this.clients.set((clientPort = socket.localPort), w);
     };
     registerClient();
     if (!server) socket.once("connect", registerClient);
     // small MQTT packets must not wait for Nagle and delayed ACKs (tens of ms each on loopback)
     socket.setNoDelay(true);
     this.dirty = true;
-    if (server && socket.remotePort) this.servers.set(socket.remotePort, w);
+    const serverPort = server ? socket.remotePort : undefined;
+    if (serverPort) this.servers.set(serverPort, w);
     const mqttOf = (): Watched["mqtt"] => {
       if (server || w.mqtt || socket.remotePort === undefined) return w.mqtt;
       if (!this.isBrokerClient(socket)) return undefined;
@@ -180,8 +184,8 @@ export class IoWatch {
     socket.once("close", () => {
       this.sockets.delete(w);
       this.active.delete(w);
-      if (!server && socket.localPort !== undefined && this.clients.get(socket.localPort) === w) this.clients.delete(socket.localPort);
-      if (server && this.servers.get(socket.remotePort!) === w) this.servers.delete(socket.remotePort!);
+      if (clientPort !== undefined && this.clients.get(clientPort) === w) this.clients.delete(clientPort);
+      if (serverPort !== undefined && this.servers.get(serverPort) === w) this.servers.delete(serverPort);
     });
   }
 
@@ -209,6 +213,11 @@ export class IoWatch {
       this.active.delete(w);
     }
     return false;
+  }
+
+  /** how many sockets and port entries are held (a closed connection must leave none) */
+  watched(): { sockets: number; clients: number; servers: number } {
+    return { sockets: this.sockets.size, clients: this.clients.size, servers: this.servers.size };
   }
 
   close(): void {
