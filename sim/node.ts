@@ -31,7 +31,7 @@ import { SimI2C } from "./hw/i2c.js";
 import { createDevice } from "./devices/index.js";
 import { createReplayDevice } from "./replay.js";
 import { createRng, hashString } from "./random.js";
-import { ESP32_STORAGE_BYTES, LINUX_STORAGE_BYTES, SimStorage } from "./espruino/storage.js";
+import { ESP32_STORAGE_BYTES, LINUX_STORAGE_BYTES, SimStorage, fromLatin1 } from "./espruino/storage.js";
 import { EspruinoBoot } from "./espruino/context.js";
 import { HALT } from "./espruino/halt.js";
 import { WAKE_TIMER, WAKE_UNDEFINED } from "./espruino/esp32.js";
@@ -165,6 +165,16 @@ interface BootStep {
 }
 
 const stepCache = new Map<string, BootStep[]>();
+/** the bytes of each flashed image, one array for every node flashed with it */
+const imageCache = new Map<string, Uint8Array>();
+function imageBytes(image: string): Uint8Array {
+  let bytes = imageCache.get(image);
+  if (!bytes) {
+    if (imageCache.size >= 16) imageCache.clear();
+    imageCache.set(image, (bytes = fromLatin1(image)));
+  }
+  return bytes;
+}
 /**
  * The boot image as Espruino runs it: statement by statement, each as soon as the lexer has
  * read it (src/jsparse.c). A bundle is one statement, run when the whole image is lexed; a wake
@@ -277,7 +287,7 @@ export class SimNode {
     this.netRng = createRng(Math.floor(this.rng() * 4294967296));
 
     // flashing and provisioning: not counted as wear
-    this.storage.write(BOOT_FILE, opts.bundle);
+    this.storage.flashShared(BOOT_FILE, imageBytes(opts.bundle));
     if (opts.config !== undefined) this.storage.write(CONFIG_FILE, JSON.stringify(opts.config));
     this.storage.bytesWritten = 0;
 

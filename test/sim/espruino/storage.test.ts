@@ -10,6 +10,35 @@ const linux = () => new SimStorage({ sizeBytes: LINUX_STORAGE_BYTES });
 const fixed = (r: number) => () => r;
 
 describe("SimStorage (Espruino's Storage module)", () => {
+  it("shares a factory-flashed image between nodes until one of them writes over it", () => {
+    const image = new Uint8Array(Buffer.from("(function(){print('hi')})", "latin1"));
+    const a = new SimStorage();
+    const b = new SimStorage();
+    a.flashShared(".bootcde", image);
+    b.flashShared(".bootcde", image);
+    // the same bytes, flash accounted as for a write of them
+    expect(a.read(".bootcde")).to.equal("(function(){print('hi')})");
+    expect(a.getFree()).to.equal(b.getFree());
+    const plain = new SimStorage();
+    plain.write(".bootcde", "(function(){print('hi')})");
+    expect(a.getFree()).to.equal(plain.getFree());
+    // one node's write (NOR: only clears bits) must not reach the other, nor the image
+    a.write(".bootcde", "(function(){print('hi')})"); // same bytes: nothing touched
+    a.erase(".bootcde");
+    a.write(".bootcde", "x", 0, 4);
+    expect(b.read(".bootcde")).to.equal("(function(){print('hi')})");
+    expect(Buffer.from(image).toString("latin1")).to.equal("(function(){print('hi')})");
+    const erasedTail = Uint8Array.of(0xff, 0xff, 0x41);
+    const c = new SimStorage();
+    const d = new SimStorage();
+    c.flashShared("f", erasedTail);
+    d.flashShared("f", erasedTail);
+    c.write("f", "B", 1); // fills an erased byte in place: c's copy only
+    expect([...new Uint8Array(c.readArrayBuffer("f")!)]).to.deep.equal([0xff, 0x42, 0x41]);
+    expect([...new Uint8Array(d.readArrayBuffer("f")!)]).to.deep.equal([0xff, 0xff, 0x41]);
+    expect([...erasedTail]).to.deep.equal([0xff, 0xff, 0x41]);
+  });
+
   it("creates a file of the given size and fills it at offsets (measured)", () => {
     const s = linux();
     expect(s.write("a", "Hello", 0, 14)).to.equal(true);
