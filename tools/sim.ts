@@ -198,37 +198,36 @@ function num(v: number, digits = 1): string {
 
 /** the table printed at the end of a run */
 export function formatSummary(s: FleetSummary): string {
-  const cols: Array<[string, number, (n: FleetSummary["nodes"][number]) => string]> = [
-    ["readings", 9, (n) => String(n.readings)],
-    ["acked", 7, (n) => String(n.acked)],
-    ["queued", 7, (n) => String(n.queued)],
-    ["dropped", 8, (n) => String(n.dropped)],
-    ["untimed", 8, (n) => String(n.untimed)],
-    ["lost", 5, (n) => String(n.lost)],
-    ["at broker", 10, (n) => String(n.receivedAtBroker)],
-    ["bad time", 9, (n) => String(n.badTimesAtBroker)],
-    ["wakes", 6, (n) => String(n.wakes)],
-    ["awake h", 9, (n) => num(n.awakeMs / 3_600_000, 2)],
-    ["mAh/day", 9, (n) => num(n.mahPerDay)],
-    ["battery", 8, (n) => formatLife(n.batteryLifeDays ?? undefined)],
+  const t = s.totals;
+  // [heading, least width, a node's figure, the fleet's]: a column widens to its longest figure
+  const cols: Array<[string, number, (n: FleetSummary["nodes"][number]) => string, string]> = [
+    ["readings", 9, (n) => String(n.readings), String(t.readings)],
+    ["acked", 7, (n) => String(n.acked), String(t.acked)],
+    ["queued", 7, (n) => String(n.queued), String(t.queued)],
+    ["dropped", 8, (n) => String(n.dropped), String(t.dropped)],
+    ["untimed", 8, (n) => String(n.untimed), String(t.untimed)],
+    ["lost", 5, (n) => String(n.lost), String(t.lost)],
+    ["at broker", 10, (n) => String(n.receivedAtBroker), String(t.receivedAtBroker)],
+    ["bad time", 9, (n) => String(n.badTimesAtBroker), String(t.badTimesAtBroker)],
+    ["wakes", 6, (n) => String(n.wakes), String(t.wakes)],
+    ["awake h", 9, (n) => num(n.awakeMs / 3_600_000, 2), num(t.awakeMs / 3_600_000, 1)],
+    ["mAh/day", 9, (n) => num(n.mahPerDay), num(t.mahPerDay)],
+    ["battery", 8, (n) => formatLife(n.batteryLifeDays ?? undefined), ""],
   ];
-  const idW = Math.max(6, ...s.nodes.map((n) => n.id.length));
+  const widths = cols.map(([h, least, f, total]) => Math.max(least, h.length + 1, total.length + 1, ...s.nodes.map((n) => f(n).length + 1)));
+  const totalLabel = `${t.nodes} node${t.nodes === 1 ? "" : "s"}`;
+  const idW = Math.max(6, totalLabel.length, ...s.nodes.map((n) => n.id.length));
   const boardW = Math.max(5, ...s.nodes.map((n) => n.board.length));
   const lines: string[] = [];
-  lines.push(`${pad("node", idW, true)}  ${pad("board", boardW, true)}` + cols.map(([h, w]) => pad(h, w)).join(""));
+  lines.push(`${pad("node", idW, true)}  ${pad("board", boardW, true)}` + cols.map(([h], i) => pad(h, widths[i])).join(""));
   for (const n of s.nodes) {
-    let line = `${pad(n.id, idW, true)}  ${pad(n.board, boardW, true)}` + cols.map(([, w, f]) => pad(f(n), w)).join("");
+    let line = `${pad(n.id, idW, true)}  ${pad(n.board, boardW, true)}` + cols.map(([, , f], i) => pad(f(n), widths[i])).join("");
     if (n.crashes) line += `  ${n.crashes} crash(es)${n.lastError ? ": " + n.lastError : ""}`;
     if (n.safeMode) line += `  safe mode: ${n.safeMode}`;
     lines.push(line);
   }
-  const t = s.totals;
   lines.push("-".repeat(lines[0].length));
-  lines.push(
-    `${pad(`${t.nodes} node${t.nodes === 1 ? "" : "s"}`, idW, true)}  ${pad("", boardW, true)}` +
-      [t.readings, t.acked, t.queued, t.dropped, t.untimed, t.lost, t.receivedAtBroker, t.badTimesAtBroker, t.wakes].map((v, i) => pad(v, cols[i][1])).join("") +
-      pad(num(t.awakeMs / 3_600_000, 1), cols[9][1]) + pad(num(t.mahPerDay), cols[10][1]),
-  );
+  lines.push(`${pad(totalLabel, idW, true)}  ${pad("", boardW, true)}` + cols.map(([, , , total], i) => pad(total, widths[i])).join("").trimEnd());
   lines.push("");
   lines.push(
     `${formatDuration(s.durationMs)} simulated in ${(s.wallMs / 1000).toFixed(1)} s (${num(s.nodeDaysPerSecond, 2)} node-days/s), seed ${s.seed}, broker ${s.broker}` +
