@@ -19,9 +19,15 @@ export function wakePrelude(profile: BoardProfile): string {
     if (profile.power.source !== "battery") throw new FieldError(`${where} has startAtBoot, but the board is not on a battery: it does not boot to sample`);
     if (!WAKE_PRELUDE_MODELS.includes(d.model)) throw new FieldError(`${where} has startAtBoot, but its driver (${d.model}) drops what it hears before a read; drivers that keep it: ${WAKE_PRELUDE_MODELS.join(", ")}`);
     if (!d.power || d.bus.kind !== "serial") throw new FieldError(`${where} has startAtBoot, which needs a switched supply and a serial bus`);
-    for (const pin of [d.bus.rx, d.bus.tx, d.power.pin]) if (!/^D\d{1,2}$/.test(pin)) throw new FieldError(`${where}: pin ${pin} is not an ESP32 pin name (D0-D39)`);
+    const modePin: string | undefined = d.options?.modePin;
+    for (const pin of [d.bus.rx, d.bus.tx, d.power.pin, ...(modePin === undefined ? [] : [modePin])]) {
+      if (!/^D\d{1,2}$/.test(String(pin))) throw new FieldError(`${where}: pin ${pin} is not an ESP32 pin name (D0-D39)`);
+    }
     // the UART first: its TX idles high, which the A02YYUW reads at power-up as "processed values"
-    parts.push(`${d.bus.port}.setup(${d.bus.baud},{rx:${d.bus.rx},tx:${d.bus.tx}})`, `digitalWrite(${d.power.pin},${d.power.activeHigh ? 1 : 0})`);
+    // when it is wired to the sensor's RX; a separate mode pin is set before the supply comes on
+    parts.push(`${d.bus.port}.setup(${d.bus.baud},{rx:${d.bus.rx},tx:${d.bus.tx}})`);
+    if (modePin !== undefined) parts.push(`digitalWrite(${modePin},${d.options?.realtime ? 0 : 1})`);
+    parts.push(`digitalWrite(${d.power.pin},${d.power.activeHigh ? 1 : 0})`);
   }
   // never stops the boot: where the pins or ports do not exist (Espruino's Linux build) the bundle runs on
   return parts.length ? `try{${parts.join(";")}}catch(e){}\n` : "";

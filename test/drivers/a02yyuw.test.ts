@@ -396,6 +396,34 @@ describe("a02yyuw: driver against its simulated twin", () => {
     expect(r.vt.clock.now() - t0).to.be.lessThan(600);
   });
 
+  it("real-time frames, twice as noisy and with 4x the false echoes, give a five-frame median within the datasheet's accuracy 95 % of the time", async () => {
+    // esp32-bin-lp reads real-time frames to keep its sample wake to the boot: this is the quality it keeps
+    const errors = async (realtime: boolean): Promise<number[]> => {
+      r?.vt.restore();
+      r = rig({ power: true, seed: realtime ? 11 : 12, options: { modePin: "D26", realtime } });
+      r.driver.configure();
+      const out: number[] = [];
+      for (let i = 0; i < 300; i++) {
+        const d = 250 + ((i * 37) % 850);
+        r.world.distanceMm = d;
+        r.driver.powerOn();
+        const res = await r.read();
+        r.driver.powerOff();
+        expect(res.ok, res.detail).to.equal(true);
+        // accuracy +-(1 cm + 0.3 % of the distance), the wiki's figure
+        out.push(Math.abs(res.readings[0].value - d) / (10 + 0.003 * d));
+      }
+      return out.sort((a, b) => a - b);
+    };
+    const processed = await errors(false), realtime = await errors(true);
+    expect(r!.twin.realtime()).to.equal(true);
+    // a false echo (a nearer distance) never wins the median: the worst read is noise, not an echo.
+    // Measured here: P95 0.78 and worst 1.26 accuracies (about 1 and 1.7 % of fill), processed 0.36 and 0.56
+    expect(realtime[Math.floor(0.95 * (realtime.length - 1))]).to.be.below(1);
+    expect(realtime[realtime.length - 1]).to.be.below(1.5);
+    expect(processed[processed.length - 1]).to.be.below(1);
+  });
+
   it("shares one read between concurrent callers", async () => {
     r = rig();
     r.driver.configure();

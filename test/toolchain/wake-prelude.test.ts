@@ -13,9 +13,14 @@ const imageOf = (name: string) => untokenise(readFileSync(`dist/${name}.js`, "la
 
 describe("wake prelude", () => {
   it("a battery bin board sets up the A02YYUW's UART, then switches its supply on, outside the bundle", async () => {
-    for (const name of ["esp32-bin", "esp32-bin-lp"]) {
+    const expected: { [board: string]: string } = {
+      "esp32-bin": "try{Serial2.setup(9600,{rx:D16,tx:D17});digitalWrite(D25,1)}catch(e){}\n",
+      // its mode pin is low before the supply comes on: the module samples it at power-up
+      "esp32-bin-lp": "try{Serial2.setup(9600,{rx:D16,tx:D17});digitalWrite(D26,0);digitalWrite(D25,1)}catch(e){}\n",
+    };
+    for (const name of Object.keys(expected)) {
       const text = wakePrelude(await profileOf(name));
-      expect(text).to.equal("try{Serial2.setup(9600,{rx:D16,tx:D17});digitalWrite(D25,1)}catch(e){}\n");
+      expect(text, name).to.equal(expected[name]);
       expect(imageOf(name).startsWith(text + "!function(){")).to.equal(true);
     }
   });
@@ -33,9 +38,9 @@ describe("wake prelude", () => {
     expect(() => vm.runInContext(text, ctx)).to.not.throw();
     // and it does what it says where they exist
     const calls: string[] = [];
-    const pins = Object.fromEntries(["D16", "D17", "D25"].map((p) => [p, p]));
+    const pins = Object.fromEntries(["D16", "D17", "D25", "D26"].map((p) => [p, p]));
     vm.runInContext(text, vm.createContext({ ...pins, Serial2: { setup: (b: number, o: any) => calls.push(`setup ${b} ${o.rx} ${o.tx}`) }, digitalWrite: (p: string, v: number) => calls.push(`write ${p} ${v}`) }));
-    expect(calls).to.deep.equal(["setup 9600 D16 D17", "write D25 1"]);
+    expect(calls).to.deep.equal(["setup 9600 D16 D17", "write D26 0", "write D25 1"]);
   });
 
   it("refuses a device that cannot start at boot, saying why", async () => {
@@ -48,6 +53,7 @@ describe("wake prelude", () => {
       [board(bin.power, { ...a02, power: undefined }), /needs a switched supply and a serial bus/],
       [board(bin.power, { ...a02, bus: { kind: "i2c", port: "I2C1", scl: "D22", sda: "D21", address: 0x55 } }), /needs a switched supply and a serial bus/],
       [board(bin.power, { ...a02, power: { pin: "D25);reset(", activeHigh: true } }), /is not an ESP32 pin name/],
+      [board(bin.power, { ...a02, options: { ...a02.options, modePin: "D26);reset(" } }), /pin D26\);reset\( is not an ESP32 pin name/],
     ];
     for (const [p, re] of cases) expect(() => wakePrelude(p)).to.throw(FieldError, re);
     expect(wakePrelude(board(bin.power, { ...a02, startAtBoot: false }))).to.equal("");
