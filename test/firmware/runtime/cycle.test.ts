@@ -319,7 +319,7 @@ describe("scheduler", () => {
     expect(d).to.equal(chip.pubacks.filter((t) => t <= d).pop());
   });
 
-  it("uploads when it matters: every sendPeriodS on its grid, early on a bin fill step or an active alarm, windows on their own period", async () => {
+  it("uploads when it matters: every sendPeriodS on its grid, early on a bin fill step, a raised alarm or an active one the step does not watch, windows on their own period", async () => {
     const start = Date.UTC(2026, 0, 15, 0, 0, 30);
     // fill 0.30 all day, 0.45 from 13:10 (a step of 0.15), 0.85 from 20:10 (over bin-full)
     const fill = (t: number) => (t >= start + 20 * HOUR + 10 * MINUTE ? 0.85 : t >= start + 13 * HOUR + 10 * MINUTE ? 0.45 : 0.3);
@@ -330,15 +330,26 @@ describe("scheduler", () => {
     expect(chip.crashes).to.deep.equal([]);
     const ups = chip.topic("status").filter((m) => JSON.parse(m.payload).state === "online").map((m) => new Date(m.t).toISOString().slice(11, 16));
     // boot; the first window closing (:45, its last slot) past 06:00 and 12:00 on the 6 h grid;
-    // 13:45 the window that saw the step; 18:45; 20:15 the bin-full alarm at once, then every
-    // window while it stays active
-    expect(ups).to.deep.equal(["00:00", "06:45", "12:45", "13:45", "18:45", "20:15", "20:45", "21:45", "22:45", "23:45"]);
-    // every hourly window's summary went out all the same
+    // 13:45 the window that saw the step; 18:45; 20:15 the bin-full alarm at once. A full bin is
+    // not sent again every window: the fill step sends what changes (emptied, overflowing)
+    expect(ups).to.deep.equal(["00:00", "06:45", "12:45", "13:45", "18:45", "20:15"]);
+    // every hourly window's summary goes out all the same: the full bin's at the next grid time
+    await chip.run(HOUR);
+    const next = chip.topic("status").filter((m) => JSON.parse(m.payload).state === "online").pop()!;
+    expect(new Date(next.t).toISOString().slice(0, 16)).to.equal("2026-01-16T00:45");
     const means = [...chip.dataValues().keys()].filter((k) => k.startsWith("bin.fill.mean@"));
-    expect(means.length).to.equal(24);
+    expect(means.length).to.equal(25);
     const st = readNodeStats(chip.storage);
     expect(st.lost).to.equal(0);
     expect(st.dropped).to.equal(0);
+    tearDown(chip);
+
+    // PM over its threshold has no step rule: every window goes out while it lasts
+    chip = new Chip({ board: board("a", "battery", ["pm"]), config: cfg({ samplePeriodS: 900, uploadPeriodS: 3600, sendPeriodS: 21600 }), sensors: pm((t) => (t >= start + 20 * HOUR + 10 * MINUTE ? 80 : 10), 0), startMs: start });
+    chip.start();
+    await chip.run(DAY);
+    const pmUps = chip.topic("status").filter((m) => JSON.parse(m.payload).state === "online").map((m) => new Date(m.t).toISOString().slice(11, 16));
+    expect(pmUps).to.deep.equal(["00:00", "06:45", "12:45", "18:45", "20:15", "20:45", "21:45", "22:45", "23:45"]);
   });
 
   it("gives up on Wi-Fi that never answers (its own timeout), sleeps with the radio off, retries with backoff", async () => {
