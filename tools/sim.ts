@@ -214,14 +214,15 @@ export function formatSummary(s: FleetSummary): string {
     ["mAh/day", 9, (n) => num(n.mahPerDay), num(t.mahPerDay)],
     ["battery", 8, (n) => formatLife(n.batteryLifeDays ?? undefined), ""],
   ];
-  const widths = cols.map(([h, least, f, total]) => Math.max(least, h.length + 1, total.length + 1, ...s.nodes.map((n) => f(n).length + 1)));
+  const cells = s.nodes.map((n) => cols.map(([, , f]) => f(n)));
+  const widths = cols.map(([h, least, , total], i) => Math.max(least, h.length + 1, total.length + 1, ...cells.map((row) => row[i].length + 1)));
   const totalLabel = `${t.nodes} node${t.nodes === 1 ? "" : "s"}`;
   const idW = Math.max(6, totalLabel.length, ...s.nodes.map((n) => n.id.length));
   const boardW = Math.max(5, ...s.nodes.map((n) => n.board.length));
   const lines: string[] = [];
   lines.push(`${pad("node", idW, true)}  ${pad("board", boardW, true)}` + cols.map(([h], i) => pad(h, widths[i])).join(""));
-  for (const n of s.nodes) {
-    let line = `${pad(n.id, idW, true)}  ${pad(n.board, boardW, true)}` + cols.map(([, , f], i) => pad(f(n), widths[i])).join("");
+  for (const [k, n] of s.nodes.entries()) {
+    let line = `${pad(n.id, idW, true)}  ${pad(n.board, boardW, true)}` + cells[k].map((c, i) => pad(c, widths[i])).join("");
     if (n.crashes) line += `  ${n.crashes} crash(es)${n.lastError ? ": " + n.lastError : ""}`;
     if (n.safeMode) line += `  safe mode: ${n.safeMode}`;
     lines.push(line);

@@ -17,6 +17,7 @@ import type { Runtime, Entry } from "./state.js";
 import { CLOCK_VALID_MS } from "./store.js";
 import { newWindow, fold, summarize, foldDay, dayEntries, foldPending, placePending } from "./aggregate.js";
 import { readAlarms, settleAlarms } from "./alarms.js";
+import { QUANTITIES } from "../../drivers/quantities.js";
 import { handleCommand, refuseTooLarge } from "./commands.js";
 import { Uplink } from "../uplink/link.js";
 import { cycleLamp, lampRead } from "../streetlight/hook.js";
@@ -260,7 +261,8 @@ export class Scheduler {
     var rt = this.rt, st = rt.store.state, c = rt.config, F = c.sendPeriodS * 1000, now = Date.now();
     if (!F || !st.lastUp || Math.floor(now / F) > Math.floor(st.lastUp / F)) return "window";
     var step = c.thresholds.binFillStep, sent = st.sent || {};
-    for (var i = 0; i < st.alarms.length; i++) if (!step || st.alarms[i].slice(-9) !== ":bin-full") return "alarm active";
+    var full = QUANTITIES.fill.alarm;
+    for (var i = 0; i < st.alarms.length; i++) if (!step || st.alarms[i].slice(st.alarms[i].indexOf(":") + 1) !== full) return "alarm active";
     for (var dev in rt.last) {
       var v = fillOf(rt.last[dev]);
       if (step && v !== null && sent[dev] !== undefined && Math.abs(v - sent[dev]) >= step) return "change " + dev + ".fill";
