@@ -121,6 +121,8 @@ export class EspruinoBoot {
   tzMs = 0;
   /** the CPU is taken until then (virtual ms): work the simulator prices but runs in no time, such as lexing an evaluated module */
   busyUntil = 0;
+  /** system events that came while the saved code was still running (event()) */
+  private held: Array<[any, any[]]> | undefined = [];
   /** names and objects of the API itself: the memory estimate leaves them out */
   private baseline = new Set<string>();
   private skip = new Set<object>();
@@ -165,9 +167,14 @@ export class EspruinoBoot {
     }
   }
 
-  /** the saved code has run: E.on('init') handlers, then onInit() */
+  /** the saved code has run: E.on('init') handlers, then onInit(), then the events it queued meanwhile */
   booted(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
     if (!this.alive) return;
+    this.host.clock.setTimeout(() => {
+      for (const [fn, args] of held) this.event(fn, args);
+    }, 0);
     for (const fn of (this.eListeners.init ?? []).slice()) this.invoke(fn, undefined, []);
     const onInit = this.realm.global.onInit;
     if (this.alive && typeof onInit === "function") this.invoke(onInit, undefined, []);
@@ -190,6 +197,20 @@ export class EspruinoBoot {
       this.report(e);
     }
     if (this.alive) this.drain();
+  }
+
+  /**
+   * An event of the system (Wi-Fi): Espruino queues it and runs it when the interpreter is
+   * idle, never while an image is still being lexed (a wake prelude's join answered early).
+   */
+  event(fn: any, args: any[]): void {
+    if (this.held) {
+      this.held.push([fn, args]);
+      return;
+    }
+    const wait = this.busyUntil - this.host.clock.now();
+    if (wait > 0) this.host.clock.setTimeout(() => this.event(fn, args), wait);
+    else this.invoke(fn, undefined, args);
   }
 
   /** run promise callbacks the last call queued */

@@ -24,7 +24,7 @@ export class WifiWiring {
       clock: host.clock,
       network: w.network,
       rng: host.rng,
-      invoke: (fn, args) => boot.invoke(fn, undefined, args),
+      invoke: (fn, args) => boot.event(fn, args),
       check: () => {
         if (!boot.alive) throw HALT;
       },

@@ -34,7 +34,7 @@ export interface WifiHost {
   clock: VirtualClock;
   network: SimWifiNetworkLike;
   rng: () => number;
-  /** call a firmware callback (dropped when the boot is gone; exceptions become "Uncaught") */
+  /** call a firmware callback once the interpreter is idle (dropped when the boot is gone; exceptions become "Uncaught") */
   invoke(fn: (...args: any[]) => any, args: any[]): void;
   /** throw if the boot is gone (every API call checks it) */
   check(): void;

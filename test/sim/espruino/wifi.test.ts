@@ -22,6 +22,22 @@ const join = (password = AP.password, extra = "") =>
   ${extra}`);
 
 describe("SimNode: Wifi and net", () => {
+  it("a join begun while the image is still lexed (a wake prelude) answers only once the whole image has run, as Espruino's event queue does", () => {
+    const prelude = `require("Wifi").setIP({ ip: "192.168.4.50", gw: "192.168.4.1", netmask: "255.255.255.0" }, function (r) { print("setIP " + r); });` +
+      `require("Wifi").connect(${JSON.stringify(AP.ssid)}, { password: ${JSON.stringify(AP.password)} }, function (e) { print("joined " + e); });\n`;
+    // ~150 KB to lex: seconds on an ESP32, longer than any static join
+    const bundle = iife(`print("bundle runs"); var pad = 0;\n` + "pad = pad + 1;\n".repeat(10_000));
+    const h = bootNode(prelude + bundle, { bootMs: undefined });
+    h.node.start();
+    expect(h.node.bootMs).to.be.above(BOOT_MS + WIFI_STATIC_JOIN_MAX_MS + 500);
+    h.clock.advance(h.node.bootMs + 100);
+    expect(h.out().split("\n").filter((l) => /^(bundle|setIP|joined)/.test(l))).to.deep.equal(["bundle runs", "setIP Failure", "joined null"]);
+    // the radio went on as the prelude ran
+    const on = h.node.trace.find((t) => t.state === "radio" && t.on)!;
+    expect(on.t - START_MS).to.be.below(BOOT_MS + 50);
+    h.node.stop();
+  });
+
   it("joins in 1.5-4 s of virtual time: cb(null) and a 'connected' event; the radio is on until disconnect", () => {
     const h = bootNode(join(AP.password, `setTimeout(function () { W.disconnect(function () { print("off"); }); }, 10000);`));
     h.node.start();
