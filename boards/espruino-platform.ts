@@ -6,6 +6,7 @@ import { sha256 } from "../firmware/crypto/sha256.js";
 import { selectorInstalled } from "../firmware/ota/boot.js";
 import type { Platform, WakeCause } from "../firmware/platform.js";
 import type { ConsolePort } from "../firmware/runtime/lock.js";
+import { EARLY_JOIN_GLOBAL } from "../firmware/uplink/early-join.js";
 
 /** ESP32.deepSleep takes an int32 of microseconds: about 35.8 min at most */
 export const ESP32_MAX_DEEP_SLEEP_MS = Math.floor(2147483647 / 1000);
@@ -60,6 +61,11 @@ export function espruinoPlatform(profile?: { bleConsole?: { on: boolean } }): Pl
       return E.CRC32(data) >>> 0;
     },
     otaSlot: typeof global.__ota === "string" ? global.__ota : "",
+    earlyJoin: function () {
+      var j = global[EARLY_JOIN_GLOBAL];
+      global[EARLY_JOIN_GLOBAL] = undefined;
+      return j || null;
+    },
     wakeCause: function () {
       return cause;
     },

@@ -2,6 +2,7 @@
 // runtime can be tested on Node with fakes and run unchanged under Espruino and the simulator.
 
 import type { ConsolePort } from "./runtime/lock.js";
+import type { EarlyJoin } from "./uplink/early-join.js";
 
 export type WakeCause = "power-on" | "deep-sleep" | "watchdog" | "reset";
 
@@ -21,6 +22,8 @@ export interface Platform {
   crc32?(data: string): number;
   /** the Storage file the boot selector ran this bundle from (global __ota, set by .boot0), "" for .bootcde */
   otaSlot?: string;
+  /** the Wi-Fi join the wake prelude began at this boot, handed over once (null: none) */
+  earlyJoin?(): EarlyJoin | null;
   /** why this boot happened */
   wakeCause(): WakeCause;
   /** sleep the chip for ms; the next boot starts the bundle afresh. Absent where the chip can't. */

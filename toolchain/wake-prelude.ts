@@ -3,14 +3,16 @@
 // of the boot, while the bundle itself is still being lexed (about 0.8 s on an ESP32). A
 // device marked startAtBoot gets its UART set up and its supply switched on there: its start-up
 // (the A02YYUW's first frame comes ~300 ms after power-up) overlaps the boot, and the frames it
-// sends meanwhile wait in Espruino's input queue until the bundle's driver listens.
+// sends meanwhile wait in Espruino's input queue until the bundle's driver listens. A battery
+// ESP32 board also starts the Wi-Fi join of a planned upload wake there (earlyJoin).
 import type { BoardProfile } from "../firmware/board.js";
 import { FieldError } from "./field-error.js";
+import { JOIN_PLAN_FILE, JOIN_EARLY_MS, EARLY_JOIN_GLOBAL } from "../firmware/uplink/early-join.js";
 
 /** drivers that keep the frames heard before a read while their supply is on (drivers/a02yyuw.ts) */
 export const WAKE_PRELUDE_MODELS = ["a02yyuw"];
 
-/** The prelude's code for a board ("" when none of its devices starts at boot); throws a FieldError for a device that cannot. */
+/** The prelude's code for a board ("" for a mains board); throws a FieldError for a device that cannot. */
 export function wakePrelude(profile: BoardProfile): string {
   const parts: string[] = [];
   for (const d of profile.devices) {
@@ -30,5 +32,22 @@ export function wakePrelude(profile: BoardProfile): string {
     parts.push(`digitalWrite(${d.power.pin},${d.power.activeHigh ? 1 : 0})`);
   }
   // never stops the boot: where the pins or ports do not exist (Espruino's Linux build) the bundle runs on
-  return parts.length ? `try{${parts.join(";")}}catch(e){}\n` : "";
+  const device = parts.length ? `try{${parts.join(";")}}catch(e){}\n` : "";
+  return device + (profile.power.source === "battery" && profile.chip === "esp32" ? earlyJoin() : "");
+}
+
+/**
+ * A planned upload wake's Wi-Fi join (firmware/uplink/early-join.ts), after the devices: their
+ * start is what a sample waits for. setIP's and connect's answers are events, which Espruino
+ * runs once the whole image has run, as the bundle's own callbacks.
+ */
+function earlyJoin(): string {
+  const g = `global.${EARLY_JOIN_GLOBAL}`;
+  const body =
+    `var j=require("Storage").readJSON("${JOIN_PLAN_FILE}",1);if(!j||!(Date.now()>=j.at-${JOIN_EARLY_MS}))return;` +
+    `var W=require("Wifi"),g=${g}={t0:Date.now(),ip:!!j.ip};` +
+    `if(j.ip)W.setIP({ip:j.ip,gw:j.gw,netmask:j.nm},function(r){g.ipOk=r!==null});` +
+    `W.connect(j.s,{password:j.p},function(e){g.e=e||null;if(g.cb)g.cb(g.e)})`;
+  // a join that could not start leaves nothing for the bundle to wait for
+  return `try{(function(){${body}})()}catch(e){${g}=undefined}\n`;
 }

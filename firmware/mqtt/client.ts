@@ -324,18 +324,20 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
   /** Move queued messages out, on a fresh tick so callbacks never run inside publish(). */
   function kick(): void {
     if (tPump || state !== CONNECTED) return;
-    tPump = setTimeout(function () {
-      tPump = null;
-      var max = o.maxInflight || 8, m: Outgoing;
-      while (state === CONNECTED && queue.length && inflight.length < max) {
-        m = queue.shift() as Outgoing;
-        if (m.qos) {
-          m.id = nextId();
-          inflight.push(m);
-        }
-        if (send(encodePublish(m.topic, m.payload, m.qos, m.retain, false, m.id)) && !m.qos) call(m.done, null);
+    tPump = setTimeout(pump, 0);
+  }
+
+  function pump(): void {
+    tPump = stop(tPump);
+    var max = o.maxInflight || 8, m: Outgoing;
+    while (state === CONNECTED && queue.length && inflight.length < max) {
+      m = queue.shift() as Outgoing;
+      if (m.qos) {
+        m.id = nextId();
+        inflight.push(m);
       }
-    }, 0);
+      if (send(encodePublish(m.topic, m.payload, m.qos, m.retain, false, m.id)) && !m.qos) call(m.done, null);
+    }
   }
 
   var me: MqttClient = {
@@ -391,6 +393,8 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       };
       wanted = false;
       tRetry = stop(tRetry);
+      // what was published before goes out before the DISCONNECT (a last status needs no PUBACK wait)
+      pump();
       if (state === CONNECTED) send(DISCONNECT_PACKET);
       if (s) {
         // end() sends what is buffered first; give it 2 s

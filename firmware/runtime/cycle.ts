@@ -19,7 +19,8 @@ import { newWindow, fold, summarize, foldDay, dayEntries, foldPending, placePend
 import { readAlarms, settleAlarms } from "./alarms.js";
 import { QUANTITIES } from "../../drivers/quantities.js";
 import { handleCommand, refuseTooLarge } from "./commands.js";
-import { Uplink } from "../uplink/link.js";
+import { Uplink, staticWanted } from "../uplink/link.js";
+import { saveJoinPlan, startJoin, JOIN_LEAD_STATIC_MS, JOIN_LEAD_DHCP_MS, type JoinPlan, type EarlyJoin } from "../uplink/early-join.js";
 import { cycleLamp, lampRead } from "../streetlight/hook.js";
 import { Sampler, type Sample } from "./sampling.js";
 import { clearBootLoop, markStable, SAFE_SLEEP_MS, STABLE_MS, TICK_MS } from "./safemode.js";
@@ -64,6 +65,28 @@ export function nextSlot(t: number, periodMs: number, now: number): number {
   return n;
 }
 
+/** a sample in `slot` is the last of its aggregation window (windowMs): the window closes with it */
+function closesWindow(slot: number, periodMs: number, windowMs: number): boolean {
+  return slot + periodMs >= Math.floor(slot / windowMs) * windowMs + windowMs;
+}
+
+/** at `t` the send grid (sendMs, 0: every window) was crossed since the last upload */
+function sendDue(t: number, sendMs: number, lastUp: number | undefined): boolean {
+  return !sendMs || !lastUp || Math.floor(t / sendMs) > Math.floor(lastUp / sendMs);
+}
+
+/**
+ * The first wake at or after `from` (slots every periodMs) that will upload on its own
+ * schedule: it closes a window and the send grid was crossed since `lastUp` (fold and
+ * sendWhy decide the same). 0 if none within two send periods. Alarms, changes and retries
+ * cannot be foreseen.
+ */
+export function nextUploadWake(from: number, periodMs: number, windowMs: number, sendMs: number, lastUp: number | undefined): number {
+  var n = Math.ceil((2 * Math.max(sendMs, windowMs)) / periodMs) + 1;
+  for (var i = 0, s = from; i < n; i++, s += periodMs) if (closesWindow(s, periodMs, windowMs) && sendDue(s, sendMs, lastUp)) return s;
+  return 0;
+}
+
 export class Scheduler {
   rt: Runtime;
   private _ending: boolean;
@@ -73,6 +96,9 @@ export class Scheduler {
   private _lastTick: number;
   private _ticks: number;
   private _sinceCycle: number;
+  /** the join begun ahead of this wake's upload (_joinAhead), and its timer */
+  private _early: EarlyJoin | null;
+  private _aheadTimer: any;
 
   constructor(rt: Runtime) {
     this.rt = rt;
@@ -84,6 +110,8 @@ export class Scheduler {
     this._lastTick = Date.now();
     this._ticks = 0;
     this._sinceCycle = 0;
+    this._early = null;
+    this._aheadTimer = null;
   }
 
   private _periodMs(): number {
@@ -226,6 +254,7 @@ export class Scheduler {
     var synced = false;
     var run = function () {
       var slot = Math.floor(Date.now() / self._periodMs()) * self._periodMs();
+      self._joinAhead(slot);
       self.cycle(slot, function (out) {
         if (self._ending) return;
         st.next = nextSlot(slot, self._periodMs(), Date.now());
@@ -259,7 +288,7 @@ export class Scheduler {
    */
   sendWhy(): string {
     var rt = this.rt, st = rt.store.state, c = rt.config, F = c.sendPeriodS * 1000, now = Date.now();
-    if (!F || !st.lastUp || Math.floor(now / F) > Math.floor(st.lastUp / F)) return "window";
+    if (sendDue(now, F, st.lastUp)) return "window";
     var step = c.thresholds.binFillStep, sent = st.sent || {};
     var full = QUANTITIES.fill.alarm;
     for (var i = 0; i < st.alarms.length; i++) if (!step || st.alarms[i].slice(st.alarms[i].indexOf(":") + 1) !== full) return "alarm active";
@@ -302,6 +331,11 @@ export class Scheduler {
   /** one battery connection: join, status, flush, a round trip for queued commands, offline status, close */
   private _session(done: () => void): void {
     var self = this, rt = this.rt, st = rt.store.state, up = this._link(false), finished = false, t: any = null;
+    // a join begun ahead for this upload; one not begun yet is not needed now
+    if (this._aheadTimer) clearTimeout(this._aheadTimer);
+    this._aheadTimer = null;
+    up.early = this._early;
+    this._early = null;
     var end = function (err: string | null) {
       if (finished) return;
       finished = true;
@@ -328,8 +362,8 @@ export class Scheduler {
         if (self._sampler.configured) otaUploaded(rt, up);
         // then this wake's share of an update's chunks (bounded: the cycle stays short)
         otaFetch(rt, up, function () {
-          // commands queued while we slept arrive now (persistent session): one round trip
-          // proves they all have, then their acks' PUBACKs; lingerMs caps the wait
+          // commands queued while we slept arrive now (persistent session): a PUBACK (or a
+          // PINGREQ's answer) proves they all have, then their acks' PUBACKs; lingerMs caps the wait
           up.settle(rt.config.lingerMs, function (e3) {
             if (e3) rt.log("uplink: " + e3);
             end(null);
@@ -379,6 +413,7 @@ export class Scheduler {
     rt.energy.settle();
     // this boot got its work done: it is no part of a boot loop
     if (!rt.safe && !rt.configErrors.length) markStable(st);
+    this._planJoin();
     rt.store.save();
     if (rt.rebootWanted) {
       rt.log("rebooting (" + (rt.ota && rt.ota.st.report && rt.ota.st.report.state === "trial" ? "update" : "command") + ")");
@@ -386,6 +421,59 @@ export class Scheduler {
       return;
     }
     this._sleep(st.next);
+  }
+
+  /**
+   * Leave the join of the next planned upload wake to its wake prelude (uplink/early-join.ts),
+   * and end a join the prelude began for this wake if it went unused (an upload not foreseen).
+   */
+  private _planJoin(): void {
+    var rt = this.rt, st = rt.store.state, c = rt.config, w = rt.platform.wifi;
+    var early = this._early || (rt.platform.earlyJoin ? rt.platform.earlyJoin() : null);
+    if (this._aheadTimer) clearTimeout(this._aheadTimer);
+    this._aheadTimer = this._early = null;
+    if (early && w) {
+      try {
+        w.disconnect();
+      } catch (e) {
+        // not joined
+      }
+      rt.energy.add("radio", Date.now() - early.t0);
+    }
+    // a long sampling joins from the cycle (_joinAhead), not from the boot
+    var at = w && !rt.configErrors.length && Date.now() >= CLOCK_VALID_MS && (st.sampleMs || 0) <= JOIN_LEAD_STATIC_MS ? this._nextUpload(st.next) : 0;
+    saveJoinPlan(rt.platform.storage, at ? this._joinPlan(at) : null);
+  }
+
+  private _nextUpload(from: number): number {
+    var c = this.rt.config;
+    return nextUploadWake(from, this._periodMs(), c.uploadPeriodS * 1000, c.sendPeriodS * 1000, this.rt.store.state.lastUp);
+  }
+
+  /** how a join at `at` goes: SSID, password, the static address if wanted then */
+  private _joinPlan(at: number): JoinPlan {
+    var c = this.rt.config, plan: JoinPlan = { at: at, s: c.wifi.ssid, p: c.wifi.password };
+    if (staticWanted(this.rt, at)) {
+      plan.ip = c.wifi.ip;
+      plan.gw = c.wifi.gw;
+      plan.nm = c.wifi.netmask;
+    }
+    return plan;
+  }
+
+  /**
+   * A planned upload wake whose sampling takes longer than a join (the last one's time): start
+   * the join so that it ends about when the sampling does. (From the boot, as the prelude joins,
+   * the radio would stay on through an SDS011's warm-up and the noise average: 20 s.)
+   */
+  private _joinAhead(slot: number): void {
+    var self = this, rt = this.rt, w = rt.platform.wifi, took = rt.store.state.sampleMs || 0;
+    if (!w || took <= JOIN_LEAD_STATIC_MS || rt.bootCause !== "deep-sleep" || Date.now() < CLOCK_VALID_MS || this._nextUpload(slot) !== slot) return;
+    var plan = this._joinPlan(Date.now());
+    this._aheadTimer = setTimeout(function () {
+      self._aheadTimer = null;
+      if (!self._ending) self._early = startJoin(w as WifiModule, plan);
+    }, Math.max(0, took - (plan.ip ? JOIN_LEAD_STATIC_MS : JOIN_LEAD_DHCP_MS)));
   }
 
   /** deep sleep towards `target`, in links of at most maxDeepSleepMs */
@@ -500,9 +588,10 @@ export class Scheduler {
 
   /** sample, then fold and queue; the caller saves */
   cycle(slot: number, done: (out: CycleOutcome) => void): void {
-    var self = this, rt = this.rt;
+    var self = this, rt = this.rt, t0 = Date.now();
     cycleLamp(rt, this._sampler.configured);
     this._sampler.sample(function (samples) {
+      rt.store.state.sampleMs = Date.now() - t0;
       done(self.fold(slot, samples));
     });
   }
@@ -553,7 +642,7 @@ export class Scheduler {
         }
       }
     }
-    if (st.win && slot + P >= ws + U) {
+    if (st.win && closesWindow(slot, P, U)) {
       entries = entries.concat(summarize(st.win));
       st.winDone = st.win.t;
       st.win = null;

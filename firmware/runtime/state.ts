@@ -138,6 +138,8 @@ export interface NodeState {
   upFails: number;
   /** per device, the bin fill the last successful upload carried (significant-change base) */
   sent?: { [dev: string]: number };
+  /** how long the last sampling took, ms: when a planned upload starts its join (cycle.ts) */
+  sampleMs?: number;
   /** static address: when it last failed, when DHCP last worked (ms) */
   ipFail?: number;
   dhcpAt?: number;

@@ -12,11 +12,15 @@ import type { Runtime } from "../runtime/state.js";
 import { CLOCK_VALID_MS } from "../runtime/store.js";
 import type { Batch } from "../runtime/store.js";
 import { diagReport } from "../runtime/console.js";
+import type { EarlyJoin } from "./early-join.js";
 
 /** one data message at most (SenML JSON) */
 export const MAX_DATA_BYTES = 1024;
-/** queue files read per batch, in JSON chars: about one message */
-const BATCH_CHARS = 800;
+/**
+ * queue files read per batch, in JSON chars: about four messages, so a battery node's upload
+ * of a few hours' values waits for one PUBACK round trip, not one per message (~60 values)
+ */
+const BATCH_CHARS = 4000;
 /** longest inbound packet buffered: a command (MAX_COMMAND_BYTES) with its topic; bigger ones are dropped unread */
 const MAX_INBOUND_BYTES = 1024;
 /** TCP connect + CONNACK */
@@ -29,6 +33,16 @@ const WIFI_RETRY_MIN_MS = 5000;
 const WIFI_RETRY_MAX_MS = 300000;
 
 export type Done = (err: string | null) => void;
+
+/**
+ * A battery join at `at` uses the static address configured, unless it failed in the day
+ * before, and only while DHCP (SNTP by name needs its DNS) worked within that day.
+ */
+export function staticWanted(rt: Runtime, at: number): boolean {
+  var st = rt.store.state, w = rt.platform.wifi as WifiModule;
+  if (!rt.config.wifi.ip || !w || !w.setIP || at < CLOCK_VALID_MS) return false;
+  return !(st.ipFail && at - st.ipFail < DAY_MS) && !!st.dhcpAt && at - st.dhcpAt < DAY_MS;
+}
 
 export class Uplink {
   rt: Runtime;
@@ -54,6 +68,10 @@ export class Uplink {
   private _idle: Array<() => void>;
   /** this join used the static address */
   private _usedStatic: boolean;
+  /** a join the scheduler began ahead of this session (early-join.ts startJoin), taken over by joinWifi */
+  early: EarlyJoin | null;
+  /** a PUBACK came on this connection: the broker has sent us what it queued before it (settle) */
+  private _acked: boolean;
 
   constructor(rt: Runtime, persistent: boolean) {
     this.rt = rt;
@@ -72,20 +90,17 @@ export class Uplink {
     this._pending = 0;
     this._idle = [];
     this._usedStatic = false;
+    this._acked = false;
+    this.early = null;
   }
 
   isUp(): boolean {
     return !!this.client && this.client.isConnected();
   }
 
-  /**
-   * Battery wake with a static address configured: use it unless it failed in the last day,
-   * and only while DHCP (SNTP by name needs its DNS) worked within the last day.
-   */
+  /** battery wake from deep sleep with a static address wanted (staticWanted) */
   private _staticWanted(): boolean {
-    var rt = this.rt, st = rt.store.state, now = Date.now(), w = rt.platform.wifi as WifiModule;
-    if (this.persistent || !rt.config.wifi.ip || !w || !w.setIP || rt.bootCause !== "deep-sleep" || now < CLOCK_VALID_MS) return false;
-    return !(st.ipFail && now - st.ipFail < DAY_MS) && !!st.dhcpAt && now - st.dhcpAt < DAY_MS;
+    return !this.persistent && this.rt.bootCause === "deep-sleep" && staticWanted(this.rt, Date.now());
   }
 
   /** the static address let us down: DHCP for the next day */
@@ -117,6 +132,25 @@ export class Uplink {
     t = setTimeout(function () {
       finish("wifi-timeout");
     }, c.wifiTimeoutMs);
+    var early = this.early || (rt.platform.earlyJoin ? rt.platform.earlyJoin() : null);
+    this.early = null;
+    if (early) {
+      // the wake prelude or the scheduler began this join (early-join.ts): its radio time counts, its answer ends it
+      rt.energy.add("radio", Date.now() - early.t0);
+      this._usedStatic = early.ip;
+      if (early.ip && early.ipOk === false) this._staticFailed("setIP");
+      var answer = function (e: string | null | undefined) {
+        finish(e ? "wifi:" + e : null);
+      };
+      if (early.e === undefined) early.cb = answer;
+      else {
+        var e0 = early.e;
+        setTimeout(function () {
+          answer(e0);
+        }, 0);
+      }
+      return;
+    }
     var join = function () {
       try {
         (w as WifiModule).connect(c.wifi.ssid, { password: c.wifi.password }, function (err: any) {
@@ -190,6 +224,7 @@ export class Uplink {
         if (topic === self.topics.cmd && self.onTooLarge) self.onTooLarge(bytes, head);
       };
       m.onConnect = function () {
+        self._acked = false;
         rt.log("uplink: connected to " + c.broker.host + ":" + c.broker.port + (self._usedStatic ? " (static " + c.wifi.ip + ")" : ""));
         if (!self._usedStatic && rt.platform.wifi) rt.store.state.dhcpAt = Date.now();
         self.status("online");
@@ -249,6 +284,7 @@ export class Uplink {
     var self = this, counted = true;
     this._pending++;
     (this.client as MqttClient).publish(topic, payload, { qos: 1, retain: retain }, function (err) {
+      if (!err) self._acked = true;
       if (counted) self._countDone(1);
       counted = false;
       if (done) done(err);
@@ -270,10 +306,11 @@ export class Uplink {
   }
 
   /**
-   * Battery, after the flush: one PINGREQ/PINGRESP round trip proves the broker has sent every
-   * command queued for us while we slept (it sends them right after CONNACK, before answering
-   * a later PINGREQ); then wait for the PUBACKs of what they made us publish (acks). cb(null)
-   * then, or cb(why) if it took longer than `maxMs` or the link went down.
+   * Battery, after the flush: a round trip proves the broker has sent every command queued for
+   * us while we slept (it sends them right after CONNACK, before it answers anything sent
+   * later): the PUBACK of the online status or the data already did, else one PINGREQ does.
+   * Then wait for the PUBACKs of what the commands made us publish (acks). cb(null) then, or
+   * cb(why) if it took longer than `maxMs` or the link went down.
    */
   settle(maxMs: number, cb: Done): void {
     var self = this, m = this.client, done = false, t: any = null;
@@ -287,15 +324,25 @@ export class Uplink {
     t = setTimeout(function () {
       fin("settle-timeout");
     }, maxMs);
-    m.roundTrip(function (err) {
-      if (err) return fin(err);
+    var idle = function () {
       self._whenIdle(function () {
         fin(self.isUp() ? null : "down");
+      });
+    };
+    this._whenIdle(function () {
+      if (self._acked) return idle();
+      (m as MqttClient).roundTrip(function (err) {
+        if (err) fin(err);
+        else idle();
       });
     });
   }
 
-  /** retained status: online (with what a crew wants at a glance) or offline (asleep until...) */
+  /**
+   * retained status: online (with what a crew wants at a glance) or offline (asleep until...).
+   * The offline one is the session's last word: close() sends it with the DISCONNECT and waits
+   * for no PUBACK (if neither arrives, the will says offline).
+   */
   status(state: "online" | "offline", extra?: { [field: string]: unknown }): void {
     var rt = this.rt, o: { [field: string]: unknown } = { node: rt.config.node, board: rt.board.name, fw: rt.fw, boot: rt.bootCause };
     if (rt.safe) o.safe = rt.safe;
@@ -303,7 +350,8 @@ export class Uplink {
     o.queued = rt.store.queued();
     if (rt.lamp) o.lamp = rt.lamp.status();
     if (extra) for (var k in extra) o[k] = extra[k];
-    this.publish("status", statusPayload(state, o), true);
+    if (state === "offline" && this.client) this.client.publish(this.topics.status, statusPayload(state, o), { qos: 1, retain: true });
+    else this.publish("status", statusPayload(state, o), true);
   }
 
   /** the diagnostics report (console.ts diagReport) on the diag topic */

@@ -149,6 +149,8 @@ export class Chip {
   /** when the node sent DISCONNECT, and PUBACKs the broker sent */
   disconnects: number[] = [];
   pubacks: number[] = [];
+  /** when the broker answered a PINGREQ */
+  pings: number[] = [];
   crashes: string[] = [];
   /** the REPL's serial port: what the firmware wrote to it, and whether the REPL is on it */
   consoleOut = "";
@@ -369,7 +371,10 @@ export class Chip {
           s.feed(srv.puback(id));
         }, this.pubackDelayMs);
       }
-    } else if (p.type === 12) s.feed(srv.pingresp());
+    } else if (p.type === 12) {
+      this.pings.push(Date.now());
+      s.feed(srv.pingresp());
+    }
     else if (p.type === 14) {
       this.disconnects.push(Date.now());
       s.close();

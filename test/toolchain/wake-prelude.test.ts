@@ -11,12 +11,19 @@ import { FieldError } from "../../toolchain/field-error.js";
 const profileOf = async (name: string): Promise<BoardProfile> => (await import(`../../boards/profiles/${name}.ts`)).profile;
 const imageOf = (name: string) => untokenise(readFileSync(`dist/${name}.js`, "latin1"));
 
+/** a planned upload wake's join (firmware/uplink/early-join.ts), in every battery ESP32 board's prelude */
+const JOIN =
+  'try{(function(){var j=require("Storage").readJSON("cn.join",1);if(!j||!(Date.now()>=j.at-60000))return;' +
+  'var W=require("Wifi"),g=global.cnJoin={t0:Date.now(),ip:!!j.ip};' +
+  'if(j.ip)W.setIP({ip:j.ip,gw:j.gw,netmask:j.nm},function(r){g.ipOk=r!==null});' +
+  'W.connect(j.s,{password:j.p},function(e){g.e=e||null;if(g.cb)g.cb(g.e)})})()}catch(e){global.cnJoin=undefined}\n';
+
 describe("wake prelude", () => {
-  it("a battery bin board sets up the A02YYUW's UART, then switches its supply on, outside the bundle", async () => {
+  it("a battery bin board sets up the A02YYUW's UART, then switches its supply on, then starts a planned upload's join, outside the bundle", async () => {
     const expected: { [board: string]: string } = {
-      "esp32-bin": "try{Serial2.setup(9600,{rx:D16,tx:D17});digitalWrite(D25,1)}catch(e){}\n",
+      "esp32-bin": "try{Serial2.setup(9600,{rx:D16,tx:D17});digitalWrite(D25,1)}catch(e){}\n" + JOIN,
       // its mode pin is low before the supply comes on: the module samples it at power-up
-      "esp32-bin-lp": "try{Serial2.setup(9600,{rx:D16,tx:D17});digitalWrite(D26,0);digitalWrite(D25,1)}catch(e){}\n",
+      "esp32-bin-lp": "try{Serial2.setup(9600,{rx:D16,tx:D17});digitalWrite(D26,0);digitalWrite(D25,1)}catch(e){}\n" + JOIN,
     };
     for (const name of Object.keys(expected)) {
       const text = wakePrelude(await profileOf(name));
@@ -25,22 +32,64 @@ describe("wake prelude", () => {
     }
   });
 
-  it("every other board has none: its image is the bundle alone", async () => {
+  it("the other battery boards start the join alone; a mains board's image is the bundle alone", async () => {
     for (const name of boardNames().filter((n) => !/^esp32-bin(-lp)?$/.test(n))) {
-      expect(wakePrelude(await profileOf(name)), name).to.equal("");
-      expect(imageOf(name).startsWith("!function(){"), name).to.equal(true);
+      const p = await profileOf(name), want = p.power.source === "battery" ? JOIN : "";
+      expect(wakePrelude(p), name).to.equal(want);
+      expect(imageOf(name).startsWith(want + "!function(){"), name).to.equal(true);
     }
+    expect(boardNames().filter((n) => imageOf(n).startsWith(JOIN))).to.include.members(["esp32-air", "esp32-bin-sr04"]);
   });
 
-  it("never stops the boot where the pins and ports are missing (Espruino's Linux build)", async () => {
+  it("never stops the boot where the pins, ports or Wi-Fi are missing (Espruino's Linux build), and leaves no join behind", async () => {
     const text = wakePrelude(await profileOf("esp32-bin-lp"));
-    const ctx = vm.createContext({});
-    expect(() => vm.runInContext(text, ctx)).to.not.throw();
-    // and it does what it says where they exist
-    const calls: string[] = [];
-    const pins = Object.fromEntries(["D16", "D17", "D25", "D26"].map((p) => [p, p]));
-    vm.runInContext(text, vm.createContext({ ...pins, Serial2: { setup: (b: number, o: any) => calls.push(`setup ${b} ${o.rx} ${o.tx}`) }, digitalWrite: (p: string, v: number) => calls.push(`write ${p} ${v}`) }));
-    expect(calls).to.deep.equal(["setup 9600 D16 D17", "write D26 0", "write D25 1"]);
+    const plan = { at: 1_000_000, s: "street", p: "secret", ip: "192.168.4.9", gw: "192.168.4.1", nm: "255.255.255.0" };
+    const storage = { readJSON: (name: string) => (name === "cn.join" ? plan : undefined) };
+    const linux: any = { require: (m: string) => { if (m === "Storage") return storage; throw new Error("Module " + m + " not found"); }, Date: { now: () => plan.at } };
+    linux.global = linux;
+    expect(() => vm.runInContext(text, vm.createContext(linux))).to.not.throw();
+    expect(linux.cnJoin).to.equal(undefined);
+    expect(() => vm.runInContext(text, vm.createContext({ global: {} }))).to.not.throw();
+  });
+
+  it("where they exist: the pins and port in order, then setIP and connect if the plan is due (from a minute before its time)", async () => {
+    const text = wakePrelude(await profileOf("esp32-bin-lp"));
+    const run = (plan: object | undefined, now: number) => {
+      const calls: string[] = [];
+      const wifi = {
+        setIP: (o: any, cb: (r: string | null) => void) => { calls.push(`setIP ${o.ip} ${o.gw} ${o.netmask}`); wifi.ipAnswer = cb; },
+        connect: (s: string, o: any, cb: (e: string | null) => void) => { calls.push(`connect ${s} ${o.password}`); wifi.answer = cb; },
+        ipAnswer: undefined as any, answer: undefined as any,
+      };
+      const pins = Object.fromEntries(["D16", "D17", "D25", "D26"].map((p) => [p, p]));
+      const ctx: any = {
+        ...pins, Serial2: { setup: (b: number, o: any) => calls.push(`setup ${b} ${o.rx} ${o.tx}`) }, digitalWrite: (p: string, v: number) => calls.push(`write ${p} ${v}`),
+        require: (m: string) => (m === "Storage" ? { readJSON: (n: string) => (n === "cn.join" ? plan : undefined) } : m === "Wifi" ? wifi : undefined),
+        Date: { now: () => now },
+      };
+      ctx.global = ctx;
+      vm.runInContext(text, vm.createContext(ctx));
+      return { calls, ctx, wifi };
+    };
+    const device = ["setup 9600 D16 D17", "write D26 0", "write D25 1"];
+    const at = 1_800_000_000_000, plan = { at, s: "street", p: "secret", ip: "192.168.4.9", gw: "192.168.4.1", nm: "255.255.255.0" };
+    expect(run(undefined, at).calls).to.deep.equal(device);
+    expect(run(plan, at - 61_000).calls).to.deep.equal(device);
+    const due = run(plan, at - 60_000);
+    expect(due.calls).to.deep.equal([...device, "setIP 192.168.4.9 192.168.4.1 255.255.255.0", "connect street secret"]);
+    expect(due.ctx.cnJoin).to.deep.include({ t0: at - 60_000, ip: true });
+    // the answers, as events after the image has run: setIP's inverted one, then connect's to whoever waits
+    due.wifi.ipAnswer("Failure");
+    const got: Array<string | null> = [];
+    due.ctx.cnJoin.cb = (e: string | null) => got.push(e);
+    due.wifi.answer(null);
+    expect(due.ctx.cnJoin).to.deep.include({ ipOk: true, e: null });
+    expect(got).to.deep.equal([null]);
+    // DHCP: no address in the plan
+    const dhcp = run({ at, s: "street", p: "secret" }, at + 5_000);
+    expect(dhcp.calls.slice(3)).to.deep.equal(["connect street secret"]);
+    dhcp.wifi.answer("Bad password");
+    expect(dhcp.ctx.cnJoin).to.deep.include({ ip: false, e: "Bad password" });
   });
 
   it("refuses a device that cannot start at boot, saying why", async () => {
@@ -56,6 +105,6 @@ describe("wake prelude", () => {
       [board(bin.power, { ...a02, options: { ...a02.options, modePin: "D26);reset(" } }), /pin D26\);reset\( is not an ESP32 pin name/],
     ];
     for (const [p, re] of cases) expect(() => wakePrelude(p)).to.throw(FieldError, re);
-    expect(wakePrelude(board(bin.power, { ...a02, startAtBoot: false }))).to.equal("");
+    expect(wakePrelude(board(bin.power, { ...a02, startAtBoot: false }))).to.equal(JOIN);
   });
 });

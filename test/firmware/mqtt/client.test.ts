@@ -466,6 +466,22 @@ describe("mqtt client (fake net, virtual time)", () => {
     expect(done).to.deep.equal([null]);
   });
 
+  it("disconnect right after publish: the PUBLISH goes out before the DISCONNECT, in one go (a battery node's last status)", () => {
+    const h = setup({}, { pubackDelayMs: 1_000_000 });
+    h.client.connect();
+    run();
+    h.client.publish("st", "offline", { qos: 1, retain: true });
+    h.client.publish("q0", "bye", { qos: 0 });
+    h.client.disconnect();
+    // no tick in between: the pump's timer would come after the socket is gone
+    const types = h.net.sockets[0].packets().map((p) => p.type);
+    expect(types).to.deep.equal([1, 3, 3, 14]);
+    const pubs = h.net.sockets[0].packets().filter((p) => p.type === 3);
+    expect(pubs.map((p) => [p.topic, p.payload, p.qos, p.retain])).to.deep.equal([["st", "offline", 1, true], ["q0", "bye", 0, false]]);
+    run(10_000);
+    expect(h.net.sockets[0].packets().length).to.equal(4);
+  });
+
   it("destroy aborts pending callbacks and stops for good", () => {
     const h = setup({}, { pubackDelayMs: 1_000_000 });
     h.client.connect();

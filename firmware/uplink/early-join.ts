@@ -1,0 +1,74 @@
+// A planned upload wake joins Wi-Fi before it needs it, so the join overlaps what comes first:
+// - sensors ready within the boot (a bin): from the wake prelude (toolchain/wake-prelude.ts),
+//   while Espruino still lexes the bundle. At each sleep the scheduler leaves the plan for it in
+//   JOIN_PLAN_FILE (when the next upload wake is, how to join); the uplink then takes over the
+//   join the prelude began (Platform.earlyJoin).
+// - a long warm-up (an SDS011's 20 s): the scheduler starts the join JOIN_LEAD_*_MS before the
+//   read (startJoin), not from the boot, which would keep the radio on through the warm-up.
+// Firmware code: ES5, Espruino subset.
+
+/** {at, s, p[, ip, gw, nm]}: the wake time (ms) from which to join, SSID, password, static address */
+export var JOIN_PLAN_FILE = "cn.join";
+/** the RTC may wake a little early: the prelude joins from this long before the planned time */
+export var JOIN_EARLY_MS = 60000;
+/** the global through which the prelude hands its join to the bundle */
+export var EARLY_JOIN_GLOBAL = "cnJoin";
+/** a join takes at most about this long (static address / DHCP; sim/espruino/wifi.ts figures) */
+export var JOIN_LEAD_STATIC_MS = 1000;
+export var JOIN_LEAD_DHCP_MS = 4000;
+
+/** what the prelude left: set by it at the wake, read by the uplink */
+export interface EarlyJoin {
+  /** Date.now() when the prelude switched the radio on */
+  t0: number;
+  /** it joined with the plan's static address */
+  ip: boolean;
+  /** setIP's answer (inverted in Espruino: "Failure" means it worked), once its event ran */
+  ipOk?: boolean;
+  /** connect's answer once it came: null joined, else the error */
+  e?: string | null;
+  /** who waits for connect's answer */
+  cb?: (err: string | null) => void;
+}
+
+export interface JoinPlan {
+  at: number;
+  s: string;
+  p: string;
+  ip?: string;
+  gw?: string;
+  nm?: string;
+}
+
+/** Leave `plan` for the prelude (null: no join at the next wakes); flash is written only when it changes. */
+export function saveJoinPlan(storage: StorageModule, plan: JoinPlan | null): void {
+  var text = plan ? JSON.stringify(plan) : "";
+  try {
+    if ((storage.read(JOIN_PLAN_FILE) || "") === text) return;
+    if (text) storage.write(JOIN_PLAN_FILE, text);
+    else storage.erase(JOIN_PLAN_FILE);
+  } catch (e) {
+    // flash full or failing: the next upload joins after the boot, as without a plan
+  }
+}
+
+/** The prelude's join, begun by the firmware itself (a long warm-up); null if it could not start. */
+export function startJoin(w: WifiModule, plan: JoinPlan): EarlyJoin | null {
+  var g: EarlyJoin = { t0: Date.now(), ip: !!plan.ip };
+  try {
+    if (plan.ip) {
+      (w.setIP as any)({ ip: plan.ip, gw: plan.gw, netmask: plan.nm }, function (r: string | null) {
+        g.ipOk = r !== null;
+      });
+    }
+    w.connect(plan.s, { password: plan.p }, function (e: any) {
+      var err = e ? String(e) : null;
+      g.e = err;
+      if (g.cb) g.cb(err);
+    });
+  } catch (e) {
+    // the uplink joins as usual
+    return null;
+  }
+  return g;
+}
