@@ -24,22 +24,28 @@ export interface AwakePeriod {
   radio: boolean;
   /** ms per phase (PHASES), those seen in this wake */
   phases: { [phase: string]: number };
+  /** why it uploaded, as the node said it ("window": on its send grid, so planned; "alarm", "change"...) */
+  why?: string;
 }
 
 /**
  * Phases of a wake, from what the node prints and writes: boot (reset to the bundle's first
- * line), sensors (to the cycle's line, or the radio going on: readings folded and saved),
- * join (radio on to the TCP connect), mqtt (to the PINGREQ that ends the flush: CONNECT,
- * SUBSCRIBE, status, data and their acks), linger (to DISCONNECT: the round trip, commands,
- * the offline status's PUBACK), sleep (to deep sleep: Wi-Fi off, state saved).
+ * line), sensors (to the cycle's line: readings folded and saved; or to the radio going on
+ * where that comes first, as a power-on's SNTP session), join (to the TCP connect: what is
+ * left of the join once the cycle is done; a planned upload wake starts it in the boot, from
+ * the wake prelude), mqtt (to DISCONNECT: CONNECT, SUBSCRIBE, status, data, commands and the
+ * PUBACKs awaited), sleep (to deep sleep: the socket's close, Wi-Fi off, state saved).
  */
-export const PHASES = ["boot", "sensors", "join", "mqtt", "linger", "sleep"];
+export const PHASES = ["boot", "sensors", "join", "mqtt", "sleep"];
 
 /** phases of one awake period from its marks (virtual ms); missing marks leave phases out */
 export function phasesOf(start: number, end: number, m: { [mark: string]: number }): { [phase: string]: number } {
   const out: { [phase: string]: number } = {};
+  // the cycle's line ends the sensors' phase; where the node connects before it (power-on's
+  // SNTP session), the radio going on after the boot does
+  const sensorsEnd = m.cycle !== undefined && (m.tcp === undefined || m.cycle <= m.tcp) ? m.cycle : m.radio !== undefined && m.radio >= (m.boot ?? start) ? m.radio : m.cycle;
   const seq: Array<[string, number | undefined]> = [
-    ["boot", m.boot], ["sensors", m.radio ?? m.cycle], ["join", m.tcp], ["mqtt", m.PINGREQ], ["linger", m.DISCONNECT], ["sleep", end],
+    ["boot", m.boot], ["sensors", sensorsEnd], ["join", m.tcp], ["mqtt", m.DISCONNECT], ["sleep", end],
   ];
   let t = start;
   for (const [name, at] of seq) {
@@ -100,6 +106,7 @@ export function readCounters(storage: StorageModule): Counters | undefined {
 function instrument(opts: SimNodeOptions, probes: NodeProbe[]): SimNode {
   const wire = newWireCounts();
   let marks: { [mark: string]: number } = {};
+  let why: string | undefined;
   const mark = (what: string) => {
     if (marks[what] === undefined) marks[what] = opts.clock.now();
   };
@@ -113,6 +120,7 @@ function instrument(opts: SimNodeOptions, probes: NodeProbe[]): SimNode {
       line = line.slice(i + 1);
       if (l.startsWith("CasaNode ")) mark("boot");
       else if (l.startsWith("cycle: ")) mark("cycle");
+      else if (l.startsWith("upload: ")) why ??= l.slice(8).split(" ")[0];
     }
     opts.onConsole?.(text);
   };
@@ -150,8 +158,9 @@ function instrument(opts: SimNodeOptions, probes: NodeProbe[]): SimNode {
         if (e.on) {
           open = { t: e.t, q: node.stats.chargeMah, radio: false };
           marks = {};
+          why = undefined;
         } else if (open) {
-          probe.periods.push({ t: open.t, ms: e.t - open.t, mah: node.stats.chargeMah - open.q, radio: open.radio, phases: phasesOf(open.t, e.t, marks) });
+          probe.periods.push({ t: open.t, ms: e.t - open.t, mah: node.stats.chargeMah - open.q, radio: open.radio, phases: phasesOf(open.t, e.t, marks), why });
           open = undefined;
         }
       } else if (e.state === "radio") {

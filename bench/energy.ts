@@ -27,6 +27,8 @@ export interface EnergyFigures {
   /** battery boards: a wake that only samples, and one that also uploads */
   sampleCycle: CycleFigures | null;
   uploadCycle: CycleFigures | null;
+  /** of the upload wakes, those on the send grid ("upload: window"): planned, so joined ahead */
+  plannedUploadCycle: CycleFigures | null;
   /** completed sampling cycles and uploads per day (firmware counters) */
   cyclesPerDay: number;
   uploadsPerDay: number;
@@ -99,6 +101,7 @@ export function energyFigures(probe: NodeProbe, node: NodeSummary, durationMs: n
   const cyclesPerDay = c ? c.cycles * perDay : 0;
   const sampleCycle = alwaysOn ? null : mean(periods.filter((x) => !x.radio));
   const uploadCycle = alwaysOn ? null : mean(periods.filter((x) => x.radio));
+  const plannedUploadCycle = alwaysOn ? null : mean(periods.filter((x) => x.radio && x.why === "window"));
   const wakesMah = (f: CycleFigures | null) => (f ? f.count * f.mah * perDay : 0);
   // the power-on boot's charge is in the node's total: the split leaves it out the same way
   const first = probe.periods.filter((x) => x.t <= startMs).reduce((a, x) => a + x.mah, 0) * perDay;
@@ -114,6 +117,7 @@ export function energyFigures(probe: NodeProbe, node: NodeSummary, durationMs: n
     uploadPeriodS: p.defaults.uploadPeriodS,
     sampleCycle,
     uploadCycle,
+    plannedUploadCycle,
     cyclesPerDay,
     uploadsPerDay: c ? c.uploads * perDay : 0,
     mahPerPeriod: alwaysOn && cyclesPerDay > 0 ? node.mahPerDay / cyclesPerDay : null,

@@ -20,7 +20,11 @@ const positive = (x: number | null | undefined) => {
 describe("bench", function () {
   it("phasesOf: a wake's phases from its marks, missing ones left out", async () => {
     const { phasesOf } = await import("../../bench/day.js");
-    expect(phasesOf(0, 5000, { boot: 1000, cycle: 2100, radio: 2100, tcp: 2800, PINGREQ: 3200, DISCONNECT: 3300 })).to.deep.equal({ boot: 1000, sensors: 1100, join: 700, mqtt: 400, linger: 100, sleep: 1700 });
+    expect(phasesOf(0, 5000, { boot: 1000, cycle: 2100, radio: 2100, tcp: 2800, PINGREQ: 3200, DISCONNECT: 3300 })).to.deep.equal({ boot: 1000, sensors: 1100, join: 700, mqtt: 500, sleep: 1700 });
+    // a planned upload: the prelude's join went on in the boot; what is left of it after the cycle
+    expect(phasesOf(0, 1250, { radio: 251, boot: 1036, cycle: 1036, tcp: 1040, DISCONNECT: 1200 })).to.deep.equal({ boot: 1036, sensors: 0, join: 4, mqtt: 160, sleep: 50 });
+    // power-on with no clock: the radio before the cycle
+    expect(phasesOf(0, 9000, { boot: 1000, radio: 1200, tcp: 3000, DISCONNECT: 4000, cycle: 8000 })).to.deep.equal({ boot: 1000, sensors: 200, join: 1800, mqtt: 1000, sleep: 5000 });
     // a sample wake: no radio
     expect(phasesOf(0, 2200, { boot: 1000, cycle: 2150 })).to.deep.equal({ boot: 1000, sensors: 1150, sleep: 50 });
     // a join that failed: no TCP connect, the rest goes to sleep
@@ -156,7 +160,14 @@ describe("bench", function () {
       positive(e.mahPerDay);
       positive(e.batteryLifeDays);
       // the upload wake's timeline, and where the day's charge goes
-      for (const ph of ["boot", "sensors", "join", "mqtt", "linger"]) positive(e.uploadCycle!.phases[ph]);
+      for (const ph of ["boot", "sensors", "mqtt", "sleep"]) positive(e.uploadCycle!.phases[ph]);
+      // what is left of the join after the cycle: none when the prelude's join was done in time
+      expect(e.uploadCycle!.phases.join).to.be.at.least(0);
+      // the send grid's upload, planned: joined from the boot, so no longer than the mean
+      const planned = e.plannedUploadCycle!;
+      expect(planned.count).to.be.at.least(1);
+      expect(planned.awakeMs).to.be.at.most(e.uploadCycle!.awakeMs);
+      expect(planned.phases.join).to.be.below(e.uploadCycle!.phases.join + 1);
       for (const ph of ["boot", "sensors"]) positive(e.sampleCycle!.phases[ph]);
       const split = e.split!;
       expect(split.sleep + split.sampleWakes + split.uploadWakes).to.be.at.most(e.mahPerDay + 1e-9);
