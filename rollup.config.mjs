@@ -8,6 +8,7 @@ import terser from "@rollup/plugin-terser";
 import { espruinoHelpers, pretokenised } from "./toolchain/rollup-espruino.mjs";
 import { tokenise } from "./toolchain/pretokenise.mjs";
 import { boardNames } from "./toolchain/boards.mjs";
+import path from "node:path";
 
 /**
  * Property mangling, opt-in by name (docs/design.md "Private members"): a member named `_x` is
@@ -66,50 +67,92 @@ function firmwarePlugins() {
 
 const FIRMWARE_TREESHAKE = { moduleSideEffects: false, propertyReadSideEffects: false };
 
-let otaModule;
+const moduleImages = new Map();
 /**
- * The OTA code (firmware/ota/module.ts and what it imports) built on its own, pretokenised: the
- * same for every board, built once per process.
+ * A lazily loaded part of the firmware (its entry and what it imports) built on its own,
+ * pretokenised: the same for every board, built once per process. With `own`, only the modules
+ * it matches are in the image; the others are the bundle's own copies, handed over at the
+ * evaluation (`shared`: module id -> the bindings used), so the image carries no code twice.
  */
-function otaModuleImage() {
-  otaModule ??= (async () => {
-    const { rollup } = await import("rollup");
-    const bundle = await rollup({ input: "firmware/ota/module.ts", treeshake: FIRMWARE_TREESHAKE, plugins: firmwarePlugins(), onwarn: refuseCircular });
-    try {
-      const { output } = await bundle.generate({ format: "iife", strict: false, esModule: false, generatedCode: "es5" });
-      return tokenise(output[0].code);
-    } finally {
-      await bundle.close();
-    }
-  })();
-  return otaModule;
+function moduleImage(entry, own) {
+  let image = moduleImages.get(entry);
+  if (!image) {
+    image = (async () => {
+      const { rollup } = await import("rollup");
+      const external = own ? (id, _importer, resolved) => resolved && !id.startsWith("\0") && !own.test(id) : undefined;
+      const bundle = await rollup({ input: entry, treeshake: FIRMWARE_TREESHAKE, plugins: firmwarePlugins(), onwarn: refuseCircular, external });
+      try {
+        const ids = [];
+        const globals = (id) => {
+          if (!ids.includes(id)) ids.push(id);
+          return `${SHARED_GLOBAL}.m${ids.indexOf(id)}`;
+        };
+        const { output } = await bundle.generate({ format: "iife", strict: false, esModule: false, generatedCode: "es5", globals });
+        // importedBindings names each external relative to the entry's folder
+        const bindings = {};
+        for (const [rel, names] of Object.entries(output[0].importedBindings)) bindings[path.resolve(path.dirname(path.resolve(entry)), rel)] = names;
+        const shared = ids.map((id) => {
+          const names = bindings[id];
+          if (!names) throw new Error(`${entry}: no bindings found for ${id}`);
+          // handed over as plain properties: named bindings only, none that terser would rename
+          for (const n of names) if (n === "*" || n === "default" || n.startsWith("_")) throw new Error(`${entry} imports ${n} of ${id}: share named bindings only`);
+          return { id, names };
+        });
+        return { code: tokenise(output[0].code), shared };
+      } finally {
+        await bundle.close();
+      }
+    })();
+    moduleImages.set(entry, image);
+  }
+  return image;
 }
 
+/** the object through which a bundle hands its own modules to a lazy part it evaluates */
+const SHARED_GLOBAL = "__casanodeShared";
+
 /**
- * In a board's bundle, firmware/ota/load.ts becomes a function that evaluates the OTA module
- * from a string: a raw string in the image, which Espruino's lexer skips without reading it,
- * so a wake that needs no OTA code does not parse it (firmware/ota/lazy.ts decides).
+ * Parts of the firmware a wake may not need, each kept in a board's bundle as one raw string,
+ * which Espruino's lexer skips without reading it: the loader file (`load`, exporting `fn`)
+ * becomes a function that evaluates the part's own build (`entry`, which hands its API to the
+ * bundle through `global`). The firmware/<part>/lazy.ts files decide when.
+ * - OTA (~15 KB): only while an update is under way (docs/ota.md "Loaded when needed"); its
+ *   image is self-contained.
+ * - the link (Wi-Fi, MQTT, SenML, commands): only on a wake that connects. `own` names its
+ *   modules; what else it uses (config, store, console...) is the bundle's, handed over.
  */
-function lazyOta() {
-  const id = "\0casanode-ota-load";
+const LAZY_PARTS = [
+  { name: "OTA", load: "/firmware/ota/load.ts", entry: "firmware/ota/module.ts", fn: "loadOta", global: "__casanodeOta" },
+  {
+    name: "uplink", load: "/firmware/uplink/load.ts", entry: "firmware/uplink/module.ts", fn: "loadUplink", global: "__casanodeUplink",
+    own: /\/firmware\/(uplink\/(link|load|module)|mqtt\/\w+|messages\/(senml|commands)|runtime\/commands|crypto\/hmac)\.ts$/,
+  },
+];
+
+function lazyParts() {
   return {
-    name: "casanode-lazy-ota",
+    name: "casanode-lazy-parts",
     async resolveId(source, importer, options) {
-      if (!importer || importer.endsWith("/firmware/ota/module.ts")) return null;
+      if (!importer || LAZY_PARTS.some((p) => importer.endsWith("/" + p.entry))) return null;
       const r = await this.resolve(source, importer, { ...options, skipSelf: true });
-      return r && r.id.endsWith("/firmware/ota/load.ts") ? id : null;
+      const part = r && LAZY_PARTS.find((p) => r.id.endsWith(p.load));
+      return part ? "\0casanode-lazy-" + part.name : null;
     },
-    async load(source) {
-      if (source !== id) return null;
-      const image = await otaModuleImage();
+    async load(id) {
+      const part = LAZY_PARTS.find((p) => id === "\0casanode-lazy-" + p.name);
+      if (!part) return null;
+      const { code: image, shared } = await moduleImage(part.entry, part.own);
       // a longer string would be no raw string (two length bytes): lexed char by char at every boot
-      if (image.length > 65535) throw new Error(`the OTA module is ${image.length} bytes: a raw string holds 65535`);
-      return `export function loadOta() {
+      if (image.length > 65535) throw new Error(`the ${part.name} module is ${image.length} bytes: a raw string holds 65535`);
+      const imports = shared.map((m, i) => `import { ${m.names.map((n) => `${n} as s${i}_${n}`).join(", ")} } from ${JSON.stringify(m.id)};`).join("\n");
+      const handed = shared.map((m, i) => `m${i}: { ${m.names.map((n) => `${n}: s${i}_${n}`).join(", ")} }`).join(", ");
+      return `${imports}
+export function ${part.fn}() {
   var api = null;
-  global.__casanodeOta = function (a) { api = a; };
+  global.${part.global} = function (a) { api = a; };${shared.length ? `\n  global.${SHARED_GLOBAL} = { ${handed} };` : ""}
   (0, eval)(${JSON.stringify(image)});
-  global.__casanodeOta = undefined;
-  if (!api) throw new Error("the OTA module gave nothing");
+  global.${part.global} = undefined;${shared.length ? `\n  global.${SHARED_GLOBAL} = undefined;` : ""}
+  if (!api) throw new Error("the ${part.name} module gave nothing");
   return api;
 }`;
     },
@@ -149,7 +192,7 @@ export function boardConfig(name) {
     input: `boards/${name}.ts`,
     treeshake: FIRMWARE_TREESHAKE,
     plugins: [
-      lazyOta(),
+      lazyParts(),
       ...firmwarePlugins(),
       wakePrelude(name),
       // dist/<name>.js is the image flashed: pretokenised (toolchain/pretokenise.mjs)

@@ -1,4 +1,4 @@
-// Entry of the OTA module build (rollup.config.mjs `lazyOta`): hands the OTA code to the
+// Entry of the OTA module build (rollup.config.mjs `LAZY_PARTS`): hands the OTA code to the
 // bundle that evaluated it, through the global the bundle set for it. Firmware code: ES5.
 
 import { loadOta } from "./load.js";

@@ -18,9 +18,9 @@ import { CLOCK_VALID_MS } from "./store.js";
 import { newWindow, fold, summarize, foldDay, dayEntries, foldPending, placePending } from "./aggregate.js";
 import { readAlarms, settleAlarms } from "./alarms.js";
 import { QUANTITIES } from "../../drivers/quantities.js";
-import { handleCommand, refuseTooLarge } from "./commands.js";
-import { Uplink, staticWanted } from "../uplink/link.js";
-import { saveJoinPlan, startJoin, JOIN_LEAD_STATIC_MS, JOIN_LEAD_DHCP_MS, type JoinPlan, type EarlyJoin } from "../uplink/early-join.js";
+import type { Uplink } from "../uplink/link.js";
+import { uplinkApi } from "../uplink/lazy.js";
+import { saveJoinPlan, startJoin, staticWanted, JOIN_LEAD_STATIC_MS, JOIN_LEAD_DHCP_MS, type JoinPlan, type EarlyJoin } from "../uplink/early-join.js";
 import { cycleLamp, lampRead } from "../streetlight/hook.js";
 import { Sampler, type Sample } from "./sampling.js";
 import { clearBootLoop, markStable, SAFE_SLEEP_MS, STABLE_MS, TICK_MS } from "./safemode.js";
@@ -254,7 +254,8 @@ export class Scheduler {
     var synced = false;
     var run = function () {
       var slot = Math.floor(Date.now() / self._periodMs()) * self._periodMs();
-      self._joinAhead(slot);
+      var planned = Date.now() >= CLOCK_VALID_MS && self._nextUpload(slot) === slot;
+      if (planned) self._joinAhead();
       self.cycle(slot, function (out) {
         if (self._ending) return;
         st.next = nextSlot(slot, self._periodMs(), Date.now());
@@ -268,6 +269,9 @@ export class Scheduler {
           self._finishBattery();
         });
       });
+      // a planned upload evaluates the link's code now, while the sensors start up (their input
+      // and timers wait), rather than after the read
+      if (planned && !self._ending) uplinkApi();
     };
     if (rt.bootCause !== "deep-sleep" && now < CLOCK_VALID_MS && rt.platform.wifi) {
       // power-on with no time yet: connect first (SNTP), so the readings get real timestamps
@@ -466,9 +470,9 @@ export class Scheduler {
    * the join so that it ends about when the sampling does. (From the boot, as the prelude joins,
    * the radio would stay on through an SDS011's warm-up and the noise average: 20 s.)
    */
-  private _joinAhead(slot: number): void {
+  private _joinAhead(): void {
     var self = this, rt = this.rt, w = rt.platform.wifi, took = rt.store.state.sampleMs || 0;
-    if (!w || took <= JOIN_LEAD_STATIC_MS || rt.bootCause !== "deep-sleep" || Date.now() < CLOCK_VALID_MS || this._nextUpload(slot) !== slot) return;
+    if (!w || took <= JOIN_LEAD_STATIC_MS || rt.bootCause !== "deep-sleep") return;
     var plan = this._joinPlan(Date.now());
     this._aheadTimer = setTimeout(function () {
       self._aheadTimer = null;
@@ -488,13 +492,13 @@ export class Scheduler {
 
   /** the link to the broker (persistent: mains), commands wired to it */
   private _link(persistent: boolean): Uplink {
-    var rt = this.rt, up = new Uplink(rt, persistent);
+    var rt = this.rt, link = uplinkApi(), up = new link.Uplink(rt, persistent);
     rt.uplink = up;
     up.onCommand = function (p) {
-      handleCommand(rt, p);
+      link.handleCommand(rt, p);
     };
     up.onTooLarge = function (bytes, head) {
-      refuseTooLarge(rt, bytes, head);
+      link.refuseTooLarge(rt, bytes, head);
     };
     var otaTopicName = otaLinkTopic(rt);
     if (otaTopicName) {

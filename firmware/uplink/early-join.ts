@@ -7,6 +7,11 @@
 //   read (startJoin), not from the boot, which would keep the radio on through the warm-up.
 // Firmware code: ES5, Espruino subset.
 
+import type { Runtime } from "../runtime/state.js";
+import { CLOCK_VALID_MS } from "../runtime/store.js";
+
+const DAY_MS = 86400000;
+
 /** {at, s, p[, ip, gw, nm]}: the wake time (ms) from which to join, SSID, password, static address */
 export var JOIN_PLAN_FILE = "cn.join";
 /** the RTC may wake a little early: the prelude joins from this long before the planned time */
@@ -71,4 +76,14 @@ export function startJoin(w: WifiModule, plan: JoinPlan): EarlyJoin | null {
     return null;
   }
   return g;
+}
+
+/**
+ * A battery join at `at` uses the static address configured, unless it failed in the day
+ * before, and only while DHCP (SNTP by name needs its DNS) worked within that day.
+ */
+export function staticWanted(rt: Runtime, at: number): boolean {
+  var st = rt.store.state, w = rt.platform.wifi as WifiModule;
+  if (!rt.config.wifi.ip || !w || !w.setIP || at < CLOCK_VALID_MS) return false;
+  return !(st.ipFail && at - st.ipFail < DAY_MS) && !!st.dhcpAt && at - st.dhcpAt < DAY_MS;
 }

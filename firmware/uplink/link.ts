@@ -9,10 +9,9 @@ import type { NodeTopics } from "../messages/topics.js";
 import { packReadings, senmlBaseName } from "../messages/senml.js";
 import type { TimedReading } from "../messages/senml.js";
 import type { Runtime } from "../runtime/state.js";
-import { CLOCK_VALID_MS } from "../runtime/store.js";
 import type { Batch } from "../runtime/store.js";
 import { diagReport } from "../runtime/console.js";
-import type { EarlyJoin } from "./early-join.js";
+import { staticWanted, type EarlyJoin } from "./early-join.js";
 
 /** one data message at most (SenML JSON) */
 export const MAX_DATA_BYTES = 1024;
@@ -27,22 +26,11 @@ const MAX_INBOUND_BYTES = 1024;
 const MQTT_CONNECT_TIMEOUT_MS = 10000;
 /** before DISCONNECT, give publishes still awaiting PUBACK (acks, status) at most this long */
 const DRAIN_MS = 3000;
-const DAY_MS = 86400000;
 /** Wi-Fi rejoin backoff on mains nodes */
 const WIFI_RETRY_MIN_MS = 5000;
 const WIFI_RETRY_MAX_MS = 300000;
 
 export type Done = (err: string | null) => void;
-
-/**
- * A battery join at `at` uses the static address configured, unless it failed in the day
- * before, and only while DHCP (SNTP by name needs its DNS) worked within that day.
- */
-export function staticWanted(rt: Runtime, at: number): boolean {
-  var st = rt.store.state, w = rt.platform.wifi as WifiModule;
-  if (!rt.config.wifi.ip || !w || !w.setIP || at < CLOCK_VALID_MS) return false;
-  return !(st.ipFail && at - st.ipFail < DAY_MS) && !!st.dhcpAt && at - st.dhcpAt < DAY_MS;
-}
 
 export class Uplink {
   rt: Runtime;

@@ -15,9 +15,9 @@ export const A02_CURRENT_MA = CURRENTS.a02yyuw.on;
 const PROCESSED_MIN_MS = 100;
 const PROCESSED_SPAN_MS = 200;
 /** real-time mode: about 100 ms a frame (wiki) */
-const REALTIME_MS = 100;
+export const A02_REALTIME_MS = 100;
 /** power-up to first frame: not in the wiki, a guess */
-const START_MS = 300;
+export const A02_START_MS = 300;
 /** share of frames carrying a spurious echo (bin wall, lid): fewer once processed */
 const SPURIOUS_PROCESSED = 0.01;
 const SPURIOUS_REALTIME = 0.04;
@@ -72,7 +72,7 @@ export class A02yyuwTwin implements SimDevice {
     const spec = this.ctx.spec;
     const line: string | undefined = spec.options?.modePin ?? (spec.bus.kind === "serial" ? spec.bus.tx : undefined);
     this.realtimeMode = line !== undefined && this.ctx.pins.driven(line) && !this.ctx.pins.level(line);
-    this.schedule(START_MS);
+    this.schedule(A02_START_MS);
   }
 
   private schedule(ms: number): void {
@@ -94,7 +94,7 @@ export class A02yyuwTwin implements SimDevice {
       }
       this.ctx.uart!.deviceSend(bytes);
     }
-    this.schedule(this.realtimeMode ? REALTIME_MS : PROCESSED_MIN_MS + rng() * PROCESSED_SPAN_MS);
+    this.schedule(this.realtimeMode ? A02_REALTIME_MS : PROCESSED_MIN_MS + rng() * PROCESSED_SPAN_MS);
   }
 
   /** what the module reports now, mm */

@@ -7,6 +7,9 @@ import typescript from "@rollup/plugin-typescript";
 import ts from "typescript";
 // @ts-expect-error: the rollup config is plain JavaScript
 import { oneShotTypeScript } from "../../rollup.config.mjs";
+import { readFileSync } from "node:fs";
+import { untokenise } from "../../toolchain/pretokenise.mjs";
+import * as acorn from "acorn";
 
 const watchers = () => (process as any)._getActiveHandles().filter((h: object) => h.constructor.name === "FSWatcher").length;
 
@@ -28,6 +31,33 @@ async function failedBuild(typescriptImpl: typeof ts): Promise<string> {
 }
 
 describe("rollup config", () => {
+  it("the link's code is a string the bundle evaluates, handed the bundle's own config, store and console code rather than a second copy", () => {
+    const text = untokenise(readFileSync("dist/esp32-bin-lp.js", "latin1"));
+    // the strings the bundle evaluates: (0, eval)("...")
+    const evaluated: Array<{ value: string; start: number }> = [];
+    const walk = (n: any): void => {
+      if (!n || typeof n.type !== "string") return;
+      if (n.type === "CallExpression" && n.callee.type === "SequenceExpression" && n.callee.expressions[1]?.name === "eval" && n.arguments[0]?.type === "Literal") evaluated.push({ value: n.arguments[0].value, start: n.start });
+      for (const k of Object.keys(n)) {
+        const v = n[k];
+        if (Array.isArray(v)) v.forEach(walk);
+        else if (v && typeof v === "object") walk(v);
+      }
+    };
+    walk(acorn.parse(text, { ecmaVersion: 5 }));
+    const found = evaluated.find((e) => untokenise(e.value).includes("__casanodeUplink"))!;
+    expect(found, "the link's eval").to.not.equal(undefined);
+    const link = untokenise(found.value), start = found.start;
+    expect(link).to.match(/MQTT/);
+    expect(link).to.include("__casanodeShared.m");
+    // config validation lives in the bundle once: the link's part calls it through the hand-over
+    const msg = "a whole number of ms";
+    expect(text.split(msg).length - 1, "in the bundle").to.be.at.least(1);
+    expect(link.split(msg).length - 1, "in the link's code").to.equal(0);
+    expect(text.slice(0, start)).to.match(/__casanodeShared=\{m0:\{/);
+  });
+
+
   it("a build that a type error stops leaves no file watcher behind (the process can exit)", async () => {
     const before = watchers();
     expect(await failedBuild(oneShotTypeScript)).to.include("TS2322");
