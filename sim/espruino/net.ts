@@ -12,6 +12,13 @@ export interface EspruinoNetOptions {
   blocked?: () => boolean;
   /** how event callbacks reach the firmware (e.g. through a virtual clock); default process.nextTick */
   schedule?: (fn: () => void) => void;
+  /**
+   * how an event the chip makes itself reaches the firmware: the close after end(), which
+   * Espruino fires once the last bytes are handed to the stack (libs/network/socketserver.c:
+   * no data left to send and "cls" set -> the socket is killed and "end", "close" queued), with
+   * no network round trip. Default: schedule.
+   */
+  scheduleLocal?: (fn: () => void) => void;
   /** split received data into chunks of at most this many bytes (Espruino reads 536 at a time) */
   chunkSize?: number;
 }
@@ -67,13 +74,19 @@ class EspruinoSocket implements NetSocket {
   private listeners: { [event: string]: Listener[] } = {};
   private closed = false;
   private errored = false;
+  /** end() was called: the chip closes the socket itself */
+  private ended = false;
+  /** "end" / "close" reached the firmware: nothing more does (events still on their way are dropped) */
+  private endSaid = false;
+  private finished = false;
 
   constructor(
     readonly raw: net.Socket,
     private readonly schedule: (fn: () => void) => void,
     chunkSize: number,
     private readonly blocked: () => boolean,
-    onGone: () => void,
+    private readonly onGone: () => void,
+    private readonly scheduleLocal: (fn: () => void) => void = schedule,
   ) {
     raw.on("data", (buf: Buffer) => {
       if (this.blocked()) return this.cut();
@@ -108,9 +121,19 @@ class EspruinoSocket implements NetSocket {
   }
 
   end(): void {
-    if (this.closed) return;
-    // Espruino closes (not half-closes) once what was written has gone out
-    this.raw.end(() => this.raw.destroy());
+    if (this.ended) return;
+    this.ended = true;
+    // Espruino closes (not half-closes) once what was written has gone out, and says so at
+    // once, even when the peer's close is still on its way
+    if (!this.closed) {
+      this.closed = true;
+      this.raw.end(() => this.raw.destroy());
+      this.onGone();
+    }
+    this.scheduleLocal(() => {
+      this.deliver("end", []);
+      this.deliver("close", [this.errored]);
+    });
   }
 
   /** the link went away under the socket */
@@ -129,9 +152,14 @@ class EspruinoSocket implements NetSocket {
   }
 
   emit(event: string, ...args: any[]): void {
-    this.schedule(() => {
-      for (const l of (this.listeners[event] ?? []).slice()) l(...args);
-    });
+    this.schedule(() => this.deliver(event, args));
+  }
+
+  private deliver(event: string, args: any[]): void {
+    if (this.finished || (event === "end" && this.endSaid)) return;
+    if (event === "end") this.endSaid = true;
+    if (event === "close") this.finished = true;
+    for (const l of (this.listeners[event] ?? []).slice()) l(...args);
   }
 }
 
@@ -146,7 +174,7 @@ export function createEspruinoNet(opts: EspruinoNetOptions = {}): EspruinoNet {
       if (blocked()) throw new Error("Unable to create socket");
       const raw = net.connect({ host: options.host, port: options.port });
       raw.setNoDelay(true);
-      const sock: EspruinoSocket = new EspruinoSocket(raw, schedule, chunkSize, blocked, () => open.delete(sock));
+      const sock: EspruinoSocket = new EspruinoSocket(raw, schedule, chunkSize, blocked, () => open.delete(sock), opts.scheduleLocal);
       open.add(sock);
       raw.on("connect", () => {
         if (blocked()) return sock.cut();

@@ -32,8 +32,12 @@ type Listener = (...args: any[]) => void;
 
 class MemSocket implements NetSocket {
   closed = false;
+  /** end() was called; "end" / "close" reached the firmware (nothing more does) */
+  private ended = false;
+  private endSaid = false;
+  private finished = false;
   private listeners: Record<string, Listener[]> = {};
-  constructor(private conn: Conn, private schedule: (fn: () => void) => void, private blocked: () => boolean) {}
+  constructor(private conn: Conn, private schedule: (fn: () => void) => void, private blocked: () => boolean, private scheduleLocal: (fn: () => void) => void = schedule) {}
   write(data: string): boolean {
     if (this.closed) throw new Error("This socket is closed");
     if (this.blocked()) {
@@ -45,9 +49,15 @@ class MemSocket implements NetSocket {
     return true;
   }
   end(): void {
-    if (this.closed) return;
-    this.conn.gone(false);
-    this.close(false);
+    if (this.ended) return;
+    this.ended = true;
+    if (!this.closed) this.conn.gone(false);
+    // as Espruino: closed once the bytes are handed over, said at once (sim/espruino/net.ts)
+    this.closed = true;
+    this.scheduleLocal(() => {
+      this.deliver("end", []);
+      this.deliver("close", [false]);
+    });
   }
   on(event: string, l: Listener): void {
     (this.listeners[event] ??= []).push(l);
@@ -57,9 +67,13 @@ class MemSocket implements NetSocket {
     else this.listeners = {};
   }
   emit(event: string, ...args: any[]): void {
-    this.schedule(() => {
-      for (const l of (this.listeners[event] ?? []).slice()) l(...args);
-    });
+    this.schedule(() => this.deliver(event, args));
+  }
+  private deliver(event: string, args: any[]): void {
+    if (this.finished || (event === "end" && this.endSaid)) return;
+    if (event === "end") this.endSaid = true;
+    if (event === "close") this.finished = true;
+    for (const l of (this.listeners[event] ?? []).slice()) l(...args);
   }
   feed(data: string): void {
     if (this.closed) return;
@@ -122,13 +136,14 @@ export class MemBroker {
   /** a SimNode createNet factory */
   createNet = (opts: EspruinoNetOptions): EspruinoNet => {
     const schedule = opts.schedule ?? ((fn: () => void) => this.clock.setTimeout(fn, 0));
+    const scheduleLocal = opts.scheduleLocal ?? schedule;
     const blocked = () => opts.blocked?.() ?? false;
     const open = new Set<MemSocket>();
     const net: EspruinoNet = {
       connect: (_o: { host: string; port: number }, onConnect?: () => void) => {
         if (blocked()) throw new Error("Unable to create socket");
         const conn = new Conn(this);
-        const s = new MemSocket(conn, schedule, blocked);
+        const s = new MemSocket(conn, schedule, blocked, scheduleLocal);
         conn.sock = s;
         open.add(s);
         s.on("close", () => open.delete(s));

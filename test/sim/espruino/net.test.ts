@@ -81,6 +81,31 @@ describe("sim/espruino/net: Espruino's net over Node sockets", () => {
     await s.close();
   });
 
+  it("end(): the close is the chip's own, said at once (no round trip), and what was still on its way is dropped; the bytes written before it reach the peer", async () => {
+    let peerGot = "";
+    const s = await server((sock) => {
+      sock.on("data", (d) => (peerGot += d.toString("latin1")));
+      sock.write("late reply");
+    });
+    const network: (() => void)[] = [], local: (() => void)[] = [];
+    const n = createEspruinoNet({ schedule: (fn) => network.push(fn), scheduleLocal: (fn) => local.push(fn) });
+    const events: string[] = [];
+    const sock = n.connect({ host: "127.0.0.1", port: s.port });
+    for (const e of ["data", "end", "close"]) sock.on(e as any, (d?: any) => events.push(e + (typeof d === "string" ? " " + d : "")));
+    await until(() => network.length >= 2); // connect, then the server's bytes, still on their way
+    network.shift()!(); // connect
+    sock.write("\xe0\x00");
+    sock.end();
+    expect(n.openSockets()).to.equal(0);
+    expect(local.length).to.equal(1);
+    local.shift()!();
+    expect(events).to.deep.equal(["end", "close"]);
+    while (network.length) network.shift()!();
+    expect(events).to.deep.equal(["end", "close"]);
+    await until(() => peerGot === "\xe0\x00");
+    await s.close();
+  });
+
   it("delivers events through the injected scheduler", async () => {
     const s = await server((sock) => sock.end("hi"));
     const queued: (() => void)[] = [];
