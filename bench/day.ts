@@ -26,6 +26,8 @@ export interface AwakePeriod {
   phases: { [phase: string]: number };
   /** why it uploaded, as the node said it ("window": on its send grid, so planned; "alarm", "change"...) */
   why?: string;
+  /** it joined with its static address (not the daily DHCP) */
+  staticIp?: boolean;
 }
 
 /**
@@ -106,7 +108,7 @@ export function readCounters(storage: StorageModule): Counters | undefined {
 function instrument(opts: SimNodeOptions, probes: NodeProbe[]): SimNode {
   const wire = newWireCounts();
   let marks: { [mark: string]: number } = {};
-  let why: string | undefined;
+  let why: string | undefined, staticIp = false;
   const mark = (what: string) => {
     if (marks[what] === undefined) marks[what] = opts.clock.now();
   };
@@ -121,6 +123,7 @@ function instrument(opts: SimNodeOptions, probes: NodeProbe[]): SimNode {
       if (l.startsWith("CasaNode ")) mark("boot");
       else if (l.startsWith("cycle: ")) mark("cycle");
       else if (l.startsWith("upload: ")) why ??= l.slice(8).split(" ")[0];
+      else if (l.startsWith("uplink: connected") && l.includes("(static ")) staticIp = true;
     }
     opts.onConsole?.(text);
   };
@@ -159,8 +162,9 @@ function instrument(opts: SimNodeOptions, probes: NodeProbe[]): SimNode {
           open = { t: e.t, q: node.stats.chargeMah, radio: false };
           marks = {};
           why = undefined;
+          staticIp = false;
         } else if (open) {
-          probe.periods.push({ t: open.t, ms: e.t - open.t, mah: node.stats.chargeMah - open.q, radio: open.radio, phases: phasesOf(open.t, e.t, marks), why });
+          probe.periods.push({ t: open.t, ms: e.t - open.t, mah: node.stats.chargeMah - open.q, radio: open.radio, phases: phasesOf(open.t, e.t, marks), why, staticIp });
           open = undefined;
         }
       } else if (e.state === "radio") {

@@ -27,7 +27,7 @@ export interface EnergyFigures {
   /** battery boards: a wake that only samples, and one that also uploads */
   sampleCycle: CycleFigures | null;
   uploadCycle: CycleFigures | null;
-  /** of the upload wakes, those on the send grid ("upload: window"): planned, so joined ahead */
+  /** of the upload wakes, those on the send grid ("upload: window") with the static address: planned, so joined ahead (the daily DHCP one left out) */
   plannedUploadCycle: CycleFigures | null;
   /** completed sampling cycles and uploads per day (firmware counters) */
   cyclesPerDay: number;
@@ -101,7 +101,7 @@ export function energyFigures(probe: NodeProbe, node: NodeSummary, durationMs: n
   const cyclesPerDay = c ? c.cycles * perDay : 0;
   const sampleCycle = alwaysOn ? null : mean(periods.filter((x) => !x.radio));
   const uploadCycle = alwaysOn ? null : mean(periods.filter((x) => x.radio));
-  const plannedUploadCycle = alwaysOn ? null : mean(periods.filter((x) => x.radio && x.why === "window"));
+  const plannedUploadCycle = alwaysOn ? null : mean(periods.filter((x) => x.radio && x.why === "window" && x.staticIp));
   const wakesMah = (f: CycleFigures | null) => (f ? f.count * f.mah * perDay : 0);
   // the power-on boot's charge is in the node's total: the split leaves it out the same way
   const first = probe.periods.filter((x) => x.t <= startMs).reduce((a, x) => a + x.mah, 0) * perDay;

@@ -295,7 +295,7 @@ export function formatBoardTable(r: BenchResults): string {
     add("sample cycle mAh", (x) => num(x.energy?.alwaysOn ? x.energy.mahPerPeriod : x.energy?.sampleCycle?.mah, 3) + (x.energy?.alwaysOn && x.energy.mahPerPeriod !== null ? "*" : ""));
     add("upload cycle awake s", (x) => (x.energy?.alwaysOn ? "always on" : num(x.energy?.uploadCycle?.awakeMs !== undefined ? x.energy.uploadCycle.awakeMs / 1000 : undefined, 1)));
     add("upload cycle mAh", (x) => (x.energy?.alwaysOn ? "-" : num(x.energy?.uploadCycle?.mah, 3)));
-    add("  planned (send grid) s / mAh", (x) => (x.energy?.alwaysOn || !x.energy?.plannedUploadCycle ? "-" : `${num(x.energy.plannedUploadCycle.awakeMs / 1000, 2)} / ${num(x.energy.plannedUploadCycle.mah, 3)}`));
+    add("  planned (grid, static IP) s / mAh", (x) => (x.energy?.alwaysOn || !x.energy?.plannedUploadCycle ? "-" : `${num(x.energy.plannedUploadCycle.awakeMs / 1000, 2)} / ${num(x.energy.plannedUploadCycle.mah, 3)}`));
     const phaseRow = (kind: "sampleCycle" | "uploadCycle", names: string[]) => (x: BoardBench) => {
       const f = x.energy?.[kind];
       if (x.energy?.alwaysOn || !f) return "-";
