@@ -334,12 +334,16 @@ export class Scheduler {
 
   /** one battery connection: join, status, flush, a round trip for queued commands, offline status, close */
   private _session(done: () => void): void {
-    var self = this, rt = this.rt, st = rt.store.state, up = this._link(false), finished = false, t: any = null;
-    // a join begun ahead for this upload; one not begun yet is not needed now
+    var self = this, rt = this.rt, st = rt.store.state, w = rt.platform.wifi, finished = false, t: any = null;
+    // a join begun ahead for this upload (one not begun yet is not needed now), or begun here:
+    // evaluating the link's code (uplink/lazy.ts, ~0.2 s) then overlaps it
     if (this._aheadTimer) clearTimeout(this._aheadTimer);
     this._aheadTimer = null;
-    up.early = this._early;
+    var early = this._early || (rt.platform.earlyJoin ? rt.platform.earlyJoin() : null);
     this._early = null;
+    if (!early && w) early = startJoin(w, this._joinPlan(Date.now(), rt.bootCause === "deep-sleep"));
+    var up = this._link(false);
+    up.early = early;
     var end = function (err: string | null) {
       if (finished) return;
       finished = true;
@@ -446,7 +450,7 @@ export class Scheduler {
     }
     // a long sampling joins from the cycle (_joinAhead), not from the boot
     var at = w && !rt.configErrors.length && Date.now() >= CLOCK_VALID_MS && (st.sampleMs || 0) <= JOIN_LEAD_STATIC_MS ? this._nextUpload(st.next) : 0;
-    saveJoinPlan(rt.platform.storage, at ? this._joinPlan(at) : null);
+    saveJoinPlan(rt.platform.storage, at ? this._joinPlan(at, true) : null);
   }
 
   private _nextUpload(from: number): number {
@@ -454,10 +458,10 @@ export class Scheduler {
     return nextUploadWake(from, this._periodMs(), c.uploadPeriodS * 1000, c.sendPeriodS * 1000, this.rt.store.state.lastUp);
   }
 
-  /** how a join at `at` goes: SSID, password, the static address if wanted then */
-  private _joinPlan(at: number): JoinPlan {
+  /** how a join at `at` goes: SSID, password, the static address if wanted then (deep-sleep wakes only) */
+  private _joinPlan(at: number, wake: boolean): JoinPlan {
     var c = this.rt.config, plan: JoinPlan = { at: at, s: c.wifi.ssid, p: c.wifi.password };
-    if (staticWanted(this.rt, at)) {
+    if (wake && staticWanted(this.rt, at)) {
       plan.ip = c.wifi.ip;
       plan.gw = c.wifi.gw;
       plan.nm = c.wifi.netmask;
@@ -473,7 +477,7 @@ export class Scheduler {
   private _joinAhead(): void {
     var self = this, rt = this.rt, w = rt.platform.wifi, took = rt.store.state.sampleMs || 0;
     if (!w || took <= JOIN_LEAD_STATIC_MS || rt.bootCause !== "deep-sleep") return;
-    var plan = this._joinPlan(Date.now());
+    var plan = this._joinPlan(Date.now(), true);
     this._aheadTimer = setTimeout(function () {
       self._aheadTimer = null;
       if (!self._ending) self._early = startJoin(w as WifiModule, plan);

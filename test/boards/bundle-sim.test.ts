@@ -180,6 +180,11 @@ describe("bundles in the simulator (runtime)", function () {
       // PUBACKs of the status and the data (3 h of it, one batch)
       expect(w.end - w.start).to.be.at.most(Math.max(r.node.bootMs, BOOT_BASE_MS + 5 + WIFI_STATIC_JOIN_MAX_MS) + 3 * rtt + 5);
     }
+    // an upload no plan foresaw (a fill step, an alarm) starts its join as it decides, and
+    // evaluates the link's code (uplink/lazy.ts, ~0.2 s) while it joins
+    const unplanned = r.seen(/^upload: (change|alarm)/).filter((t) => t > START + 4 * HOUR);
+    expect(unplanned.length).to.be.at.least(1);
+    for (const t of unplanned) expect(wakes.find((x) => x.start <= t && x.end >= t)!.radioAt! - t).to.be.at.most(1);
     // a sample wake never turns the radio on (changes and alarms upload too, joining after the boot)
     const uploads = r.seen(/^upload: /);
     const sampleWakes = wakes.filter((w) => w.start > START + 4 * HOUR && !uploads.some((t) => t >= w.start && t <= w.end));
