@@ -118,14 +118,19 @@ const SHARED_GLOBAL = "__casanodeShared";
  * bundle through `global`). The firmware/<part>/lazy.ts files decide when.
  * - OTA (~15 KB): only while an update is under way (docs/ota.md "Loaded when needed"); its
  *   image is self-contained.
- * - the link (Wi-Fi, MQTT, SenML, commands): only on a wake that connects. `own` names its
- *   modules; what else it uses (config, store, console...) is the bundle's, handed over.
+ * - the link (Wi-Fi, MQTT, SenML): only on a wake that connects; the commands (their format,
+ *   HMAC check, actions): only when one arrives. `own` names each one's modules; what else it
+ *   uses (config, store, console...) is the bundle's, handed over.
  */
 const LAZY_PARTS = [
   { name: "OTA", load: "/firmware/ota/load.ts", entry: "firmware/ota/module.ts", fn: "loadOta", global: "__casanodeOta" },
   {
     name: "uplink", load: "/firmware/uplink/load.ts", entry: "firmware/uplink/module.ts", fn: "loadUplink", global: "__casanodeUplink",
-    own: /\/firmware\/(uplink\/(link|load|module)|mqtt\/\w+|messages\/(senml|commands)|runtime\/commands|crypto\/hmac)\.ts$/,
+    own: /\/firmware\/(uplink\/(link|load|module)|mqtt\/\w+|messages\/senml)\.ts$/,
+  },
+  {
+    name: "commands", load: "/firmware/runtime/commands-load.ts", entry: "firmware/runtime/commands-module.ts", fn: "loadCommands", global: "__casanodeCommands",
+    own: /\/firmware\/(runtime\/commands(-load|-module)?|messages\/commands|crypto\/hmac)\.ts$/,
   },
 ];
 

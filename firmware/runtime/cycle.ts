@@ -19,7 +19,7 @@ import { newWindow, fold, summarize, foldDay, dayEntries, foldPending, placePend
 import { readAlarms, settleAlarms } from "./alarms.js";
 import { QUANTITIES } from "../../drivers/quantities.js";
 import type { Uplink } from "../uplink/link.js";
-import { uplinkApi } from "../uplink/lazy.js";
+import { uplinkApi, commandsApi } from "../uplink/lazy.js";
 import { saveJoinPlan, startJoin, staticWanted, JOIN_LEAD_STATIC_MS, JOIN_LEAD_DHCP_MS, type JoinPlan, type EarlyJoin } from "../uplink/early-join.js";
 import { cycleLamp, lampRead } from "../streetlight/hook.js";
 import { Sampler, type Sample } from "./sampling.js";
@@ -496,13 +496,13 @@ export class Scheduler {
 
   /** the link to the broker (persistent: mains), commands wired to it */
   private _link(persistent: boolean): Uplink {
-    var rt = this.rt, link = uplinkApi(), up = new link.Uplink(rt, persistent);
+    var rt = this.rt, up = new (uplinkApi().Uplink)(rt, persistent);
     rt.uplink = up;
     up.onCommand = function (p) {
-      link.handleCommand(rt, p);
+      commandsApi().handleCommand(rt, p);
     };
     up.onTooLarge = function (bytes, head) {
-      link.refuseTooLarge(rt, bytes, head);
+      commandsApi().refuseTooLarge(rt, bytes, head);
     };
     var otaTopicName = otaLinkTopic(rt);
     if (otaTopicName) {

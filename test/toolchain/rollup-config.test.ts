@@ -31,7 +31,7 @@ async function failedBuild(typescriptImpl: typeof ts): Promise<string> {
 }
 
 describe("rollup config", () => {
-  it("the link's code is a string the bundle evaluates, handed the bundle's own config, store and console code rather than a second copy", () => {
+  it("the link's code and the commands' are strings the bundle evaluates, handed the bundle's own config, store and console code rather than a second copy", () => {
     const text = untokenise(readFileSync("dist/esp32-bin-lp.js", "latin1"));
     // the strings the bundle evaluates: (0, eval)("...")
     const evaluated: Array<{ value: string; start: number }> = [];
@@ -55,6 +55,11 @@ describe("rollup config", () => {
     expect(text.split(msg).length - 1, "in the bundle").to.be.at.least(1);
     expect(link.split(msg).length - 1, "in the link's code").to.equal(0);
     expect(text.slice(0, start)).to.match(/__casanodeShared=\{m0:\{/);
+    // the commands' code is a part of its own, evaluated when one arrives: not in every upload's
+    const commands = evaluated.map((e) => untokenise(e.value)).find((c) => c.includes("__casanodeCommands"))!;
+    expect(commands, "the commands' eval").to.not.equal(undefined);
+    expect(commands).to.include("mac mismatch");
+    expect(link).to.not.include("mac mismatch");
   });
 
 

@@ -1,0 +1,10 @@
+// The commands' code (commands.ts, their format and HMAC check) as one object. The bundles
+// replace this file: there it evaluates the same code from a string in the image, the first
+// time a command arrives (rollup.config.mjs `LAZY_PARTS`; uplink/lazy.ts). Firmware code: ES5.
+
+import { handleCommand, refuseTooLarge } from "./commands.js";
+import type { CommandsApi } from "../uplink/lazy.js";
+
+export function loadCommands(): CommandsApi {
+  return { handleCommand: handleCommand, refuseTooLarge: refuseTooLarge };
+}
