@@ -82,6 +82,8 @@ export class Sen0232 implements Sensor {
   readonly name: string;
   readonly model = "sen0232";
   readonly warmupMs = SEN0232_WARMUP_MS;
+  /** the level is the mean of the read's own samples: nothing accumulates while it waits */
+  readonly readsWhenWarm = true;
   readonly counters: DriverCounters;
   private _config: Sen0232Config;
   private _fullScaleV: number;

@@ -64,6 +64,12 @@ export interface Sensor {
   readonly model: string;
   /** ms from powerOn() until readings are valid (datasheet); 0 for instant sensors */
   readonly warmupMs: number;
+  /**
+   * its read takes its own samples (an average over the read itself), so it may be read as soon
+   * as its warm-up is done, while longer ones still warm; without it a warmed sensor is read
+   * after the longest warm-up (its levels may cover the time it was on: LAmin/LAmax, LAeq)
+   */
+  readonly readsWhenWarm?: boolean;
   readonly counters: DriverCounters;
   configure(): void;
   powerOn(): void;

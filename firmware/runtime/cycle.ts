@@ -5,8 +5,8 @@
 // Firmware code: ES5, Espruino subset.
 //
 // Battery: wake -> (not due yet? sleep again: chained sleeps, no sensors, no radio) ->
-// power the sensors that need warm-up while the quick ones are read -> wait the longest
-// warm-up -> read -> power down -> fold into the windows and queue -> save -> connect and
+// power the sensors that need warm-up while the quick ones are read -> read each once warm
+// (sampling.ts) -> power down -> fold into the windows and queue -> save -> connect and
 // flush if the window closed, an alarm was raised or a failed upload is due for a retry ->
 // save -> deep sleep until the next slot of the period grid (multiples of samplePeriodS since
 // the epoch, so the cycle's own duration never makes the schedule drift).

@@ -1,6 +1,7 @@
 // Reading the sensors in one cycle: configure the devices once per boot, power the ones that
-// need a warm-up while the quick ones are read around their own power-on, wait the longest
-// warm-up, read those, then the actuators' sense. Every read ends: a driver that never answers
+// need a warm-up while the quick ones are read around their own power-on, read those that take
+// their own samples once their warm-up is done and the rest after the longest warm-up (one at
+// a time), then the actuators' sense. Every read ends: a driver that never answers
 // gets a timeout result. Firmware code: ES5, Espruino subset.
 
 import type { Sensor, SensorResult } from "../../drivers/types.js";
@@ -89,26 +90,36 @@ export class Sampler {
 
   /** Warm-up aware sampling of every sensor, then the actuators' sense. */
   sample(done: (out: Sample[]) => void): void {
-    var self = this, rt = this._rt, out: Sample[] = [], slow: Sensor[] = [], quick: Sensor[] = [], warm = 0, i: number;
+    var self = this, rt = this._rt, out: Sample[] = [], slow: Sensor[] = [], quick: Sensor[] = [], i: number;
     if (!this.configured) this.configure();
     for (i = 0; i < rt.sensors.length; i++) {
       var s = rt.sensors[i];
-      if (s.warmupMs > 0) {
-        slow.push(s);
-        if (s.warmupMs > warm) warm = s.warmupMs;
-      } else quick.push(s);
+      if (s.warmupMs > 0) slow.push(s);
+      else quick.push(s);
     }
-    var t0 = Date.now();
-    for (i = 0; i < slow.length; i++) this._power(slow[i], true);
-    this._readList(quick, "around", out, function () {
-      var wait = t0 + warm - Date.now();
-      setTimeout(function () {
-        self._readList(slow, "after", out, function () {
-          self._readList(rt.actuators, "none", out, function () {
-            done(out);
-          });
-        });
-      }, wait > 0 ? wait : 0);
+    var t0 = Date.now(), warm = 0;
+    for (i = 0; i < slow.length; i++) {
+      this._power(slow[i], true);
+      if (slow[i].warmupMs > warm) warm = slow[i].warmupMs;
+    }
+    // in that order: those that read when warm, shortest warm-up first, each once its own is
+    // done (esp32-air: the noise average falls in the SDS011's 15 s); the others after the
+    // longest warm-up, as their levels may cover the time they were on
+    slow.sort(function (a, b) {
+      return (a.readsWhenWarm ? a.warmupMs : warm + 1) - (b.readsWhenWarm ? b.warmupMs : warm + 1);
     });
+    var next = 0;
+    var readSlow = function () {
+      if (next >= slow.length) {
+        return self._readList(rt.actuators, "none", out, function () {
+          done(out);
+        });
+      }
+      var s = slow[next++], wait = t0 + (s.readsWhenWarm ? s.warmupMs : warm) - Date.now();
+      setTimeout(function () {
+        self._readOne(s, "after", out, readSlow);
+      }, wait > 0 ? wait : 0);
+    };
+    this._readList(quick, "around", out, readSlow);
   }
 }

@@ -195,7 +195,7 @@ describe("bundles in the simulator (runtime)", function () {
     expect(st.queued).to.be.below(20);
   });
 
-  it("esp32-air: a planned upload whose sensor warms up for 20 s joins during the warm-up, ending about with the read, not from the boot", async () => {
+  it("esp32-air: a planned upload whose sensor warms up for 15 s joins during the warm-up, ending about with the read, not from the boot", async () => {
     const wifi = { ssid: "casanode-sim", password: "casanode-sim-ap", ip: "192.168.4.201", gw: "192.168.4.1", netmask: "255.255.255.0" };
     const rtt = 60;
     r = await rig("esp32-air", { samplePeriodS: 900, uploadPeriodS: 3600, sendPeriodS: 3 * 3600, wifi }, { netLatency: { rttMinMs: rtt, rttMaxMs: rtt, tlsHandshakeMs: 0 } });
@@ -206,7 +206,7 @@ describe("bundles in the simulator (runtime)", function () {
     const wakes = wakesOf(r.node.trace), uploads = r.seen(/^upload: /), planned = r.seen(/^upload: window$/).filter((t) => t > START + 4 * HOUR);
     const sample = wakes.filter((w) => w.start > START + 4 * HOUR && !uploads.some((t) => t >= w.start && t <= w.end)).map((w) => w.end - w.start).sort((a, b) => a - b);
     const median = sample[sample.length >> 1];
-    expect(median).to.be.above(20_000);
+    expect(median).to.be.above(15_000);
     expect(planned.length).to.be.at.least(7);
     const stat = r.seen(/uplink: connected .*\(static 192\.168\.4\.201\)/);
     for (const t of planned.filter((t) => stat.some((s) => s > t && s < t + 2000))) {
@@ -516,9 +516,10 @@ describe("bundles in the simulator (runtime)", function () {
       r = await rig("esp32-bin", { samplePeriodS: 900, uploadPeriodS: 3600 });
       r.broker.setUp(false);
       r.run(5 * MIN);
-      const firstSleep = r.seen(/^sleep /)[0];
-      expect(firstSleep, r.text()).to.be.a("number");
-      expect(r.seen(/^clock set/).filter((t) => t < firstSleep).length, r.text()).to.equal(1);
+      // in the order printed (the clock may be set in the same ms as the sleep)
+      const firstSleep = r.lines.findIndex((l) => /^sleep /.test(l[1]));
+      expect(firstSleep, r.text()).to.be.above(0);
+      expect(r.lines.slice(0, firstSleep).filter((l) => /^clock set/.test(l[1])).length, r.text()).to.equal(1);
       r.broker.setUp(true);
       r.run(3 * HOUR);
       expect(valuesNamed(r.broker, "bin.fill").length).to.be.at.least(10);

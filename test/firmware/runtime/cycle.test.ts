@@ -51,11 +51,13 @@ describe("scheduler", () => {
     expect(st.lost).to.equal(0);
   });
 
-  it("warms slow sensors while quick ones are read, reads after the longest warm-up, powers all down", async () => {
+  it("warms slow sensors while quick ones are read; one that takes its own samples is read once its own warm-up is done and switched off, the others after the longest warm-up", async () => {
     const slow = new FakeSensor("pm", 30_000, () => [{ name: "pm25", unit: "ug/m3", value: 10 }]);
     const quick = new FakeSensor("bin", 0, () => [{ name: "fill", unit: "/", value: 0.2 }]);
-    const mid = new FakeSensor("noise", 5_000, () => [{ name: "LAeq", unit: "dB", value: 55 }]);
-    chip = new Chip({ board: board("b", "battery", ["pm", "bin", "noise"]), config: cfg({ samplePeriodS: 600, uploadPeriodS: 3600 }), sensors: () => [slow, quick, mid] });
+    // a noise average over the read itself (SEN0232), and levels over the time on (PCB SPL's LAmax)
+    const mid = Object.assign(new FakeSensor("noise", 5_000, () => [{ name: "LAeq", unit: "dB", value: 55 }]), { readsWhenWarm: true });
+    const held = new FakeSensor("spl", 1_000, () => [{ name: "LAmax", unit: "dB", value: 70 }]);
+    chip = new Chip({ board: board("b", "battery", ["pm", "bin", "noise", "spl"]), config: cfg({ samplePeriodS: 600, uploadPeriodS: 3600 }), sensors: () => [slow, quick, mid, held] });
     chip.start();
     await chip.run(MINUTE);
     const ev = (s: FakeSensor, e: string) => s.events.filter((x) => x[1] === e).map((x) => x[0]);
@@ -64,8 +66,12 @@ describe("scheduler", () => {
     expect(ev(quick, "on")[0]).to.be.at.least(t0);
     expect(ev(quick, "off")[0]).to.be.below(t0 + 5_000);
     expect(ev(slow, "read")[0]).to.be.at.least(t0 + 30_000);
-    expect(ev(mid, "read")[0]).to.be.at.least(t0 + 30_000);
-    for (const s of [slow, quick, mid]) expect(s.on, s.name).to.equal(false);
+    // the 5 s one is read at 5 s and switched off, not kept on (and the chip awake) for 30 s
+    expect(ev(mid, "read")[0]).to.be.within(t0 + 5_000, t0 + 6_000);
+    expect(ev(mid, "off")[0]).to.be.below(t0 + 6_000);
+    // the one whose levels cover its time on waits for the longest warm-up, as before
+    expect(ev(held, "read")[0]).to.be.at.least(t0 + 30_000);
+    for (const s of [slow, quick, mid, held]) expect(s.on, s.name).to.equal(false);
     expect(chip.sleeps.length).to.equal(1);
   });
 
