@@ -34,6 +34,12 @@ export interface Sen0232Options {
   samples?: number;
   /** ms between samples (default 125) */
   intervalMs?: number;
+  /**
+   * read as soon as warm, while a longer warm-up goes on (default true): on esp32-air that is
+   * with the SDS011's fan running. Sensor.Community's nodes measure noise that way too (DNMS
+   * runs on while the SDS011 samples); false where the fan is heard at the microphone.
+   */
+  readDuringWarmUp?: boolean;
 }
 
 /** pins.out: the ADC pin on the sensor's output */
@@ -83,7 +89,7 @@ export class Sen0232 implements Sensor {
   readonly model = "sen0232";
   readonly warmupMs = SEN0232_WARMUP_MS;
   /** the level is the mean of the read's own samples: nothing accumulates while it waits */
-  readonly readsWhenWarm = true;
+  readonly readsWhenWarm: boolean;
   readonly counters: DriverCounters;
   private _config: Sen0232Config;
   private _fullScaleV: number;
@@ -106,6 +112,7 @@ export class Sen0232 implements Sensor {
     this._offsetDb = o.offsetDb || 0;
     this._samples = Math.max(1, o.samples || 8);
     this._intervalMs = o.intervalMs || SEN0232_TIME_CONSTANT_MS;
+    this.readsWhenWarm = o.readDuringWarmUp !== false;
     this.counters = newCounters();
     // without a power switch the sensor is always on and long settled
     this._on = true;

@@ -94,6 +94,12 @@ describe("sen0232: driver against its twin", () => {
 
   afterEach(() => rig.restore());
 
+  it("is read as soon as it is warm (its level is its own samples' mean), unless the board says the fan next to it is heard", () => {
+    expect(setup(() => 60).readsWhenWarm).to.equal(true);
+    rig.restore();
+    expect(setup(() => 60, { readDuringWarmUp: false }).readsWhenWarm).to.equal(false);
+  });
+
   it("reads the world's level within ADC resolution", async () => {
     const driver = setup(() => 63.2);
     await runFor(rig.clock, 500);
