@@ -472,7 +472,7 @@ export class Scheduler {
   /**
    * A planned upload wake whose sampling takes longer than a join (the last one's time): start
    * the join so that it ends about when the sampling does. (From the boot, as the prelude joins,
-   * the radio would stay on through an SDS011's warm-up and the noise average: 20 s.)
+   * the radio would stay on through an SDS011's 15 s warm-up.)
    */
   private _joinAhead(): void {
     var self = this, rt = this.rt, w = rt.platform.wifi, took = rt.store.state.sampleMs || 0;

@@ -3,8 +3,8 @@
 //   while Espruino still lexes the bundle. At each sleep the scheduler leaves the plan for it in
 //   JOIN_PLAN_FILE (when the next upload wake is, how to join); the uplink then takes over the
 //   join the prelude began (Platform.earlyJoin).
-// - a long warm-up (an SDS011's 20 s): the scheduler starts the join JOIN_LEAD_*_MS before the
-//   read (startJoin), not from the boot, which would keep the radio on through the warm-up.
+// - a long sampling (an SDS011's 15 s warm-up): the scheduler starts the join JOIN_LEAD_*_MS
+//   before the read ends (startJoin), not from the boot, which would keep the radio on through it.
 // Firmware code: ES5, Espruino subset.
 
 import type { Runtime } from "../runtime/state.js";
