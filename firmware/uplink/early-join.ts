@@ -22,9 +22,9 @@ export var EARLY_JOIN_GLOBAL = "cnJoin";
 export var JOIN_LEAD_STATIC_MS = 1000;
 export var JOIN_LEAD_DHCP_MS = 4000;
 
-/** what the prelude left: set by it at the wake, read by the uplink */
+/** a join begun before the uplink opened: by the prelude (global cnJoin) or startJoin; read by the uplink */
 export interface EarlyJoin {
-  /** Date.now() when the prelude switched the radio on */
+  /** Date.now() when the prelude (or startJoin) switched the radio on */
   t0: number;
   /** it joined with the plan's static address */
   ip: boolean;
