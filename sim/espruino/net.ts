@@ -70,24 +70,66 @@ type Listener = (...args: any[]) => void;
 const ERR_CLOSED = -10;
 const ERR_NO_CONNECTION = -11;
 
-class EspruinoSocket implements NetSocket {
+/**
+ * A simulated Espruino socket's listeners and how its events reach them: through `schedule`
+ * (the network), or, for the close the chip makes itself after end(), through `scheduleLocal`
+ * (closedHere). Once "close" is delivered nothing more is: events still on their way are
+ * dropped, as Espruino has killed the socket. Also the test broker's sockets.
+ */
+export class SocketEvents {
   private listeners: { [event: string]: Listener[] } = {};
-  private closed = false;
-  private errored = false;
-  /** end() was called: the chip closes the socket itself */
-  private ended = false;
-  /** "end" / "close" reached the firmware: nothing more does (events still on their way are dropped) */
   private endSaid = false;
   private finished = false;
 
   constructor(
-    readonly raw: net.Socket,
     private readonly schedule: (fn: () => void) => void,
+    private readonly scheduleLocal: (fn: () => void) => void = schedule,
+  ) {}
+
+  on(event: string, listener: Listener): void {
+    (this.listeners[event] ??= []).push(listener);
+  }
+
+  removeAllListeners(event?: string): void {
+    if (event) delete this.listeners[event];
+    else this.listeners = {};
+  }
+
+  emit(event: string, ...args: any[]): void {
+    this.schedule(() => this.deliver(event, args));
+  }
+
+  /** end() on the chip: "end" and "close" at once, whatever the peer does */
+  protected closedHere(hadError: boolean): void {
+    this.scheduleLocal(() => {
+      this.deliver("end", []);
+      this.deliver("close", [hadError]);
+    });
+  }
+
+  private deliver(event: string, args: any[]): void {
+    if (this.finished || (event === "end" && this.endSaid)) return;
+    if (event === "end") this.endSaid = true;
+    if (event === "close") this.finished = true;
+    for (const l of (this.listeners[event] ?? []).slice()) l(...args);
+  }
+}
+
+class EspruinoSocket extends SocketEvents implements NetSocket {
+  private closed = false;
+  private errored = false;
+  /** end() was called: the chip closes the socket itself */
+  private ended = false;
+
+  constructor(
+    readonly raw: net.Socket,
+    schedule: (fn: () => void) => void,
     chunkSize: number,
     private readonly blocked: () => boolean,
     private readonly onGone: () => void,
-    private readonly scheduleLocal: (fn: () => void) => void = schedule,
+    scheduleLocal?: (fn: () => void) => void,
   ) {
+    super(schedule, scheduleLocal);
     raw.on("data", (buf: Buffer) => {
       if (this.blocked()) return this.cut();
       for (let i = 0; i < buf.length; i += chunkSize) {
@@ -130,36 +172,13 @@ class EspruinoSocket implements NetSocket {
       this.raw.end(() => this.raw.destroy());
       this.onGone();
     }
-    this.scheduleLocal(() => {
-      this.deliver("end", []);
-      this.deliver("close", [this.errored]);
-    });
+    this.closedHere(this.errored);
   }
 
   /** the link went away under the socket */
   cut(): void {
     if (this.closed) return;
     this.raw.destroy(Object.assign(new Error("connection lost"), { code: "ECONNRESET" }));
-  }
-
-  on(event: string, listener: Listener): void {
-    (this.listeners[event] ??= []).push(listener);
-  }
-
-  removeAllListeners(event?: string): void {
-    if (event) delete this.listeners[event];
-    else this.listeners = {};
-  }
-
-  emit(event: string, ...args: any[]): void {
-    this.schedule(() => this.deliver(event, args));
-  }
-
-  private deliver(event: string, args: any[]): void {
-    if (this.finished || (event === "end" && this.endSaid)) return;
-    if (event === "end") this.endSaid = true;
-    if (event === "close") this.finished = true;
-    for (const l of (this.listeners[event] ?? []).slice()) l(...args);
   }
 }
 

@@ -7,7 +7,7 @@
 // abnormal disconnects, and the MQTT bytes each client sent and received (bytes on the air).
 
 import { srv, parseClient, type ClientPacket } from "./fake-net.js";
-import type { EspruinoNet, EspruinoNetOptions } from "../../sim/espruino/net.js";
+import { SocketEvents, type EspruinoNet, type EspruinoNetOptions } from "../../sim/espruino/net.js";
 import type { VirtualClock } from "../../sim/clock.js";
 
 export interface BrokerMessage {
@@ -28,16 +28,13 @@ interface Session {
   inflight: Map<number, { topic: string; payload: string }>;
 }
 
-type Listener = (...args: any[]) => void;
-
-class MemSocket implements NetSocket {
+class MemSocket extends SocketEvents implements NetSocket {
   closed = false;
-  /** end() was called; "end" / "close" reached the firmware (nothing more does) */
+  /** end() was called: the chip closes the socket itself */
   private ended = false;
-  private endSaid = false;
-  private finished = false;
-  private listeners: Record<string, Listener[]> = {};
-  constructor(private conn: Conn, private schedule: (fn: () => void) => void, private blocked: () => boolean, private scheduleLocal: (fn: () => void) => void = schedule) {}
+  constructor(private conn: Conn, schedule: (fn: () => void) => void, private blocked: () => boolean, scheduleLocal?: (fn: () => void) => void) {
+    super(schedule, scheduleLocal);
+  }
   write(data: string): boolean {
     if (this.closed) throw new Error("This socket is closed");
     if (this.blocked()) {
@@ -54,26 +51,7 @@ class MemSocket implements NetSocket {
     if (!this.closed) this.conn.gone(false);
     // as Espruino: closed once the bytes are handed over, said at once (sim/espruino/net.ts)
     this.closed = true;
-    this.scheduleLocal(() => {
-      this.deliver("end", []);
-      this.deliver("close", [false]);
-    });
-  }
-  on(event: string, l: Listener): void {
-    (this.listeners[event] ??= []).push(l);
-  }
-  removeAllListeners(event?: string): void {
-    if (event) delete this.listeners[event];
-    else this.listeners = {};
-  }
-  emit(event: string, ...args: any[]): void {
-    this.schedule(() => this.deliver(event, args));
-  }
-  private deliver(event: string, args: any[]): void {
-    if (this.finished || (event === "end" && this.endSaid)) return;
-    if (event === "end") this.endSaid = true;
-    if (event === "close") this.finished = true;
-    for (const l of (this.listeners[event] ?? []).slice()) l(...args);
+    this.closedHere(false);
   }
   feed(data: string): void {
     if (this.closed) return;
