@@ -337,10 +337,7 @@ export class Scheduler {
     var self = this, rt = this.rt, st = rt.store.state, w = rt.platform.wifi, finished = false, t: any = null;
     // a join begun ahead for this upload (one not begun yet is not needed now), or begun here:
     // evaluating the link's code (uplink/lazy.ts, ~0.2 s) then overlaps it
-    if (this._aheadTimer) clearTimeout(this._aheadTimer);
-    this._aheadTimer = null;
-    var early = this._early || (rt.platform.earlyJoin ? rt.platform.earlyJoin() : null);
-    this._early = null;
+    var early = this._takeEarly();
     if (!early && w) early = startJoin(w, this._joinPlan(Date.now(), rt.bootCause === "deep-sleep"));
     var up = this._link(false);
     up.early = early;
@@ -436,10 +433,7 @@ export class Scheduler {
    * and end a join the prelude began for this wake if it went unused (an upload not foreseen).
    */
   private _planJoin(): void {
-    var rt = this.rt, st = rt.store.state, c = rt.config, w = rt.platform.wifi;
-    var early = this._early || (rt.platform.earlyJoin ? rt.platform.earlyJoin() : null);
-    if (this._aheadTimer) clearTimeout(this._aheadTimer);
-    this._aheadTimer = this._early = null;
+    var rt = this.rt, st = rt.store.state, c = rt.config, w = rt.platform.wifi, early = this._takeEarly();
     if (early && w) {
       try {
         w.disconnect();
@@ -451,6 +445,14 @@ export class Scheduler {
     // a long sampling joins from the cycle (_joinAhead), not from the boot
     var at = w && !rt.configErrors.length && Date.now() >= CLOCK_VALID_MS && (st.sampleMs || 0) <= JOIN_LEAD_STATIC_MS ? this._nextUpload(st.next) : 0;
     saveJoinPlan(rt.platform.storage, at ? this._joinPlan(at, true) : null);
+  }
+
+  /** the join begun for this wake (by _joinAhead, or by the wake prelude), once; one not begun yet never will be */
+  private _takeEarly(): EarlyJoin | null {
+    var rt = this.rt, early = this._early || (rt.platform.earlyJoin ? rt.platform.earlyJoin() : null);
+    if (this._aheadTimer) clearTimeout(this._aheadTimer);
+    this._aheadTimer = this._early = null;
+    return early;
   }
 
   private _nextUpload(from: number): number {

@@ -56,7 +56,7 @@ export class Uplink {
   private _idle: Array<() => void>;
   /** this join used the static address */
   private _usedStatic: boolean;
-  /** a join the scheduler began ahead of this session (early-join.ts startJoin), taken over by joinWifi */
+  /** a join begun before this session (the wake prelude's or startJoin's, handed over by the scheduler), taken over by joinWifi */
   early: EarlyJoin | null;
   /** a PUBACK came on this connection: the broker has sent us what it queued before it (settle) */
   private _acked: boolean;
@@ -120,7 +120,7 @@ export class Uplink {
     t = setTimeout(function () {
       finish("wifi-timeout");
     }, c.wifiTimeoutMs);
-    var early = this.early || (rt.platform.earlyJoin ? rt.platform.earlyJoin() : null);
+    var early = this.early;
     this.early = null;
     if (early) {
       // the wake prelude or the scheduler began this join (early-join.ts): its radio time counts, its answer ends it
