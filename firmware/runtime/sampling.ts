@@ -97,25 +97,26 @@ export class Sampler {
       if (s.warmupMs > 0) slow.push(s);
       else quick.push(s);
     }
-    var t0 = Date.now(), warm = 0;
+    var t0 = Date.now(), warm = 0, early: Sensor[] = [], late: Sensor[] = [];
     for (i = 0; i < slow.length; i++) {
       this._power(slow[i], true);
       if (slow[i].warmupMs > warm) warm = slow[i].warmupMs;
+      (slow[i].readsWhenWarm ? early : late).push(slow[i]);
     }
-    // in that order: those that read when warm, shortest warm-up first, each once its own is
-    // done (esp32-air: the noise average falls in the SDS011's 15 s); the others after the
-    // longest warm-up, as their levels may cover the time they were on
-    slow.sort(function (a, b) {
-      return (a.readsWhenWarm ? a.warmupMs : warm + 1) - (b.readsWhenWarm ? b.warmupMs : warm + 1);
+    // those that read when warm, shortest warm-up first, each once its own is done (esp32-air:
+    // the noise average falls in the SDS011's 15 s); then the others in the board's order after
+    // the longest warm-up, as their levels may cover the time they were on
+    early.sort(function (a, b) {
+      return a.warmupMs - b.warmupMs;
     });
-    var next = 0;
+    var order = early.concat(late), next = 0;
     var readSlow = function () {
-      if (next >= slow.length) {
+      if (next >= order.length) {
         return self._readList(rt.actuators, "none", out, function () {
           done(out);
         });
       }
-      var s = slow[next++], wait = t0 + (s.readsWhenWarm ? s.warmupMs : warm) - Date.now();
+      var s = order[next++], wait = t0 + (s.readsWhenWarm ? s.warmupMs : warm) - Date.now();
       setTimeout(function () {
         self._readOne(s, "after", out, readSlow);
       }, wait > 0 ? wait : 0);
