@@ -63,6 +63,28 @@ function wakesOf(trace: Array<{ t: number; state: string; on: boolean }>): Array
   return out;
 }
 
+/** the awake period that holds virtual time `t` */
+function wakeAt(wakes: Array<{ start: number; end: number; radioAt?: number }>, t: number): { start: number; end: number; radioAt?: number } {
+  return wakes.find((x) => x.start <= t && x.end >= t)!;
+}
+
+const PLAN_RTT_MS = 60;
+
+/**
+ * `board` with a static address `ip`, a 3 h send grid and a fixed round trip, for 30 h: its
+ * wakes, and the times of its planned uploads ("upload: window") past the power-on's sessions
+ * with, of those, the ones that joined with the static address
+ */
+async function plannedUploads(board: string, ip: string): Promise<{ r: Rig; wakes: ReturnType<typeof wakesOf>; planned: number[]; staticJoin: number[] }> {
+  const wifi = { ssid: "casanode-sim", password: "casanode-sim-ap", ip, gw: "192.168.4.1", netmask: "255.255.255.0" };
+  const r = await rig(board, { samplePeriodS: 900, uploadPeriodS: 3600, sendPeriodS: 3 * 3600, wifi }, { netLatency: { rttMinMs: PLAN_RTT_MS, rttMaxMs: PLAN_RTT_MS, tlsHandshakeMs: 0 } });
+  r.run(30 * HOUR);
+  expect(r.node.stats.crashes, r.node.stats.lastError).to.equal(0);
+  const planned = r.seen(/^upload: window$/).filter((t) => t > START + 4 * HOUR);
+  const connected = r.seen(new RegExp(`uplink: connected .*\\(static ${ip.replace(/\./g, "\\.")}\\)`));
+  return { r, wakes: wakesOf(r.node.trace), planned, staticJoin: planned.filter((t) => connected.some((s) => s > t && s < t + 2000)) };
+}
+
 describe("bundles in the simulator (runtime)", function () {
   this.timeout(60_000);
   let r: Rig | undefined;
@@ -160,20 +182,14 @@ describe("bundles in the simulator (runtime)", function () {
   });
 
   it("a planned upload wake joins Wi-Fi from its wake prelude, while the bundle is lexed: the wake ends a few round trips after the boot", async () => {
-    const wifi = { ssid: "casanode-sim", password: "casanode-sim-ap", ip: "192.168.4.200", gw: "192.168.4.1", netmask: "255.255.255.0" };
-    const rtt = 60;
-    r = await rig("esp32-bin-lp", { samplePeriodS: 900, uploadPeriodS: 3600, sendPeriodS: 3 * 3600, wifi }, { netLatency: { rttMinMs: rtt, rttMaxMs: rtt, tlsHandshakeMs: 0 } });
-    r.run(30 * HOUR);
-    expect(r.node.stats.crashes, r.node.stats.lastError).to.equal(0);
-    const wakes = wakesOf(r.node.trace), planned = r.seen(/^upload: window$/);
+    const run = await plannedUploads("esp32-bin-lp", "192.168.4.200"), { wakes, planned, staticJoin } = run, rtt = PLAN_RTT_MS;
+    r = run.r;
     // after the power-on's sessions (SNTP, then the first upload's DHCP), every 3 h
-    const later = planned.filter((t) => t > START + 4 * HOUR);
-    expect(later.length).to.be.at.least(7);
-    const stat = r.seen(/uplink: connected .*\(static 192\.168\.4\.200\)/);
+    expect(planned.length).to.be.at.least(7);
     // DHCP once a day (its lease tells the DNS SNTP needs), joined from the prelude too
-    expect(later.filter((t) => !stat.some((s) => s > t && s < t + 2000)).length).to.equal(1);
-    for (const t of later.filter((t) => stat.some((s) => s > t && s < t + 2000))) {
-      const w = wakes.find((x) => x.start <= t && x.end >= t)!;
+    expect(planned.length - staticJoin.length).to.equal(1);
+    for (const t of staticJoin) {
+      const w = wakeAt(wakes, t);
       // the radio goes on as the prelude runs, right after the boot's fixed part
       expect(w.radioAt! - w.start).to.be.at.most(BOOT_BASE_MS + 5);
       // joined (0.55-0.9 s from there) by the time the bundle runs: then TCP, CONNACK, the
@@ -184,7 +200,7 @@ describe("bundles in the simulator (runtime)", function () {
     // evaluates the link's code (uplink/lazy.ts, ~0.2 s) while it joins
     const unplanned = r.seen(/^upload: (change|alarm)/).filter((t) => t > START + 4 * HOUR);
     expect(unplanned.length).to.be.at.least(1);
-    for (const t of unplanned) expect(wakes.find((x) => x.start <= t && x.end >= t)!.radioAt! - t).to.be.at.most(1);
+    for (const t of unplanned) expect(wakeAt(wakes, t).radioAt! - t).to.be.at.most(1);
     // a sample wake never turns the radio on (changes and alarms upload too, joining after the boot)
     const uploads = r.seen(/^upload: /);
     const sampleWakes = wakes.filter((w) => w.start > START + 4 * HOUR && !uploads.some((t) => t >= w.start && t <= w.end));
@@ -196,21 +212,17 @@ describe("bundles in the simulator (runtime)", function () {
   });
 
   it("esp32-air: a planned upload whose sensor warms up for 15 s joins during the warm-up, ending about with the read, not from the boot", async () => {
-    const wifi = { ssid: "casanode-sim", password: "casanode-sim-ap", ip: "192.168.4.201", gw: "192.168.4.1", netmask: "255.255.255.0" };
-    const rtt = 60;
-    r = await rig("esp32-air", { samplePeriodS: 900, uploadPeriodS: 3600, sendPeriodS: 3 * 3600, wifi }, { netLatency: { rttMinMs: rtt, rttMaxMs: rtt, tlsHandshakeMs: 0 } });
-    r.run(30 * HOUR);
-    expect(r.node.stats.crashes, r.node.stats.lastError).to.equal(0);
+    const run = await plannedUploads("esp32-air", "192.168.4.201"), { wakes, planned, staticJoin } = run, rtt = PLAN_RTT_MS;
+    r = run.r;
     // no plan for the prelude: it would join at the boot and idle the radio through the warm-up
     expect(r.node.storage.read("cn.join")).to.equal(undefined);
-    const wakes = wakesOf(r.node.trace), uploads = r.seen(/^upload: /), planned = r.seen(/^upload: window$/).filter((t) => t > START + 4 * HOUR);
+    const uploads = r.seen(/^upload: /);
     const sample = wakes.filter((w) => w.start > START + 4 * HOUR && !uploads.some((t) => t >= w.start && t <= w.end)).map((w) => w.end - w.start).sort((a, b) => a - b);
     const median = sample[sample.length >> 1];
     expect(median).to.be.above(15_000);
     expect(planned.length).to.be.at.least(7);
-    const stat = r.seen(/uplink: connected .*\(static 192\.168\.4\.201\)/);
-    for (const t of planned.filter((t) => stat.some((s) => s > t && s < t + 2000))) {
-      const w = wakes.find((x) => x.start <= t && x.end >= t)!;
+    for (const t of staticJoin) {
+      const w = wakeAt(wakes, t);
       // the radio comes on a join's time (at most 1 s) before the read, not in the boot
       expect(w.radioAt! - w.start).to.be.above(median - 1500);
       // and the wake is the sample's plus the MQTT round trips: TCP, CONNACK, the PUBACKs, the close
