@@ -7,6 +7,7 @@ import { selectorInstalled } from "../firmware/ota/boot.js";
 import type { Platform, WakeCause } from "../firmware/platform.js";
 import type { ConsolePort } from "../firmware/runtime/lock.js";
 import { EARLY_JOIN_GLOBAL } from "../firmware/uplink/early-join.js";
+import { POWERED_AT_BOOT_GLOBAL } from "../firmware/board.js";
 
 /** ESP32.deepSleep takes an int32 of microseconds: about 35.8 min at most */
 export const ESP32_MAX_DEEP_SLEEP_MS = Math.floor(2147483647 / 1000);
@@ -65,6 +66,11 @@ export function espruinoPlatform(profile?: { bleConsole?: { on: boolean } }): Pl
       var j = global[EARLY_JOIN_GLOBAL];
       global[EARLY_JOIN_GLOBAL] = undefined;
       return j || null;
+    },
+    poweredAtBoot: function () {
+      var on = global[POWERED_AT_BOOT_GLOBAL];
+      global[POWERED_AT_BOOT_GLOBAL] = undefined;
+      return on || null;
     },
     wakeCause: function () {
       return cause;

@@ -188,7 +188,7 @@ export class Sds011 implements Sensor {
     });
   }
 
-  powerOn(): void {
+  powerOn(onSinceMs?: number): void {
     switchPower(this._config.gpio, this._config.power, true);
     // asleep it hears only "work" (and does not answer it); then ask, do not set, mode and period
     this._send(sdsCommand(SDS_CMD_SLEEP, [1, 1]));
@@ -196,7 +196,7 @@ export class Sds011 implements Sensor {
     this._send(sdsCommand(SDS_CMD_PERIOD, [0]));
     this._reader.reset();
     this._on = true;
-    this._onAt = Date.now();
+    this._onAt = onSinceMs || Date.now();
     this._heard = false;
   }
 

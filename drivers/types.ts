@@ -72,7 +72,11 @@ export interface Sensor {
   readonly readsWhenWarm?: boolean;
   readonly counters: DriverCounters;
   configure(): void;
-  powerOn(): void;
+  /**
+   * onSinceMs: the supply already came on then (a wake prelude switched it on while the bundle
+   * was lexed: toolchain/wake-prelude.ts), so the warm-up counts from then
+   */
+  powerOn(onSinceMs?: number): void;
   powerOff(): void;
   read(): Promise<SensorResult>;
   /**

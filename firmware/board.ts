@@ -24,11 +24,15 @@ export interface DeviceSpec {
   /**
    * Battery boards: the image's wake prelude sets up the device's UART and switches its supply
    * on before Espruino lexes the bundle (toolchain/wake-prelude.ts), so the device starts during
-   * the boot and its first frames wait in the input queue. Only for a switched serial device
-   * whose driver keeps what it hears before a read (WAKE_PRELUDE_MODELS).
+   * the boot: its first frames wait in the input queue (A02YYUW), or its warm-up runs through
+   * the boot (SDS011). Only for a switched serial device whose driver is made for it
+   * (WAKE_PRELUDE_MODELS).
    */
   startAtBoot?: boolean;
 }
+
+/** the global where the wake prelude leaves when it switched each startAtBoot device on ({name: ms}) */
+export var POWERED_AT_BOOT_GLOBAL = "cnOn";
 
 export interface BoardProfile {
   name: string;

@@ -24,6 +24,8 @@ export interface Platform {
   otaSlot?: string;
   /** the Wi-Fi join the wake prelude began at this boot, handed over once (null: none) */
   earlyJoin?(): EarlyJoin | null;
+  /** when the wake prelude switched devices' supplies on at this boot, by device name; handed over once (null: none) */
+  poweredAtBoot?(): { [device: string]: number } | null;
   /** why this boot happened */
   wakeCause(): WakeCause;
   /** sleep the chip for ms; the next boot starts the bundle afresh. Absent where the chip can't. */

@@ -20,6 +20,8 @@ export const profile: BoardProfile = {
       power: { pin: "D25", activeHigh: true },
       currentMa: { on: CURRENTS.sds011.on, off: 0 },
       options: {},
+      // switched on while the bundle is lexed: its 15 s warm-up runs through the boot (~0.9 s)
+      startAtBoot: true,
     },
     {
       name: "noise",

@@ -24,10 +24,11 @@ export class EnergyLedger {
     return this._since[state] !== undefined;
   }
 
-  set(state: string, on: boolean): void {
+  /** since: when it really came on, if before now (a supply the wake prelude switched on) */
+  set(state: string, on: boolean, since?: number): void {
     if (on === this.isOn(state)) return;
     var now = Date.now();
-    if (on) this._since[state] = now;
+    if (on) this._since[state] = since && since < now ? since : now;
     else {
       this.add(state, now - this._since[state]);
       delete this._since[state];

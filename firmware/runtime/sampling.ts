@@ -11,6 +11,11 @@ import { startLamp } from "../streetlight/hook.js";
 
 /** a driver's read resolves on its own; this only guards against a driver bug */
 const READ_GUARD_MS = 20000;
+/**
+ * a supply the wake prelude switched on longer ago than this (or later than now) is a clock
+ * that moved since (the RTC restarted at 0, then SNTP set it): its warm-up counts from now
+ */
+const BOOT_POWER_TRUST_MS = 60000;
 
 export interface Sample {
   dev: string;
@@ -28,14 +33,15 @@ export class Sampler {
     this.configured = false;
   }
 
-  private _power(s: Sensor, on: boolean): void {
+  /** since: when the wake prelude switched its supply on, if it did */
+  private _power(s: Sensor, on: boolean, since?: number): void {
     try {
-      if (on) s.powerOn();
+      if (on) s.powerOn(since);
       else s.powerOff();
     } catch (e) {
       this._rt.log(s.name + ": power " + (on ? "on" : "off") + " threw " + e);
     }
-    this._rt.energy.set("sensor:" + s.name, on);
+    this._rt.energy.set("sensor:" + s.name, on, since);
   }
 
   /** read one device; power = power it around the read (quick sensors) or off after (warmed) */
@@ -97,17 +103,21 @@ export class Sampler {
       if (s.warmupMs > 0) slow.push(s);
       else quick.push(s);
     }
-    var t0 = Date.now(), warm = 0, early: Sensor[] = [], late: Sensor[] = [];
+    var t0 = Date.now(), warm = t0, early: Sensor[] = [], late: Sensor[] = [], ready: { [name: string]: number } = {};
+    var booted = rt.platform.poweredAtBoot ? rt.platform.poweredAtBoot() : null;
     for (i = 0; i < slow.length; i++) {
-      this._power(slow[i], true);
-      if (slow[i].warmupMs > warm) warm = slow[i].warmupMs;
+      var since = booted ? booted[slow[i].name] : undefined;
+      if (!(since !== undefined && since <= t0 && t0 - since < BOOT_POWER_TRUST_MS)) since = undefined;
+      this._power(slow[i], true, since);
+      ready[slow[i].name] = (since === undefined ? t0 : since) + slow[i].warmupMs;
+      if (ready[slow[i].name] > warm) warm = ready[slow[i].name];
       (slow[i].readsWhenWarm ? early : late).push(slow[i]);
     }
-    // those that read when warm, shortest warm-up first, each once its own is done (esp32-air:
+    // those that read when warm, soonest warm first, each once its own warm-up is done (esp32-air:
     // the noise average falls in the SDS011's 15 s); then the others in the board's order after
     // the longest warm-up, as their levels may cover the time they were on
     early.sort(function (a, b) {
-      return a.warmupMs - b.warmupMs;
+      return ready[a.name] - ready[b.name];
     });
     var order = early.concat(late), next = 0;
     var readSlow = function () {
@@ -116,7 +126,7 @@ export class Sampler {
           done(out);
         });
       }
-      var s = order[next++], wait = t0 + (s.readsWhenWarm ? s.warmupMs : warm) - Date.now();
+      var s = order[next++], wait = (s.readsWhenWarm ? ready[s.name] : warm) - Date.now();
       setTimeout(function () {
         self._readOne(s, "after", out, readSlow);
       }, wait > 0 ? wait : 0);

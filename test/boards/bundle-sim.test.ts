@@ -16,6 +16,7 @@ import { rig, START, KEY, type Rig } from "../support/bundle-rig.js";
 import { createRng } from "../../sim/random.js";
 import { A02_START_MS, A02_REALTIME_MS, type A02yyuwTwin } from "../../sim/devices/a02yyuw.js";
 import { WIFI_STATIC_JOIN_MAX_MS } from "../../sim/espruino/wifi.js";
+import { SDS_WARMUP_MS, SDS_RETRY_MS } from "../../drivers/sds011.js";
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -209,6 +210,27 @@ describe("bundles in the simulator (runtime)", function () {
     const st = readNodeStats(r.node.storage);
     expect(st).to.include({ lost: 0, dropped: 0 });
     expect(st.queued).to.be.below(20);
+  });
+
+  it("esp32-air: the SDS011 is switched on in the wake prelude, so its warm-up runs through the boot, and it is still read only once its 15 s from that power-on are over", async () => {
+    r = await rig("esp32-air", { samplePeriodS: 900, uploadPeriodS: 3600 });
+    r.run(6 * HOUR);
+    expect(r.node.stats.crashes, r.node.stats.lastError).to.equal(0);
+    const trace = r.node.trace, wakes = wakesOf(trace).filter((w) => w.start > START + HOUR);
+    expect(wakes.length).to.be.at.least(18);
+    for (const w of wakes) {
+      const on = trace.find((e) => e.state === "sensor:pm" && e.on && e.t >= w.start && e.t <= w.end);
+      const off = trace.find((e) => e.state === "sensor:pm" && !e.on && e.t >= w.start && e.t <= w.end);
+      const at = new Date(w.start).toISOString();
+      // on as the prelude runs, right after the boot's fixed part (it was on after the whole boot)
+      expect(on!.t - w.start, at).to.be.at.most(BOOT_BASE_MS + 5);
+      // the read waits for the datasheet's warm-up counted from that power-on, then the query's answer
+      expect(off!.t - on!.t, at).to.be.within(SDS_WARMUP_MS, SDS_WARMUP_MS + SDS_RETRY_MS);
+      expect(w.end - off!.t, at).to.be.below(w.radioAt === undefined ? 50 : 1500);
+    }
+    expect(r.text()).to.not.match(/pm: .*warming/);
+    expect(valuesNamed(r.broker, "pm.pm25").length).to.be.at.least(18);
+    expect(readNodeStats(r.node.storage)).to.include({ lost: 0, dropped: 0 });
   });
 
   it("esp32-air: a planned upload whose sensor warms up for 15 s joins during the warm-up, ending about with the read, not from the boot", async () => {

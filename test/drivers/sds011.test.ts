@@ -133,6 +133,26 @@ describe("sds011 driver against its simulated twin", () => {
     expect(r.readings).to.deep.equal([]);
   });
 
+  it("switched on before the bundle ran (the wake prelude), counts its warm-up from then: full values 15 s after that power-on, warming before", async () => {
+    const power = { pin: "D25", activeHigh: true };
+    for (const readAfterMs of [SDS_WARMUP_MS - 1000, SDS_WARMUP_MS]) {
+      const d = setup({ power });
+      const on = b.clock.now();
+      b.gpio.write("D25", true);
+      await runFor(b.clock, 900);
+      d.powerOn(on);
+      await runFor(b.clock, readAfterMs - 900);
+      const r = await settle(b.clock, d.read());
+      if (readAfterMs < SDS_WARMUP_MS) expect(r.fault).to.equal("warming");
+      else {
+        expect(r.ok, JSON.stringify(r)).to.equal(true);
+        // the fan is up to speed: the world's value, not the low one of a cold start
+        expect(value(r, "pm25")).to.be.within(25, 45);
+      }
+      b.vt.restore();
+    }
+  });
+
   it("reads the world's PM after warm-up, in query mode with the datasheet's query command", async () => {
     const d = setup();
     await warm(d);

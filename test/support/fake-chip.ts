@@ -42,10 +42,10 @@ export class FakeSensor implements Sensor {
   describe(): string {
     return this.model + " (fake)";
   }
-  powerOn(): void {
+  powerOn(onSinceMs?: number): void {
     this.events.push([Date.now(), "on"]);
     this.on = true;
-    this.onAt = Date.now();
+    this.onAt = onSinceMs ?? Date.now();
   }
   powerOff(): void {
     this.events.push([Date.now(), "off"]);
@@ -109,6 +109,8 @@ export interface ChipOptions {
   maxDeepSleepMs?: number;
   /** ms from Wi-Fi connect() to its callback; Infinity = the AP never answers */
   wifiJoinMs?: number;
+  /** devices a wake prelude switched on, and how long before the bundle ran (Platform.poweredAtBoot) */
+  poweredBeforeBootMs?: { [device: string]: number };
   /** no Wifi module (Linux build) */
   noWifi?: boolean;
   startMs?: number;
@@ -157,6 +159,8 @@ export class Chip {
   replAttached = true;
   private consoleListeners: Array<(data: string) => void> = [];
   private gen = 0;
+  /** the boot (gen) whose poweredAtBoot() was handed over */
+  private handedOver = -1;
   private alive = false;
   /** the RTC alarm of a deep sleep, or the supply coming back: the one thing that outlives a boot */
   private wake: any = null;
@@ -227,6 +231,13 @@ export class Chip {
       wifi: o.noWifi ? undefined : (this.wifi() as any),
       sha256,
       wakeCause: () => cause,
+      poweredAtBoot: () => {
+        const lead = o.poweredBeforeBootMs, bootAt = self.boots[self.boots.length - 1][0], out: { [device: string]: number } = {};
+        if (!lead || self.handedOver === self.gen) return null;
+        self.handedOver = self.gen;
+        for (const d of Object.keys(lead)) out[d] = bootAt - lead[d];
+        return out;
+      },
       deepSleep: o.noDeepSleep ? undefined : (ms: number) => {
         self.sleeps.push([Date.now(), ms]);
         self.halt();

@@ -19,8 +19,10 @@ const JOIN =
   'W.connect(j.s,{password:j.p},function(e){g.e=e||null;if(g.cb)g.cb(g.e)})})()}catch(e){global.cnJoin=undefined}\n';
 
 describe("wake prelude", () => {
-  it("a battery bin board sets up the A02YYUW's UART, then switches its supply on, then starts a planned upload's join, outside the bundle", async () => {
+  it("a battery board sets up the A02YYUW's UART, then switches its supply on (the SDS011's alone, with the time), then starts a planned upload's join, outside the bundle", async () => {
     const expected: { [board: string]: string } = {
+      // its warm-up counts from here: the firmware reads the time from global cnOn
+      "esp32-air": 'try{digitalWrite(D25,1);global.cnOn={"pm":Date.now()}}catch(e){}\n' + JOIN,
       "esp32-bin": "try{Serial2.setup(9600,{rx:D16,tx:D17});digitalWrite(D25,1)}catch(e){}\n" + JOIN,
       // its mode pin is low before the supply comes on: the module samples it at power-up
       "esp32-bin-lp": "try{Serial2.setup(9600,{rx:D16,tx:D17});digitalWrite(D26,0);digitalWrite(D25,1)}catch(e){}\n" + JOIN,
@@ -33,12 +35,12 @@ describe("wake prelude", () => {
   });
 
   it("the other battery boards start the join alone; a mains board's image is the bundle alone", async () => {
-    for (const name of boardNames().filter((n) => !/^esp32-bin(-lp)?$/.test(n))) {
+    for (const name of boardNames().filter((n) => !/^esp32-(bin|bin-lp|air)$/.test(n))) {
       const p = await profileOf(name), want = p.power.source === "battery" ? JOIN : "";
       expect(wakePrelude(p), name).to.equal(want);
       expect(imageOf(name).startsWith(want + "!function(){"), name).to.equal(true);
     }
-    expect(boardNames().filter((n) => imageOf(n).startsWith(JOIN))).to.include.members(["esp32-air", "esp32-bin-sr04"]);
+    expect(boardNames().filter((n) => imageOf(n).startsWith(JOIN))).to.include.members(["esp32-bin-sr04"]);
   });
 
   it("never stops the boot where the pins, ports or Wi-Fi are missing (Espruino's Linux build), and leaves no join behind", async () => {
@@ -92,13 +94,28 @@ describe("wake prelude", () => {
     expect(dhcp.ctx.cnJoin).to.deep.include({ ip: false, e: "Bad password" });
   });
 
+  it("leaves the SDS011's power-on time where the pins exist, and none where they do not (Espruino's Linux build)", async () => {
+    const text = wakePrelude(await profileOf("esp32-air"));
+    const writes: string[] = [];
+    const chip: any = { D25: "D25", digitalWrite: (p: string, v: number) => writes.push(`${p} ${v}`), Date: { now: () => 1_800_000_000_250 }, require: () => ({ readJSON: () => undefined }) };
+    chip.global = chip;
+    vm.runInContext(text, vm.createContext(chip));
+    expect(writes).to.deep.equal(["D25 1"]);
+    expect(chip.cnOn).to.deep.equal({ pm: 1_800_000_000_250 });
+    const linux: any = { Date: { now: () => 5 }, require: () => ({ readJSON: () => undefined }) };
+    linux.global = linux;
+    vm.runInContext(text, vm.createContext(linux));
+    expect(linux.cnOn).to.equal(undefined);
+  });
+
   it("refuses a device that cannot start at boot, saying why", async () => {
     const bin = await profileOf("esp32-bin-lp");
     const a02 = bin.devices[0];
     const board = (power: BoardProfile["power"], d: DeviceSpec): BoardProfile => ({ ...bin, power, devices: [d] });
     const cases: Array<[BoardProfile, RegExp]> = [
       [board({ source: "mains" }, a02), /not on a battery/],
-      [board(bin.power, { ...a02, model: "sds011" }), /its driver \(sds011\) drops what it hears before a read/],
+      [board(bin.power, { ...a02, model: "pms5003" }), /its driver \(pms5003\) is not made to start before the bundle runs; drivers that are: a02yyuw, sds011/],
+      [board(bin.power, { ...a02, model: "constructor" }), /its driver \(constructor\) is not made/],
       [board(bin.power, { ...a02, power: undefined }), /needs a switched supply and a serial bus/],
       [board(bin.power, { ...a02, bus: { kind: "i2c", port: "I2C1", scl: "D22", sda: "D21", address: 0x55 } }), /needs a switched supply and a serial bus/],
       [board(bin.power, { ...a02, power: { pin: "D25);reset(", activeHigh: true } }), /is not an ESP32 pin name/],

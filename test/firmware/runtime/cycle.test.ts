@@ -75,6 +75,35 @@ describe("scheduler", () => {
     expect(chip.sleeps.length).to.equal(1);
   });
 
+  it("a sensor the wake prelude switched on counts its warm-up from then, and the others wait for that longest warm-up; a time from before a clock jump is not believed", async () => {
+    const make = () => {
+      const slow = new FakeSensor("pm", 30_000, () => [{ name: "pm25", unit: "ug/m3", value: 10 }]);
+      const held = new FakeSensor("spl", 1_000, () => [{ name: "LAmax", unit: "dB", value: 70 }]);
+      return { slow, held };
+    };
+    const ev = (s: FakeSensor, e: string) => s.events.filter((x) => x[1] === e).map((x) => x[0]);
+    let s = make();
+    chip = new Chip({ board: board("b", "battery", ["pm", "spl"]), config: cfg({ samplePeriodS: 600, uploadPeriodS: 3600 }), sensors: () => [s.slow, s.held], poweredBeforeBootMs: { pm: 10_000 } });
+    chip.start();
+    await chip.run(MINUTE);
+    const boot = chip.boots[0][0];
+    // on for 10 s when the bundle ran: read 20 s later, not 30 s after the sampler's powerOn
+    expect(ev(s.slow, "read")[0]).to.be.within(boot + 20_000, boot + 21_000);
+    expect(ev(s.held, "read")[0]).to.be.at.least(boot + 20_000);
+    expect(chip.logs.map((l) => l[1]).join("\n")).to.not.match(/warming/);
+    // its time on is in the node's energy books from the prelude's power-on
+    const on = chip.power.find((p) => p[1] === "sensor:pm" && p[2]), off = chip.power.find((p) => p[1] === "sensor:pm" && !p[2]);
+    expect(on![0]).to.be.at.most(ev(s.slow, "on")[0]);
+    expect(readNodeStats(chip.storage).energyMs["sensor:pm"]).to.be.closeTo(off![0] - boot + 10_000, 50);
+    chip.restore();
+    // a power-on time years before now (the RTC restarted at 0, then SNTP set it) says nothing: 30 s from the powerOn
+    s = make();
+    chip = new Chip({ board: board("b", "battery", ["pm", "spl"]), config: cfg({ samplePeriodS: 600, uploadPeriodS: 3600 }), sensors: () => [s.slow, s.held], poweredBeforeBootMs: { pm: 400 * 86_400_000 } });
+    chip.start();
+    await chip.run(MINUTE);
+    expect(ev(s.slow, "read")[0]).to.be.at.least(ev(s.slow, "on")[0] + 30_000);
+  });
+
   it("an alarm sends at once instead of at the end of the window, once per raise", async () => {
     // pm25 over the 55 ug/m3 threshold from 09:20 to 09:50
     const high = (t: number) => (t >= Date.UTC(2026, 0, 15, 9, 20) && t < Date.UTC(2026, 0, 15, 9, 50) ? 80 : 20);
