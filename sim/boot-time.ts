@@ -27,8 +27,12 @@ export const BOOT_DATA: BootData = JSON.parse(readFileSync(new URL("./boot-data.
  * notes), less with the image check skipped on deep-sleep wakes.
  */
 export const BOOT_BASE_MS = 250;
-/** the ESP32 Espruino build's CPU clock, MHz (ESP-IDF CONFIG_ESP_DEFAULT_CPU_FREQ_MHZ 240 in Espruino's ESP32 sdkconfig; 160 would make boots 1.5x longer) */
-export const ESP32_MHZ = 240;
+/**
+ * the ESP32 Espruino build's CPU clock, MHz: Espruino 2v2x builds the ESP32 with ESP-IDF 4.4 and
+ * targets/esp32/IDF4/sdkconfig, which sets CONFIG_ESP32_DEFAULT_CPU_FREQ_MHZ=160, and nothing
+ * in targets/esp32 changes it at run time (240 was the old IDF 3 build's Changes_V3.1/sdkconfig)
+ */
+export const ESP32_MHZ = 160;
 /**
  * Instructions per clock of the measuring host's core over the ESP32's Xtensa LX6 running an
  * interpreter: 2 (EEMBC CoreMark per MHz: ~3 for the ESP32's LX6, 5-7 for a current x86

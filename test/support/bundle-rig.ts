@@ -11,6 +11,8 @@ import type { WorldModel } from "../../sim/world/types.js";
 import type { BoardProfile } from "../../firmware/board.js";
 import type { NetLatency } from "../../sim/espruino/net.js";
 import { MemBroker } from "./mem-broker.js";
+import { untokenise } from "../../toolchain/pretokenise.mjs";
+import * as acorn from "acorn";
 
 export const START = Date.UTC(2026, 0, 15, 8, 0, 0);
 /** the node's command and OTA key */
@@ -64,3 +66,20 @@ export async function rig(board: string, config: object, opts: { world?: (w: Wor
   };
 }
 
+
+/** the strings a flashed bundle evaluates, (0, eval)("..."): its lazy parts (rollup.config.mjs LAZY_PARTS), untokenised */
+export function evaluatedStrings(board: string): Array<{ code: string; start: number; text: string }> {
+  const text = untokenise(readFileSync(`dist/${board}.js`, "latin1"));
+  const out: Array<{ code: string; start: number; text: string }> = [];
+  const walk = (n: any): void => {
+    if (!n || typeof n.type !== "string") return;
+    if (n.type === "CallExpression" && n.callee.type === "SequenceExpression" && n.callee.expressions[1]?.name === "eval" && n.arguments[0]?.type === "Literal") out.push({ code: untokenise(n.arguments[0].value), start: n.start, text });
+    for (const k of Object.keys(n)) {
+      const v = n[k];
+      if (Array.isArray(v)) v.forEach(walk);
+      else if (v && typeof v === "object") walk(v);
+    }
+  };
+  walk(acorn.parse(text, { ecmaVersion: 5 }));
+  return out;
+}

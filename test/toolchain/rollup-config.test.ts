@@ -10,6 +10,7 @@ import { oneShotTypeScript } from "../../rollup.config.mjs";
 import { readFileSync } from "node:fs";
 import { untokenise } from "../../toolchain/pretokenise.mjs";
 import * as acorn from "acorn";
+import { evaluatedStrings } from "../support/bundle-rig.js";
 
 const watchers = () => (process as any)._getActiveHandles().filter((h: object) => h.constructor.name === "FSWatcher").length;
 
@@ -32,22 +33,11 @@ async function failedBuild(typescriptImpl: typeof ts): Promise<string> {
 
 describe("rollup config", () => {
   it("the link's code and the commands' are strings the bundle evaluates, handed the bundle's own config, store and console code rather than a second copy", () => {
-    const text = untokenise(readFileSync("dist/esp32-bin-lp.js", "latin1"));
     // the strings the bundle evaluates: (0, eval)("...")
-    const evaluated: Array<{ value: string; start: number }> = [];
-    const walk = (n: any): void => {
-      if (!n || typeof n.type !== "string") return;
-      if (n.type === "CallExpression" && n.callee.type === "SequenceExpression" && n.callee.expressions[1]?.name === "eval" && n.arguments[0]?.type === "Literal") evaluated.push({ value: n.arguments[0].value, start: n.start });
-      for (const k of Object.keys(n)) {
-        const v = n[k];
-        if (Array.isArray(v)) v.forEach(walk);
-        else if (v && typeof v === "object") walk(v);
-      }
-    };
-    walk(acorn.parse(text, { ecmaVersion: 5 }));
-    const found = evaluated.find((e) => untokenise(e.value).includes("__casanodeUplink"))!;
+    const evaluated = evaluatedStrings("esp32-bin-lp");
+    const found = evaluated.find((e) => e.code.includes("__casanodeUplink"))!;
     expect(found, "the link's eval").to.not.equal(undefined);
-    const link = untokenise(found.value), start = found.start;
+    const link = found.code, start = found.start, text = found.text;
     expect(link).to.match(/MQTT/);
     expect(link).to.include("__casanodeShared.m");
     // config validation lives in the bundle once: the link's part calls it through the hand-over
@@ -56,7 +46,7 @@ describe("rollup config", () => {
     expect(link.split(msg).length - 1, "in the link's code").to.equal(0);
     expect(text.slice(0, start)).to.match(/__casanodeShared=\{m0:\{/);
     // the commands' code is a part of its own, evaluated when one arrives: not in every upload's
-    const commands = evaluated.map((e) => untokenise(e.value)).find((c) => c.includes("__casanodeCommands"))!;
+    const commands = evaluated.map((e) => e.code).find((c) => c.includes("__casanodeCommands"))!;
     expect(commands, "the commands' eval").to.not.equal(undefined);
     expect(commands).to.include("mac mismatch");
     expect(link).to.not.include("mac mismatch");
