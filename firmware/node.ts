@@ -8,7 +8,7 @@ import type { BoardProfile } from "./board.js";
 import type { Sensor, Actuator } from "../drivers/types.js";
 import { FIRMWARE_VERSION, CONFIG_FILE, validateConfig, mergeConfig, defaultConfig } from "./config.js";
 import type { NodeConfig } from "./config.js";
-import { Store, checksum } from "./runtime/store.js";
+import { Store, checksum, adler32, useNativeCrc } from "./runtime/store.js";
 import { EnergyLedger } from "./runtime/energy.js";
 import { Scheduler } from "./runtime/cycle.js";
 import type { Runtime, LampControl, NodeState } from "./runtime/state.js";
@@ -107,6 +107,7 @@ function switchBle(platform: Platform, board: BoardProfile, st: NodeState, rt: R
 
 function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuators?: Actuator[], opts?: NodeOptions): NodeConsole {
   var bootAt = Date.now(), o = opts || {}, cause = platform.wakeCause();
+  useNativeCrc(platform.crc32);
   var store = new Store(platform.storage);
   store.load(cause !== "deep-sleep");
   var st = store.state;
@@ -115,6 +116,8 @@ function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuat
 
   // config: file, then the changes commands made to that same file
   var f = readConfigFile(platform.storage), sum = f.text ? "" + checksum(f.text) : "none", raw = f.raw;
+  // changes kept by a firmware that summed the file with Adler-32 (store.ts): once after the update
+  if (st.cfg && st.cfg.base !== sum && f.text && st.cfg.base === "" + adler32(f.text)) st.cfg.base = sum;
   if (st.cfg && st.cfg.base === sum) raw = mergeConfig(raw || {}, st.cfg.set);
   else if (st.cfg) st.cfg = null;
   var v = f.error ? null : validateConfig(raw, board);

@@ -11,6 +11,7 @@ import { otaStart, otaFinish, otaManifest, otaWanted, otaChunk, otaConfirm, OtaD
 import { otaTopic, otaStateTopic, reportPayload, OTA_CHUNK_ROOT } from "./messages.js";
 import { MAX_HASH_FAILS } from "./stage.js";
 import { markStable } from "../runtime/safemode.js";
+import { useNativeCrc } from "../runtime/store.js";
 
 /** chunks a battery node fetches per wake unless its board profile says otherwise (94 for a 70 KB bundle: 4 wakes) */
 export const OTA_BATTERY_CHUNKS_PER_WAKE = 24;
@@ -46,6 +47,8 @@ export interface OtaRun {
 export function otaBoot(rt: Runtime): boolean {
   var p = rt.platform, c = rt.config, o: OtaRun;
   if (!p.crc32 || rt.configErrors.length) return false;
+  // this part's own copy of the store's seals (rollup.config.mjs LAZY_PARTS)
+  useNativeCrc(p.crc32);
   try {
     var d: OtaDeps = {
       storage: p.storage, crc: p.crc32, sha256: p.sha256, node: c.node, board: rt.board.name, fw: rt.fw, slot: p.otaSlot || "", keyHex: c.keyHex,

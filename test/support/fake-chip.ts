@@ -109,6 +109,8 @@ export interface ChipOptions {
   maxDeepSleepMs?: number;
   /** ms from Wi-Fi connect() to its callback; Infinity = the AP never answers */
   wifiJoinMs?: number;
+  /** the chip's E.CRC32 (Platform.crc32); absent: a chip without one */
+  crc32?: (data: string) => number;
   /** devices a wake prelude switched on, and how long before the bundle ran (Platform.poweredAtBoot) */
   poweredBeforeBootMs?: { [device: string]: number };
   /** no Wifi module (Linux build) */
@@ -230,6 +232,7 @@ export class Chip {
       net: this.net,
       wifi: o.noWifi ? undefined : (this.wifi() as any),
       sha256,
+      crc32: o.crc32,
       wakeCause: () => cause,
       poweredAtBoot: () => {
         const lead = o.poweredBeforeBootMs, bootAt = self.boots[self.boots.length - 1][0], out: { [device: string]: number } = {};

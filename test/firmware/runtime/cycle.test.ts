@@ -4,6 +4,9 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { Chip, tearDown, FakeSensor, FakeRelay, board, KEY, MINUTE, HOUR, DAY } from "../../support/fake-chip.js";
 import { readNodeStats } from "../../../firmware/runtime/stats.js";
+import { adler32, checksum, unseal } from "../../../firmware/runtime/store.js";
+import { crc32 } from "../../../sim/espruino/crc32.js";
+import sinon from "sinon";
 import { nextSlot } from "../../../firmware/runtime/cycle.js";
 
 const cfg = (over: any = {}) => ({ site: "t", node: "n1", keyHex: KEY, ...over });
@@ -208,6 +211,39 @@ describe("scheduler", () => {
     await chip.run(MINUTE);
     expect(chip.boots.map((b) => b[1])).to.deep.equal(["power-on", "reset"]);
     expect(chip.console!.config().samplePeriodS).to.equal(120);
+  });
+
+  it("config commands outlive the update that changed the seal's checksum: the config file's sum kept with them was Adler-32", async () => {
+    const crc = sinon.spy(crc32);
+    chip = new Chip({ board: board("m", "mains", ["lamp"]), config: cfg({ samplePeriodS: 60, uploadPeriodS: 300 }), actuators: () => [new FakeRelay("lamp")], crc32: crc });
+    chip.start();
+    await chip.run(MINUTE);
+    chip.command("config", { samplePeriodS: 120, uploadPeriodS: 600 });
+    await chip.run(MINUTE);
+    expect(chip.console!.config().samplePeriodS).to.equal(120);
+    // the flash as an older firmware left it: Adler-32 seals, the file's Adler-32 as the changes' base
+    const c = chip!;
+    c.halt();
+    const file = c.storage.read("casanode.json")!;
+    const oldSeal = (o: unknown) => {
+      const j = JSON.stringify(o);
+      return adler32(j).toString(16).padStart(8, "0") + j;
+    };
+    for (const name of ["cn.s0", "cn.s1"]) {
+      const st = unseal(c.storage.read(name));
+      if (st?.cfg) st.cfg.base = "" + adler32(file);
+      if (st) c.storage.write(name, oldSeal(st));
+    }
+    c.boot("reset");
+    await c.run(MINUTE);
+    expect(c.crashes).to.deep.equal([]);
+    expect(c.console!.config().samplePeriodS).to.equal(120);
+    const slots = ["cn.s0", "cn.s1"].map((n) => unseal(c.storage.read(n))).filter(Boolean);
+    const newest = slots.sort((a, b) => b.sq - a.sq)[0];
+    expect(newest.cfg.base).to.equal("" + checksum(file));
+    // the node's seals went through the platform's E.CRC32, not the loop
+    expect(crc.callCount).to.be.above(3);
+    expect(crc.calledWith(file)).to.equal(true);
   });
 
   it("a flush stops at the first batch whose ack the flash cannot record (a reboot would send it again)", async () => {
