@@ -130,7 +130,7 @@ const LAZY_PARTS = [
   },
   {
     name: "commands", load: "/firmware/runtime/commands-load.ts", entry: "firmware/runtime/commands-module.ts", fn: "loadCommands", global: "__casanodeCommands",
-    own: /\/firmware\/(runtime\/commands(-load|-module)?|messages\/commands|crypto\/hmac)\.ts$/,
+    own: /\/firmware\/(runtime\/commands(-load|-module)?|messages\/commands|crypto\/(hmac|sha256))\.ts$/,
   },
 ];
 

@@ -2,7 +2,6 @@
 // Linux build (no ESP32 or Wifi globals, host network, no deep sleep). The simulator runs
 // this same code against its emulation of those globals.
 
-import { sha256 } from "../firmware/crypto/sha256.js";
 import { selectorInstalled } from "../firmware/ota/boot.js";
 import type { Platform, WakeCause } from "../firmware/platform.js";
 import type { ConsolePort } from "../firmware/runtime/lock.js";
@@ -55,9 +54,12 @@ export function espruinoPlatform(profile?: { bleConsole?: { on: boolean } }): Pl
     net: require("net"),
     tls: tls,
     wifi: wifi,
-    sha256: function (data: string) {
-      return crypto ? E.toString(new Uint8Array(crypto.SHA256(data))) : sha256(data);
-    },
+    // without crypto (the stock ESP32 build) the commands' and the OTA code's own plain-JS one
+    sha256: crypto
+      ? function (data: string) {
+          return E.toString(new Uint8Array((crypto as CryptoModule).SHA256(data)));
+        }
+      : undefined,
     crc32: function (data: string) {
       return E.CRC32(data) >>> 0;
     },

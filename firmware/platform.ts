@@ -16,8 +16,12 @@ export interface Platform {
   tls?: NetModule;
   /** absent on boards without Wi-Fi (Espruino's Linux build uses the host's network) */
   wifi?: WifiModule;
-  /** raw SHA-256 of a binary string, as a binary string of 32 chars */
-  sha256(data: string): string;
+  /**
+   * raw SHA-256 of a binary string, as a binary string of 32 chars: the build's native one
+   * (require("crypto")); absent, the commands' and the OTA code's plain-JS one (crypto/sha256.ts),
+   * which a wake that only samples or uploads then does not lex
+   */
+  sha256?(data: string): string;
   /** CRC-32 of a binary string, unsigned (E.CRC32): over-the-air updates need it; absent, a node takes none */
   crc32?(data: string): number;
   /** the Storage file the boot selector ran this bundle from (global __ota, set by .boot0), "" for .bootcde */

@@ -12,6 +12,7 @@ import { otaTopic, otaStateTopic, reportPayload, OTA_CHUNK_ROOT } from "./messag
 import { MAX_HASH_FAILS } from "./stage.js";
 import { markStable } from "../runtime/safemode.js";
 import { useNativeCrc } from "../runtime/store.js";
+import { sha256 } from "../crypto/sha256.js";
 
 /** chunks a battery node fetches per wake unless its board profile says otherwise (94 for a 70 KB bundle: 4 wakes) */
 export const OTA_BATTERY_CHUNKS_PER_WAKE = 24;
@@ -51,7 +52,7 @@ export function otaBoot(rt: Runtime): boolean {
   useNativeCrc(p.crc32);
   try {
     var d: OtaDeps = {
-      storage: p.storage, crc: p.crc32, sha256: p.sha256, node: c.node, board: rt.board.name, fw: rt.fw, slot: p.otaSlot || "", keyHex: c.keyHex,
+      storage: p.storage, crc: p.crc32, sha256: p.sha256 || sha256, node: c.node, board: rt.board.name, fw: rt.fw, slot: p.otaSlot || "", keyHex: c.keyHex,
       queue: function () {
         return { queued: rt.store.queued(), max: rt.config.queueMax };
       },

@@ -4,6 +4,7 @@
 // Firmware code: ES5, Espruino subset.
 
 import { verifyCommand, ackMessage, MAX_COMMAND_BYTES } from "../messages/commands.js";
+import { sha256 } from "../crypto/sha256.js";
 import { patchConfig } from "../config.js";
 import type { Runtime } from "./state.js";
 import { CLOCK_VALID_MS } from "./store.js";
@@ -41,7 +42,7 @@ export function handleCommand(rt: Runtime, payload: string): void {
     ackCommand(rt, id, ok, error, detail, done);
   };
   try {
-    var v = verifyCommand(payload, rt.config.node, rt.config.keyHex, st.ctr, rt.platform.sha256, clock ? now : 0);
+    var v = verifyCommand(payload, rt.config.node, rt.config.keyHex, st.ctr, rt.platform.sha256 || sha256, clock ? now : 0);
     if (!v.ok) {
       // a good MAC with a refused command still uses up its counter
       if (v.ctr && v.ctr > st.ctr) {

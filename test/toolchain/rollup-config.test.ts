@@ -52,6 +52,19 @@ describe("rollup config", () => {
     expect(link).to.not.include("mac mismatch");
   });
 
+  it("a wake lexes no SHA-256: the plain-JS one (for builds without crypto, as the ESP32's) is in the commands' and the OTA code's strings only", () => {
+    // SHA-256's first round constant, 0x428a2f98, as terser prints it
+    const K0 = /1116352408|0x428a2f98/i;
+    for (const board of ["esp32-bin-lp", "esp32-air", "esp32-pole"]) {
+      const evaluated = evaluatedStrings(board), text = evaluated[0].text;
+      let outside = text;
+      for (const e of [...evaluated].sort((a, b) => b.literal[0] - a.literal[0])) outside = outside.slice(0, e.literal[0]) + outside.slice(e.literal[1]);
+      expect(outside, board).to.not.match(K0);
+      expect(evaluated.find((e) => e.code.includes("__casanodeCommands"))!.code, board).to.match(K0);
+      expect(evaluated.find((e) => e.code.includes("__casanodeOta"))!.code, board).to.match(K0);
+    }
+  });
+
 
   it("a build that a type error stops leaves no file watcher behind (the process can exit)", async () => {
     const before = watchers();
