@@ -33,13 +33,6 @@ interface Worker {
 }
 
 /** runFleet over `shards` worker processes; the result is the whole fleet's (the summary merged) */
-/**
- * A shard allocates fast and briefly (a vm context and the firmware's objects per wake): a
- * young generation twice V8's default (16 MB semi-spaces) takes ~11 % off the wall time of 100
- * node-days over 2 shards (bench/README.md). Before process.execArgv, so a flag given to node wins.
- */
-const WORKER_YOUNG_GENERATION = "--max-semi-space-size=32";
-
 export async function runShardedFleet(options: FleetOptions, shards: number): Promise<FleetResult> {
   const wallStart = performance.now();
   const log = options.log ?? (() => {});
@@ -78,7 +71,7 @@ export async function runShardedFleet(options: FleetOptions, shards: number): Pr
   try {
     const exits: Array<Promise<void>> = [];
     for (let index = 1; index <= shards; index++) {
-      const child = fork(WORKER, [], { stdio: ["ignore", "inherit", "pipe", "ipc"], serialization: "advanced", execArgv: [WORKER_YOUNG_GENERATION, ...process.execArgv] });
+      const child = fork(WORKER, [], { stdio: ["ignore", "inherit", "pipe", "ipc"], serialization: "advanced" });
       const w: Worker = { index, child, ready: false, doneMs: 0, received: 0, stderr: "" };
       workers.push(w);
       child.stderr!.on("data", (d: Buffer) => {
