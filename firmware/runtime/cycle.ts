@@ -387,6 +387,7 @@ export class Scheduler {
 
   private _batterySafe(): void {
     var self = this, rt = this.rt, st = rt.store.state;
+    this._sampler.release();
     this._session(function () {
       // retry a normal boot after the loop window, not at once
       clearBootLoop(st);

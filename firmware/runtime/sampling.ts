@@ -94,6 +94,17 @@ export class Sampler {
     startLamp(rt);
   }
 
+  /** a wake that reads nothing (safe mode): switch off, at once, what the wake prelude switched on */
+  release(): void {
+    var rt = this._rt, booted = rt.platform.poweredAtBoot ? rt.platform.poweredAtBoot() : null;
+    for (var i = 0; booted && i < rt.sensors.length; i++) {
+      var s = rt.sensors[i], since = booted[s.name];
+      if (since === undefined) continue;
+      this._power(s, false);
+      rt.energy.add("sensor:" + s.name, Date.now() - since);
+    }
+  }
+
   /** Warm-up aware sampling of every sensor, then the actuators' sense. */
   sample(done: (out: Sample[]) => void): void {
     var self = this, rt = this._rt, out: Sample[] = [], slow: Sensor[] = [], quick: Sensor[] = [], i: number;
