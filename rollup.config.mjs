@@ -56,7 +56,10 @@ function firmwarePlugins() {
         // terser's default compress, less what Espruino does not take: functions hoisted (it does not
         // hoist), no `arguments[i]` rewriting, and `typeof X == "undefined"` kept (X may be an absent
         // global such as ESP32 on the Linux build). Each bundle was run on the real interpreter.
-        compress: { hoist_funs: true, arguments: false, typeofs: false, passes: 2 },
+        // (it does not hoist `var` either: inlining past level 1 declares the inlined function's
+        // names in a `var` after their use, which on Espruino writes the caller's variables:
+        // toolchain/bundle-check.ts refuses it)
+        compress: { hoist_funs: true, arguments: false, typeofs: false, passes: 2, inline: 1 },
         mangle: { properties: PRIVATE_MEMBERS },
         // short lines: Espruino copies the source line into each stack frame of a trace, and one
         // 55 KB line runs a 16383-variable heap out of memory on the first caught exception (measured)

@@ -41,6 +41,10 @@ const REFUSED: Array<[string, string]> = [
   ["ArrayBuffer.prototype.slice", "var f = ArrayBuffer.prototype.slice;"],
   ["empty array slot", "var a = [0, 2, , 3];"],
   ["function late used before its declaration (Espruino does not hoist)", "late(); function late() {}"],
+  // what terser's inline made of topicFor() in the uplink's constructor call: on 2v29 the
+  // assignments went to the caller's r and e, and e (the uplink) became the node id
+  ["var e used before its declaration (Espruino does not hoist var: the outer e is written)", "function k(){var e={};var n=function(t){return(r=t,e=t,r+e);var r,e}(1);return e}"],
+  ["var x used before its declaration (Espruino does not hoist var: the outer x is written)", "function f(){x=1;if(a){var x}}"],
   ["class field", "class A { x = 1; }"],
   ["assignment to .length", "queue.length = 0;"],
   ["regex {m,n} quantifier", "var ok = /^[a-z0-9]{1,32}$/.test(id);"],
@@ -78,6 +82,9 @@ describe("bundle check: refuses what Espruino fails on", () => {
       "var r = /^[a-z0-9_-]+$/, brace = /\\{x\\}/;",
       "var i = name.lastIndexOf('.'), k = obj.keys(), a = list.at(0);",
       "setTimeout(function () { later(); }, 10); function later() {}",
+      // a catch binds its own name; a var then declared runs before any use
+      "function h() { try { g(); } catch (t) {} var t = this; return t; }",
+      "function v() { var x = 1; return function () { return x; }; }",
     ].join("\n");
     expect(checkBundle(es5)).to.deep.equal([]);
   });
