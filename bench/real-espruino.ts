@@ -129,10 +129,17 @@ export async function measureOnEspruino(bin: string, bundle: string, config: obj
     if (!m || Number(m[1]) !== Buffer.byteLength(bundle, "latin1")) {
       return { outcome: "flash failed", notes: tail(flashed.out) };
     }
-    // 2. boot it
+    // 2. boot it, then again on what the first boot left in Storage (its state, an idle OTA
+    // record): a later boot takes other paths than the first (docs/espruino-dialect.md, var)
     writeFileSync(path.join(dir, "boot.js"), measureScript(runMs));
     const r = await run(bin, "boot.js", dir, runMs + 15_000);
-    return parseMeasure(r.out, r.timedOut);
+    const first = parseMeasure(r.out, r.timedOut);
+    if (first.outcome !== "ran") return first;
+    const again = await run(bin, "boot.js", dir, runMs + 15_000);
+    const second = parseMeasure(again.out, again.timedOut);
+    if (second.outcome !== "ran") first.outcome = "second boot: " + second.outcome;
+    if (second.max !== undefined && (first.max === undefined || second.max > first.max)) first.max = second.max;
+    return first;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -150,8 +157,10 @@ export function parseMeasure(out: string, timedOut: boolean): RealMemory {
     if (m[1] !== "start") max = Math.max(max, usage);
   }
   if (max) res.max = max;
+  const bootFailed = /CasaNode boot failed: ([^\r\n]*)/.exec(out);
   if (/OUT OF MEMORY|LOW_MEMORY/.test(out)) res.outcome = "out of memory";
   else if (timedOut) res.outcome = "timeout";
+  else if (bootFailed) res.outcome = "boot failed: " + bootFailed[1].trim();
   else if (res.last === undefined) {
     const err = /(Uncaught [^\n]*|SyntaxError[^\n]*|ReferenceError[^\n]*)/.exec(out);
     res.outcome = "stopped: " + (err ? err[1].trim() : "no output");

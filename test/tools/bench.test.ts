@@ -108,6 +108,9 @@ describe("bench", function () {
       expect(m.notes).to.include("CasaNode 0.1.0 linux n boot=power-on");
       expect(parseMeasure("BENCH-MEM start 45 16383\nOUT OF MEMORY\n", false).outcome).to.equal("out of memory");
       expect(parseMeasure("BENCH-MEM start 45 16383\n", true).outcome).to.equal("timeout");
+      // the firmware caught its own failure and went on idling: still a failed run
+      const failed = out.replace("BENCH-MEM eval", 'CasaNode boot failed: Error: Function "open" not found!\nBENCH-MEM eval');
+      expect(parseMeasure(failed, false).outcome).to.equal('boot failed: Error: Function "open" not found!');
     });
   });
 
