@@ -13,7 +13,8 @@ import { EnergyLedger } from "./runtime/energy.js";
 import { Scheduler } from "./runtime/cycle.js";
 import type { Runtime, LampControl, NodeState } from "./runtime/state.js";
 import { noteBoot, bootLoop, startWatchdog } from "./runtime/safemode.js";
-import { makeConsole, diagReport } from "./runtime/console.js";
+import { diagReport } from "./runtime/console.js";
+import { lazyConsole } from "./uplink/lazy.js";
 import { otaBoot } from "./ota/lazy.js";
 import { ConsoleLock } from "./runtime/lock.js";
 import type { ConsolePort } from "./runtime/lock.js";
@@ -211,7 +212,7 @@ function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuat
   startWatchdog(platform, function () {
     return sched.tick();
   });
-  var con = makeConsole(rt, lock);
+  var con = lazyConsole(rt, lock);
   sched.start();
   return con;
 }

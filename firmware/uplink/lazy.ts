@@ -3,13 +3,17 @@
 // (docs/espruino-dialect.md), and evaluates it the first time it is needed:
 // - the link (link.ts, the MQTT client, SenML; ~13 KB of image) when a wake connects; on a
 //   planned upload while the sensors start and the prelude's join goes on;
-// - the commands (their format, HMAC check and actions; ~5 KB) when one arrives, which is rare.
+// - the commands (their format, HMAC check and actions; ~5 KB) when one arrives, which is rare;
+// - the maintenance console's commands (casanode.diag() and the rest) when a crew calls one.
 // Firmware code: ES5, Espruino subset.
 
 import type { Runtime } from "../runtime/state.js";
 import type { Uplink } from "./link.js";
 import { loadUplink } from "./load.js";
 import { loadCommands } from "../runtime/commands-load.js";
+import { loadConsole } from "../runtime/console-load.js";
+import type { NodeConsole } from "../runtime/console.js";
+import type { ConsoleLock } from "../runtime/lock.js";
 
 export interface UplinkApi {
   Uplink: new (rt: Runtime, persistent: boolean) => Uplink;
@@ -20,7 +24,11 @@ export interface CommandsApi {
   refuseTooLarge(rt: Runtime, bytes: number, head: string): void;
 }
 
-var link: UplinkApi | null = null, commands: CommandsApi | null = null;
+export interface ConsoleApi {
+  makeConsole(rt: Runtime, lock?: ConsoleLock | null): NodeConsole;
+}
+
+var link: UplinkApi | null = null, commands: CommandsApi | null = null, consoleCode: ConsoleApi | null = null;
 
 /** the link's code, evaluated once */
 export function uplinkApi(): UplinkApi {
@@ -32,4 +40,22 @@ export function uplinkApi(): UplinkApi {
 export function commandsApi(): CommandsApi {
   if (!commands) commands = loadCommands();
   return commands;
+}
+
+/** the console's commands, evaluated once */
+export function consoleApi(): ConsoleApi {
+  if (!consoleCode) consoleCode = loadConsole();
+  return consoleCode;
+}
+
+/** the object on global.casanode: each call makes the real console (evaluating its code) first */
+export function lazyConsole(rt: Runtime, lock?: ConsoleLock | null): NodeConsole {
+  var real: NodeConsole | null = null, out: any = {};
+  ["diag", "status", "config", "queue", "help", "lock", "restart", "selftest"].forEach(function (name) {
+    out[name] = function () {
+      if (!real) real = consoleApi().makeConsole(rt, lock);
+      return (real as any)[name]();
+    };
+  });
+  return out as NodeConsole;
 }
