@@ -216,6 +216,11 @@ function checkHoisting(ast: AnyNode, add: (construct: string, node: acorn.Node) 
 
 const FUNCTION_TYPES = new Set(["FunctionDeclaration", "FunctionExpression", "ArrowFunctionExpression"]);
 
+/** `o.name` or `{ name: v }`: a property's name, not a variable */
+function isPropertyName(parent: AnyNode | undefined, key: string): boolean {
+  return !!parent && !parent.computed && ((parent.type === "MemberExpression" && key === "property") || (parent.type === "Property" && key === "key"));
+}
+
 /** the nodes of a function's own body in source order, not those of the functions nested in it */
 function ownNodes(root: AnyNode, visit: (node: AnyNode, parent: AnyNode | undefined, key: string) => void): void {
   const go = (node: AnyNode, parent: AnyNode | undefined, key: string): void => {
@@ -258,8 +263,7 @@ function checkVarHoisting(ast: AnyNode, add: (construct: string, node: acorn.Nod
       if (node.type !== "Identifier" || reported.has(node.name)) return;
       const at = declared.get(node.name);
       if (at === undefined || node.start >= at) return;
-      if (parent?.type === "MemberExpression" && key === "property" && !parent.computed) return;
-      if (parent?.type === "Property" && key === "key" && !parent.computed) return;
+      if (isPropertyName(parent, key)) return;
       if (parent && FUNCTION_TYPES.has(parent.type)) return; // a nested function's name or parameter
       if (parent?.type === "CatchClause" && key === "param") return; // catch (t) binds its own t
       reported.add(node.name);
@@ -270,24 +274,8 @@ function checkVarHoisting(ast: AnyNode, add: (construct: string, node: acorn.Nod
 
 function findImmediateUse(statement: AnyNode, name: string): acorn.Node | undefined {
   let found: acorn.Node | undefined;
-  const visit = (node: AnyNode): void => {
-    if (found || !node || typeof node.type !== "string") return;
-    if (node.type === "FunctionExpression" || node.type === "ArrowFunctionExpression" || node.type === "FunctionDeclaration") return;
-    if (node.type === "Identifier" && node.name === name) {
-      found = node;
-      return;
-    }
-    for (const key of Object.keys(node)) {
-      if (key === "loc" || key === "start" || key === "end") continue;
-      const value = node[key];
-      if (Array.isArray(value)) value.forEach((v) => v && typeof v === "object" && visit(v));
-      else if (value && typeof value === "object" && typeof value.type === "string") {
-        if (node.type === "MemberExpression" && key === "property" && !node.computed) continue;
-        if (node.type === "Property" && key === "key" && !node.computed) continue;
-        visit(value);
-      }
-    }
-  };
-  visit(statement);
+  ownNodes(statement, (node, parent, key) => {
+    if (!found && node.type === "Identifier" && node.name === name && !isPropertyName(parent, key)) found = node;
+  });
   return found;
 }
