@@ -8,6 +8,15 @@ import type { ConsolePort } from "../firmware/runtime/lock.js";
 import { EARLY_JOIN_GLOBAL } from "../firmware/uplink/early-join.js";
 import { POWERED_AT_BOOT_GLOBAL } from "../firmware/board.js";
 
+/** what the wake prelude left in a global, handed to the firmware once (then null) */
+function handOver(name: string): () => any {
+  return function () {
+    var v = global[name];
+    global[name] = undefined;
+    return v || null;
+  };
+}
+
 /** ESP32.deepSleep takes an int32 of microseconds: about 35.8 min at most */
 export const ESP32_MAX_DEEP_SLEEP_MS = Math.floor(2147483647 / 1000);
 /** ESP32.getWakeupCause(): ESP_SLEEP_WAKEUP_TIMER */
@@ -64,16 +73,8 @@ export function espruinoPlatform(profile?: { bleConsole?: { on: boolean } }): Pl
       return E.CRC32(data) >>> 0;
     },
     otaSlot: typeof global.__ota === "string" ? global.__ota : "",
-    earlyJoin: function () {
-      var j = global[EARLY_JOIN_GLOBAL];
-      global[EARLY_JOIN_GLOBAL] = undefined;
-      return j || null;
-    },
-    poweredAtBoot: function () {
-      var on = global[POWERED_AT_BOOT_GLOBAL];
-      global[POWERED_AT_BOOT_GLOBAL] = undefined;
-      return on || null;
-    },
+    earlyJoin: handOver(EARLY_JOIN_GLOBAL),
+    poweredAtBoot: handOver(POWERED_AT_BOOT_GLOBAL),
     wakeCause: function () {
       return cause;
     },
