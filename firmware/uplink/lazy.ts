@@ -28,25 +28,18 @@ export interface ConsoleApi {
   makeConsole(rt: Runtime, lock?: ConsoleLock | null): NodeConsole;
 }
 
-var link: UplinkApi | null = null, commands: CommandsApi | null = null, consoleCode: ConsoleApi | null = null;
-
-/** the link's code, evaluated once */
-export function uplinkApi(): UplinkApi {
-  if (!link) link = loadUplink();
-  return link;
+/** a part's code, evaluated the first time it is asked for */
+function once<T>(load: () => T): () => T {
+  var api: T | null = null;
+  return function () {
+    if (!api) api = load();
+    return api;
+  };
 }
 
-/** the commands' code, evaluated once */
-export function commandsApi(): CommandsApi {
-  if (!commands) commands = loadCommands();
-  return commands;
-}
-
-/** the console's commands, evaluated once */
-export function consoleApi(): ConsoleApi {
-  if (!consoleCode) consoleCode = loadConsole();
-  return consoleCode;
-}
+export var uplinkApi = once(loadUplink);
+export var commandsApi = once(loadCommands);
+export var consoleApi = once(loadConsole);
 
 /** the object on global.casanode: each call makes the real console (evaluating its code) first */
 export function lazyConsole(rt: Runtime, lock?: ConsoleLock | null): NodeConsole {
