@@ -94,14 +94,21 @@ export class Sampler {
     startLamp(rt);
   }
 
+  /** when the wake prelude switched supplies on, by device (handed over once: Platform.poweredAtBoot) */
+  private _booted(): { [device: string]: number } | null {
+    var p = this._rt.platform;
+    return p.poweredAtBoot ? p.poweredAtBoot() : null;
+  }
+
   /** a wake that reads nothing (safe mode): switch off, at once, what the wake prelude switched on */
   release(): void {
-    var rt = this._rt, booted = rt.platform.poweredAtBoot ? rt.platform.poweredAtBoot() : null;
+    var rt = this._rt, booted = this._booted();
     for (var i = 0; booted && i < rt.sensors.length; i++) {
       var s = rt.sensors[i], since = booted[s.name];
       if (since === undefined) continue;
+      // on in the books since the prelude's power-on, then off as any sensor is
+      rt.energy.set("sensor:" + s.name, true, since);
       this._power(s, false);
-      rt.energy.add("sensor:" + s.name, Date.now() - since);
     }
   }
 
@@ -115,7 +122,7 @@ export class Sampler {
       else quick.push(s);
     }
     var t0 = Date.now(), warm = t0, early: Sensor[] = [], late: Sensor[] = [], ready: { [name: string]: number } = {};
-    var booted = rt.platform.poweredAtBoot ? rt.platform.poweredAtBoot() : null;
+    var booted = this._booted();
     for (i = 0; i < slow.length; i++) {
       var since = booted ? booted[slow[i].name] : undefined;
       if (!(since !== undefined && since <= t0 && t0 - since < BOOT_POWER_TRUST_MS)) since = undefined;
