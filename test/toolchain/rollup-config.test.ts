@@ -31,6 +31,13 @@ async function failedBuild(typescriptImpl: typeof ts): Promise<string> {
   }
 }
 
+/** a bundle's text without the strings it evaluates: what Espruino lexes at every wake */
+function lexedAtEveryWake(evaluated: ReturnType<typeof evaluatedStrings>): string {
+  let text = evaluated[0].text;
+  for (const e of [...evaluated].sort((a, b) => b.literal[0] - a.literal[0])) text = text.slice(0, e.literal[0]) + text.slice(e.literal[1]);
+  return text;
+}
+
 describe("rollup config", () => {
   it("the link's code and the commands' are strings the bundle evaluates, handed the bundle's own config, store and console code rather than a second copy", () => {
     // the strings the bundle evaluates: (0, eval)("...")
@@ -54,9 +61,7 @@ describe("rollup config", () => {
 
   it("a wake lexes no maintenance-console commands: casanode.diag() and the rest are a string evaluated when a crew calls one", () => {
     for (const board of ["esp32-bin-lp", "esp32-air", "linux"]) {
-      const evaluated = evaluatedStrings(board), text = evaluated[0].text;
-      let outside = text;
-      for (const e of [...evaluated].sort((a, b) => b.literal[0] - a.literal[0])) outside = outside.slice(0, e.literal[0]) + outside.slice(e.literal[1]);
+      const evaluated = evaluatedStrings(board), outside = lexedAtEveryWake(evaluated);
       expect(outside, board).to.not.include("last upload: ");
       expect(evaluated.find((e) => e.code.includes("__casanodeConsole"))!.code, board).to.include("last upload: ");
       // what the diag topic carries stays in the bundle: the link and the lock use it
@@ -68,9 +73,7 @@ describe("rollup config", () => {
     // SHA-256's first round constant, 0x428a2f98, as terser prints it
     const K0 = /1116352408|0x428a2f98/i;
     for (const board of ["esp32-bin-lp", "esp32-air", "esp32-pole"]) {
-      const evaluated = evaluatedStrings(board), text = evaluated[0].text;
-      let outside = text;
-      for (const e of [...evaluated].sort((a, b) => b.literal[0] - a.literal[0])) outside = outside.slice(0, e.literal[0]) + outside.slice(e.literal[1]);
+      const evaluated = evaluatedStrings(board), outside = lexedAtEveryWake(evaluated);
       expect(outside, board).to.not.match(K0);
       expect(evaluated.find((e) => e.code.includes("__casanodeCommands"))!.code, board).to.match(K0);
       expect(evaluated.find((e) => e.code.includes("__casanodeOta"))!.code, board).to.match(K0);
