@@ -41,6 +41,12 @@ export interface MqttClientOptions {
   maxQueue?: number;
   /** longest inbound packet read; a PUBLISH over it is acknowledged and dropped (onTooLarge); default 8192 */
   maxPacketBytes?: number;
+  /**
+   * send subscriptions and publishes right behind the CONNECT, not after the CONNACK (MQTT
+   * 3.1.1 section 3.1.4 allows it; a broker that refuses processes none of them, and QoS 1
+   * ones stay unacknowledged): a round trip less per connection
+   */
+  pipeline?: boolean;
 }
 
 export type PublishDone = (err: string | null) => void;
@@ -80,6 +86,8 @@ function stop(t: any): null {
 export interface MqttClient {
   /** CONNACK accepted; sessionPresent tells whether the broker kept our session */
   onConnect: ((sessionPresent: boolean) => void) | null;
+  /** pipeline: the CONNECT is written, what is published now goes behind it */
+  onSent: (() => void) | null;
   /** a connection (or an attempt) ended: "closed", "error", "connect-failed", "connect-timeout",
    *  "ping-timeout", "protocol", "refused", "disconnect", "destroyed" */
   onClose: ((reason: string) => void) | null;
@@ -90,6 +98,7 @@ export interface MqttClient {
   onError: ((code: string) => void) | null;
   /** Start connecting (and keep reconnecting, unless reconnect is false). */
   connect(): void;
+  /** CONNACK accepted; with `pipeline`, from the CONNECT written (until the link drops or the CONNACK refuses) */
   isConnected(): boolean;
   /** messages published and not finished yet: queued, or QoS 1 awaiting PUBACK */
   inflightCount(): number;
@@ -115,6 +124,8 @@ export interface MqttClient {
 
 function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
   var sock: NetSocket | null = null, reader: PacketReader | null = null, state = IDLE, wanted = false;
+  /** this connection's CONNECT is written */
+  var said = false;
   var attempt = 0, lastId = 0, inflight: Outgoing[] = [], queue: Outgoing[] = [], subs: Subscription[] = [];
   var tConn: any = null, tPing: any = null, tPong: any = null, tRetry: any = null, tPump: any = null;
   /** roundTrip() callbacks waiting for a PINGRESP */
@@ -141,7 +152,11 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
     }, o.connectTimeoutMs || 10000);
     try {
       s = net.connect({ host: o.host, port: o.port }, function () {
-        if (sock === s) send(encodeConnect(o));
+        if (sock !== s || !send(encodeConnect(o))) return;
+        said = true;
+        if (!o.pipeline) return;
+        resume(true);
+        call(me.onSent);
       });
     } catch (e) {
       // Espruino throws at once when the port is closed or the host is unknown
@@ -181,6 +196,7 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
     sock = null;
     reader = null;
     state = IDLE;
+    said = false;
     if (s) {
       try {
         s.end();
@@ -233,14 +249,10 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
         attempt = 0;
       }, (r && r.healthyMs) || 30000);
       ping();
-      // unacknowledged QoS 1 first, same ids, DUP set (spec 4.4)
-      for (i = 0; i < inflight.length && state === CONNECTED; i++) {
-        m = inflight[i];
-        send(encodePublish(m.topic, m.payload, 1, m.retain, true, m.id));
-      }
-      for (i = 0; i < subs.length && state === CONNECTED; i++) {
-        s = subs[i];
-        if (!p.sessionPresent || !s.acked) sendSub(s);
+      // pipelined: all went behind the CONNECT but subscriptions a broker without our session lacks
+      if (!o.pipeline) resume(!!p.sessionPresent);
+      else if (!p.sessionPresent) {
+        for (i = 0; i < subs.length && state === CONNECTED; i++) if (subs[i].acked) sendSub(subs[i]);
       }
       if (state === CONNECTED) call(me.onConnect, !!p.sessionPresent);
       kick();
@@ -283,6 +295,22 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
     } else fail("protocol", "protocol:unexpected");
   }
 
+  /** a new connection may carry traffic: unacknowledged QoS 1 first, same ids, DUP set (spec 4.4), then subscriptions */
+  function resume(sessionPresent: boolean): void {
+    var i: number, m: Outgoing, s = sock;
+    for (i = 0; i < inflight.length && sock === s; i++) {
+      m = inflight[i];
+      send(encodePublish(m.topic, m.payload, 1, m.retain, true, m.id));
+    }
+    for (i = 0; i < subs.length && sock === s; i++) if (!sessionPresent || !subs[i].acked) sendSub(subs[i]);
+    kick();
+  }
+
+  /** packets may go: CONNACK accepted, or (pipeline) the CONNECT written */
+  function ready(): boolean {
+    return state === CONNECTED || (said && !!o.pipeline);
+  }
+
   function sendSub(s: Subscription): void {
     s.id = nextId();
     s.acked = false;
@@ -323,14 +351,14 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
 
   /** Move queued messages out, on a fresh tick so callbacks never run inside publish(). */
   function kick(): void {
-    if (tPump || state !== CONNECTED) return;
+    if (tPump || !ready()) return;
     tPump = setTimeout(pump, 0);
   }
 
   function pump(): void {
     tPump = stop(tPump);
     var max = o.maxInflight || 8, m: Outgoing;
-    while (state === CONNECTED && queue.length && inflight.length < max) {
+    while (ready() && queue.length && inflight.length < max) {
       m = queue.shift() as Outgoing;
       if (m.qos) {
         m.id = nextId();
@@ -342,6 +370,7 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
 
   var me: MqttClient = {
     onConnect: null,
+    onSent: null,
     onClose: null,
     onMessage: null,
     onTooLarge: null,
@@ -350,9 +379,7 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       wanted = true;
       if (state === IDLE && !tRetry) open();
     },
-    isConnected: function () {
-      return state === CONNECTED;
-    },
+    isConnected: ready,
     inflightCount: function () {
       return inflight.length + queue.length;
     },
@@ -368,11 +395,11 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       if (!topic || (qos !== 0 && qos !== 1)) return later(done, "bad-subscription", 0x80);
       var s: Subscription = { topic: topic, qos: qos, id: 0, acked: false, done: done };
       subs.push(s);
-      if (state === CONNECTED) sendSub(s);
+      if (ready()) sendSub(s);
     },
     unsubscribe: function (topics, done) {
       for (var i = subs.length - 1; i >= 0; i--) if (topics.indexOf(subs[i].topic) >= 0) subs.splice(i, 1);
-      if (state !== CONNECTED || !topics.length) return later(done, state === CONNECTED ? null : "down");
+      if (!ready() || !topics.length) return later(done, ready() ? null : "down");
       // never an undefined property: 2v29 throws ReferenceError reading one through a call's
       // result (unsubs.splice(i, 1)[0].done, docs/espruino-dialect.md)
       var u = { id: nextId(), done: done || null };
@@ -380,7 +407,7 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       send(encodeUnsubscribe(u.id, topics));
     },
     roundTrip: function (cb) {
-      if (state !== CONNECTED) return later(cb, "down");
+      if (!ready()) return later(cb, "down");
       pongs.push(cb);
       send(PINGREQ_PACKET);
     },
@@ -395,7 +422,7 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       tRetry = stop(tRetry);
       // what was published before goes out before the DISCONNECT (a last status needs no PUBACK wait)
       pump();
-      if (state === CONNECTED) send(DISCONNECT_PACKET);
+      if (ready()) send(DISCONNECT_PACKET);
       if (s) {
         // end() sends what is buffered first; give it 2 s
         s.on("close", fin);

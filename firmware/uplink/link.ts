@@ -201,6 +201,8 @@ export class Uplink {
         connectTimeoutMs: MQTT_CONNECT_TIMEOUT_MS,
         reconnect: self.persistent ? { minMs: 2000, maxMs: 120000 } : false,
         maxPacketBytes: MAX_INBOUND_BYTES,
+        // battery: status and data go behind the CONNECT, a round trip less awake
+        pipeline: !self.persistent,
       }));
       m.onMessage = function (topic, payload) {
         if (topic === self.topics.cmd) {
@@ -211,14 +213,19 @@ export class Uplink {
       m.onTooLarge = function (topic, bytes, head) {
         if (topic === self.topics.cmd && self.onTooLarge) self.onTooLarge(bytes, head);
       };
-      m.onConnect = function () {
+      // the session starts: at each CONNACK (mains), or (battery, pipelined) once the CONNECT is written
+      var up = function () {
         self._acked = false;
-        rt.log("uplink: connected to " + c.broker.host + ":" + c.broker.port + (self._usedStatic ? " (static " + c.wifi.ip + ")" : ""));
-        if (!self._usedStatic && rt.platform.wifi) rt.store.state.dhcpAt = Date.now();
         self.status("online");
         if (self.onUp) self.onUp();
         once(null);
       };
+      m.onConnect = function () {
+        rt.log("uplink: connected to " + c.broker.host + ":" + c.broker.port + (self._usedStatic ? " (static " + c.wifi.ip + ")" : ""));
+        if (!self._usedStatic && rt.platform.wifi) rt.store.state.dhcpAt = Date.now();
+        if (self.persistent) up();
+      };
+      if (!self.persistent) m.onSent = up;
       m.onClose = function (reason) {
         if (!called) {
           rt.log("uplink: " + reason);

@@ -509,6 +509,83 @@ describe("mqtt client (fake net, virtual time)", () => {
     expect(h.events).to.deep.equal(["connect sp=false", "close closed"]);
   });
 
+  describe("pipeline: packets right behind the CONNECT (MQTT 3.1.1 section 3.1.4 allows it), a round trip saved", () => {
+    it("subscriptions, unacknowledged and queued publishes follow the CONNECT before any CONNACK, and none goes twice", () => {
+      const h = setup({ pipeline: true }, null);
+      const done: (string | null)[] = [];
+      h.client.subscribe("casanode/s1/n1/cmd", 1);
+      h.client.publish("casanode/s1/n1/data", "[1]", { qos: 1 }, (e) => done.push(e));
+      h.client.connect();
+      run();
+      expect(h.net.last.packets().map((p) => p.type)).to.deep.equal([1, 8, 3]);
+      expect(h.client.isConnected()).to.equal(true);
+      // published once the CONNECT is out goes at once too
+      h.client.publish("casanode/s1/n1/status", "{}", { qos: 1, retain: true }, (e) => done.push(e));
+      run();
+      const sub = h.net.last.packets()[1], pubs = h.net.last.packets().filter((p) => p.type === 3);
+      expect(pubs.map((p) => [p.payload, p.dup])).to.deep.equal([["[1]", false], ["{}", false]]);
+      h.net.last.feed(srv.connack(false));
+      run();
+      expect(h.events).to.deep.equal(["connect sp=false"]);
+      // nothing sent again at the CONNACK
+      expect(h.net.last.packets().map((p) => p.type)).to.deep.equal([1, 8, 3, 3]);
+      h.net.last.feed(srv.suback(sub.id!, [1]) + srv.puback(pubs[0].id!) + srv.puback(pubs[1].id!));
+      run();
+      expect(done).to.deep.equal([null, null]);
+    });
+
+    it("a refused CONNECT leaves pipelined publishes undelivered: sent again (DUP, same id) on the next connection", () => {
+      const h = setup({ pipeline: true }, null);
+      const done: (string | null)[] = [];
+      h.net.onSocket = (s) => setTimeout(() => s.feed(srv.connack(false, 3)), 30);
+      h.client.publish("t", "m0", { qos: 1 }, (e) => done.push(e));
+      h.client.connect();
+      run();
+      const first = h.net.last.packets().filter((p) => p.type === 3);
+      expect(first.map((p) => p.payload)).to.deep.equal(["m0"]);
+      run(30);
+      expect(h.events).to.deep.equal(["error refused:server unavailable", "close refused"]);
+      expect(h.client.isConnected()).to.equal(false);
+      expect(done).to.deep.equal([]);
+      expect(h.client.inflightCount()).to.equal(1);
+      autoBroker(h.net);
+      run(200);
+      expect(h.net.sockets).to.have.length(2);
+      const second = h.net.last.packets();
+      expect(second.map((p) => p.type)).to.deep.equal([1, 3]);
+      expect([second[1].dup, second[1].id]).to.deep.equal([true, first[0].id]);
+      expect(done).to.deep.equal([null]);
+    });
+
+    it("nothing is written while TCP still connects", () => {
+      const h = setup({ pipeline: true }, null);
+      h.net.mode = "silent";
+      h.client.subscribe("c", 1);
+      h.client.publish("t", "m0", { qos: 1 });
+      h.client.connect();
+      run(100);
+      expect(h.net.last.written).to.equal("");
+      expect(h.client.isConnected()).to.equal(false);
+    });
+
+    it("after a reconnect, a subscription the broker acked goes again only if it kept no session", () => {
+      const h = setup({ pipeline: true }, { sessionPresent: false });
+      h.client.subscribe("casanode/s1/n1/cmd", 1);
+      h.client.connect();
+      run();
+      expect(h.net.last.packets().filter((p) => p.type === 8)).to.have.length(1);
+      h.net.last.close();
+      run(100);
+      expect(h.net.sockets).to.have.length(2);
+      expect(h.net.last.packets().filter((p) => p.type === 8)).to.have.length(1);
+      autoBroker(h.net, { sessionPresent: true });
+      h.net.last.close();
+      run(150);
+      expect(h.net.sockets).to.have.length(3);
+      expect(h.net.last.packets().filter((p) => p.type === 8)).to.have.length(0);
+    });
+  });
+
   it("fuzz: any bytes from the broker never throw out of the client, and it keeps reconnecting", () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 8 }), fc.boolean(), (chunks, connack) => {
