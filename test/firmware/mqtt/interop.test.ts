@@ -245,6 +245,31 @@ for (const kind of kinds) {
       expect(again.messages.every((m) => m.qos === 1)).to.equal(true);
     });
 
+    it("pipelined (a battery wake): status and data behind the CONNECT are acked, and the commands queued while the node slept arrive before those PUBACKs (settle() relies on it)", async () => {
+      const node = startNode(broker.port);
+      let subacked = false;
+      node.client.subscribe(T.cmd, 1, (err) => (subacked = err === null));
+      await connected(node);
+      await waitFor("suback", () => subacked);
+      await new Promise<void>((r) => node.client.disconnect(r));
+      const host = track(await watcher(broker.url, T.data));
+      const sent = [1, 2].map((i) => signCommand("n1", KEY, i, `c-${i}`, "diag", {}, sha256));
+      for (const s of sent) await host.c.publishAsync(T.cmd, s, { qos: 1 });
+      const again = track(startNode(broker.port, { pipeline: true, reconnect: false }));
+      const order: string[] = [];
+      again.client.onMessage = (topic) => order.push("command " + topic.split("/").pop());
+      again.client.subscribe(T.cmd, 1);
+      const acked = new Promise<string | null>((resolve) => again.client.publish(T.data, "[1]", { qos: 1 }, (e) => {
+        order.push("puback");
+        resolve(e);
+      }));
+      again.client.connect();
+      expect(await acked).to.equal(null);
+      expect(order).to.deep.equal(["command cmd", "command cmd", "puback"]);
+      await waitFor("data at the subscriber", () => host.seen.length === 1);
+      expect(host.seen[0].payload.toString()).to.equal("[1]");
+    });
+
     it("a 100 KB QoS 1 message in the node's persistent session is acked and dropped unread: the node still flushes, a later run is not poisoned (issue 10)", async () => {
       // as the firmware's uplink sets it: a command with its topic fits, 100 KB does not
       const opts = { maxPacketBytes: 1024 };
