@@ -245,7 +245,7 @@ for (const kind of kinds) {
       expect(again.messages.every((m) => m.qos === 1)).to.equal(true);
     });
 
-    it("pipelined (a battery wake): status and data behind the CONNECT are acked, and the commands queued while the node slept arrive before those PUBACKs (settle() relies on it)", async () => {
+    it("pipelined (a battery wake): status and data behind the CONNECT are acked, and the commands queued while the node slept arrive (on Mosquitto before those PUBACKs, which settle() relies on)", async () => {
       const node = startNode(broker.port);
       let subacked = false;
       node.client.subscribe(T.cmd, 1, (err) => (subacked = err === null));
@@ -265,7 +265,11 @@ for (const kind of kinds) {
       }));
       again.client.connect();
       expect(await acked).to.equal(null);
-      expect(order).to.deep.equal(["command cmd", "command cmd", "puback"]);
+      await waitFor("queued commands", () => order.length === 3);
+      // Mosquitto sends a session's queue within its CONNECT handling; aedes streams it and may
+      // answer a pipelined PUBLISH in between (a command then waits for the next wake, not lost)
+      if (kind.name === "mosquitto") expect(order).to.deep.equal(["command cmd", "command cmd", "puback"]);
+      else expect(order.filter((e) => e === "puback")).to.have.length(1);
       await waitFor("data at the subscriber", () => host.seen.length === 1);
       expect(host.seen[0].payload.toString()).to.equal("[1]");
     });
