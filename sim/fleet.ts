@@ -224,7 +224,7 @@ async function checkFleetOptions(options: FleetOptions): Promise<{ seed: number;
   const profiles = new Map<string, BoardProfile>();
   for (const b of new Set(boards)) profiles.set(b, await loadProfile(b));
   // the node's own validator, as provisioning runs it: a config it refuses is refused here
-  const { validateConfig } = await import("../firmware/config.js");
+  const { validateConfig } = await import("../firmware/config-check.js");
   for (const [b, p] of profiles) {
     const v = validateConfig(options.config ?? {}, p);
     if (!v.ok) throw new SimOptionError(`--config for ${b}: ${v.errors.join("; ")}`);

@@ -1,10 +1,11 @@
-// The commands' code (commands.ts, their format and HMAC check) as one object. The bundles
-// replace this file: there it evaluates the same code from a string in the image, the first
-// time a command arrives (rollup.config.mjs `LAZY_PARTS`; uplink/lazy.ts). Firmware code: ES5.
+// The commands' code (commands.ts, their format and HMAC check) and the config check
+// (config-check.ts) as one object. The bundles replace this file: there it evaluates the same
+// code from a string in the image, the first time a command arrives or a config is to be checked (rollup.config.mjs `LAZY_PARTS`; uplink/lazy.ts). Firmware code: ES5.
 
 import { handleCommand, refuseTooLarge } from "./commands.js";
+import { validateConfig } from "../config-check.js";
 import type { CommandsApi } from "../uplink/lazy.js";
 
 export function loadCommands(): CommandsApi {
-  return { handleCommand: handleCommand, refuseTooLarge: refuseTooLarge };
+  return { handleCommand: handleCommand, refuseTooLarge: refuseTooLarge, validateConfig: validateConfig };
 }

@@ -5,7 +5,7 @@
 
 import { verifyCommand, ackMessage, MAX_COMMAND_BYTES } from "../messages/commands.js";
 import { sha256 } from "../crypto/sha256.js";
-import { patchConfig } from "../config.js";
+import { patchConfig } from "../config-check.js";
 import type { Runtime } from "./state.js";
 import { CLOCK_VALID_MS } from "./store.js";
 import type { Done } from "../uplink/link.js";

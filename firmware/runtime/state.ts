@@ -125,6 +125,8 @@ export interface NodeState {
   en: { [state: string]: number };
   /** config changes from commands: { base: checksum of casanode.json they apply to, set: fields } */
   cfg: { base: string; set: ConfigPatch } | null;
+  /** the sum (node.ts configKey) of the last config that passed the check: the same one is not checked again */
+  cfgOk?: string;
   /** alarms raised and not cleared yet, "<device>:<alarm>" */
   alarms: string[];
   /** manual override of the relay on boards without a streetlight controller: { on, until ms (0 = none) } */

@@ -3,7 +3,8 @@
 // (docs/espruino-dialect.md), and evaluates it the first time it is needed:
 // - the link (link.ts, the MQTT client, SenML; ~13 KB of image) when a wake connects; on a
 //   planned upload while the sensors start and the prelude's join goes on;
-// - the commands (their format, HMAC check and actions; ~5 KB) when one arrives, which is rare;
+// - the commands (their format, HMAC check and actions; ~5 KB) when one arrives, which is rare,
+//   with the config check (config-check.ts) when the config changed since it last passed;
 // - the maintenance console's commands (casanode.diag() and the rest) when a crew calls one.
 // Firmware code: ES5, Espruino subset.
 
@@ -14,6 +15,8 @@ import { loadCommands } from "../runtime/commands-load.js";
 import { loadConsole } from "../runtime/console-load.js";
 import type { NodeConsole } from "../runtime/console.js";
 import type { ConsoleLock } from "../runtime/lock.js";
+import type { BoardProfile } from "../board.js";
+import type { ConfigResult } from "../config-check.js";
 
 export interface UplinkApi {
   Uplink: new (rt: Runtime, persistent: boolean) => Uplink;
@@ -22,6 +25,7 @@ export interface UplinkApi {
 export interface CommandsApi {
   handleCommand(rt: Runtime, payload: string): void;
   refuseTooLarge(rt: Runtime, bytes: number, head: string): void;
+  validateConfig(raw: any, board: BoardProfile): ConfigResult;
 }
 
 export interface ConsoleApi {

@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { validateConfig, defaultConfig, maskConfig, patchConfig, DEV_KEY_HEX } from "../../firmware/config.js";
+import { defaultConfig, maskConfig, DEV_KEY_HEX } from "../../firmware/config.js";
+import { validateConfig, patchConfig } from "../../firmware/config-check.js";
 import { profile as air } from "../../boards/profiles/esp32-air.js";
 import { profile as pole } from "../../boards/profiles/esp32-pole.js";
 import { profile as linux } from "../../boards/profiles/linux.js";
