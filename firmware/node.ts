@@ -14,8 +14,8 @@ import { EnergyLedger } from "./runtime/energy.js";
 import { Scheduler } from "./runtime/cycle.js";
 import type { Runtime, LampControl, NodeState } from "./runtime/state.js";
 import { noteBoot, bootLoop, startWatchdog } from "./runtime/safemode.js";
-import { diagReport } from "./runtime/console.js";
-import { lazyConsole, commandsApi } from "./uplink/lazy.js";
+import { commandsApi } from "./uplink/lazy.js";
+import { lazyConsole, consoleApi } from "./runtime/console-lazy.js";
 import { otaBoot } from "./ota/lazy.js";
 import { ConsoleLock } from "./runtime/lock.js";
 import type { ConsolePort } from "./runtime/lock.js";
@@ -188,7 +188,7 @@ function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuat
   if (platform.bluetooth) cons.push(platform.bluetooth);
   if (password && cons.length) {
     lock = new ConsoleLock(cons, password, function () {
-      return diagReport(rt);
+      return consoleApi().diagReport(rt);
     });
     var print = rt.log;
     rt.log = function (line: string) {

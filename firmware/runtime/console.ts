@@ -1,8 +1,8 @@
 // The maintenance console. Espruino's Serial1 is a JavaScript REPL: the board entry puts the
 // node's console object on `global.casanode`, so a crew types casanode.diag(), casanode.status(),
 // casanode.config(), casanode.queue() or casanode.help(). Here: what it answers with, and what
-// the diag topic carries (diagReport); its commands are in console-api.ts, code a wake evaluates
-// only when someone calls one (uplink/lazy.ts). Firmware code: ES5, Espruino subset.
+// the diag topic carries (diagReport); its commands are in console-api.ts. Both are code a wake
+// evaluates only when someone calls one or a boot publishes its diag (uplink/lazy.ts). Firmware code: ES5, Espruino subset.
 
 import type { Runtime } from "./state.js";
 import { estimateMah } from "./energy.js";

@@ -10,7 +10,7 @@ import { packReadings, senmlBaseName } from "../messages/senml.js";
 import type { TimedReading } from "../messages/senml.js";
 import type { Runtime } from "../runtime/state.js";
 import type { Batch } from "../runtime/store.js";
-import { diagReport } from "../runtime/console.js";
+import { consoleApi } from "../runtime/console-lazy.js";
 import { staticWanted, type EarlyJoin } from "./early-join.js";
 
 /** one data message at most (SenML JSON) */
@@ -351,7 +351,7 @@ export class Uplink {
 
   /** the diagnostics report (console.ts diagReport) on the diag topic */
   diag(): void {
-    this.publish("diag", JSON.stringify(diagReport(this.rt)), false);
+    this.publish("diag", JSON.stringify(consoleApi().diagReport(this.rt)), false);
   }
 
   /**
