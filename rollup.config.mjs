@@ -47,7 +47,7 @@ export const oneShotTypeScript = {
 };
 
 /** TypeScript to ES5 and the minifier: the same for a board's bundle and the OTA module in it */
-function firmwarePlugins() {
+export function firmwarePlugins() {
   return [
       typescript({ typescript: oneShotTypeScript, tsconfig: "./tsconfig.firmware.json", noEmitOnError: true, outDir: undefined, include: ["boards/**/*.ts", "drivers/**/*.ts", "firmware/**/*.ts", "types/*.d.ts"] }),
       espruinoHelpers(),

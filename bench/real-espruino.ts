@@ -76,7 +76,7 @@ export function findEspruino(env: NodeJS.ProcessEnv = process.env): { bin: strin
 }
 
 
-function run(bin: string, file: string, cwd: string, timeoutMs: number): Promise<{ out: string; code: number | null; timedOut: boolean }> {
+export function runOnEspruino(bin: string, file: string, cwd: string, timeoutMs: number): Promise<{ out: string; code: number | null; timedOut: boolean }> {
   return new Promise((resolve) => {
     const child = spawn(bin, [file], { cwd, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -124,7 +124,7 @@ export async function measureOnEspruino(bin: string, bundle: string, config: obj
     if (config !== undefined) cmds.push(`require("Storage").write(${JSON.stringify(CONFIG_FILE)},${JSON.stringify(JSON.stringify(config))})`);
     cmds.push(`print("BENCH-FLASHED "+require("Storage").read(${JSON.stringify(BOOT_FILE)}).length)`);
     writeFileSync(path.join(dir, "flash.js"), cmds.join(";\n") + ";\n");
-    const flashed = await run(bin, "flash.js", dir, 30_000);
+    const flashed = await runOnEspruino(bin, "flash.js", dir, 30_000);
     const m = /BENCH-FLASHED (\d+)/.exec(flashed.out);
     if (!m || Number(m[1]) !== Buffer.byteLength(bundle, "latin1")) {
       return { outcome: "flash failed", notes: tail(flashed.out) };
@@ -132,10 +132,10 @@ export async function measureOnEspruino(bin: string, bundle: string, config: obj
     // 2. boot it, then again on what the first boot left in Storage (its state, an idle OTA
     // record): a later boot takes other paths than the first (docs/espruino-dialect.md, var)
     writeFileSync(path.join(dir, "boot.js"), measureScript(runMs));
-    const r = await run(bin, "boot.js", dir, runMs + 15_000);
+    const r = await runOnEspruino(bin, "boot.js", dir, runMs + 15_000);
     const first = parseMeasure(r.out, r.timedOut);
     if (first.outcome !== "ran") return first;
-    const again = await run(bin, "boot.js", dir, runMs + 15_000);
+    const again = await runOnEspruino(bin, "boot.js", dir, runMs + 15_000);
     const second = parseMeasure(again.out, again.timedOut);
     if (second.outcome !== "ran") first.outcome = "second boot: " + second.outcome;
     if (second.max !== undefined && (first.max === undefined || second.max > first.max)) first.max = second.max;
