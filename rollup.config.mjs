@@ -133,7 +133,8 @@ const LAZY_PARTS = [
   },
   {
     name: "commands", load: "/firmware/runtime/commands-load.ts", entry: "firmware/runtime/commands-module.ts", fn: "loadCommands", global: "__casanodeCommands",
-    own: /\/firmware\/(runtime\/commands(-load|-module)?|messages\/commands|crypto\/(hmac|sha256)|config-check)\.ts$/,
+    // the relay command's code (streetlight/hook.ts) its own copy: a bundle without a relay has none to hand over
+    own: /\/firmware\/(runtime\/commands(-load|-module)?|messages\/commands|crypto\/(hmac|sha256)|config-check|streetlight\/hook)\.ts$/,
   },
   {
     name: "console", load: "/firmware/runtime/console-load.ts", entry: "firmware/runtime/console-module.ts", fn: "loadConsole", global: "__casanodeConsole",

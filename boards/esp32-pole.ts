@@ -8,6 +8,7 @@ import { Pms5003 } from "../drivers/pms5003.js";
 import { PcbSpl } from "../drivers/pcb-spl.js";
 import type { Sensor, Actuator } from "../drivers/types.js";
 import { StreetlightController } from "../firmware/streetlight/controller.js";
+import { relayHooks } from "../firmware/streetlight/hook.js";
 import type { NodeConfig } from "../firmware/config.js";
 import { startNode } from "../firmware/node.js";
 
@@ -26,6 +27,7 @@ if (pm) {
 var noise = fitted(profile, "pcb-spl");
 if (noise) sensors.push(new PcbSpl(i2cConfig(noise, gpio)));
 global.casanode = startNode(espruinoPlatform(profile), profile, sensors, actuators, {
+  relay: relayHooks,
   lamp: function (relay: Actuator, config: NodeConfig) {
     return new StreetlightController(relay, config.location);
   },

@@ -12,7 +12,7 @@ import type { NodeConfig } from "./config.js";
 import { Store, checksum, adler32, useNativeCrc } from "./runtime/store.js";
 import { EnergyLedger } from "./runtime/energy.js";
 import { Scheduler } from "./runtime/cycle.js";
-import type { Runtime, LampControl, NodeState } from "./runtime/state.js";
+import type { Runtime, LampControl, NodeState, RelayHooks } from "./runtime/state.js";
 import { noteBoot, bootLoop, startWatchdog } from "./runtime/safemode.js";
 import { commandsApi } from "./uplink/lazy.js";
 import { lazyConsole, consoleApi } from "./runtime/console-lazy.js";
@@ -24,6 +24,8 @@ import type { NodeConsole } from "./runtime/console.js";
 export interface NodeOptions {
   /** makes the streetlight controller for the board's relay (boards with a lamp only, so no other bundle carries it) */
   lamp?: (relay: Actuator, config: NodeConfig) => LampControl;
+  /** the relay's part in the cycle (firmware/streetlight/hook.ts relayHooks): required with actuators, so no other bundle carries it */
+  relay?: RelayHooks;
 }
 
 /** casanode.json as text -> parsed object, or why not */
@@ -127,6 +129,8 @@ function switchBle(platform: Platform, board: BoardProfile, st: NodeState, rt: R
 
 function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuators?: Actuator[], opts?: NodeOptions): NodeConsole {
   var bootAt = Date.now(), o = opts || {}, cause = platform.wakeCause();
+  // a relay nothing drives would keep whatever state it powered up in: a build error, said at once
+  if (actuators && actuators.length && !o.relay) throw new Error("a board with a relay needs NodeOptions.relay (firmware/streetlight/hook.ts relayHooks)");
   useNativeCrc(platform.crc32);
   var store = new Store(platform.storage);
   store.load(cause !== "deep-sleep");
@@ -155,7 +159,7 @@ function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuat
 
   var rt: Runtime = {
     fw: FIRMWARE_VERSION, platform: platform, board: board, config: config, store: store, energy: energy,
-    sensors: sensors, actuators: actuators || [], drivers: sensors.concat(actuators || []), lamp: null, bootCause: cause, bootAt: bootAt,
+    sensors: sensors, actuators: actuators || [], drivers: sensors.concat(actuators || []), lamp: null, relay: o.relay || null, bootCause: cause, bootAt: bootAt,
     safe: "", configErrors: errors, mains: board.power.source === "mains" || !platform.deepSleep,
     fileRaw: f.raw, fileSum: sum, last: {}, uplink: null, lastCycleAt: 0, rebootWanted: false, ota: null,
     log: function (line: string) {

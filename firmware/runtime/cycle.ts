@@ -21,7 +21,6 @@ import { QUANTITIES } from "../../drivers/quantities.js";
 import type { Uplink } from "../uplink/link.js";
 import { uplinkApi, commandsApi } from "../uplink/lazy.js";
 import { saveJoinPlan, startJoin, staticWanted, JOIN_LEAD_STATIC_MS, JOIN_LEAD_DHCP_MS, type JoinPlan, type EarlyJoin } from "../uplink/early-join.js";
-import { cycleLamp, lampRead } from "../streetlight/hook.js";
 import { Sampler, type Sample } from "./sampling.js";
 import { clearBootLoop, markStable, SAFE_SLEEP_MS, STABLE_MS, TICK_MS } from "./safemode.js";
 import { otaFetch, otaLinkTopic, otaMessage, otaPublish, otaUploaded, otaWantsLink } from "../ota/lazy.js";
@@ -600,7 +599,7 @@ export class Scheduler {
   /** sample, then fold and queue; the caller saves */
   cycle(slot: number, done: (out: CycleOutcome) => void): void {
     var self = this, rt = this.rt, t0 = Date.now();
-    cycleLamp(rt, this._sampler.configured);
+    if (rt.relay) rt.relay.cycle(rt, this._sampler.configured);
     this._sampler.sample(function (samples) {
       rt.store.state.sampleMs = Date.now() - t0;
       done(self.fold(slot, samples));
@@ -632,7 +631,7 @@ export class Scheduler {
       var sm = samples[i], dev = sm.dev, r = sm.r, tS = Math.floor(sm.t / 1000);
       var d = st.dev[dev] || (st.dev[dev] = { ok: 0, bad: 0, last: "" });
       rt.last[dev] = r;
-      lampRead(rt, dev, r);
+      if (rt.relay) rt.relay.read(rt, dev, r);
       readAlarms(dev, r, cfg.thresholds, st.alarms, alarms);
       if (!r.ok) {
         d.bad++;

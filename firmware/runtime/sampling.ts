@@ -7,7 +7,6 @@
 import type { Sensor, SensorResult } from "../../drivers/types.js";
 import { faultResult } from "../../drivers/types.js";
 import type { Runtime } from "./state.js";
-import { startLamp } from "../streetlight/hook.js";
 
 /** a driver's read resolves on its own; this only guards against a driver bug */
 const READ_GUARD_MS = 20000;
@@ -91,7 +90,7 @@ export class Sampler {
       }
     }
     rt.sensors = ok;
-    startLamp(rt);
+    if (rt.relay) rt.relay.start(rt);
   }
 
   /** when the wake prelude switched supplies on, by device (handed over once: Platform.poweredAtBoot) */

@@ -177,6 +177,16 @@ export interface LampControl {
 }
 
 /**
+ * The relay's part in the duty cycle (firmware/streetlight/hook.ts relayHooks): the stored lamp
+ * or override applied after configure(), each cycle's tick or expiry, every relay read.
+ */
+export interface RelayHooks {
+  start(rt: Runtime): void;
+  cycle(rt: Runtime, started: boolean): void;
+  read(rt: Runtime, dev: string, r: SensorResult): void;
+}
+
+/**
  * Everything the runtime modules share for one boot. Readonly: fixed once node.ts has booted;
  * the others say which module changes them.
  */
@@ -195,6 +205,8 @@ export interface Runtime {
   readonly drivers: Sensor[];
   /** the streetlight controller, pole boards only (node.ts at boot) */
   lamp: LampControl | null;
+  /** the relay's part in the cycle, boards with a relay only (node.ts NodeOptions.relay) */
+  readonly relay: RelayHooks | null;
   readonly bootCause: WakeCause;
   /** boot time, ms: moved with the clock when SNTP sets it (cycle.ts) */
   bootAt: number;

@@ -1,10 +1,12 @@
 // The lamp relay in the duty cycle (runtime/cycle.ts) and in commands (runtime/commands.ts):
 // with a streetlight controller (controller.ts, pole boards) the cycle ticks it, shows it every
 // relay read and stores its state; without one, a relay command is a plain override kept in the
-// store until it expires. Firmware code: ES5, Espruino subset.
+// store until it expires. A board with a relay hands `relayHooks` to startNode (node.ts
+// NodeOptions.relay): a bundle without a relay carries none of this, ~1 KB less lexed at every
+// wake (docs/design.md). Firmware code: ES5, Espruino subset.
 
 import type { SensorResult } from "../../drivers/types.js";
-import type { Runtime, LampControl } from "../runtime/state.js";
+import type { Runtime, LampControl, RelayHooks } from "../runtime/state.js";
 
 /** the controller's tick, on mains nodes (switch times within a minute) */
 const LAMP_TICK_MS = 60000;
@@ -76,6 +78,9 @@ export function lampRead(rt: Runtime, dev: string, r: SensorResult): void {
   rt.store.state.lamp = rt.lamp.getState();
   lampTick(rt);
 }
+
+/** what the cycle calls of this file, on a board with a relay */
+export var relayHooks: RelayHooks = { start: startLamp, cycle: cycleLamp, read: lampRead };
 
 /**
  * A verified relay command: the controller's override, or the plain relay's (ending `left` s

@@ -12,6 +12,7 @@ import type { Sensor, Actuator, Reading, SensorResult, DriverCounters } from "..
 import type { BoardProfile } from "../../firmware/board.js";
 import type { Platform, WakeCause } from "../../firmware/platform.js";
 import { startNode, type NodeOptions } from "../../firmware/node.js";
+import { relayHooks } from "../../firmware/streetlight/hook.js";
 import type { NodeConsole } from "../../firmware/runtime/console.js";
 import { signCommand } from "../../firmware/messages/commands.js";
 
@@ -310,7 +311,9 @@ export class Chip {
     this.sensors = this.opts.sensors ? this.opts.sensors() : [];
     this.actuators = this.opts.actuators ? this.opts.actuators() : [];
     try {
-      this.console = startNode(this.platform(cause), this.opts.board, this.sensors, this.actuators, this.opts.nodeOptions);
+      // a relay comes with its hooks, as a board entry hands them over (boards/esp32-pole.ts)
+      const options = this.actuators.length ? { relay: relayHooks, ...this.opts.nodeOptions } : this.opts.nodeOptions;
+      this.console = startNode(this.platform(cause), this.opts.board, this.sensors, this.actuators, options);
     } catch (e) {
       if (/power lost/.test(String(e))) return;
       this.crashes.push(String((e as Error).stack || e));

@@ -213,6 +213,15 @@ describe("scheduler", () => {
     expect(chip.console!.config().samplePeriodS).to.equal(120);
   });
 
+  it("a board with a relay and no relay hooks refuses to boot and says what the build lacks", async () => {
+    const relay = new FakeRelay("lamp");
+    chip = new Chip({ board: board("m", "mains", ["lamp"]), config: cfg({ samplePeriodS: 60 }), actuators: () => [relay], nodeOptions: { relay: undefined } });
+    chip.start();
+    await chip.run(2 * MINUTE);
+    expect(chip.logText()).to.match(/CasaNode boot failed: .*a board with a relay needs NodeOptions\.relay/);
+    expect(relay.events.filter((e) => e[1] === "read")).to.have.length(0);
+  });
+
   it("config commands outlive the update that changed the seal's checksum: the config file's sum kept with them was Adler-32", async () => {
     const crc = sinon.spy(crc32);
     chip = new Chip({ board: board("m", "mains", ["lamp"]), config: cfg({ samplePeriodS: 60, uploadPeriodS: 300 }), actuators: () => [new FakeRelay("lamp")], crc32: crc });
