@@ -3,7 +3,7 @@
 // depth (distance to the bin floor) to the full depth (distance when full), clamped 0..1.
 
 import { reading } from "./types.js";
-import type { Reading } from "./types.js";
+import type { Reading, SensorResult } from "./types.js";
 
 /** Median of the values (mean of the middle two for an even count); NaN when empty. */
 export function median(values: number[]): number {
@@ -46,4 +46,11 @@ export function binReadings(distanceMm: number, options: BinOptions): Reading[] 
 /** ", 5 pings, bin 1100-200 mm" for describe(): pings per read, empty and full depths */
 export function binText(pings: number, options: BinOptions): string {
   return ", " + pings + " pings" + (typeof options.emptyDepthMm === "number" ? ", bin " + options.emptyDepthMm + "-" + options.fullDepthMm + " mm" : "");
+}
+
+/** a read's bin fill fraction, or null (the scheduler's significant-change rule: binFillStep) */
+export function fillOf(r: SensorResult): number | null {
+  if (!r || !r.ok) return null;
+  for (var i = 0; i < r.readings.length; i++) if (r.readings[i].name === "fill" && typeof r.readings[i].value === "number") return r.readings[i].value as number;
+  return null;
 }

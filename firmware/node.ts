@@ -14,7 +14,7 @@ import { EnergyLedger } from "./runtime/energy.js";
 import { Scheduler } from "./runtime/cycle.js";
 import type { Runtime, LampControl, NodeState, RelayHooks } from "./runtime/state.js";
 import { noteBoot, bootLoop, startWatchdog } from "./runtime/safemode.js";
-import { commandsApi } from "./uplink/lazy.js";
+import { commandsApi } from "./runtime/commands-lazy.js";
 import { lazyConsole, consoleApi } from "./runtime/console-lazy.js";
 import { otaBoot } from "./ota/lazy.js";
 import { ConsoleLock } from "./runtime/lock.js";

@@ -1,7 +1,9 @@
 // The scheduler: the duty cycle, what a node does between two wakes. It owns time: when to
 // wake the sensors, read, connect and sleep. Reading the sensors is in sampling.ts, alarm
-// rules in alarms.ts, the lamp relay's part in firmware/streetlight/hook.ts, the link in
-// firmware/uplink/link.ts.
+// rules in alarms.ts, the lamp relay's part in firmware/streetlight/hook.ts, the grid
+// arithmetic in grid.ts. What needs the broker (a battery wake's session, a mains node's link
+// and timed cycle) is in firmware/uplink/session.ts, part of the link's code: a wake that only
+// samples does not lex it.
 // Firmware code: ES5, Espruino subset.
 //
 // Battery: wake -> (not due yet? sleep again: chained sleeps, no sensors, no radio) ->
@@ -12,36 +14,26 @@
 // the epoch, so the cycle's own duration never makes the schedule drift).
 // Mains (or no deep sleep): the same cycle on timers, with the link kept up.
 
-import type { SensorResult } from "../../drivers/types.js";
 import type { Runtime, Entry } from "./state.js";
 import { CLOCK_VALID_MS } from "./store.js";
 import { newWindow, fold, summarize, foldDay, dayEntries, foldPending, placePending } from "./aggregate.js";
 import { readAlarms, settleAlarms } from "./alarms.js";
 import { QUANTITIES } from "../../drivers/quantities.js";
-import type { Uplink } from "../uplink/link.js";
-import { uplinkApi, commandsApi } from "../uplink/lazy.js";
+import { uplinkApi } from "../uplink/lazy.js";
 import { saveJoinPlan, startJoin, staticWanted, JOIN_LEAD_STATIC_MS, JOIN_LEAD_DHCP_MS, type JoinPlan, type EarlyJoin } from "../uplink/early-join.js";
 import { Sampler, type Sample } from "./sampling.js";
 import { clearBootLoop, markStable, SAFE_SLEEP_MS, STABLE_MS, TICK_MS } from "./safemode.js";
-import { otaFetch, otaLinkTopic, otaMessage, otaPublish, otaUploaded, otaWantsLink } from "../ota/lazy.js";
+import { otaWantsLink } from "../ota/lazy.js";
+import { MIN_SLEEP_MS, nextSlot, closesWindow, sendDue, nextUploadWake } from "./grid.js";
+import { fillOf } from "../../drivers/fill.js";
 
 /** the RTC may wake a little early: wait for the slot rather than sleep again */
 export const EARLY_WAKE_MS = 2000;
-/** mains: wait at most this long for SNTP before the first cycle */
-const CLOCK_WAIT_MS = 60000;
-/** battery: with the clock unset, keep Wi-Fi up this long for SNTP (polled this often) */
-const SNTP_WAIT_MS = 15000;
-const SNTP_POLL_MS = 250;
-/** never sleep less than this (a cycle that overran its slot skips to the next one) */
-const MIN_SLEEP_MS = 1000;
 /** battery: a cycle still running after this is cut short (save, sleep) before the watchdog bites */
 export const MAX_AWAKE_MS = 150000;
-/** mains safe mode keeps console and uplink this long, then tries a normal boot */
-const SAFE_HOLD_MS = 30 * 60000;
 /** a battery node with a refused config keeps its console awake this long, then sleeps */
 const CONFIG_CONSOLE_MS = 10 * 60000;
 const CONFIG_RETRY_SLEEP_MS = 60 * 60000;
-const SESSION_EXTRA_MS = 60000;
 
 export interface CycleOutcome {
   /** an aggregation window was closed (its summary queued) */
@@ -50,51 +42,15 @@ export interface CycleOutcome {
   raised: string[];
 }
 
-/** a read's bin fill fraction, or null */
-function fillOf(r: SensorResult): number | null {
-  if (!r || !r.ok) return null;
-  for (var i = 0; i < r.readings.length; i++) if (r.readings[i].name === "fill" && typeof r.readings[i].value === "number") return r.readings[i].value as number;
-  return null;
-}
-
-/** next grid point strictly after `t` (and at least MIN_SLEEP_MS away) */
-export function nextSlot(t: number, periodMs: number, now: number): number {
-  var n = (Math.floor(t / periodMs) + 1) * periodMs;
-  if (n < now + MIN_SLEEP_MS) n = (Math.floor((now + MIN_SLEEP_MS) / periodMs) + 1) * periodMs;
-  return n;
-}
-
-/** a sample in `slot` is the last of its aggregation window (windowMs): the window closes with it */
-function closesWindow(slot: number, periodMs: number, windowMs: number): boolean {
-  return slot + periodMs >= Math.floor(slot / windowMs) * windowMs + windowMs;
-}
-
-/** at `t` the send grid (sendMs, 0: every window) was crossed since the last upload */
-function sendDue(t: number, sendMs: number, lastUp: number | undefined): boolean {
-  return !sendMs || !lastUp || Math.floor(t / sendMs) > Math.floor(lastUp / sendMs);
-}
-
-/**
- * The first wake at or after `from` (slots every periodMs) that will upload on its own
- * schedule: it closes a window and the send grid was crossed since `lastUp` (fold and
- * sendWhy decide the same). 0 if none within two send periods. Alarms, changes and retries
- * cannot be foreseen.
- */
-export function nextUploadWake(from: number, periodMs: number, windowMs: number, sendMs: number, lastUp: number | undefined): number {
-  var n = Math.ceil((2 * Math.max(sendMs, windowMs)) / periodMs) + 1;
-  for (var i = 0, s = from; i < n; i++, s += periodMs) if (closesWindow(s, periodMs, windowMs) && sendDue(s, sendMs, lastUp)) return s;
-  return 0;
-}
-
 export class Scheduler {
   rt: Runtime;
   private _ending: boolean;
   private _deadline: any;
   private _sampler: Sampler;
-  private _diagSent: boolean;
   private _lastTick: number;
   private _ticks: number;
-  private _sinceCycle: number;
+  /** watchdog ticks since the last completed mains cycle (uplink/session.ts resets it) */
+  sinceCycle: number;
   /** the join begun ahead of this wake's upload (_joinAhead), and its timer */
   private _early: EarlyJoin | null;
   private _aheadTimer: any;
@@ -104,11 +60,10 @@ export class Scheduler {
     this._ending = false;
     this._deadline = null;
     this._sampler = new Sampler(rt);
-    this._diagSent = false;
     // the watchdog's tick starts now: a clock set before its first run is still a jump
     this._lastTick = Date.now();
     this._ticks = 0;
-    this._sinceCycle = 0;
+    this.sinceCycle = 0;
     this._early = null;
     this._aheadTimer = null;
   }
@@ -118,16 +73,21 @@ export class Scheduler {
   }
 
   start(): void {
-    var rt = this.rt, self = this;
+    var rt = this.rt;
     this._clockAtBoot();
     if (rt.configErrors.length) this._configSafe();
-    else if (rt.mains) {
-      this._openMains();
-      if (rt.safe) this._holdSafe();
-      else this._whenClockSet(Date.now(), function () {
-        self._mainsTick();
-      });
-    } else this._batteryStart();
+    else if (rt.mains) uplinkApi().startMains(this);
+    else this._batteryStart();
+  }
+
+  /** the sensors were configured this boot (a bundle that got this far keeps itself: OTA) */
+  sensorsConfigured(): boolean {
+    return this._sampler.configured;
+  }
+
+  /** SNTP answered while a battery session waited for it (uplink/session.ts), `delta` ms after the last tick */
+  clockFound(delta: number): void {
+    if (this._lastTick < CLOCK_VALID_MS) this._clockSet(delta);
   }
 
   /**
@@ -140,14 +100,14 @@ export class Scheduler {
     if (d < 0 || d > 12 * TICK_MS) this._clockSet(d - TICK_MS);
     this._lastTick = now;
     this._ticks++;
-    this._sinceCycle++;
+    this.sinceCycle++;
     if (rt.mains && !rt.safe && this._ticks * TICK_MS >= STABLE_MS && rt.store.state.crashRun) {
       markStable(rt.store.state);
       rt.store.save();
     }
     if (rt.safe || rt.configErrors.length) return true;
     if (!rt.mains) return this._ticks * TICK_MS < MAX_AWAKE_MS + 4 * TICK_MS;
-    return this._sinceCycle * TICK_MS < 3 * this._periodMs() + 120000;
+    return this.sinceCycle * TICK_MS < 3 * this._periodMs() + 120000;
   }
 
   /**
@@ -211,25 +171,6 @@ export class Scheduler {
     store.save();
   }
 
-  /** battery, clock unset and Wi-Fi joined: give SNTP its chance, then cb */
-  private _awaitClock(cb: () => void): void {
-    var self = this, last = Date.now(), polls = 0;
-    var poll = function () {
-      var now = Date.now();
-      if (now >= CLOCK_VALID_MS) {
-        if (self._lastTick < CLOCK_VALID_MS) self._clockSet(now - last - SNTP_POLL_MS);
-        return cb();
-      }
-      if (++polls > SNTP_WAIT_MS / SNTP_POLL_MS) {
-        self.rt.log("clock: no SNTP answer in " + SNTP_WAIT_MS / 1000 + " s");
-        return cb();
-      }
-      last = now;
-      setTimeout(poll, SNTP_POLL_MS);
-    };
-    poll();
-  }
-
   // ---- battery ----
 
   private _batteryStart(): void {
@@ -264,7 +205,7 @@ export class Scheduler {
         if (!why) why = rt.bootCause !== "deep-sleep" && !synced ? "boot" : self.retryDue() ? "retry" : otaWantsLink(rt) ? "ota" : "";
         if (!why) return self._finishBattery();
         rt.log("upload: " + why);
-        self._session(function () {
+        uplinkApi().session(self, function () {
           self._finishBattery();
         });
       });
@@ -276,7 +217,7 @@ export class Scheduler {
       // power-on with no time yet: connect first (SNTP), so the readings get real timestamps
       rt.log("clock not set: connecting first");
       synced = true;
-      return this._session(run);
+      return uplinkApi().session(this, run);
     }
     var wait = rt.bootCause === "deep-sleep" ? st.next - now : 0;
     setTimeout(run, wait > 0 ? wait : 0);
@@ -310,84 +251,10 @@ export class Scheduler {
     return Date.now() - st.lastUp >= wait - EARLY_WAKE_MS;
   }
 
-  private _upDone(err: string | null): void {
-    var rt = this.rt, st = rt.store.state;
-    st.lastUp = Date.now();
-    st.lastUpOk = !err;
-    if (err) {
-      st.upFails++;
-      st.c.uploadFails++;
-      rt.log("upload failed: " + err);
-    } else {
-      st.upFails = 0;
-      st.c.uploads++;
-      // what the server now knows: the base of the next significant change
-      var sent: { [dev: string]: number } = {};
-      for (var dev in rt.last) {
-        var v = fillOf(rt.last[dev]);
-        if (v !== null) sent[dev] = v;
-      }
-      st.sent = sent;
-    }
-  }
-
-  /** one battery connection: join, status, flush, a round trip for queued commands, offline status, close */
-  private _session(done: () => void): void {
-    var self = this, rt = this.rt, st = rt.store.state, w = rt.platform.wifi, finished = false, t: any = null;
-    // a join begun ahead for this upload (one not begun yet is not needed now), or begun here:
-    // evaluating the link's code (uplink/lazy.ts, ~0.2 s) then overlaps it
-    var early = this._takeEarly();
-    if (!early && w) early = startJoin(w, this._joinPlan(Date.now(), rt.bootCause === "deep-sleep"));
-    var up = this._link(false);
-    up.early = early;
-    var end = function (err: string | null) {
-      if (finished) return;
-      finished = true;
-      if (t) clearTimeout(t);
-      self._upDone(err);
-      if (up.isUp()) up.status("offline", st.next ? { reason: "sleep", next: Math.floor(st.next / 1000) } : { reason: "sleep" });
-      up.close(function () {
-        rt.uplink = null;
-        done();
-      });
-    };
-    t = setTimeout(function () {
-      end("session-timeout");
-    }, rt.config.wifiTimeoutMs + SESSION_EXTRA_MS);
-    up.onUp = function () {
-      otaPublish(rt, up);
-    };
-    var opened = function (err: string | null) {
-      if (err) return end(err);
-      if (rt.bootCause !== "deep-sleep" || rt.safe) up.diag();
-      up.flush(function (e2) {
-        if (e2) return end(e2);
-        // a bundle on trial that got this far keeps itself
-        if (self._sampler.configured) otaUploaded(rt, up);
-        // then this wake's share of an update's chunks (bounded: the cycle stays short)
-        otaFetch(rt, up, function () {
-          // commands queued while we slept arrive now (persistent session): a PUBACK (or a
-          // PINGREQ's answer) proves they all have, then their acks' PUBACKs; lingerMs caps the wait
-          up.settle(rt.config.lingerMs, function (e3) {
-            if (e3) rt.log("uplink: " + e3);
-            end(null);
-          });
-        });
-      });
-    };
-    up.open(function (err) {
-      // no time yet: SNTP answers over Wi-Fi, broker or not
-      if (Date.now() < CLOCK_VALID_MS && rt.platform.wifi && (!err || err.indexOf("wifi") !== 0)) return self._awaitClock(function () {
-        opened(err);
-      });
-      opened(err);
-    });
-  }
-
   private _batterySafe(): void {
     var self = this, rt = this.rt, st = rt.store.state;
     this._sampler.release();
-    this._session(function () {
+    uplinkApi().session(this, function () {
       // retry a normal boot after the loop window, not at once
       clearBootLoop(st);
       st.next = nextSlot(Date.now() + SAFE_SLEEP_MS, self._periodMs(), Date.now());
@@ -433,7 +300,7 @@ export class Scheduler {
    * and end a join the prelude began for this wake if it went unused (an upload not foreseen).
    */
   private _planJoin(): void {
-    var rt = this.rt, st = rt.store.state, c = rt.config, w = rt.platform.wifi, early = this._takeEarly();
+    var rt = this.rt, st = rt.store.state, c = rt.config, w = rt.platform.wifi, early = this.takeEarly();
     if (early && w) {
       try {
         w.disconnect();
@@ -444,11 +311,11 @@ export class Scheduler {
     }
     // a long sampling joins from the cycle (_joinAhead), not from the boot
     var at = w && !rt.configErrors.length && Date.now() >= CLOCK_VALID_MS && (st.sampleMs || 0) <= JOIN_LEAD_STATIC_MS ? this._nextUpload(st.next) : 0;
-    saveJoinPlan(rt.platform.storage, at ? this._joinPlan(at, true) : null);
+    saveJoinPlan(rt.platform.storage, at ? this.joinPlan(at, true) : null);
   }
 
   /** the join begun for this wake (by _joinAhead, or by the wake prelude), once; one not begun yet never will be */
-  private _takeEarly(): EarlyJoin | null {
+  takeEarly(): EarlyJoin | null {
     var rt = this.rt, early = this._early || (rt.platform.earlyJoin ? rt.platform.earlyJoin() : null);
     if (this._aheadTimer) clearTimeout(this._aheadTimer);
     this._aheadTimer = this._early = null;
@@ -461,7 +328,7 @@ export class Scheduler {
   }
 
   /** how a join at `at` goes: SSID, password, the static address if wanted then (deep-sleep wakes only) */
-  private _joinPlan(at: number, wake: boolean): JoinPlan {
+  joinPlan(at: number, wake: boolean): JoinPlan {
     var c = this.rt.config, plan: JoinPlan = { at: at, s: c.wifi.ssid, p: c.wifi.password };
     if (wake && staticWanted(this.rt, at)) {
       plan.ip = c.wifi.ip;
@@ -479,7 +346,7 @@ export class Scheduler {
   private _joinAhead(): void {
     var self = this, rt = this.rt, w = rt.platform.wifi, took = rt.store.state.sampleMs || 0;
     if (!w || took <= JOIN_LEAD_STATIC_MS || rt.bootCause !== "deep-sleep") return;
-    var plan = this._joinPlan(Date.now(), true);
+    var plan = this.joinPlan(Date.now(), true);
     this._aheadTimer = setTimeout(function () {
       self._aheadTimer = null;
       if (!self._ending) self._early = startJoin(w as WifiModule, plan);
@@ -494,91 +361,6 @@ export class Scheduler {
     rt.energy.set("awake", false);
     rt.log("sleep " + Math.round(link / 1000) + " s" + (link < ms ? " (" + Math.round(ms / 1000) + " s to go)" : ""));
     (p.deepSleep as (ms: number) => void)(link);
-  }
-
-  /** the link to the broker (persistent: mains), commands wired to it */
-  private _link(persistent: boolean): Uplink {
-    var rt = this.rt, up = new (uplinkApi().Uplink)(rt, persistent);
-    rt.uplink = up;
-    up.onCommand = function (p) {
-      commandsApi().handleCommand(rt, p);
-    };
-    up.onTooLarge = function (bytes, head) {
-      commandsApi().refuseTooLarge(rt, bytes, head);
-    };
-    var otaTopicName = otaLinkTopic(rt);
-    if (otaTopicName) {
-      up.otherTopic = otaTopicName;
-      up.onOther = function (topic, payload) {
-        otaMessage(rt, up, topic, payload);
-      };
-    }
-    return up;
-  }
-
-  // ---- mains ----
-
-  private _openMains(): void {
-    var self = this, up = this._link(true);
-    up.onUp = function () {
-      if (!self._diagSent) {
-        self._diagSent = true;
-        up.diag();
-      }
-      otaPublish(self.rt, up);
-      self._flushMains();
-      otaFetch(self.rt, up, null);
-    };
-    up.open(function () {});
-  }
-
-  private _flushMains(): void {
-    var self = this, rt = this.rt;
-    if (!rt.uplink || !rt.uplink.isUp()) return;
-    rt.uplink.flush(function (err) {
-      self._upDone(err);
-      if (!err && self._sampler.configured) otaUploaded(rt, rt.uplink);
-    });
-  }
-
-  private _mainsTick(): void {
-    var self = this, rt = this.rt, slot = Math.floor(Date.now() / this._periodMs()) * this._periodMs();
-    this.cycle(slot, function (out) {
-      rt.lastCycleAt = Date.now();
-      self._sinceCycle = 0;
-      rt.store.state.next = nextSlot(slot, self._periodMs(), Date.now());
-      rt.energy.settle();
-      rt.store.save();
-      if (out.closed || out.raised.length) {
-        if (out.raised.length) rt.log("alarm: " + out.raised.join(","));
-        if (out.raised.length && rt.uplink && rt.uplink.isUp()) rt.uplink.status("online");
-        self._flushMains();
-      }
-      // an update's chunks that did not come (broker down, a chunk bad on it): try again
-      if (rt.uplink && rt.uplink.isUp() && otaWantsLink(rt)) otaFetch(rt, rt.uplink, null);
-      setTimeout(function () {
-        self._mainsTick();
-      }, rt.store.state.next - Date.now());
-    });
-  }
-
-  /** mains: after power-on the clock may wait for SNTP (over the link being opened) */
-  private _whenClockSet(since: number, cb: () => void): void {
-    var self = this;
-    if (Date.now() >= CLOCK_VALID_MS || !this.rt.platform.wifi || Date.now() - since > CLOCK_WAIT_MS) return cb();
-    setTimeout(function () {
-      self._whenClockSet(since, cb);
-    }, 1000);
-  }
-
-  private _holdSafe(): void {
-    var rt = this.rt;
-    setTimeout(function () {
-      rt.log("safe mode: trying a normal boot");
-      clearBootLoop(rt.store.state);
-      rt.store.save();
-      rt.platform.reboot();
-    }, SAFE_HOLD_MS);
   }
 
   /** refused config: the console says why; nothing else runs */

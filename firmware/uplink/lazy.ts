@@ -1,18 +1,19 @@
 // What the scheduler calls of the link's code and of the commands'. Neither is parsed at a wake
 // that does not need it: the bundle keeps each as a raw string, which Espruino's lexer skips
 // (docs/espruino-dialect.md), and evaluates it the first time it is needed:
-// - the link (link.ts, the MQTT client, SenML; ~13 KB of image) when a wake connects; on a
-//   planned upload while the sensors start and the prelude's join goes on;
+// - the link (link.ts, the MQTT client, SenML, and the scheduler's connected side: session.ts;
+//   ~16 KB of image) when a wake connects, a mains node at boot; on a planned upload while the
+//   sensors start and the prelude's join goes on;
 // - the commands (their format, HMAC check and actions; ~5 KB) when one arrives, which is rare,
-//   with the config check (config-check.ts) when the config changed since it last passed;
+//   with the config check (config-check.ts) when the config changed since it last passed
+//   (runtime/commands-lazy.ts);
 // - the maintenance console's commands (casanode.diag() and the rest) when a crew calls one,
 //   and the diag report with them (a power-on or safe boot publishes it; the lock shows it).
 // Firmware code: ES5, Espruino subset.
 
 import type { Runtime } from "../runtime/state.js";
-import type { Uplink } from "./link.js";
+import type { Scheduler } from "../runtime/cycle.js";
 import { loadUplink } from "./load.js";
-import { loadCommands } from "../runtime/commands-load.js";
 import { once } from "../runtime/once.js";
 import type { NodeConsole } from "../runtime/console.js";
 import type { ConsoleLock } from "../runtime/lock.js";
@@ -20,7 +21,10 @@ import type { BoardProfile } from "../board.js";
 import type { ConfigResult } from "../config-check.js";
 
 export interface UplinkApi {
-  Uplink: new (rt: Runtime, persistent: boolean) => Uplink;
+  /** a battery wake's session (uplink/session.ts) */
+  session(s: Scheduler, done: () => void): void;
+  /** a mains node's link and timed cycle */
+  startMains(s: Scheduler): void;
 }
 
 export interface CommandsApi {
@@ -35,4 +39,3 @@ export interface ConsoleApi {
 }
 
 export var uplinkApi = once(loadUplink);
-export var commandsApi = once(loadCommands);

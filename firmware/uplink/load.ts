@@ -1,10 +1,10 @@
-// The link's code (link.ts, the MQTT client, SenML) as one object. The bundles replace this
+// The link's code (link.ts, the MQTT client, SenML, the scheduler's connected side) as one object. The bundles replace this
 // file: there it evaluates the same code from a string in the image, the first time a wake
 // connects (rollup.config.mjs `LAZY_PARTS`; uplink/lazy.ts). Firmware code: ES5.
 
-import { Uplink } from "./link.js";
+import { batterySession, startMains } from "./session.js";
 import type { UplinkApi } from "./lazy.js";
 
 export function loadUplink(): UplinkApi {
-  return { Uplink: Uplink };
+  return { session: batterySession, startMains: startMains };
 }

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { boardNames } from "../../toolchain/boards.mjs";
 import { BOOT_BASE_MS, esp32BootMs, esp32LexMs, scanMsPerByte, cpuFactor } from "../../sim/boot-time.js";
-import { lexedBytes, untokenise } from "../../toolchain/pretokenise.mjs";
+import { lexedBytes } from "../../toolchain/pretokenise.mjs";
 import { readNodeStats } from "../../firmware/runtime/stats.js";
 import { signCommand } from "../../firmware/messages/commands.js";
 import { QUANTITIES } from "../../drivers/quantities.js";
@@ -126,19 +126,6 @@ describe("bundles in the simulator (runtime)", function () {
     r.run(1000 + r.node.bootMs);
     // the bundle's first line comes out once the boot is over, not before
     expect(r.seen(/CasaNode/)[0]).to.equal(START + r.node.bootMs);
-  });
-
-  it("only a board with a relay lexes the relay's code at each wake: the others' bundles leave it out", () => {
-    // the lines only the relay's cycle hooks print (firmware/streetlight/hook.ts), in each
-    // bundle's own code: its lazy parts (the commands' relay command among them) are not lexed
-    const HOOK_LINES = ["relay override expired", "lamp: stored state refused"];
-    for (const board of boardNames()) {
-      const parts = evaluatedStrings(board);
-      let text = parts.length ? parts[0].text : untokenise(readFileSync(`dist/${board}.js`, "latin1"));
-      for (const p of [...parts].sort((x, y) => y.literal[0] - x.literal[0])) text = text.slice(0, p.literal[0]) + text.slice(p.literal[1]);
-      const relay = board === "esp32-pole";
-      for (const line of HOOK_LINES) expect(text.includes(line), `${board}: "${line}"`).to.equal(relay);
-    }
   });
 
   it("static IP: joins in well under a second on wakes, DHCP at power-on and once a day; a wrong address falls back to DHCP for a day", async () => {

@@ -3,7 +3,7 @@
 import { expect } from "chai";
 import sinon from "sinon";
 import { Chip, FakeSensor, board, KEY, MINUTE } from "../support/fake-chip.js";
-import { commandsApi } from "../../firmware/uplink/lazy.js";
+import { commandsApi } from "../../firmware/runtime/commands-lazy.js";
 
 const cfg = { site: "t", node: "n1", keyHex: KEY, samplePeriodS: 300, uploadPeriodS: 900 };
 

@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { untokenise } from "../../toolchain/pretokenise.mjs";
 import * as acorn from "acorn";
 import { evaluatedStrings } from "../support/bundle-rig.js";
+import { boardNames } from "../../toolchain/boards.mjs";
 
 const watchers = () => (process as any)._getActiveHandles().filter((h: object) => h.constructor.name === "FSWatcher").length;
 
@@ -89,6 +90,27 @@ describe("rollup config", () => {
     }
   });
 
+  it("a wake that only samples lexes no broker session nor mains code: they are in the link's string, evaluated by a wake that connects", () => {
+    // lines only uplink/session.ts prints: the SNTP wait of a session, a failed upload, mains safe mode
+    const SESSION_LINES = ["no SNTP answer in", "upload failed: ", "safe mode: trying a normal boot"];
+    for (const board of ["esp32-bin-lp", "esp32-air", "esp32-pole", "linux"]) {
+      const evaluated = evaluatedStrings(board), outside = lexedAtEveryWake(evaluated);
+      const link = evaluated.find((e) => e.code.includes("__casanodeUplink"))!.code;
+      for (const line of SESSION_LINES) {
+        expect(outside, `${board}: "${line}"`).to.not.include(line);
+        expect(link, `${board}: "${line}"`).to.include(line);
+      }
+    }
+  });
+
+  it("only a board with a relay lexes the relay's cycle code: the others' bundles leave it out", () => {
+    // lines only the relay's cycle hooks print (firmware/streetlight/hook.ts)
+    const HOOK_LINES = ["relay override expired", "lamp: stored state refused"];
+    for (const board of boardNames()) {
+      const outside = lexedAtEveryWake(evaluatedStrings(board));
+      for (const line of HOOK_LINES) expect(outside.includes(line), `${board}: "${line}"`).to.equal(board === "esp32-pole");
+    }
+  });
 
   it("a build that a type error stops leaves no file watcher behind (the process can exit)", async () => {
     const before = watchers();

@@ -7,7 +7,7 @@ import { readNodeStats } from "../../../firmware/runtime/stats.js";
 import { adler32, checksum, unseal } from "../../../firmware/runtime/store.js";
 import { crc32 } from "../../../sim/espruino/crc32.js";
 import sinon from "sinon";
-import { nextSlot } from "../../../firmware/runtime/cycle.js";
+import { nextSlot } from "../../../firmware/runtime/grid.js";
 
 const cfg = (over: any = {}) => ({ site: "t", node: "n1", keyHex: KEY, ...over });
 const pm = (value: (t: number) => number, warmupMs = 30_000) => () => [new FakeSensor("pm", warmupMs, (t) => [{ name: "pm25", unit: "ug/m3", value: value(t) }])];

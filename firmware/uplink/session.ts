@@ -1,0 +1,212 @@
+// The scheduler's connected side (runtime/cycle.ts): a battery wake's session with the broker,
+// and a mains node's link and timed cycle. In a bundle it is part of the link's code
+// (uplink/lazy.ts), evaluated by a wake that connects: a wake that only samples, most of a
+// battery node's wakes, lexes none of it (1.9 KB, ~40 ms of ESP32 boot; the upload wakes lex it
+// with the link, ~0.5 KB more than before, as the moved code calls the bundle's by name).
+// Firmware code: ES5, Espruino subset.
+
+import type { Scheduler } from "../runtime/cycle.js";
+import type { Runtime } from "../runtime/state.js";
+import { Uplink } from "./link.js";
+import { startJoin } from "./early-join.js";
+import { commandsApi } from "../runtime/commands-lazy.js";
+import { CLOCK_VALID_MS } from "../runtime/store.js";
+import { nextSlot } from "../runtime/grid.js";
+import { clearBootLoop } from "../runtime/safemode.js";
+import { fillOf } from "../../drivers/fill.js";
+import { otaFetch, otaLinkTopic, otaMessage, otaPublish, otaUploaded, otaWantsLink } from "../ota/lazy.js";
+
+/** mains: wait at most this long for SNTP before the first cycle */
+const CLOCK_WAIT_MS = 60000;
+/** battery: with the clock unset, keep Wi-Fi up this long for SNTP (polled this often) */
+const SNTP_WAIT_MS = 15000;
+const SNTP_POLL_MS = 250;
+/** mains safe mode keeps console and uplink this long, then tries a normal boot */
+const SAFE_HOLD_MS = 30 * 60000;
+const SESSION_EXTRA_MS = 60000;
+
+function periodMs(rt: Runtime): number {
+  return rt.config.samplePeriodS * 1000;
+}
+
+/** the link to the broker (persistent: mains), commands and the OTA topic wired to it */
+function openLink(rt: Runtime, persistent: boolean): Uplink {
+  var up = new Uplink(rt, persistent);
+  rt.uplink = up;
+  up.onCommand = function (p) {
+    commandsApi().handleCommand(rt, p);
+  };
+  up.onTooLarge = function (bytes, head) {
+    commandsApi().refuseTooLarge(rt, bytes, head);
+  };
+  var otaTopicName = otaLinkTopic(rt);
+  if (otaTopicName) {
+    up.otherTopic = otaTopicName;
+    up.onOther = function (topic, payload) {
+      otaMessage(rt, up, topic, payload);
+    };
+  }
+  return up;
+}
+
+/** an upload's outcome in the books: its counters, the retry backoff, the base of the next significant change */
+function uploaded(rt: Runtime, err: string | null): void {
+  var st = rt.store.state;
+  st.lastUp = Date.now();
+  st.lastUpOk = !err;
+  if (err) {
+    st.upFails++;
+    st.c.uploadFails++;
+    rt.log("upload failed: " + err);
+  } else {
+    st.upFails = 0;
+    st.c.uploads++;
+    // what the server now knows: the base of the next significant change
+    var sent: { [dev: string]: number } = {};
+    for (var dev in rt.last) {
+      var v = fillOf(rt.last[dev]);
+      if (v !== null) sent[dev] = v;
+    }
+    st.sent = sent;
+  }
+}
+
+/** battery, clock unset and Wi-Fi joined: give SNTP its chance, then cb */
+function awaitClock(s: Scheduler, cb: () => void): void {
+  var last = Date.now(), polls = 0;
+  var poll = function () {
+    var now = Date.now();
+    if (now >= CLOCK_VALID_MS) {
+      s.clockFound(now - last - SNTP_POLL_MS);
+      return cb();
+    }
+    if (++polls > SNTP_WAIT_MS / SNTP_POLL_MS) {
+      s.rt.log("clock: no SNTP answer in " + SNTP_WAIT_MS / 1000 + " s");
+      return cb();
+    }
+    last = now;
+    setTimeout(poll, SNTP_POLL_MS);
+  };
+  poll();
+}
+
+/** one battery connection: join, status, flush, a round trip for queued commands, offline status, close */
+export function batterySession(s: Scheduler, done: () => void): void {
+  var rt = s.rt, st = rt.store.state, w = rt.platform.wifi, finished = false, t: any = null;
+  // a join begun ahead for this upload (one not begun yet is not needed now), or begun here:
+  // evaluating the link's code (uplink/lazy.ts, ~0.2 s) then overlaps it
+  var early = s.takeEarly();
+  if (!early && w) early = startJoin(w, s.joinPlan(Date.now(), rt.bootCause === "deep-sleep"));
+  var up = openLink(rt, false);
+  up.early = early;
+  var end = function (err: string | null) {
+    if (finished) return;
+    finished = true;
+    if (t) clearTimeout(t);
+    uploaded(rt, err);
+    if (up.isUp()) up.status("offline", st.next ? { reason: "sleep", next: Math.floor(st.next / 1000) } : { reason: "sleep" });
+    up.close(function () {
+      rt.uplink = null;
+      done();
+    });
+  };
+  t = setTimeout(function () {
+    end("session-timeout");
+  }, rt.config.wifiTimeoutMs + SESSION_EXTRA_MS);
+  up.onUp = function () {
+    otaPublish(rt, up);
+  };
+  var opened = function (err: string | null) {
+    if (err) return end(err);
+    if (rt.bootCause !== "deep-sleep" || rt.safe) up.diag();
+    up.flush(function (e2) {
+      if (e2) return end(e2);
+      // a bundle on trial that got this far keeps itself
+      if (s.sensorsConfigured()) otaUploaded(rt, up);
+      // then this wake's share of an update's chunks (bounded: the cycle stays short)
+      otaFetch(rt, up, function () {
+        // commands queued while we slept arrive now (persistent session): a PUBACK (or a
+        // PINGREQ's answer) proves they all have, then their acks' PUBACKs; lingerMs caps the wait
+        up.settle(rt.config.lingerMs, function (e3) {
+          if (e3) rt.log("uplink: " + e3);
+          end(null);
+        });
+      });
+    });
+  };
+  up.open(function (err) {
+    // no time yet: SNTP answers over Wi-Fi, broker or not
+    if (Date.now() < CLOCK_VALID_MS && rt.platform.wifi && (!err || err.indexOf("wifi") !== 0)) return awaitClock(s, function () {
+      opened(err);
+    });
+    opened(err);
+  });
+}
+
+// ---- mains ----
+
+/** mains: the link kept up (diag once, OTA, the queue flushed at each connect) and the cycle on timers */
+export function startMains(s: Scheduler): void {
+  var rt = s.rt, up = openLink(rt, true), diagSent = false;
+  up.onUp = function () {
+    if (!diagSent) {
+      diagSent = true;
+      up.diag();
+    }
+    otaPublish(rt, up);
+    flushMains(s);
+    otaFetch(rt, up, null);
+  };
+  up.open(function () {});
+  if (rt.safe) holdSafe(rt);
+  else whenClockSet(rt, Date.now(), function () {
+    mainsTick(s);
+  });
+}
+
+function flushMains(s: Scheduler): void {
+  var rt = s.rt;
+  if (!rt.uplink || !rt.uplink.isUp()) return;
+  rt.uplink.flush(function (err) {
+    uploaded(rt, err);
+    if (!err && s.sensorsConfigured()) otaUploaded(rt, rt.uplink);
+  });
+}
+
+function mainsTick(s: Scheduler): void {
+  var rt = s.rt, P = periodMs(rt), slot = Math.floor(Date.now() / P) * P;
+  s.cycle(slot, function (out) {
+    rt.lastCycleAt = Date.now();
+    s.sinceCycle = 0;
+    rt.store.state.next = nextSlot(slot, periodMs(rt), Date.now());
+    rt.energy.settle();
+    rt.store.save();
+    if (out.closed || out.raised.length) {
+      if (out.raised.length) rt.log("alarm: " + out.raised.join(","));
+      if (out.raised.length && rt.uplink && rt.uplink.isUp()) rt.uplink.status("online");
+      flushMains(s);
+    }
+    // an update's chunks that did not come (broker down, a chunk bad on it): try again
+    if (rt.uplink && rt.uplink.isUp() && otaWantsLink(rt)) otaFetch(rt, rt.uplink, null);
+    setTimeout(function () {
+      mainsTick(s);
+    }, rt.store.state.next - Date.now());
+  });
+}
+
+/** mains: after power-on the clock may wait for SNTP (over the link being opened) */
+function whenClockSet(rt: Runtime, since: number, cb: () => void): void {
+  if (Date.now() >= CLOCK_VALID_MS || !rt.platform.wifi || Date.now() - since > CLOCK_WAIT_MS) return cb();
+  setTimeout(function () {
+    whenClockSet(rt, since, cb);
+  }, 1000);
+}
+
+function holdSafe(rt: Runtime): void {
+  setTimeout(function () {
+    rt.log("safe mode: trying a normal boot");
+    clearBootLoop(rt.store.state);
+    rt.store.save();
+    rt.platform.reboot();
+  }, SAFE_HOLD_MS);
+}
