@@ -9,6 +9,7 @@ import { espruinoHelpers, pretokenised } from "./toolchain/rollup-espruino.mjs";
 import { tokenise } from "./toolchain/pretokenise.mjs";
 import { boardNames } from "./toolchain/boards.mjs";
 import path from "node:path";
+import { createHash } from "node:crypto";
 
 /**
  * Property mangling, opt-in by name (docs/design.md "Private members"): a member named `_x` is
@@ -122,7 +123,8 @@ const SHARED_GLOBAL = "__casanodeShared";
  * - OTA (~15 KB): only while an update is under way (docs/ota.md "Loaded when needed"); its
  *   image is self-contained.
  * - the link (Wi-Fi, MQTT, SenML): only on a wake that connects; the commands (their format,
- *   HMAC check, actions): only when one arrives. `own` names each one's modules; what else it
+ *   HMAC check, actions): only when one arrives. `build` names a string the loader exports: its
+ *   image's hash (the config check's rules: node.ts keys a config that passed them on it). `own` names each one's modules; what else it
  *   uses (config, store, console...) is the bundle's, handed over.
  */
 const LAZY_PARTS = [
@@ -132,7 +134,7 @@ const LAZY_PARTS = [
     own: /\/firmware\/(uplink\/(link|load|module|session)|mqtt\/\w+|messages\/senml)\.ts$/,
   },
   {
-    name: "commands", load: "/firmware/runtime/commands-load.ts", entry: "firmware/runtime/commands-module.ts", fn: "loadCommands", global: "__casanodeCommands",
+    name: "commands", load: "/firmware/runtime/commands-load.ts", entry: "firmware/runtime/commands-module.ts", fn: "loadCommands", global: "__casanodeCommands", build: "COMMANDS_BUILD",
     // the relay command's code (streetlight/hook.ts) its own copy: a bundle without a relay has none to hand over
     own: /\/firmware\/(runtime\/commands(-load|-module)?|messages\/commands|crypto\/(hmac|sha256)|config-check|streetlight\/hook)\.ts$/,
   },
@@ -159,8 +161,9 @@ function lazyParts() {
       if (image.length > 65535) throw new Error(`the ${part.name} module is ${image.length} bytes: a raw string holds 65535`);
       const imports = shared.map((m, i) => `import { ${m.names.map((n) => `${n} as s${i}_${n}`).join(", ")} } from ${JSON.stringify(m.id)};`).join("\n");
       const handed = shared.map((m, i) => `m${i}: { ${m.names.map((n) => `${n}: s${i}_${n}`).join(", ")} }`).join(", ");
+      const build = part.build ? `export var ${part.build} = ${JSON.stringify(createHash("sha256").update(image).digest("hex").slice(0, 8))};\n` : "";
       return `${imports}
-export function ${part.fn}() {
+${build}export function ${part.fn}() {
   var api = null;
   global.${part.global} = function (a) { api = a; };${shared.length ? `\n  global.${SHARED_GLOBAL} = { ${handed} };` : ""}
   (0, eval)(${JSON.stringify(image)});

@@ -15,6 +15,7 @@ import { Scheduler } from "./runtime/cycle.js";
 import type { Runtime, LampControl, NodeState, RelayHooks } from "./runtime/state.js";
 import { noteBoot, bootLoop, startWatchdog } from "./runtime/safemode.js";
 import { commandsApi } from "./runtime/commands-lazy.js";
+import { COMMANDS_BUILD } from "./runtime/commands-load.js";
 import { lazyConsole, consoleApi } from "./runtime/console-lazy.js";
 import { otaBoot } from "./ota/lazy.js";
 import { ConsoleLock } from "./runtime/lock.js";
@@ -60,15 +61,16 @@ function refusedPassword(raw: any, text: string): string | undefined {
 
 /**
  * The config check (config-check.ts validateConfig), skipped for a config that passed it before:
- * the same layered config, firmware version and board (st.cfgOk). The check is in the commands'
- * part, about 0.2 s of lexing on an ESP32, at every wake otherwise. A release that changes the
- * rules changes the version, so every config is checked again after an update.
+ * the same layered config, under the same rules: the commands' code that holds them (its image's
+ * hash, so a rebuild of the same version counts too), the same board profile, the same version
+ * (the few limits the part takes from the bundle: queue capacity, id length) (st.cfgOk). The
+ * check is in the commands' part, about 0.2 s of lexing on an ESP32, at every wake otherwise.
  */
 function checkedConfig(st: NodeState, raw: any, board: BoardProfile): ConfigResult {
   var key = "";
   if (raw === undefined || isObj(raw)) {
     var c = layeredConfig(raw, board);
-    key = FIRMWARE_VERSION + " " + board.name + " " + checksum(JSON.stringify(c));
+    key = FIRMWARE_VERSION + " " + COMMANDS_BUILD + " " + checksum(JSON.stringify(board)) + " " + checksum(JSON.stringify(c));
     if (st.cfgOk === key) return { ok: true, config: c };
   }
   var v = commandsApi().validateConfig(raw, board);

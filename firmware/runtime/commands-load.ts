@@ -6,6 +6,12 @@ import { handleCommand, refuseTooLarge } from "./commands.js";
 import { validateConfig } from "../config-check.js";
 import type { CommandsApi } from "../uplink/lazy.js";
 
+/**
+ * Which build of this code runs: in a bundle, the hash of the commands' image (rollup.config.mjs
+ * `build`), so a config that passed other rules is checked again (node.ts checkedConfig).
+ */
+export var COMMANDS_BUILD = "source";
+
 export function loadCommands(): CommandsApi {
   return { handleCommand: handleCommand, refuseTooLarge: refuseTooLarge, validateConfig: validateConfig };
 }

@@ -44,4 +44,21 @@ describe("config check at boot", () => {
     // and runs on it: the 600 s period
     expect(chip.logText().slice(-1000)).to.include("sleep 600 s");
   });
+
+  it("a config that passed is checked again under other rules: a changed board profile of the same name and version", async () => {
+    const check = sinon.spy(commandsApi(), "validateConfig");
+    const b = { ...board("b", "battery", ["bin"]), storageBytes: 4 * 1024 * 1024 };
+    const bin = () => [new FakeSensor("bin", 0, () => [{ name: "fill", unit: "%", value: 40 }])];
+    chip = new Chip({ board: b, config: { ...cfg, queueMax: 20000 }, sensors: bin });
+    chip.start();
+    await chip.run(20 * MINUTE);
+    expect(check.callCount).to.equal(1);
+    expect(chip.logText()).to.not.include("SAFE MODE");
+    // reflashed with a build whose profile gives the queue less flash: 20000 readings no longer fit
+    b.storageBytes = 256 * 1024;
+    chip.powerCut(1000);
+    await chip.run(MINUTE);
+    expect(check.callCount).to.equal(2);
+    expect(chip.logText()).to.match(/queueMax must be a whole number of readings .* got 20000/);
+  });
 });

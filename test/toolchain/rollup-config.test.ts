@@ -8,7 +8,8 @@ import ts from "typescript";
 // @ts-expect-error: the rollup config is plain JavaScript
 import { oneShotTypeScript } from "../../rollup.config.mjs";
 import { readFileSync } from "node:fs";
-import { untokenise } from "../../toolchain/pretokenise.mjs";
+import { untokenise, tokenise } from "../../toolchain/pretokenise.mjs";
+import { createHash } from "node:crypto";
 import * as acorn from "acorn";
 import { evaluatedStrings } from "../support/bundle-rig.js";
 import { boardNames } from "../../toolchain/boards.mjs";
@@ -101,6 +102,19 @@ describe("rollup config", () => {
         expect(link, `${board}: "${line}"`).to.include(line);
       }
     }
+  });
+
+  it("a bundle names its commands' build by the image's hash: a config that passed other rules is checked again", () => {
+    const hashes = new Set<string>();
+    for (const board of ["esp32-bin-lp", "esp32-pole", "linux"]) {
+      const evaluated = evaluatedStrings(board), outside = lexedAtEveryWake(evaluated);
+      const commands = evaluated.find((e) => e.code.includes("__casanodeCommands"))!;
+      const hash = createHash("sha256").update(tokenise(commands.code)).digest("hex").slice(0, 8);
+      expect(outside, board).to.include(hash);
+      hashes.add(hash);
+    }
+    // the same part in every bundle (built once, the boards' own code handed over)
+    expect(hashes.size).to.equal(1);
   });
 
   it("only a board with a relay lexes the relay's cycle code: the others' bundles leave it out", () => {
