@@ -76,6 +76,7 @@ export function findEspruino(env: NodeJS.ProcessEnv = process.env): { bin: strin
 }
 
 
+/** Run `file` (in `cwd`, whose espruino.flash is its Storage) on the interpreter; output with \r removed. */
 export function runOnEspruino(bin: string, file: string, cwd: string, timeoutMs: number): Promise<{ out: string; code: number | null; timedOut: boolean }> {
   return new Promise((resolve) => {
     const child = spawn(bin, [file], { cwd, stdio: ["ignore", "pipe", "pipe"] });
@@ -114,21 +115,28 @@ setTimeout(function () { clearInterval(benchTick); MEM("last"); quit(); }, ${run
 `;
 }
 
+/**
+ * Flash `bundle` (+ config) into the Storage of `dir` (./espruino.flash) with the REPL commands
+ * `casanode flash` sends, run as a file. null once the bundle reads back whole, else what the run printed.
+ */
+export async function flashOnEspruino(bin: string, dir: string, bundle: string, config: object | undefined): Promise<string[] | null> {
+  const cmds = storageWriteCommands(BOOT_FILE, Buffer.from(bundle, "latin1"));
+  if (config !== undefined) cmds.push(`require("Storage").write(${JSON.stringify(CONFIG_FILE)},${JSON.stringify(JSON.stringify(config))})`);
+  cmds.push(`print("BENCH-FLASHED "+require("Storage").read(${JSON.stringify(BOOT_FILE)}).length)`);
+  writeFileSync(path.join(dir, "flash.js"), cmds.join(";\n") + ";\n");
+  const flashed = await runOnEspruino(bin, "flash.js", dir, 30_000);
+  const m = /BENCH-FLASHED (\d+)/.exec(flashed.out);
+  return m && Number(m[1]) === Buffer.byteLength(bundle, "latin1") ? null : tail(flashed.out);
+}
+
 /** Flash `bundle` (+ config) into a fresh Storage and measure it on the real interpreter. */
 export async function measureOnEspruino(bin: string, bundle: string, config: object | undefined, opts: { runMs?: number } = {}): Promise<RealMemory> {
   const runMs = opts.runMs ?? 3000;
   const dir = mkdtempSync(path.join(os.tmpdir(), "casanode-bench-espruino-"));
   try {
     // 1. flash: the REPL commands `casanode flash` sends, run as a file (Storage lives in ./espruino.flash)
-    const cmds = storageWriteCommands(BOOT_FILE, Buffer.from(bundle, "latin1"));
-    if (config !== undefined) cmds.push(`require("Storage").write(${JSON.stringify(CONFIG_FILE)},${JSON.stringify(JSON.stringify(config))})`);
-    cmds.push(`print("BENCH-FLASHED "+require("Storage").read(${JSON.stringify(BOOT_FILE)}).length)`);
-    writeFileSync(path.join(dir, "flash.js"), cmds.join(";\n") + ";\n");
-    const flashed = await runOnEspruino(bin, "flash.js", dir, 30_000);
-    const m = /BENCH-FLASHED (\d+)/.exec(flashed.out);
-    if (!m || Number(m[1]) !== Buffer.byteLength(bundle, "latin1")) {
-      return { outcome: "flash failed", notes: tail(flashed.out) };
-    }
+    const failed = await flashOnEspruino(bin, dir, bundle, config);
+    if (failed) return { outcome: "flash failed", notes: failed };
     // 2. boot it, then again on what the first boot left in Storage (its state, an idle OTA
     // record): a later boot takes other paths than the first (docs/espruino-dialect.md, var)
     writeFileSync(path.join(dir, "boot.js"), measureScript(runMs));

@@ -1,0 +1,120 @@
+// A battery bundle's wakes on the real interpreter: Espruino's Linux build with a stand-in for the
+// ESP32 module (deepSleep prints and ends the run, getWakeupCause says "timer" on a wake), so the
+// bundle takes its battery path, not the mains one it takes there otherwise: a power-on upload,
+// deep sleep, a wake whose session picks up a command queued for it while it slept, its ack,
+// the offline status, deep sleep again; state kept in Storage between runs as in flash. The Linux
+// build has no Wifi module: the session goes straight to TCP, the rest is the bundle's own code
+// (the link's part evaluated from its string, the pipelined MQTT client, the commands' part).
+// Runs where an Espruino Linux build is found (ESPRUINO_BIN or `espruino` on PATH), else skipped.
+import { expect } from "chai";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import mqtt from "mqtt";
+import { findEspruino, flashOnEspruino, runOnEspruino } from "../../bench/real-espruino.js";
+import { startBroker, type EmbeddedBroker } from "../../sim/broker.js";
+import { ensureBundle } from "../../toolchain/bundle.js";
+import { signCommand } from "../../firmware/messages/commands.js";
+import { BOOT_FILE } from "../../toolchain/storage.js";
+
+const KEY = "5a".repeat(32);
+const sha256 = (s: string) => createHash("sha256").update(Buffer.from(s, "latin1")).digest().toString("latin1");
+
+/**
+ * One boot: the clock `offsetMs` ahead of the host's (the time the node slept: the Linux build
+ * cannot set its clock), woken by the RTC or powered on. ESP32.deepSleep ends the run as the chip would.
+ */
+function bootScript(offsetMs: number, wake: boolean): string {
+  return `
+(function () { var now = Date.now; Date.now = function () { return now() + ${offsetMs}; }; })();
+global.ESP32 = {
+  // with the sampling period the node runs on (its console's config, as a crew would read it)
+  deepSleep: function (us) { print("\\nCN-DEEPSLEEP " + us + " " + casanode.config().samplePeriodS); quit(); },
+  getWakeupCause: function () { return ${wake ? 4 : 0}; },
+  getState: function () { return { BLE: false }; },
+  reboot: function () { print("\\nCN-REBOOT"); quit(); }
+};
+eval(require("Storage").read(${JSON.stringify(BOOT_FILE)}));
+`;
+}
+
+describe("a battery bundle's wakes on Espruino's Linux build", function () {
+  this.timeout(120_000);
+  const { bin, why } = findEspruino();
+  let broker: EmbeddedBroker | undefined, dir = "", watcher: mqtt.MqttClient | undefined;
+  afterEach(async () => {
+    watcher?.end(true);
+    await broker?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("uploads at power-on, sleeps, wakes to a session that takes a queued command, acks it, says offline and sleeps again", async function () {
+    if (!bin) {
+      console.log(`      (skipped: ${why})`);
+      this.skip();
+    }
+    broker = await startBroker();
+    const seen: Array<{ topic: string; payload: string }> = [];
+    watcher = mqtt.connect(broker.url, { clientId: "watcher" });
+    await new Promise<void>((resolve) => watcher!.on("connect", () => watcher!.subscribe("casanode/t/bin-01/#", { qos: 1 }, () => resolve())));
+    watcher.on("message", (topic, payload) => seen.push({ topic, payload: payload.toString() }));
+
+    dir = mkdtempSync(path.join(tmpdir(), "casanode-real-wake-"));
+    const config = {
+      site: "t", node: "bin-01", keyHex: KEY, wifi: { ssid: "street", password: "street-pass" },
+      broker: { host: "127.0.0.1", port: broker.port },
+      // every wake closes a window and sends it: each one connects
+      samplePeriodS: 60, uploadPeriodS: 60, sendPeriodS: 0,
+    };
+    const bundle = readFileSync(await ensureBundle("esp32-bin-lp"), "latin1");
+    expect(await flashOnEspruino(bin as string, dir, bundle, config)).to.equal(null);
+
+    const boot = async (offsetMs: number, wake: boolean) => {
+      writeFileSync(path.join(dir, "boot.js"), bootScript(offsetMs, wake));
+      const r = await runOnEspruino(bin as string, "boot.js", dir, 60_000);
+      expect(r.timedOut, r.out.slice(-3000)).to.equal(false);
+      expect(r.out, r.out.slice(-3000)).to.not.match(/Uncaught|boot failed|out of memory/i);
+      const slept = /CN-DEEPSLEEP (\d+) (\d+)/.exec(r.out);
+      expect(slept, r.out.slice(-3000)).to.not.equal(null);
+      return { out: r.out, sleptMs: Math.round(Number(slept![1]) / 1000), periodS: Number(slept![2]) };
+    };
+    const settled = () => new Promise((r) => setTimeout(r, 300));
+
+    // power-on: samples (no sensor on this host), connects, says online, sends its diag, sleeps
+    const first = await boot(0, false);
+    expect(first.out).to.match(/boot=power-on/);
+    expect(first.out).to.match(/upload: (boot|window)/);
+    expect(first.sleptMs).to.be.within(1000, 60_000);
+    expect(first.periodS).to.equal(60);
+    await settled();
+    const status = () => seen.filter((m) => m.topic === "casanode/t/bin-01/status").map((m) => JSON.parse(m.payload));
+    expect(status().map((s) => s.state)).to.deep.equal(["online", "offline"]);
+    expect(status()[1].reason).to.equal("sleep");
+    expect(seen.some((m) => m.topic === "casanode/t/bin-01/diag")).to.equal(true);
+
+    // while it sleeps: a command, queued by the broker in the node's persistent session
+    const offset = first.sleptMs + 1000;
+    const cmd = signCommand("bin-01", KEY, 1, "c1", "config", { samplePeriodS: 120, uploadPeriodS: 120 }, sha256, { ts: Math.floor((Date.now() + offset) / 1000) });
+    await new Promise<void>((resolve) => watcher!.publish("casanode/t/bin-01/cmd", cmd, { qos: 1 }, () => resolve()));
+
+    // the RTC wake: the session takes the command, acks it, says offline, sleeps
+    const second = await boot(offset, true);
+    expect(second.out).to.match(/boot=deep-sleep/);
+    expect(second.out).to.match(/upload: window/);
+    await settled();
+    const acks = seen.filter((m) => m.topic === "casanode/t/bin-01/ack").map((m) => JSON.parse(m.payload));
+    expect(acks, second.out.slice(-2000)).to.have.length(1);
+    expect(acks[0], JSON.stringify(acks[0]) + second.out.slice(-2000)).to.include({ id: "c1", ok: true });
+    expect(status().map((s) => s.state)).to.deep.equal(["online", "offline", "online", "offline"]);
+    expect(second.sleptMs).to.be.within(1000, 60_000);
+    // the running config has it at once (its next cycle runs on it)
+    expect(second.periodS).to.equal(120);
+
+    // and the next wake, a new boot, on what the command left in Storage
+    const third = await boot(offset + second.sleptMs + 1000, true);
+    expect(third.out).to.match(/boot=deep-sleep/);
+    expect(third.periodS).to.equal(120);
+    expect(third.sleptMs).to.be.within(1000, 120_000);
+  });
+});
