@@ -224,7 +224,8 @@ for (const kind of kinds) {
       expect(data.pack.records).to.deep.equal([{ name: "casanode/s1/n1/noise.LAeq", unit: "dB", value: 55.5, time: 1768464000 }]);
     });
 
-    it("persistent session: commands sent while the node was away arrive when it reconnects", async () => {
+    /** a node that subscribed with a persistent session and went away; then `n` commands for it, from a host client watching `filter` */
+    async function queuedWhileAway(n: number, filter: string) {
       const node = startNode(broker.port);
       // the SUBACK through the public callback (the client's state is closure-private)
       let subacked = false;
@@ -232,9 +233,14 @@ for (const kind of kinds) {
       await connected(node);
       await waitFor("suback", () => subacked);
       await new Promise<void>((r) => node.client.disconnect(r));
-      const host = track(await watcher(broker.url, "unused/#"));
-      const sent = [1, 2, 3].map((i) => signCommand("n1", KEY, i, `c-${i}`, "diag", {}, sha256));
+      const host = track(await watcher(broker.url, filter));
+      const sent = Array.from({ length: n }, (_, i) => signCommand("n1", KEY, i + 1, `c-${i + 1}`, "diag", {}, sha256));
       for (const s of sent) await host.c.publishAsync(T.cmd, s, { qos: 1 });
+      return { host, sent };
+    }
+
+    it("persistent session: commands sent while the node was away arrive when it reconnects", async () => {
+      const { sent } = await queuedWhileAway(3, "unused/#");
       // same client id, clean session off: a fresh client object, as after a deep-sleep reboot
       const again = track(startNode(broker.port));
       again.client.subscribe(T.cmd, 1);
@@ -246,15 +252,7 @@ for (const kind of kinds) {
     });
 
     it("pipelined (a battery wake): status and data behind the CONNECT are acked, and the commands queued while the node slept arrive (on Mosquitto before those PUBACKs, which settle() relies on)", async () => {
-      const node = startNode(broker.port);
-      let subacked = false;
-      node.client.subscribe(T.cmd, 1, (err) => (subacked = err === null));
-      await connected(node);
-      await waitFor("suback", () => subacked);
-      await new Promise<void>((r) => node.client.disconnect(r));
-      const host = track(await watcher(broker.url, T.data));
-      const sent = [1, 2].map((i) => signCommand("n1", KEY, i, `c-${i}`, "diag", {}, sha256));
-      for (const s of sent) await host.c.publishAsync(T.cmd, s, { qos: 1 });
+      const { host } = await queuedWhileAway(2, T.data);
       const again = track(startNode(broker.port, { pipeline: true, reconnect: false }));
       const order: string[] = [];
       again.client.onMessage = (topic) => order.push("command " + topic.split("/").pop());
