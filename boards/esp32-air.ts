@@ -7,6 +7,7 @@ import { Sds011 } from "../drivers/sds011.js";
 import { Sen0232 } from "../drivers/sen0232.js";
 import type { Sensor } from "../drivers/types.js";
 import { startNode } from "../firmware/node.js";
+import { ldenHooks } from "../firmware/runtime/lden.js";
 
 var gpio = espruinoGpio();
 var sensors: Sensor[] = [];
@@ -14,4 +15,4 @@ var pm = fitted(profile, "sds011");
 if (pm) sensors.push(new Sds011(serialConfig(pm, gpio)));
 var noise = fitted(profile, "sen0232");
 if (noise) sensors.push(new Sen0232(pinsConfig(noise, gpio)));
-global.casanode = startNode(espruinoPlatform(profile), profile, sensors, []);
+global.casanode = startNode(espruinoPlatform(profile), profile, sensors, [], { lden: ldenHooks });

@@ -9,6 +9,7 @@ import { PcbSpl } from "../drivers/pcb-spl.js";
 import type { Sensor, Actuator } from "../drivers/types.js";
 import { StreetlightController } from "../firmware/streetlight/controller.js";
 import { relayHooks } from "../firmware/streetlight/hook.js";
+import { ldenHooks } from "../firmware/runtime/lden.js";
 import type { NodeConfig } from "../firmware/config.js";
 import { startNode } from "../firmware/node.js";
 
@@ -28,6 +29,7 @@ var noise = fitted(profile, "pcb-spl");
 if (noise) sensors.push(new PcbSpl(i2cConfig(noise, gpio)));
 global.casanode = startNode(espruinoPlatform(profile), profile, sensors, actuators, {
   relay: relayHooks,
+  lden: ldenHooks,
   lamp: function (relay: Actuator, config: NodeConfig) {
     return new StreetlightController(relay, config.location);
   },

@@ -12,7 +12,7 @@ import type { NodeConfig } from "./config.js";
 import { Store, checksum, adler32, useNativeCrc } from "./runtime/store.js";
 import { EnergyLedger } from "./runtime/energy.js";
 import { Scheduler } from "./runtime/cycle.js";
-import type { Runtime, LampControl, NodeState, RelayHooks } from "./runtime/state.js";
+import type { Runtime, LampControl, NodeState, RelayHooks, LdenHooks } from "./runtime/state.js";
 import { noteBoot, bootLoop, startWatchdog } from "./runtime/safemode.js";
 import { commandsApi } from "./runtime/commands-lazy.js";
 import { COMMANDS_BUILD } from "./runtime/commands-load.js";
@@ -27,6 +27,8 @@ export interface NodeOptions {
   lamp?: (relay: Actuator, config: NodeConfig) => LampControl;
   /** the relay's part in the cycle (firmware/streetlight/hook.ts relayHooks): required with actuators, so no other bundle carries it */
   relay?: RelayHooks;
+  /** the day levels (firmware/runtime/lden.ts ldenHooks): a board with a sound level meter hands them over, so no other bundle carries them */
+  lden?: LdenHooks;
 }
 
 /** casanode.json as text -> parsed object, or why not */
@@ -161,7 +163,7 @@ function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuat
 
   var rt: Runtime = {
     fw: FIRMWARE_VERSION, platform: platform, board: board, config: config, store: store, energy: energy,
-    sensors: sensors, actuators: actuators || [], drivers: sensors.concat(actuators || []), lamp: null, relay: o.relay || null, bootCause: cause, bootAt: bootAt,
+    sensors: sensors, actuators: actuators || [], drivers: sensors.concat(actuators || []), lamp: null, relay: o.relay || null, lden: o.lden || null, bootCause: cause, bootAt: bootAt,
     safe: "", configErrors: errors, mains: board.power.source === "mains" || !platform.deepSleep,
     fileRaw: f.raw, fileSum: sum, last: {}, uplink: null, lastCycleAt: 0, rebootWanted: false, ota: null,
     log: function (line: string) {

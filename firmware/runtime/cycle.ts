@@ -16,7 +16,7 @@
 
 import type { Runtime, Entry } from "./state.js";
 import { CLOCK_VALID_MS } from "./store.js";
-import { newWindow, fold, summarize, foldDay, dayEntries, foldPending, placePending } from "./aggregate.js";
+import { newWindow, fold, summarize } from "./aggregate.js";
 import { readAlarms, settleAlarms } from "./alarms.js";
 import { QUANTITIES } from "../../drivers/quantities.js";
 import { uplinkApi } from "../uplink/lazy.js";
@@ -165,8 +165,7 @@ export class Scheduler {
       st.win = null;
     }
     if (st.winDone < CLOCK_VALID_MS) st.winDone = 0;
-    var prefix = st.dp ? st.dp.p : "", days = placePending(st, off, cfg.tzOffsetMin);
-    for (var i = 0; i < days.length; i++) out = out.concat(dayEntries(days[i], prefix));
+    if (rt.lden) out = out.concat(rt.lden.place(st, off, cfg.tzOffsetMin));
     if (!store.enqueue(out, cfg.queueMax)) rt.log("queue: write failed " + store.failed);
     store.save();
   }
@@ -426,12 +425,7 @@ export class Scheduler {
         if (typeof v !== "number" || !isFinite(v)) continue;
         entries.push([name, rd.unit, v, tS]);
         if (st.win) fold(st.win, { name: name, unit: rd.unit, value: v });
-        if (rd.name === "LAeq") {
-          // its hour of the day is not known yet: kept per run-time hour
-          if (sm.t < CLOCK_VALID_MS) foldPending(st, sm.t, v, dev + ".");
-          var day = sm.t < CLOCK_VALID_MS ? null : foldDay(st, sm.t, v, cfg.tzOffsetMin);
-          if (day) entries = entries.concat(dayEntries(day, dev + "."));
-        }
+        if (rd.name === "LAeq" && rt.lden) entries = entries.concat(rt.lden.fold(st, sm.t, v, dev + ".", cfg.tzOffsetMin));
       }
     }
     if (st.win && closesWindow(slot, P, U)) {

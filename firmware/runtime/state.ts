@@ -177,6 +177,16 @@ export interface LampControl {
 }
 
 /**
+ * The day levels (Lden) in the duty cycle (firmware/runtime/lden.ts ldenHooks), boards with a
+ * sound level meter only: an LAeq reading folded into its day (the day's entries when one
+ * closed), and the levels a run kept before it knew the time placed once it does.
+ */
+export interface LdenHooks {
+  fold(st: NodeState, t: number, level: number, prefix: string, tzOffsetMin: number): Entry[];
+  place(st: NodeState, offMs: number, tzOffsetMin: number): Entry[];
+}
+
+/**
  * The relay's part in the duty cycle (firmware/streetlight/hook.ts relayHooks): the stored lamp
  * or override applied after configure(), each cycle's tick or expiry, every relay read.
  */
@@ -207,6 +217,8 @@ export interface Runtime {
   lamp: LampControl | null;
   /** the relay's part in the cycle, boards with a relay only (node.ts NodeOptions.relay) */
   readonly relay: RelayHooks | null;
+  /** the day levels, boards with a sound level meter only (node.ts NodeOptions.lden) */
+  readonly lden: LdenHooks | null;
   readonly bootCause: WakeCause;
   /** boot time, ms: moved with the clock when SNTP sets it (cycle.ts) */
   bootAt: number;

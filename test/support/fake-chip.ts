@@ -13,6 +13,7 @@ import type { BoardProfile } from "../../firmware/board.js";
 import type { Platform, WakeCause } from "../../firmware/platform.js";
 import { startNode, type NodeOptions } from "../../firmware/node.js";
 import { relayHooks } from "../../firmware/streetlight/hook.js";
+import { ldenHooks } from "../../firmware/runtime/lden.js";
 import type { NodeConsole } from "../../firmware/runtime/console.js";
 import { signCommand } from "../../firmware/messages/commands.js";
 
@@ -312,7 +313,8 @@ export class Chip {
     this.actuators = this.opts.actuators ? this.opts.actuators() : [];
     try {
       // a relay comes with its hooks, as a board entry hands them over (boards/esp32-pole.ts)
-      const options = this.actuators.length ? { relay: relayHooks, ...this.opts.nodeOptions } : this.opts.nodeOptions;
+      // and the day levels, as a board with a sound level meter hands them over (boards/esp32-noise.ts)
+      const options = { ...(this.actuators.length ? { relay: relayHooks } : {}), lden: ldenHooks, ...this.opts.nodeOptions };
       this.console = startNode(this.platform(cause), this.opts.board, this.sensors, this.actuators, options);
     } catch (e) {
       if (/power lost/.test(String(e))) return;

@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import * as acorn from "acorn";
 import { evaluatedStrings } from "../support/bundle-rig.js";
 import { boardNames } from "../../toolchain/boards.mjs";
+import type { BoardProfile } from "../../firmware/board.js";
 
 const watchers = () => (process as any)._getActiveHandles().filter((h: object) => h.constructor.name === "FSWatcher").length;
 
@@ -101,6 +102,17 @@ describe("rollup config", () => {
         expect(outside, `${board}: "${line}"`).to.not.include(line);
         expect(link, `${board}: "${line}"`).to.include(line);
       }
+    }
+  });
+
+  it("only a board with a sound level meter lexes the day levels' (Lden) code: the bins' bundles leave it out", async () => {
+    const METERS = ["dnms", "pcb-spl", "sen0232"];
+    for (const board of boardNames()) {
+      const { profile } = (await import(`../../boards/profiles/${board}.js`)) as { profile: BoardProfile };
+      const meter = profile.devices.some((d) => METERS.includes(d.model));
+      // the Lden formula (aggregate.ts lden): 12 h of day, 4 of evening + 5 dB, 8 of night + 10 dB
+      const outside = lexedAtEveryWake(evaluatedStrings(board));
+      expect(/12\*\w+\(\w+\)\+4\*\w+\(\w+\+5\)\+8\*\w+\(\w+\+10\)/.test(outside), board).to.equal(meter);
     }
   });
 
