@@ -312,8 +312,8 @@ export class Chip {
     this.sensors = this.opts.sensors ? this.opts.sensors() : [];
     this.actuators = this.opts.actuators ? this.opts.actuators() : [];
     try {
-      // a relay comes with its hooks, as a board entry hands them over (boards/esp32-pole.ts)
-      // and the day levels, as a board with a sound level meter hands them over (boards/esp32-noise.ts)
+      // the cycle hooks a board entry hands over: the relay's with a relay (boards/esp32-pole.ts),
+      // the day levels' as a board with a sound level meter does (boards/esp32-noise.ts)
       const options = { ...(this.actuators.length ? { relay: relayHooks } : {}), lden: ldenHooks, ...this.opts.nodeOptions };
       this.console = startNode(this.platform(cause), this.opts.board, this.sensors, this.actuators, options);
     } catch (e) {
