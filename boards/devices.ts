@@ -17,6 +17,7 @@ function configOf(spec: DeviceSpec, gpio: Gpio | undefined): DriverConfig<any> {
   var c: DriverConfig<any> = { name: spec.name, gpio: gpio, options: spec.options || {} };
   // no key at all without a switch: every property is a variable in RAM
   if (spec.power) c.power = { pin: Pin(spec.power.pin), activeHigh: spec.power.activeHigh };
+  if (spec.power && spec.power.offPin) c.power!.offPin = Pin(spec.power.offPin);
   return c;
 }
 

@@ -108,10 +108,17 @@ export interface PowerSwitch {
   pin: PinRef;
   /** true if driving the pin high powers the device */
   activeHigh: boolean;
+  /** a latched switch: a pulse on pin sets it, one on offPin clears it (firmware/board.ts DeviceSpec.power) */
+  offPin?: PinRef;
 }
 
 export function switchPower(gpio: Gpio | undefined, power: PowerSwitch | undefined, on: boolean): void {
-  if (power && gpio) gpio.write(power.pin, on === power.activeHigh);
+  if (!power || !gpio) return;
+  if (power.offPin === undefined) return gpio.write(power.pin, on === power.activeHigh);
+  // a rising edge clocks the latch; the pin idles low, as it floats in deep sleep (pulled down)
+  var edge = on ? power.pin : power.offPin;
+  gpio.write(edge, true);
+  gpio.write(edge, false);
 }
 
 /** The calls an I2C driver makes; Espruino's I2C1, SimI2C and test fakes all have them. */

@@ -15,8 +15,14 @@ export interface DeviceSpec {
   /** driver/part: "pms5003", "sds011", "sps30", "sen0232", "pcb-spl", "dnms", "a02yyuw", "hcsr04", "relay" */
   model: string;
   bus: DeviceBus;
-  /** switched supply in front of the device, if any */
-  power?: { pin: string; activeHigh: boolean };
+  /**
+   * switched supply in front of the device, if any. With offPin it is a latched switch (a
+   * flip-flop on the always-on rail driving the MOSFET): a pulse on pin switches it on, one on
+   * offPin off, and it stays so while the chip deep-sleeps and its pins float (a power cut
+   * clears it). Espruino's ESP32.deepSleep holds no pin, so only a latch keeps a supply on
+   * through a deep sleep.
+   */
+  power?: { pin: string; activeHigh: boolean; offPin?: string };
   /** supply current when powered / when off or asleep, mA (figures and their sources: boards/profiles/currents.ts, sim/current-sources.ts) */
   currentMa: { on: number; off: number };
   /** model-specific options (calibration, bin depths, relay polarity...) */
@@ -29,6 +35,13 @@ export interface DeviceSpec {
    * (WAKE_PRELUDE_MODELS).
    */
   startAtBoot?: boolean;
+  /**
+   * A startAtBoot device on a latched supply: the wake that switches it on deep-sleeps this
+   * long of its warm-up, from the prelude, before the bundle is lexed; the chip wakes again
+   * for the rest (its boot and what the other sensors read fall in it). The scheduler plans
+   * that wake (firmware/runtime/warm-asleep.ts).
+   */
+  sleepWarmingMs?: number;
 }
 
 /** the global where the wake prelude leaves when it switched each startAtBoot device on ({name: ms}) */

@@ -26,6 +26,7 @@ import type { WorldModel } from "./world/types.js";
 import type { BoardProfile, DeviceSpec } from "../firmware/board.js";
 import type { SimDevice } from "./devices/types.js";
 import { PinBank } from "./hw/pins.js";
+import { LatchedSupply } from "./hw/latch.js";
 import { SimUart } from "./hw/uart.js";
 import { SimI2C } from "./hw/i2c.js";
 import { createDevice } from "./devices/index.js";
@@ -217,6 +218,8 @@ export function toInt32(x: number): number {
 export class SimNode {
   readonly id: string;
   readonly devices: { [name: string]: SimDevice } = {};
+  /** latched supply switches (DeviceSpec.power.offPin): they keep their state through deep sleep */
+  private readonly latches: LatchedSupply[] = [];
   readonly storage: SimStorage;
   private ble: boolean;
   private bleListener: ((text: string) => void) | undefined;
@@ -594,6 +597,7 @@ export class SimNode {
     const wasOff = this.state === "off";
     this.endBoot();
     this.cancelNodeTimers();
+    for (const l of this.latches) l.powerLost();
     if (!wasOff) {
       this.stats.powerCuts++;
       this.setState("off");
@@ -665,6 +669,12 @@ export class SimNode {
 
   private makeDevice(spec: DeviceSpec): SimDevice {
     const bus = spec.bus;
+    if (spec.power?.offPin !== undefined) {
+      // the twin is supplied from the latch's output, not straight from a pin
+      const latch = new LatchedSupply(this.pins, spec.power.pin, spec.power.offPin, spec.name);
+      this.latches.push(latch);
+      spec = { ...spec, power: { pin: latch.net, activeHigh: true } };
+    }
     const ctx = {
       clock: this.clock,
       pins: this.pins,

@@ -15,6 +15,7 @@ import {
 } from "../../drivers/sds011.js";
 import { createSds011, Sds011Twin, sdsFrameBytes, SDS_SLEEP_MA, SDS_WORK_MA } from "../../sim/devices/sds011.js";
 import { SDS_CAPTURED, SDS_COMMANDS, SDS_DATASHEET_FRAME, SDS_REPLY_MODE } from "./fixtures/pm-frames.js";
+import { LatchedSupply } from "../../sim/hw/latch.js";
 import { bench, serialSpec, indexOfBytes, chunk, binary, type Bench } from "./fixtures/pm-harness.js";
 import { settle, runFor } from "../support/virtual-time.js";
 import type { DeviceSpec } from "../../firmware/board.js";
@@ -227,6 +228,25 @@ describe("sds011 driver against its simulated twin", () => {
     expect(b.device.currentMa()).to.equal(0);
     await warm(d);
     expect((await settle(b.clock, d.read())).ok).to.equal(true);
+  });
+
+  it("on a latched supply (power.offPin) powerOn pulses the set pin and powerOff the clear pin, leaving both low: the supply holds while the chip's pins float", async () => {
+    const d = setup({ power: { pin: "D26", activeHigh: true, offPin: "D33" } }, { power: { pin: "latch:pm", activeHigh: true } });
+    const latch = new LatchedSupply(b.pins, "D26", "D33", "pm");
+    const edges: string[] = [];
+    for (const pin of ["D26", "D33"]) b.pins.onChange(pin, (high) => edges.push(`${pin} ${high ? 1 : 0}`));
+    await warm(d);
+    expect(edges).to.deep.equal(["D26 1", "D26 0"]);
+    expect(latch.isOn).to.equal(true);
+    // the chip sleeps: its pins float to their pulls, the latch does not move
+    b.pins.release("D26");
+    edges.length = 0;
+    expect((await settle(b.clock, d.read())).ok).to.equal(true);
+    expect(b.device.currentMa()).to.be.above(0);
+    d.powerOff();
+    expect(edges).to.deep.equal(["D33 1", "D33 0"]);
+    expect(latch.isOn).to.equal(false);
+    expect(b.device.currentMa()).to.equal(0);
   });
 
   it("unplugged: absent, counted as a timeout; stops answering later: timeout", async () => {

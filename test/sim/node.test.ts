@@ -4,7 +4,7 @@
 import { expect } from "chai";
 import vm from "node:vm";
 import { createHash } from "node:crypto";
-import { bootNode, iife, START_MS } from "../support/node-fixture.js";
+import { bootNode, iife, START_MS, testBoard } from "../support/node-fixture.js";
 import { BOOT_MS, toInt32 } from "../../sim/node.js";
 import { MISSING_IN_ESPRUINO, NOT_REMOVABLE, builtinHolder, refuseMissing } from "../../toolchain/espruino-dialect.js";
 import type { DeviceSpec } from "../../firmware/board.js";
@@ -129,6 +129,39 @@ describe("SimNode: the emulated Espruino", () => {
       h.clock.advance(2000);
       expect(h.node.powerState).to.equal("asleep");
       expect(h.node.pins.driven("D25")).to.equal(false);
+      h.node.stop();
+    });
+
+    it("keeps a latched supply (power.offPin) through deep sleep and resets: pulses set and clear it, only a power cut loses it", () => {
+      const latched: DeviceSpec = { ...sensor, power: { pin: "D25", activeHigh: true, offPin: "D26" } };
+      // set, sleep 10 s, then clear and sleep; a wake at once after power-on does the same
+      const h = bootNode(iife(`
+        var cause = ESP32.getWakeupCause();
+        if (cause !== 4) { digitalWrite(D25, 1); digitalWrite(D25, 0); return ESP32.deepSleep(10e6); }
+        setTimeout(function () { digitalWrite(D26, 1); digitalWrite(D26, 0); ESP32.deepSleep(60e6); }, 1000);`), { devices: [latched] });
+      const on = () => h.node.devices.bin.active();
+      h.node.start();
+      h.clock.advance(BOOT_MS + 10);
+      expect(h.node.powerState).to.equal("asleep");
+      // the chip's pins float, the latch holds: the sensor runs (and draws) while the chip sleeps
+      expect(h.node.pins.driven("D25")).to.equal(false);
+      expect(on()).to.equal(true);
+      h.clock.advance(9000);
+      expect(on()).to.equal(true);
+      h.node.updateEnergy();
+      const q = h.node.stats.chargeMah;
+      h.clock.advance(500);
+      h.node.updateEnergy();
+      expect(h.node.stats.chargeMah - q).to.be.closeTo((500 * (A02_CURRENT_MA + testBoard().currentMa.sleep)) / 3_600_000, 1e-9);
+      h.clock.advance(BOOT_MS + 1500);
+      expect(h.node.powerState).to.equal("asleep");
+      expect(on()).to.equal(false);
+      // set again by the power-on boot after a cut: the cut clears it
+      h.node.powerCut(5000);
+      h.clock.advance(5000 + BOOT_MS + 10);
+      expect(on()).to.equal(true);
+      h.node.powerCut(1000);
+      expect(on()).to.equal(false);
       h.node.stop();
     });
 
