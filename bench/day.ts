@@ -19,7 +19,13 @@ export interface AwakePeriod {
   /** virtual ms at wake (reset), and its length including the boot */
   t: number;
   ms: number;
+  /** charge from the wake to the deep sleep; with a warm-up wake, from that wake's start (its sleep's sensor current included) */
   mah: number;
+  /**
+   * a warm-up wake came first (firmware/runtime/warm-asleep.ts): its awake ms (also in `ms`)
+   * and the deep sleep after it, while the sensor warmed up
+   */
+  warmUp?: { awakeMs: number; asleepMs: number };
   /** the radio came on: an upload cycle */
   radio: boolean;
   /** ms per phase (PHASES), those seen in this wake */
@@ -36,9 +42,10 @@ export interface AwakePeriod {
  * where that comes first, as a power-on's SNTP session), join (to the TCP connect: what is
  * left of the join once the cycle is done; a planned upload wake starts it in the boot, from
  * the wake prelude), mqtt (to DISCONNECT: CONNECT, SUBSCRIBE, status, data, commands and the
- * PUBACKs awaited), sleep (to deep sleep: the socket's close, Wi-Fi off, state saved).
+ * PUBACKs awaited), sleep (to deep sleep: the socket's close, Wi-Fi off, state saved); where a
+ * warm-up wake came first (esp32-air), warmUp (that wake) and warmAsleep (its deep sleep).
  */
-export const PHASES = ["boot", "sensors", "join", "mqtt", "sleep"];
+export const PHASES = ["boot", "sensors", "join", "mqtt", "sleep", "warmUp", "warmAsleep"];
 
 /** phases of one awake period from its marks (virtual ms); missing marks leave phases out */
 export function phasesOf(start: number, end: number, m: { [mark: string]: number }): { [phase: string]: number } {
@@ -151,7 +158,9 @@ function instrument(opts: SimNodeOptions, probes: NodeProbe[]): SimNode {
     probe.memoryMax = Math.max(probe.memoryMax, m.usage);
     probe.memoryTotal = m.total;
   };
-  let open: { t: number; q: number; radio: boolean } | undefined;
+  let open: { t: number; q: number; radio: boolean; warmUp?: { awakeMs: number; asleepMs: number }; warmQ?: number } | undefined;
+  // an awake period that ended before the bundle said its first line: the prelude's warm-up wake
+  let warming: { t: number; q: number; awakeMs: number; end: number } | undefined;
   let bootsSeen = 0;
   const trace = node.trace;
   // SimNode brings its charge up to date before each power-state change it records
@@ -160,11 +169,20 @@ function instrument(opts: SimNodeOptions, probes: NodeProbe[]): SimNode {
       if (e.state === "awake") {
         if (e.on) {
           open = { t: e.t, q: node.stats.chargeMah, radio: false };
+          if (warming) {
+            open.warmUp = { awakeMs: warming.awakeMs, asleepMs: e.t - warming.end };
+            open.warmQ = warming.q;
+          }
+          warming = undefined;
           marks = {};
           why = undefined;
           staticIp = false;
+        } else if (open && marks.boot === undefined && node.powerState === "asleep") {
+          warming = { t: open.t, q: open.q, awakeMs: e.t - open.t, end: e.t };
+          open = undefined;
         } else if (open) {
-          probe.periods.push({ t: open.t, ms: e.t - open.t, mah: node.stats.chargeMah - open.q, radio: open.radio, phases: phasesOf(open.t, e.t, marks), why, staticIp });
+          const warm = open.warmUp;
+          probe.periods.push({ t: open.t, ms: e.t - open.t + (warm ? warm.awakeMs : 0), mah: node.stats.chargeMah - (open.warmQ ?? open.q), radio: open.radio, phases: { ...phasesOf(open.t, e.t, marks), ...(warm ? { warmUp: warm.awakeMs, warmAsleep: warm.asleepMs } : {}) }, why, staticIp, ...(warm ? { warmUp: warm } : {}) });
           open = undefined;
         }
       } else if (e.state === "radio") {

@@ -12,7 +12,7 @@ import type { NodeConfig } from "./config.js";
 import { Store, checksum, adler32, useNativeCrc } from "./runtime/store.js";
 import { EnergyLedger } from "./runtime/energy.js";
 import { Scheduler } from "./runtime/cycle.js";
-import type { Runtime, LampControl, NodeState, RelayHooks, LdenHooks } from "./runtime/state.js";
+import type { Runtime, LampControl, NodeState, RelayHooks, LdenHooks, WarmAsleepHooks } from "./runtime/state.js";
 import { noteBoot, bootLoop, startWatchdog } from "./runtime/safemode.js";
 import { commandsApi } from "./runtime/commands-lazy.js";
 import { COMMANDS_BUILD } from "./runtime/commands-load.js";
@@ -29,6 +29,12 @@ export interface NodeOptions {
   relay?: RelayHooks;
   /** the day levels (firmware/runtime/lden.ts ldenHooks): a board with a sound level meter hands them over, so no other bundle carries them */
   lden?: LdenHooks;
+  /**
+   * sleeping through a latched sensor's warm-up (firmware/runtime/warm-asleep.ts warmAsleepHooks):
+   * a board with a device's sleepWarmingMs hands it over (a bundle test checks), or nothing would
+   * switch the latch off before a deep sleep
+   */
+  warmAsleep?: WarmAsleepHooks;
 }
 
 /** casanode.json as text -> parsed object, or why not */
@@ -163,7 +169,7 @@ function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuat
 
   var rt: Runtime = {
     fw: FIRMWARE_VERSION, platform: platform, board: board, config: config, store: store, energy: energy,
-    sensors: sensors, actuators: actuators || [], drivers: sensors.concat(actuators || []), lamp: null, relay: o.relay || null, lden: o.lden || null, bootCause: cause, bootAt: bootAt,
+    sensors: sensors, actuators: actuators || [], drivers: sensors.concat(actuators || []), lamp: null, relay: o.relay || null, lden: o.lden || null, warmAsleep: o.warmAsleep || null, bootCause: cause, bootAt: bootAt,
     safe: "", configErrors: errors, mains: board.power.source === "mains" || !platform.deepSleep,
     fileRaw: f.raw, fileSum: sum, last: {}, uplink: null, lastCycleAt: 0, rebootWanted: false, ota: null,
     log: function (line: string) {

@@ -10,40 +10,74 @@ import type { BoardProfile } from "../firmware/board.js";
 import { FieldError } from "./field-error.js";
 import { JOIN_PLAN_FILE, JOIN_EARLY_MS, EARLY_JOIN_GLOBAL } from "../firmware/uplink/early-join.js";
 import { POWERED_AT_BOOT_GLOBAL } from "../firmware/board.js";
+import { WARM_PLAN_FILE, WARM_EARLY_MS, WARM_LATE_MS } from "../firmware/runtime/warm-asleep.js";
+import { MIN_SLEEP_MS } from "../firmware/runtime/grid.js";
 
 /**
  * drivers made to start in the prelude: "frames", those that keep what they hear before a read
  * while their supply is on (its UART is set up first: drivers/a02yyuw.ts); "warm-up", those that
- * count their warm-up from the supply's power-on time the prelude leaves (drivers/sds011.ts)
+ * count their warm-up from the supply's power-on time the prelude leaves (drivers/sds011.ts; the
+ * sampler waits it out for any of them: firmware/runtime/sampling.ts)
  */
-export const WAKE_PRELUDE_MODELS: { [model: string]: "frames" | "warm-up" } = { a02yyuw: "frames", sds011: "warm-up" };
+export const WAKE_PRELUDE_MODELS: { [model: string]: "frames" | "warm-up" } = { a02yyuw: "frames", sds011: "warm-up", sen0232: "warm-up" };
 
 /** The prelude's code for a board ("" for a mains board); throws a FieldError for a device that cannot. */
 export function wakePrelude(profile: BoardProfile): string {
   const parts: string[] = [], warming: string[] = [];
+  let asleep: { name: string; ms: number } | undefined;
   for (const d of profile.devices) {
-    if (!d.startAtBoot) continue;
     const where = `${profile.name}: device ${d.name}`;
+    if (d.sleepWarmingMs !== undefined && !d.startAtBoot) throw new FieldError(`${where} has sleepWarmingMs, which needs startAtBoot: it is the prelude that sleeps`);
+    if (!d.startAtBoot) continue;
     if (profile.power.source !== "battery") throw new FieldError(`${where} has startAtBoot, but the board is not on a battery: it does not boot to sample`);
     const kind = WAKE_PRELUDE_MODELS[d.model];
     if (!Object.hasOwn(WAKE_PRELUDE_MODELS, d.model)) throw new FieldError(`${where} has startAtBoot, but its driver (${d.model}) is not made to start before the bundle runs; drivers that are: ${Object.keys(WAKE_PRELUDE_MODELS).join(", ")}`);
-    if (!d.power || d.bus.kind !== "serial") throw new FieldError(`${where} has startAtBoot, which needs a switched supply and a serial bus`);
+    if (!d.power) throw new FieldError(`${where} has startAtBoot, which needs a switched supply`);
+    const bus = d.bus;
+    if (kind === "frames" && bus.kind !== "serial") throw new FieldError(`${where} has startAtBoot, which for ${d.model} needs a serial bus: the prelude sets its UART up`);
     const modePin: string | undefined = d.options?.modePin;
-    for (const pin of [d.bus.rx, d.bus.tx, d.power.pin, ...(modePin === undefined ? [] : [modePin])]) {
+    const offPin = d.power.offPin;
+    for (const pin of [...(bus.kind === "serial" ? [bus.rx, bus.tx] : []), d.power.pin, ...(modePin === undefined ? [] : [modePin]), ...(offPin === undefined ? [] : [offPin])]) {
       if (!/^D\d{1,2}$/.test(String(pin))) throw new FieldError(`${where}: pin ${pin} is not an ESP32 pin name (D0-D39)`);
+    }
+    if (offPin === d.power.pin) throw new FieldError(`${where}: a latched supply needs two pins, on (${d.power.pin}) and off (offPin), not one`);
+    if (d.sleepWarmingMs !== undefined) {
+      const w = d.sleepWarmingMs;
+      if (kind !== "warm-up") throw new FieldError(`${where} has sleepWarmingMs, but its driver (${d.model}) has no warm-up to sleep through`);
+      if (offPin === undefined) throw new FieldError(`${where} has sleepWarmingMs, which needs a latched supply (power.offPin): Espruino's ESP32.deepSleep holds no pin, so a plain switch goes off as the chip sleeps`);
+      if (profile.chip !== "esp32") throw new FieldError(`${where} has sleepWarmingMs, but only an ESP32 deep-sleeps`);
+      if (asleep) throw new FieldError(`${where} has sleepWarmingMs, as ${asleep.name} has: one device a board may sleep through its warm-up`);
+      if (!Number.isInteger(w) || w < MIN_SLEEP_MS) throw new FieldError(`${where}: sleepWarmingMs must be a whole number of ms, at least ${MIN_SLEEP_MS}, got ${w}`);
+      asleep = { name: d.name, ms: w };
     }
     // the UART first: its TX idles high, which the A02YYUW reads at power-up as "processed values"
     // when it is wired to the sensor's RX; a separate mode pin is set before the supply comes on
-    if (kind === "frames") parts.push(`${d.bus.port}.setup(${d.bus.baud},{rx:${d.bus.rx},tx:${d.bus.tx}})`);
+    if (kind === "frames" && bus.kind === "serial") parts.push(`${bus.port}.setup(${bus.baud},{rx:${bus.rx},tx:${bus.tx}})`);
     if (modePin !== undefined) parts.push(`digitalWrite(${modePin},${d.options?.realtime ? 0 : 1})`);
-    parts.push(`digitalWrite(${d.power.pin},${d.power.activeHigh ? 1 : 0})`);
-    if (kind === "warm-up") warming.push(`${JSON.stringify(d.name)}:Date.now()`);
+    // a latch is clocked by a rising edge (drivers/types.ts switchPower): on again is harmless
+    parts.push(offPin === undefined ? `digitalWrite(${d.power.pin},${d.power.activeHigh ? 1 : 0})` : `digitalWrite(${d.power.pin},1);digitalWrite(${d.power.pin},0)`);
+    if (kind === "warm-up") warming.push(`${JSON.stringify(d.name)}:${asleep?.name === d.name ? "o" : "n"}`);
   }
   // the time after the writes: where they fail (no pins) no warm-up is said to have begun
+  if (warming.length) parts.push("var n=Date.now()");
+  if (asleep) parts.push(warmAsleep(asleep.ms));
   if (warming.length) parts.push(`global.${POWERED_AT_BOOT_GLOBAL}={${warming.join(",")}}`);
   // never stops the boot: where the pins or ports do not exist (Espruino's Linux build) the bundle runs on
   const device = parts.length ? `try{${parts.join(";")}}catch(e){}\n` : "";
   return device + (profile.power.source === "battery" && profile.chip === "esp32" ? earlyJoin() : "");
+}
+
+/**
+ * The warm-up wake (firmware/runtime/warm-asleep.ts): a timer wake at the plan's time, the supply
+ * just switched on, sleeps the plan's `s` ms again; the wake after it says the device has been on
+ * since `s` before now (o), never earlier than it was. Any other wake counts from now.
+ */
+function warmAsleep(ms: number): string {
+  return (
+    `var P=require("Storage").readJSON("${WARM_PLAN_FILE}",1),c=ESP32.getWakeupCause()==4,o=n;` +
+    `if(P&&c&&P.s==${ms}&&n>P.at-${WARM_EARLY_MS}&&n<P.at+P.s/2)ESP32.deepSleep(P.s*1000);` +
+    `if(P&&c&&P.s==${ms}&&n>=P.at+P.s/2&&n<P.at+P.s+${WARM_LATE_MS})o=n-P.s`
+  );
 }
 
 /**

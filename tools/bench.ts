@@ -301,6 +301,7 @@ export function formatBoardTable(r: BenchResults): string {
       if (x.energy?.alwaysOn || !f) return "-";
       return names.map((n) => (f.phases[n] === undefined ? "-" : num(f.phases[n]))).join("/");
     };
+    if (b.some((x) => x.energy?.sampleCycle?.phases.warmUp !== undefined)) add("warm-up wake ms / then asleep", phaseRow("sampleCycle", ["warmUp", "warmAsleep"]));
     add("sample wake ms: boot/sensors/sleep", phaseRow("sampleCycle", ["boot", "sensors", "sleep"]));
     add("upload wake ms: boot/sensors/join", phaseRow("uploadCycle", ["boot", "sensors", "join"]));
     add("  .../MQTT/sleep", phaseRow("uploadCycle", ["mqtt", "sleep"]));

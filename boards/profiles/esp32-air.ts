@@ -1,5 +1,7 @@
-// Battery air-quality node: SDS011 behind a MOSFET (cut, not slept: its sleep draws ~4 mA),
-// plus an analog SEN0232 for short noise samples. Deep-sleeps between cycles.
+// Battery air-quality node: SDS011 behind a MOSFET (cut, not slept: its sleep draws ~4 mA) that a
+// latch drives (a 74LVC1G74 D flip-flop on the always-on rail, ~1 uA: a pulse on D25 sets it, one
+// on D26 clears it), so the supply stays on while the chip deep-sleeps through most of the 15 s
+// warm-up; plus an analog SEN0232 for short noise samples. Deep-sleeps between cycles.
 import type { BoardProfile } from "../../firmware/board.js";
 import { CURRENTS } from "./currents.js";
 
@@ -17,11 +19,13 @@ export const profile: BoardProfile = {
       name: "pm",
       model: "sds011",
       bus: { kind: "serial", port: "Serial2", tx: "D17", rx: "D16", baud: 9600 },
-      power: { pin: "D25", activeHigh: true },
+      power: { pin: "D25", activeHigh: true, offPin: "D26" },
       currentMa: { on: CURRENTS.sds011.on, off: 0 },
       options: {},
-      // switched on while the bundle is lexed: its 15 s warm-up runs through the boot (~0.9 s)
+      // switched on by a wake's prelude, which then deep-sleeps 8 s of the 15 s warm-up; the chip
+      // is back for the last 7: its boot (~1 s) and the noise average (5 s) fall in them
       startAtBoot: true,
+      sleepWarmingMs: 9000,
     },
     {
       name: "noise",
@@ -30,6 +34,8 @@ export const profile: BoardProfile = {
       power: { pin: "D27", activeHigh: true },
       currentMa: { on: CURRENTS.sen0232.on, off: 0 },
       options: { fullScaleV: 3.3, gain: 1, offsetDb: 0, samples: 40 },
+      // on from the prelude too: its 1 s settling overlaps the boot
+      startAtBoot: true,
     },
   ],
   // 15 min: each cycle runs the SDS011 fan and laser ~20 s at 70 mA, the bulk of the charge

@@ -20,7 +20,8 @@ import { newWindow, fold, summarize } from "./aggregate.js";
 import { readAlarms, settleAlarms } from "./alarms.js";
 import { QUANTITIES } from "../../drivers/quantities.js";
 import { uplinkApi } from "../uplink/lazy.js";
-import { saveJoinPlan, startJoin, staticWanted, JOIN_LEAD_STATIC_MS, JOIN_LEAD_DHCP_MS, type JoinPlan, type EarlyJoin } from "../uplink/early-join.js";
+import { startJoin, staticWanted, JOIN_PLAN_FILE, JOIN_LEAD_STATIC_MS, JOIN_LEAD_DHCP_MS, type JoinPlan, type EarlyJoin } from "../uplink/early-join.js";
+import { savePlanFile } from "./plan-file.js";
 import { Sampler, type Sample } from "./sampling.js";
 import { clearBootLoop, markStable, SAFE_SLEEP_MS, STABLE_MS, TICK_MS } from "./safemode.js";
 import { otaWantsLink } from "../ota/lazy.js";
@@ -310,7 +311,7 @@ export class Scheduler {
     }
     // a long sampling joins from the cycle (_joinAhead), not from the boot
     var at = w && !rt.configErrors.length && Date.now() >= CLOCK_VALID_MS && (st.sampleMs || 0) <= JOIN_LEAD_STATIC_MS ? this._nextUpload(st.next) : 0;
-    saveJoinPlan(rt.platform.storage, at ? this.joinPlan(at, true) : null);
+    savePlanFile(rt.platform.storage, JOIN_PLAN_FILE, at ? this.joinPlan(at, true) : null);
   }
 
   /** the join begun for this wake (by _joinAhead, or by the wake prelude), once; one not begun yet never will be */
@@ -354,7 +355,10 @@ export class Scheduler {
 
   /** deep sleep towards `target`, in links of at most maxDeepSleepMs */
   private _sleep(target: number): void {
-    var rt = this.rt, p = rt.platform, ms = target - Date.now();
+    var rt = this.rt, p = rt.platform;
+    // a board sleeping through a latched sensor's warm-up wakes for it sleepWarmingMs early
+    if (rt.warmAsleep) target = rt.warmAsleep.sleepUntil(rt, target);
+    var ms = target - Date.now();
     if (ms < MIN_SLEEP_MS) ms = MIN_SLEEP_MS;
     var link = Math.min(ms, p.maxDeepSleepMs);
     rt.energy.set("awake", false);

@@ -187,6 +187,15 @@ export interface LdenHooks {
 }
 
 /**
+ * Sleeping through part of a latched sensor's warm-up (firmware/runtime/warm-asleep.ts
+ * warmAsleepHooks), boards with one only: at each deep sleep the latch is switched off and,
+ * when the sleep leads to a cycle (not in safe mode), the warm-up wake planned; the time to sleep until.
+ */
+export interface WarmAsleepHooks {
+  sleepUntil(rt: Runtime, target: number): number;
+}
+
+/**
  * The relay's part in the duty cycle (firmware/streetlight/hook.ts relayHooks): the stored lamp
  * or override applied after configure(), each cycle's tick or expiry, every relay read.
  */
@@ -219,6 +228,8 @@ export interface Runtime {
   readonly relay: RelayHooks | null;
   /** the day levels, boards with a sound level meter only (node.ts NodeOptions.lden) */
   readonly lden: LdenHooks | null;
+  /** sleeping through a latched sensor's warm-up, boards with one only (node.ts NodeOptions.warmAsleep) */
+  readonly warmAsleep: WarmAsleepHooks | null;
   readonly bootCause: WakeCause;
   /** boot time, ms: moved with the clock when SNTP sets it (cycle.ts) */
   bootAt: number;

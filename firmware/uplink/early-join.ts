@@ -1,7 +1,8 @@
 // A planned upload wake joins Wi-Fi before it needs it, so the join overlaps what comes first:
 // - sensors ready within the boot (a bin): from the wake prelude (toolchain/wake-prelude.ts),
 //   while Espruino still lexes the bundle. At each sleep the scheduler leaves the plan for it in
-//   JOIN_PLAN_FILE (when the next upload wake is, how to join); the uplink then takes over the
+//   JOIN_PLAN_FILE (when the next upload wake is, how to join; runtime/plan-file.ts: without
+//   one the upload joins after the boot); the uplink then takes over the
 //   join the prelude began (Platform.earlyJoin).
 // - a long sampling (an SDS011's 15 s warm-up): the scheduler starts the join JOIN_LEAD_*_MS
 //   before the read ends (startJoin), not from the boot, which would keep the radio on through it.
@@ -43,18 +44,6 @@ export interface JoinPlan {
   ip?: string;
   gw?: string;
   nm?: string;
-}
-
-/** Leave `plan` for the prelude (null: no join at the next wakes); flash is written only when it changes. */
-export function saveJoinPlan(storage: StorageModule, plan: JoinPlan | null): void {
-  var text = plan ? JSON.stringify(plan) : "";
-  try {
-    if ((storage.read(JOIN_PLAN_FILE) || "") === text) return;
-    if (text) storage.write(JOIN_PLAN_FILE, text);
-    else storage.erase(JOIN_PLAN_FILE);
-  } catch (e) {
-    // flash full or failing: the next upload joins after the boot, as without a plan
-  }
 }
 
 /** The prelude's join, begun by the firmware itself (a long warm-up); null if it could not start. */

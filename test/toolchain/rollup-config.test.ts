@@ -143,6 +143,16 @@ describe("rollup config", () => {
     }
   });
 
+  it("a board that sleeps through a warm-up carries the code that plans that wake and switches its latch off before every sleep; no other bundle does", async () => {
+    for (const board of boardNames()) {
+      const asleep = (await boardProfile(board)).devices.some((d) => d.sleepWarmingMs !== undefined);
+      const image = lexedAtEveryWake(evaluatedStrings(board));
+      // the prelude reads the plan; the bundle behind it writes it (firmware/runtime/warm-asleep.ts)
+      const bundle = image.slice(image.indexOf("!function(){"));
+      expect(bundle.includes('"cn.warm"'), board).to.equal(asleep);
+    }
+  });
+
   it("a build that a type error stops leaves no file watcher behind (the process can exit)", async () => {
     const before = watchers();
     expect(await failedBuild(oneShotTypeScript)).to.include("TS2322");

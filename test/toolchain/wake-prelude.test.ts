@@ -18,11 +18,18 @@ const JOIN =
   'if(j.ip)W.setIP({ip:j.ip,gw:j.gw,netmask:j.nm},function(r){g.ipOk=r!==null});' +
   'W.connect(j.s,{password:j.p},function(e){g.e=e||null;if(g.cb)g.cb(g.e)})})()}catch(e){global.cnJoin=undefined}\n';
 
+/** esp32-air's warm-up wake (firmware/runtime/warm-asleep.ts): sleeps 9 s with the SDS011 on, before the bundle */
+const WARM =
+  'var P=require("Storage").readJSON("cn.warm",1),c=ESP32.getWakeupCause()==4,o=n;' +
+  "if(P&&c&&P.s==9000&&n>P.at-5000&&n<P.at+P.s/2)ESP32.deepSleep(P.s*1000);" +
+  "if(P&&c&&P.s==9000&&n>=P.at+P.s/2&&n<P.at+P.s+60000)o=n-P.s";
+
 describe("wake prelude", () => {
   it("a battery board sets up the A02YYUW's UART, then switches its supply on (the SDS011's alone, with the time), then starts a planned upload's join, outside the bundle", async () => {
     const expected: { [board: string]: string } = {
-      // its warm-up counts from here: the firmware reads the time from global cnOn
-      "esp32-air": 'try{digitalWrite(D25,1);global.cnOn={"pm":Date.now()}}catch(e){}\n' + JOIN,
+      // a rising edge sets the SDS011's latch; the warm-ups count from here (global cnOn), the
+      // SDS011's from the time slept with it on if this wake follows a warm-up wake (WARM)
+      "esp32-air": 'try{digitalWrite(D25,1);digitalWrite(D25,0);digitalWrite(D27,1);var n=Date.now();' + WARM + ';global.cnOn={"pm":o,"noise":n}}catch(e){}\n' + JOIN,
       "esp32-bin": "try{Serial2.setup(9600,{rx:D16,tx:D17});digitalWrite(D25,1)}catch(e){}\n" + JOIN,
       // its mode pin is low before the supply comes on: the module samples it at power-up
       "esp32-bin-lp": "try{Serial2.setup(9600,{rx:D16,tx:D17});digitalWrite(D26,0);digitalWrite(D25,1)}catch(e){}\n" + JOIN,
@@ -97,15 +104,51 @@ describe("wake prelude", () => {
   it("leaves the SDS011's power-on time where the pins exist, and none where they do not (Espruino's Linux build)", async () => {
     const text = wakePrelude(await profileOf("esp32-air"));
     const writes: string[] = [];
-    const chip: any = { D25: "D25", digitalWrite: (p: string, v: number) => writes.push(`${p} ${v}`), Date: { now: () => 1_800_000_000_250 }, require: () => ({ readJSON: () => undefined }) };
+    const chip: any = { D25: "D25", D27: "D27", digitalWrite: (p: string, v: number) => writes.push(`${p} ${v}`), Date: { now: () => 1_800_000_000_250 }, require: () => ({ readJSON: () => undefined }), ESP32: { getWakeupCause: () => 0 } };
     chip.global = chip;
     vm.runInContext(text, vm.createContext(chip));
-    expect(writes).to.deep.equal(["D25 1"]);
-    expect(chip.cnOn).to.deep.equal({ pm: 1_800_000_000_250 });
+    expect(writes).to.deep.equal(["D25 1", "D25 0", "D27 1"]);
+    expect(chip.cnOn).to.deep.equal({ pm: 1_800_000_000_250, noise: 1_800_000_000_250 });
     const linux: any = { Date: { now: () => 5 }, require: () => ({ readJSON: () => undefined }) };
     linux.global = linux;
     vm.runInContext(text, vm.createContext(linux));
     expect(linux.cnOn).to.equal(undefined);
+  });
+
+  it("esp32-air: a timer wake at the warm-up plan's time sleeps the plan's 9 s with the SDS011's latch set; the wake after it says the SDS011 has been on since 9 s before it; any other wake counts from now", async () => {
+    const text = wakePrelude(await profileOf("esp32-air"));
+    const AT = 1_800_000_000_000;
+    const run = (plan: object | undefined, now: number, cause = 4) => {
+      const calls: string[] = [];
+      const chip: any = {
+        D25: "D25", D27: "D27",
+        digitalWrite: (p: string, v: number) => calls.push(`${p} ${v}`),
+        Date: { now: () => now },
+        require: (m: string) => (m === "Storage" ? { readJSON: (f: string) => (f === "cn.warm" ? plan : undefined) } : { connect() {} }),
+        // deepSleep does not return on the chip: the image stops there
+        ESP32: { getWakeupCause: () => cause, deepSleep: (us: number) => { calls.push(`sleep ${us}`); throw new Error("asleep"); } },
+      };
+      chip.global = chip;
+      try {
+        vm.runInContext(text, vm.createContext(chip));
+      } catch (e) {
+        expect(String(e)).to.match(/asleep/);
+      }
+      return { calls, on: chip.cnOn };
+    };
+    const plan = { at: AT, s: 9000 };
+    // the warm-up wake: the latch set, then 9 s asleep, from up to 5 s early
+    for (const now of [AT - 4000, AT + 250, AT + 4000]) expect(run(plan, now).calls, String(now - AT)).to.deep.equal(["D25 1", "D25 0", "D27 1", "sleep 9000000"]);
+    // the wake after it: on since now less the time slept (never earlier than the real power-on)
+    const after = run(plan, AT + 250 + 9000 + 250);
+    expect(after.calls).to.deep.equal(["D25 1", "D25 0", "D27 1"]);
+    expect(after.on).to.deep.equal({ pm: AT + 500, noise: AT + 9500 });
+    // not a timer wake (power-on, reset), a plan of another build, too early or long after: from now
+    for (const [p, now, cause] of [[plan, AT + 250, 0], [{ at: AT, s: 8000 }, AT + 250, 4], [plan, AT - 6000, 4], [plan, AT + 9000 + 60_000, 4], [undefined, AT + 250, 4]] as Array<[object | undefined, number, number]>) {
+      const r = run(p, now, cause);
+      expect(r.calls, JSON.stringify([p, now - AT, cause])).to.deep.equal(["D25 1", "D25 0", "D27 1"]);
+      expect(r.on).to.deep.equal({ pm: now, noise: now });
+    }
   });
 
   it("refuses a device that cannot start at boot, saying why", async () => {
@@ -114,14 +157,32 @@ describe("wake prelude", () => {
     const board = (power: BoardProfile["power"], d: DeviceSpec): BoardProfile => ({ ...bin, power, devices: [d] });
     const cases: Array<[BoardProfile, RegExp]> = [
       [board({ source: "mains" }, a02), /not on a battery/],
-      [board(bin.power, { ...a02, model: "pms5003" }), /its driver \(pms5003\) is not made to start before the bundle runs; drivers that are: a02yyuw, sds011/],
+      [board(bin.power, { ...a02, model: "pms5003" }), /its driver \(pms5003\) is not made to start before the bundle runs; drivers that are: a02yyuw, sds011, sen0232/],
       [board(bin.power, { ...a02, model: "constructor" }), /its driver \(constructor\) is not made/],
-      [board(bin.power, { ...a02, power: undefined }), /needs a switched supply and a serial bus/],
-      [board(bin.power, { ...a02, bus: { kind: "i2c", port: "I2C1", scl: "D22", sda: "D21", address: 0x55 } }), /needs a switched supply and a serial bus/],
+      [board(bin.power, { ...a02, power: undefined }), /has startAtBoot, which needs a switched supply/],
+      [board(bin.power, { ...a02, bus: { kind: "i2c", port: "I2C1", scl: "D22", sda: "D21", address: 0x55 } }), /which for a02yyuw needs a serial bus: the prelude sets its UART up/],
+      [board(bin.power, { ...a02, power: { pin: "D25", activeHigh: true, offPin: "D25" } }), /a latched supply needs two pins, on \(D25\) and off \(offPin\)/],
+      [board(bin.power, { ...a02, power: { pin: "D25", activeHigh: true, offPin: "D33);reset(" } }), /pin D33\);reset\( is not an ESP32 pin name/],
       [board(bin.power, { ...a02, power: { pin: "D25);reset(", activeHigh: true } }), /is not an ESP32 pin name/],
       [board(bin.power, { ...a02, options: { ...a02.options, modePin: "D26);reset(" } }), /pin D26\);reset\( is not an ESP32 pin name/],
     ];
     for (const [p, re] of cases) expect(() => wakePrelude(p)).to.throw(FieldError, re);
     expect(wakePrelude(board(bin.power, { ...a02, startAtBoot: false }))).to.equal(JOIN);
+  });
+
+  it("refuses a warm-up slept through that the chip could not keep powered or time, saying why", async () => {
+    const air = await profileOf("esp32-air");
+    const pm = air.devices.find((d) => d.model === "sds011")!;
+    const board = (d: DeviceSpec, more: Partial<BoardProfile> = {}): BoardProfile => ({ ...air, ...more, devices: [d] });
+    const cases: Array<[BoardProfile, RegExp]> = [
+      [board({ ...pm, power: { pin: "D25", activeHigh: true } }), /needs a latched supply \(power.offPin\): Espruino's ESP32.deepSleep holds no pin/],
+      [board({ ...pm, startAtBoot: false }), /has sleepWarmingMs, which needs startAtBoot/],
+      [board({ ...pm, sleepWarmingMs: 500 }), /sleepWarmingMs must be a whole number of ms, at least 1000, got 500/],
+      [board({ ...pm, sleepWarmingMs: 1e3 + 0.5 }), /must be a whole number of ms/],
+      [board(pm, { chip: "linux" }), /only an ESP32 deep-sleeps/],
+      [{ ...air, devices: [pm, { ...pm, name: "pm2", bus: { ...pm.bus, port: "Serial3" } as DeviceSpec["bus"] }] }, /device pm2 has sleepWarmingMs, as pm has: one device a board may sleep through its warm-up/],
+      [board({ ...air.devices.find((d) => d.model === "sen0232")!, sleepWarmingMs: 2000 }), /has sleepWarmingMs, which needs a latched supply/],
+    ];
+    for (const [p, re] of cases) expect(() => wakePrelude(p), String(re)).to.throw(FieldError, re);
   });
 });

@@ -1,0 +1,51 @@
+// Sleeping through a warm-up, for a board whose slow sensor sits on a latched supply (an SDS011:
+// 15 s of fan and laser before a reading holds): at each sleep the scheduler leaves the plan
+// for a short wake at `at`, sleepWarmingMs before the next cycle (WARM_PLAN_FILE). That wake's
+// prelude (toolchain/wake-prelude.ts) switches the supply on and deep-sleeps again, before the
+// bundle is lexed; the chip comes back for the rest of the warm-up, its boot and the other
+// sensors' reads in it. The prelude then hands the driver a power-on time of "now less the time
+// slept", never earlier than the real one, so the read still waits out the whole warm-up. Its
+// entry hands `warmAsleepHooks` to startNode (node.ts NodeOptions.warmAsleep), so no other
+// bundle carries this. Firmware code: ES5, Espruino subset.
+
+import type { Runtime, WarmAsleepHooks } from "./state.js";
+import type { DeviceSpec } from "../board.js";
+import { savePlanFile } from "./plan-file.js";
+import { MIN_SLEEP_MS } from "./grid.js";
+
+/** {at, s}: the warm-up wake's time (ms) and how long it sleeps with the supply on */
+export var WARM_PLAN_FILE = "cn.warm";
+/** the RTC may wake a little early: a timer wake this long before `at` is the warm-up wake */
+export var WARM_EARLY_MS = 5000;
+/** a timer wake within this long after `at + s` is the wake that follows a warm-up wake */
+export var WARM_LATE_MS = 60000;
+
+/** the device that sleeps part of its warm-up (at most one a board: wake-prelude.ts checks) */
+export function warmingAsleep(devices: DeviceSpec[]): DeviceSpec | null {
+  for (var i = 0; i < devices.length; i++) {
+    var d = devices[i];
+    if (d.sleepWarmingMs && d.startAtBoot && d.power && d.power.offPin) return d;
+  }
+  return null;
+}
+
+export var warmAsleepHooks: WarmAsleepHooks = {
+  sleepUntil: function (rt: Runtime, target: number): number {
+    var latched = warmingAsleep(rt.board.devices)!, now = Date.now(), at = target - (latched.sleepWarmingMs as number);
+    // a latch stays on through a deep sleep: only a warm-up wake's prelude may leave it so
+    for (var i = 0; i < rt.drivers.length; i++) {
+      var s = rt.drivers[i];
+      if (s.name !== latched.name) continue;
+      try {
+        s.powerOff();
+      } catch (e) {
+        rt.log(s.name + ": power off threw " + e);
+      }
+      rt.energy.set("sensor:" + s.name, false);
+    }
+    // safe mode (or a refused config) sleeps to try again, not to sample
+    var wake = !rt.safe && !rt.configErrors.length && at - now >= MIN_SLEEP_MS && at - now <= rt.platform.maxDeepSleepMs;
+    savePlanFile(rt.platform.storage, WARM_PLAN_FILE, wake ? { at: at, s: latched.sleepWarmingMs } : null);
+    return wake ? at : target;
+  },
+};
