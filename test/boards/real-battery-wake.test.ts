@@ -21,16 +21,23 @@ import { BOOT_FILE } from "../../toolchain/storage.js";
 const KEY = "5a".repeat(32);
 const sha256 = (s: string) => createHash("sha256").update(Buffer.from(s, "latin1")).digest().toString("latin1");
 
+/** what the flashed node left in a Storage file, printed by a run of its own */
+const READ_FILE = (name: string) => `print("CN-FILE " + JSON.stringify(require("Storage").read(${JSON.stringify(name)})));quit();`;
+
 /**
  * One boot: the clock `offsetMs` ahead of the host's (the time the node slept: the Linux build
- * cannot set its clock), woken by the RTC or powered on. ESP32.deepSleep ends the run as the chip would.
+ * cannot set its clock), woken by the RTC or powered on. ESP32.deepSleep ends the run as the chip would:
+ * quit() at the next idle (docs/espruino-dialect.md: it returns), or "E.reboot()", which on the Linux
+ * build dumps the variables and exits at once (what a deep sleep from the wake prelude needs: a
+ * try/catch around it would swallow any throw, and the image would go on into the bundle).
  */
-function bootScript(offsetMs: number, wake: boolean): string {
+function bootScript(offsetMs: number, wake: boolean, stop = "quit()"): string {
   return `
 (function () { var now = Date.now; Date.now = function () { return now() + ${offsetMs}; }; })();
 global.ESP32 = {
-  // with the sampling period the node runs on (its console's config, as a crew would read it)
-  deepSleep: function (us) { print("\\nCN-DEEPSLEEP " + us + " " + casanode.config().samplePeriodS); quit(); },
+  // with the sampling period the node runs on (its console's config, as a crew would read it);
+  // a sleep before the bundle has run (the prelude's, a chained one) has no console yet
+  deepSleep: function (us) { print("\\nCN-DEEPSLEEP " + us + " " + (typeof casanode === "undefined" ? "-" : casanode.config().samplePeriodS)); ${stop}; },
   getWakeupCause: function () { return ${wake ? 4 : 0}; },
   getState: function () { return { BLE: false }; },
   reboot: function () { print("\\nCN-REBOOT"); quit(); }
@@ -116,5 +123,49 @@ describe("a battery bundle's wakes on Espruino's Linux build", function () {
     expect(third.out).to.match(/boot=deep-sleep/);
     expect(third.periodS).to.equal(120);
     expect(third.sleptMs).to.be.within(1000, 120_000);
+  });
+
+  it("esp32-air: leaves the warm-up wake's plan, which sleeps 9 s from the prelude before the bundle is lexed; the wake after it waits only the rest of the SDS011's 15 s", async function () {
+    if (!bin) {
+      console.log(`      (skipped: ${why})`);
+      this.skip();
+    }
+    broker = await startBroker();
+    dir = mkdtempSync(path.join(tmpdir(), "casanode-real-warm-"));
+    const config = { site: "t", node: "air-01", keyHex: KEY, wifi: { ssid: "street", password: "street-pass" }, broker: { host: "127.0.0.1", port: broker.port }, samplePeriodS: 60, uploadPeriodS: 3600 };
+    const bundle = readFileSync(await ensureBundle("esp32-air"), "latin1");
+    expect(await flashOnEspruino(bin as string, dir, bundle, config)).to.equal(null);
+    const run = async (script: string) => {
+      writeFileSync(path.join(dir, "boot.js"), script);
+      const t0 = Date.now(), r = await runOnEspruino(bin as string, "boot.js", dir, 60_000);
+      expect(r.timedOut, r.out.slice(-3000)).to.equal(false);
+      expect(r.out, r.out.slice(-3000)).to.not.match(/Uncaught|boot failed|out of memory/i);
+      return { out: r.out, ms: Date.now() - t0, slept: /CN-DEEPSLEEP (\d+)/.exec(r.out) };
+    };
+
+    // power-on: the SDS011 (none on this host) is given its whole warm-up, then the node sleeps
+    // to 9 s before its next cycle and leaves the plan for that wake
+    const first = await run(bootScript(0, false));
+    const before = Date.now();
+    expect(first.out).to.match(/boot=power-on/);
+    expect(first.slept, first.out.slice(-2000)).to.not.equal(null);
+    const sleptMs = Math.round(Number(first.slept![1]) / 1000);
+    const plan = JSON.parse(JSON.parse(/CN-FILE (.*)/.exec((await run(READ_FILE("cn.warm"))).out)![1]));
+    expect(plan.s).to.equal(9000);
+    expect(plan.at % 60_000, "9 s before a minute's slot").to.equal(60_000 - 9000);
+    expect(Math.abs(before + sleptMs - plan.at), "the sleep ends at the plan's time").to.be.below(20_000);
+
+    // the RTC wake at the plan's time: the prelude deep-sleeps 9 s; the bundle never ran
+    const offset = plan.at - Date.now() + 250;
+    const warm = await run(bootScript(offset, true, "E.reboot()"));
+    expect(warm.out).to.not.match(/CasaNode /);
+    expect(warm.slept && Number(warm.slept[1])).to.equal(9_000_000);
+
+    // 9 s later: the bundle runs and reads the SDS011 6 s on, not 15 (absent on this host)
+    const reading = await run(bootScript(offset + 9000 + 250, true));
+    expect(reading.out).to.match(/boot=deep-sleep/);
+    expect(reading.out, reading.out.slice(-2500)).to.match(/faults: pm absent/);
+    expect(reading.slept, reading.out.slice(-2000)).to.not.equal(null);
+    expect(reading.ms, reading.out.slice(-2000)).to.be.below(13_000);
   });
 });
