@@ -240,6 +240,22 @@ describe("bundles in the simulator (runtime)", function () {
     expect(readNodeStats(r.node.storage)).to.include({ lost: 0, dropped: 0 });
   });
 
+  it("esp32-air: a latch is never left on across a sleep the bundle takes: a refused config sleeps with the SDS011 off and plans no warm-up wake", async () => {
+    // the prelude sets the latch at power-on, before the bundle knows the config is refused
+    r = await rig("esp32-air", { samplePeriodS: -5 });
+    r.run(2 * HOUR);
+    expect(r.text()).to.match(/SAFE MODE: casanode.json refused/);
+    const trace = r.node.trace, sleeps = wakesOf(trace).map((w) => w.end);
+    expect(sleeps.length).to.be.at.least(2);
+    const pmOn = (t: number) => {
+      const last = trace.filter((e) => e.state === "sensor:pm" && e.t <= t).pop();
+      return !!last && last.on;
+    };
+    for (const t of sleeps) expect(pmOn(t + 1), new Date(t).toISOString()).to.equal(false);
+    expect(r.node.storage.read("cn.warm")).to.equal(undefined);
+    expect(trace.some((e) => e.state === "sensor:pm" && e.on)).to.equal(true);
+  });
+
   it("esp32-air: a planned upload whose sensor warms up for 15 s joins during the warm-up, ending about with the read, not from the boot", async () => {
     const run = await plannedUploads("esp32-air", "192.168.4.201"), { wakes, planned, staticJoin } = run, rtt = PLAN_RTT_MS;
     r = run.r;
