@@ -186,7 +186,8 @@ export function describeDriver(model: string, warmupMs: number, c: DriverConfig<
   var pins: { [role: string]: PinRef } = b ? { rx: b.rx, tx: b.tx, scl: b.scl, sda: b.sda } : c.pins || {};
   if (b) s += " on " + b.port + (address ? " 0x" + address.toString(16) : "");
   for (k in pins) if (pins[k] !== undefined) s += " " + k + "=" + pins[k];
-  if (c.power) s += ", power " + c.power.pin + (c.power.activeHigh ? " active-high" : " active-low");
+  // a latch: a crew checks both wires (its set pin, its clear pin)
+  if (c.power) s += ", power " + c.power.pin + (c.power.offPin !== undefined ? " latched, off " + c.power.offPin : c.power.activeHigh ? " active-high" : " active-low");
   if (warmupMs) s += ", warm-up " + warmupMs / 1000 + " s";
   return s + extra;
 }

@@ -504,7 +504,7 @@ describe("bundles in the simulator (runtime)", function () {
         noise: "pcb-spl on I2C1 0x48 scl=D22 sda=D21, warm-up 1 s, Tavg 125 ms",
       },
       "esp32-air": {
-        pm: "sds011 on Serial2 rx=D16 tx=D17, power D25 active-high, warm-up 15 s",
+        pm: "sds011 on Serial2 rx=D16 tx=D17, power D25 latched, off D26, warm-up 15 s",
         noise: "sen0232 out=D35, power D27 active-high, warm-up 1 s, 40x125 ms",
       },
     };

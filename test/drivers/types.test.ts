@@ -38,6 +38,7 @@ function drivers(touched: string[]): Array<[Sensor, string]> {
     [new Pms5003({ name: "pm", bus: serial(), gpio, power: HIGH }), "pms5003 on Serial2 rx=D16 tx=D17, power D25 active-high, warm-up 30 s, passive"],
     [new Pms5003({ name: "pm", bus: serial("Serial3"), gpio, options: { setPin: "D4", mode: "active", warmupMs: 8000 } }), "pms5003 on Serial3 rx=D16 tx=D17, warm-up 8 s, active, set=D4"],
     [new Sds011({ name: "pm", bus: serial(), gpio, power: HIGH }), "sds011 on Serial2 rx=D16 tx=D17, power D25 active-high, warm-up 15 s"],
+    [new Sds011({ name: "pm", bus: serial(), gpio, power: { pin: "D25", activeHigh: true, offPin: "D26" } }), "sds011 on Serial2 rx=D16 tx=D17, power D25 latched, off D26, warm-up 15 s"],
     [new Sps30({ name: "pm", bus: i2c(), gpio }), "sps30 on I2C1 0x69 scl=D22 sda=D21, warm-up 30 s, off=sleep"],
     [new Sps30({ name: "pm", bus: i2c(0x6a), gpio, options: { sleep: false } }), "sps30 on I2C1 0x6a scl=D22 sda=D21, warm-up 30 s, off=idle"],
     [new Sps30({ name: "pm", bus: i2c(), gpio, power: LOW }), "sps30 on I2C1 0x69 scl=D22 sda=D21, power D27 active-low, warm-up 30 s"],
