@@ -18,9 +18,13 @@ export interface CurrentRow {
 /** the parts of CURRENTS a board's profile draws on: its module, the radio, each device */
 function partsOf(p: BoardProfile): string[] {
   const parts: string[] = [];
+  // a latched supply's flip-flop (DeviceSpec power.offPin) draws from the board's rail, asleep too
+  const latches = p.devices.filter((d) => d.power?.offPin !== undefined).length;
+  const rail = latches * CURRENTS["latch-74lvc1g74"].off;
   for (const part of ["esp32-cpu", "esp32-devkitc", "esp32-lowpower"]) {
-    if (CURRENTS[part].on === p.currentMa.awake && CURRENTS[part].off === p.currentMa.sleep) parts.push(part);
+    if (CURRENTS[part].on === p.currentMa.awake && Math.abs(CURRENTS[part].off + rail - p.currentMa.sleep) < 1e-9) parts.push(part);
   }
+  if (latches) parts.push("latch-74lvc1g74");
   if (p.currentMa.radio && CURRENTS["esp32-wifi"].on === p.currentMa.radio) parts.push("esp32-wifi");
   for (const d of p.devices) {
     if (d.model === "hcsr04") parts.push(d.options?.model === "jsn-sr04t" ? "jsn-sr04t" : "hc-sr04");

@@ -34,6 +34,8 @@ export const CURRENT_SOURCES: { [part: string]: string } = {
     "typical 5 V single-channel opto relay module, coil + LED ~70 mA energised (typical, not measured)",
   acs712:
     "Allegro ACS712 datasheet: supply current 10 mA typ",
+  "latch-74lvc1g74":
+    "Nexperia/TI 74LVC1G74 datasheets: ICC 10 uA max (-40..85 C, static), ~0.1 uA typical: the maximum taken",
 };
 
 /** Where the simulated Wi-Fi join times (sim/espruino/wifi.ts) come from. */

@@ -10,7 +10,7 @@ import type { BoardProfile } from "../firmware/board.js";
 import { FieldError } from "./field-error.js";
 import { JOIN_PLAN_FILE, JOIN_EARLY_MS, EARLY_JOIN_GLOBAL } from "../firmware/uplink/early-join.js";
 import { POWERED_AT_BOOT_GLOBAL } from "../firmware/board.js";
-import { WARM_PLAN_FILE, WARM_EARLY_MS, WARM_LATE_MS } from "../firmware/runtime/warm-asleep.js";
+import { WARM_PLAN_FILE, WARM_EARLY_MS, WARM_LATE_MS, WARM_CREDIT } from "../firmware/runtime/warm-asleep.js";
 import { MIN_SLEEP_MS } from "../firmware/runtime/grid.js";
 
 /**
@@ -70,13 +70,14 @@ export function wakePrelude(profile: BoardProfile): string {
 /**
  * The warm-up wake (firmware/runtime/warm-asleep.ts): a timer wake at the plan's time, the supply
  * just switched on, sleeps the plan's `s` ms again; the wake after it says the device has been on
- * since `s` before now (o), never earlier than it was. Any other wake counts from now.
+ * since WARM_CREDIT of `s` before now (o), never earlier than it was, whatever the RTC's error
+ * within its spec. Any other wake counts from now.
  */
 function warmAsleep(ms: number): string {
   return (
     `var P=require("Storage").readJSON("${WARM_PLAN_FILE}",1),c=ESP32.getWakeupCause()==4,o=n;` +
     `if(P&&c&&P.s==${ms}&&n>P.at-${WARM_EARLY_MS}&&n<P.at+P.s/2)ESP32.deepSleep(P.s*1000);` +
-    `if(P&&c&&P.s==${ms}&&n>=P.at+P.s/2&&n<P.at+P.s+${WARM_LATE_MS})o=n-P.s`
+    `if(P&&c&&P.s==${ms}&&n>=P.at+P.s/2&&n<P.at+P.s+${WARM_LATE_MS})o=n-${Math.floor(ms * WARM_CREDIT)}`
   );
 }
 

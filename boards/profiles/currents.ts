@@ -25,4 +25,6 @@ export const CURRENTS: { [part: string]: CurrentFigure } = {
   "hc-sr04": { on: 15, off: 2 },
   "relay-5v": { on: 70, off: 0 },
   acs712: { on: 10, off: 10 },
+  // the latch that keeps a supply on through deep sleep (esp32-air), on the always-on rail
+  "latch-74lvc1g74": { on: 0.01, off: 0.01 },
 };

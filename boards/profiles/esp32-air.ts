@@ -7,11 +7,13 @@ import { CURRENTS } from "./currents.js";
 
 export const profile: BoardProfile = {
   name: "esp32-air",
-  description: "ESP32 battery air node: PM2.5/PM10 (SDS011, switched supply), noise (SEN0232 analog)",
+  description: "ESP32 low-power battery air node: PM2.5/PM10 (SDS011, latched supply), noise (SEN0232 analog), ~23 uA asleep",
   chip: "esp32",
   // two 18650 cells in parallel, 3400 mAh each
   power: { source: "battery", batteryMah: 6800, batteryVolts: 3.7 },
-  currentMa: { sleep: CURRENTS["esp32-cpu"].off, awake: CURRENTS["esp32-cpu"].on, radio: CURRENTS["esp32-wifi"].on },
+  // a board made for batteries, as esp32-bin-lp's (low-quiescent LDO, no USB-serial chip powered),
+  // plus the latch's flip-flop on the same always-on rail
+  currentMa: { sleep: CURRENTS["esp32-lowpower"].off + CURRENTS["latch-74lvc1g74"].off, awake: CURRENTS["esp32-lowpower"].on, radio: CURRENTS["esp32-wifi"].on },
   // battery: off (no energy budget given): it would listen whenever the node is awake, at CURRENTS["esp32-ble"] (cost: sim/ble-console.ts)
   bleConsole: { on: false },
   devices: [
@@ -25,7 +27,7 @@ export const profile: BoardProfile = {
       // switched on by a wake's prelude, which then deep-sleeps 8 s of the 15 s warm-up; the chip
       // is back for the last 7: its boot (~1 s) and the noise average (5 s) fall in them
       startAtBoot: true,
-      sleepWarmingMs: 9000,
+      sleepWarmingMs: 9500,
     },
     {
       name: "noise",

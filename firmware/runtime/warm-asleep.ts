@@ -4,7 +4,8 @@
 // prelude (toolchain/wake-prelude.ts) switches the supply on and deep-sleeps again, before the
 // bundle is lexed; the chip comes back for the rest of the warm-up, its boot and the other
 // sensors' reads in it. The prelude then hands the driver a power-on time of "now less the time
-// slept", never earlier than the real one, so the read still waits out the whole warm-up. Its
+// slept" (less the RTC's tolerance: WARM_CREDIT), never earlier than the real one, so the read
+// still waits out the whole warm-up. Its
 // entry hands `warmAsleepHooks` to startNode (node.ts NodeOptions.warmAsleep), so no other
 // bundle carries this. Firmware code: ES5, Espruino subset.
 
@@ -19,6 +20,12 @@ export var WARM_PLAN_FILE = "cn.warm";
 export var WARM_EARLY_MS = 5000;
 /** a timer wake within this long after `at + s` is the wake that follows a warm-up wake */
 export var WARM_LATE_MS = 60000;
+/**
+ * The RTC that times a deep sleep runs on the ESP32's 150 kHz RC oscillator, within 5 % (its
+ * spec; measured 1-3.3 % fast, docs/hardware.md): a sleep of s ms may be 5 % shorter in real
+ * time. The wake after a warm-up wake is credited this share of s, not all of it.
+ */
+export var WARM_CREDIT = 0.95;
 
 /** the device that sleeps part of its warm-up (at most one a board: wake-prelude.ts checks) */
 export function warmingAsleep(devices: DeviceSpec[]): DeviceSpec | null {
