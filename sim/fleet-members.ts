@@ -163,6 +163,7 @@ export interface MemberOptions {
   world?: WorldOptions;
   storageBytes?: number;
   netLatency?: NetLatency;
+  rtcFastPct?: number;
   onConsole?: (nodeId: string, text: string) => void;
 }
 
@@ -219,6 +220,7 @@ export function createMembers(o: MemberOptions, targets: FaultTarget[], members:
       onConsole: o.onConsole ? (text) => o.onConsole!(id, text) : undefined,
       storageBytes: o.storageBytes,
       netLatency: o.netLatency,
+      rtcSleepFast: o.rtcFastPct ? o.rtcFastPct / 100 : undefined,
     });
     const info: FleetNodeInfo = { id, board, keyHex };
     members.push({ index, info, profile, node, trace: { id, board, readings: [], power: [], charge: [], queue: [] }, recent: new Map(), received: 0, duplicates: 0, badTimes: 0, replays: replayed });

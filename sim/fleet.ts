@@ -77,6 +77,8 @@ export interface FleetOptions {
   config?: { [field: string]: unknown };
   /** Storage (flash) of every node, bytes (default: the board's, 896 KB on ESP32) */
   storageBytes?: number;
+  /** every ESP32's RTC runs this many percent fast in deep sleep (default 0: exact; a real one is 1-3.3 % fast, docs/hardware.md) */
+  rtcFastPct?: number;
   /** an over-the-air rollout published during the run (sim/ota-fleet.ts; the CLI's --ota) */
   ota?: FleetOta;
   /** virtual start, ms since the epoch (default: the VirtualClock's) */
@@ -163,8 +165,8 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
     const targets: FaultTarget[] = [];
     const fleetNames = plan.map((n) => ({ id: n.id, board: n.board, devices: profiles.get(n.board)!.devices }));
     const faults = new FaultScheduler(clock, startMs, endMs, targets, log, fleetNames);
-    const { staticIp, config, world, storageBytes, netLatency, onConsole } = options;
-    createMembers({ seed, plan, from, to, profiles, bundles, replays, clock, broker: broker.address, faults, createNode, staticIp, config, world, storageBytes, netLatency, onConsole }, targets, members);
+    const { staticIp, config, world, storageBytes, netLatency, rtcFastPct, onConsole } = options;
+    createMembers({ seed, plan, from, to, profiles, bundles, replays, clock, broker: broker.address, faults, createNode, staticIp, config, world, storageBytes, netLatency, rtcFastPct, onConsole }, targets, members);
     for (const m of members) byId.set(m.info.id, m);
     const specs = run.faults;
     // drawn over the whole fleet, so a node gets the same cuts whatever shard runs it (the scheduler applies this shard's)

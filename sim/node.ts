@@ -82,6 +82,12 @@ export interface SimNodeOptions {
   tornWriteChance?: number;
   /** where the RTC starts at power-on ["power-on-zero" on ESP32: 1970, as the chip] */
   rtc?: "power-on-zero" | "synced";
+  /**
+   * how much fast the RTC runs in deep sleep, as a fraction [0]: the ESP32 times a deep sleep
+   * on its 150 kHz RC oscillator (5 % by spec, measured 1-3.3 % fast: docs/hardware.md), so
+   * it wakes early and its clock gains that share of every sleep. Awake, time is the crystal's.
+   */
+  rtcSleepFast?: number;
   /** Wi-Fi connect gives up and calls back "NO_AP_FOUND" after 3 failed scans (2v29 source) instead of never [false] */
   wifiReportsFailure?: boolean;
   /** reset/wake to the bundle running, ms [esp32BootMsOf(bundle): sim/boot-time.ts] */
@@ -569,10 +575,13 @@ export class SimNode {
     // ESP32.deepSleep takes a C int: more than 2^31-1 us wraps; a negative int becomes a huge
     // uint64 in esp_sleep_enable_timer_wakeup and the chip sleeps for over a year (never, here)
     if (v < 0) return;
+    // a fast RTC: the chip wakes early, and its clock has counted the whole sleep asked for
+    const asked = v / 1000, slept = asked / (1 + (this.opts.rtcSleepFast ?? 0));
     this.nodeTimer = this.clock.setTimeout(() => {
       this.nodeTimer = undefined;
+      this.rtcOffsetMs += asked - slept;
       this.startBoot(WAKE_TIMER, "rst:0x5 (DEEPSLEEP_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)", true);
-    }, v / 1000);
+    }, slept);
   }
 
   private reset(cause: "software" | "watchdog"): void {

@@ -23,6 +23,8 @@ export const STORAGE_KB_MIN = 16;
 export const STORAGE_KB_MAX = 16_384;
 export const MAX_RTT_MS = 10_000;
 export const MAX_TLS_HANDSHAKE_MS = 60_000;
+/** an RTC faster than this in deep sleep is no ESP32 (5 % by its spec) */
+export const MAX_RTC_FAST_PCT = 10;
 /** config fields the simulator sets per node: --config may not */
 export const FLEET_SETS = ["site", "node", "wifi", "broker", "keyHex"];
 
@@ -41,6 +43,8 @@ export interface RunOptionValues {
   consolePort?: number;
   config?: { [field: string]: unknown };
   storageBytes?: number;
+  /** how much fast every ESP32's RTC runs in deep sleep, percent (SimNodeOptions.rtcSleepFast) */
+  rtcFastPct?: number;
   /** run only shard index (1..count) of the fleet: a contiguous block of its nodes */
   shard?: ShardSpec;
 }
@@ -104,6 +108,7 @@ export function checkRunOptions(o: RunOptionValues): { faults: FaultSpec[] } {
     wholeIn("--tls-handshake", l.tlsHandshakeMs, 0, MAX_TLS_HANDSHAKE_MS);
   }
   wholeIn("--power-cuts", o.powerCuts, 0, MAX_POWER_CUTS);
+  if (o.rtcFastPct !== undefined && !(o.rtcFastPct >= 0 && o.rtcFastPct <= MAX_RTC_FAST_PCT)) refuse(`--rtc-fast must be a percent from 0 to ${MAX_RTC_FAST_PCT}, got ${o.rtcFastPct}`);
   wholeIn("--console-port", o.consolePort, 1, 65_535);
   if (o.shard) checkShard(o.shard, o.nodes);
   if (o.storageBytes !== undefined) {

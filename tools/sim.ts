@@ -28,6 +28,7 @@ interface SimCliOptions {
   realtime?: boolean;
   fault?: string[];
   powerCuts?: string;
+  rtcFast?: string;
   replay?: string[];
   replayRaw?: string[];
   consolePort?: string;
@@ -57,10 +58,18 @@ function wholeNumber(name: string, text: string | undefined): number | undefined
   return Number(text);
 }
 
+/** a percent as typed: "2", "3.3" or "3.3%" */
+function percent(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(text);
+  if (!m) refuse(`${name} must be a percent, e.g. 1 or 3.3, got "${text}"`);
+  return Number(m![1]);
+}
+
 /** every option checked before anything starts: the text here, the values by checkRunOptions (as runFleet does) */
 export function checkSimOptions(o: SimCliOptions): {
   boards: string[]; nodes?: number; durationMs: number; seed: number; broker?: string; realtime: boolean; netLatency: NetLatency;
-  faults: FaultSpec[]; powerCuts?: number; replay: ReplaySpec[]; consolePort?: number; summary?: string; report?: string;
+  faults: FaultSpec[]; powerCuts?: number; rtcFastPct?: number; replay: ReplaySpec[]; consolePort?: number; summary?: string; report?: string;
   config?: { [field: string]: unknown }; storageBytes?: number; ota?: FleetOta; shard?: ShardSpec; shards?: number;
 } {
   let durationMs = 0;
@@ -136,6 +145,7 @@ export function checkSimOptions(o: SimCliOptions): {
     broker: o.broker,
     netLatency,
     powerCuts: wholeNumber("--power-cuts", o.powerCuts),
+    rtcFastPct: percent("--rtc-fast", o.rtcFast),
     consolePort: wholeNumber("--console-port", o.consolePort),
     config,
     storageBytes: kb === undefined ? undefined : kb * 1024,
@@ -321,6 +331,7 @@ export function registerSim(program: Command): Command {
     .option("--realtime", "pace virtual time to the wall clock (for watching consoles)")
     .option("--fault <spec>", "inject a fault: <kind>[:<target>]@<start>[+<length>], kinds wifi-down, broker-down, power-cut, unplug, garbage, stuck, bad-checksum (repeatable)", collect)
     .option("--power-cuts <n>", "n power cuts at random instants on random nodes")
+    .option("--rtc-fast <percent>", "every ESP32's RTC runs this much fast in deep sleep, e.g. 1 or 3.3 (a real one: 1-3.3 %; default 0, exact): the nodes' clocks run ahead between SNTP syncs")
     .option("--replay <device=file>", "play a captured serial log (hex text, xxd or hexdump -C output) into a UART sensor: <device|model>=<file> or <node|board>/<device>=<file> (repeatable)", collect)
     .option("--replay-raw <device=file>", "as --replay, for a file of the raw bytes as captured (repeatable)", collect)
     .option("--console-port <port>", "serve node i's console on TCP port <port>+i")
@@ -356,6 +367,7 @@ export function registerSim(program: Command): Command {
           netLatency: o.netLatency,
           faults: o.faults,
           powerCuts: o.powerCuts,
+          rtcFastPct: o.rtcFastPct,
           replay: o.replay,
           consolePort: o.consolePort,
           config: o.config,

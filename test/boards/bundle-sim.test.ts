@@ -245,6 +245,26 @@ describe("bundles in the simulator (runtime)", function () {
     expect(readNodeStats(r.node.storage)).to.include({ lost: 0, dropped: 0 });
   });
 
+  it("esp32-air with its RTC 5 % fast in deep sleep (the spec's limit): the warm-up wake comes early, and the PM read is still 15 s after the latch's power-on in real time", async () => {
+    r = await rig("esp32-air", { samplePeriodS: 900, uploadPeriodS: 3600 }, { rtcSleepFast: 0.05 });
+    r.run(6 * HOUR);
+    expect(r.node.stats.crashes, r.node.stats.lastError).to.equal(0);
+    const trace = r.node.trace, wakes = wakesOf(trace);
+    const ons = trace.filter((e) => e.state === "sensor:pm" && e.on && e.t > START + HOUR && e.t < START + 6 * HOUR - MIN);
+    expect(ons.length).to.be.at.least(18);
+    for (const on of ons) {
+      const warm = wakeAt(wakes, on.t), next = wakes.find((w) => w.start > warm.end)!;
+      // the 9.5 s asked for, 5 % short in real time
+      expect(next.start - warm.end).to.be.closeTo(ASLEEP / 1.05, 1);
+      // (here the noise average, 5 s from the boot, ends after the credited warm-up: the credit
+      // itself, 95 % of the sleep, is checked on the prelude in test/toolchain/wake-prelude.test.ts)
+      const off = trace.find((e) => e.state === "sensor:pm" && !e.on && e.t > on.t)!;
+      expect(off.t - on.t, new Date(on.t).toISOString()).to.be.at.least(SDS_WARMUP_MS);
+    }
+    expect(r.text()).to.not.match(/pm: .*warming/);
+    expect(readNodeStats(r.node.storage)).to.include({ lost: 0, dropped: 0 });
+  });
+
   it("esp32-air: a latch is never left on across a sleep the bundle takes: a refused config sleeps with the SDS011 off and plans no warm-up wake", async () => {
     // the prelude sets the latch at power-on, before the bundle knows the config is refused
     r = await rig("esp32-air", { samplePeriodS: -5 });

@@ -165,6 +165,22 @@ describe("SimNode: the emulated Espruino", () => {
       h.node.stop();
     });
 
+    it("with rtcSleepFast, times a deep sleep on a fast RTC: the chip wakes early and its clock has gained that share of the sleep", () => {
+      const h = bootNode(iife(`print("at " + Date.now()); ESP32.deepSleep(100e6);`), { rtcSleepFast: 0.02 });
+      h.node.start();
+      h.clock.advance(BOOT_MS + 10);
+      // it went to sleep as the boot ended, 10 ms ago
+      const t0 = h.clock.now(), rtc0 = h.node.rtcNow();
+      // asleep 100 s by its RTC: 98.04 s of real time
+      h.clock.advance(100_000 / 1.02 - 30);
+      expect(h.node.powerState).to.equal("asleep");
+      h.clock.advance(40);
+      expect(h.node.powerState).to.not.equal("asleep");
+      // awake, its clock runs with real time (the crystal), 1.96 s ahead
+      expect(h.node.rtcNow() - h.clock.now() - (rtc0 - t0)).to.be.closeTo(100_000 - 100_000 / 1.02, 0.01);
+      h.node.stop();
+    });
+
     it("converts deepSleep's argument to a C int like the ESP32 build: too long wraps", () => {
       expect(toInt32(2147483647)).to.equal(2147483647);
       expect(toInt32(2147483648)).to.equal(-2147483648);
