@@ -216,13 +216,19 @@ describe("bundles in the simulator (runtime)", function () {
   // what the board's profile has the prelude sleep of the warm-up
   const ASLEEP = airProfile.devices.find((d) => d.model === "sds011")!.sleepWarmingMs!;
 
-  it("esp32-air: a short wake sets the SDS011's latch and deep-sleeps 9.5 s of its warm-up; the chip is back for the rest, and the read still waits the full 15 s from that power-on", async () => {
-    r = await rig("esp32-air", { samplePeriodS: 900, uploadPeriodS: 3600 });
-    r.run(6 * HOUR);
-    expect(r.node.stats.crashes, r.node.stats.lastError).to.equal(0);
-    const trace = r.node.trace, wakes = wakesOf(trace);
+  /** esp32-air for 6 h: its power trace, awake periods, and the SDS011's power-ons past the first hour */
+  async function airWarmUps(rtcSleepFast?: number) {
+    const air = (r = await rig("esp32-air", { samplePeriodS: 900, uploadPeriodS: 3600 }, { rtcSleepFast }));
+    air.run(6 * HOUR);
+    expect(air.node.stats.crashes, air.node.stats.lastError).to.equal(0);
+    const trace = air.node.trace, wakes = wakesOf(trace);
     const ons = trace.filter((e) => e.state === "sensor:pm" && e.on && e.t > START + HOUR && e.t < START + 6 * HOUR - MIN);
     expect(ons.length).to.be.at.least(18);
+    return { air, trace, wakes, ons };
+  }
+
+  it("esp32-air: a short wake sets the SDS011's latch and deep-sleeps 9.5 s of its warm-up; the chip is back for the rest, and the read still waits the full 15 s from that power-on", async () => {
+    const { air, trace, wakes, ons } = await airWarmUps();
     for (const on of ons) {
       const at = new Date(on.t).toISOString(), warm = wakeAt(wakes, on.t);
       // the prelude's wake: the latch set right after the boot's fixed part, then asleep, no radio
@@ -239,19 +245,14 @@ describe("bundles in the simulator (runtime)", function () {
       // awake for under 7 s of the 15, not all of them
       expect(warm.end - warm.start + (off.t - next.start), at).to.be.below(SDS_WARMUP_MS - 0.95 * ASLEEP + 1500);
     }
-    expect(r.text()).to.not.match(/pm: .*warming/);
-    expect(valuesNamed(r.broker, "pm.pm25").length).to.be.at.least(18);
-    expect(valuesNamed(r.broker, "noise.LAeq").length).to.be.at.least(18);
-    expect(readNodeStats(r.node.storage)).to.include({ lost: 0, dropped: 0 });
+    expect(air.text()).to.not.match(/pm: .*warming/);
+    expect(valuesNamed(air.broker, "pm.pm25").length).to.be.at.least(18);
+    expect(valuesNamed(air.broker, "noise.LAeq").length).to.be.at.least(18);
+    expect(readNodeStats(air.node.storage)).to.include({ lost: 0, dropped: 0 });
   });
 
   it("esp32-air with its RTC 5 % fast in deep sleep (the spec's limit): the warm-up wake comes early, and the PM read is still 15 s after the latch's power-on in real time", async () => {
-    r = await rig("esp32-air", { samplePeriodS: 900, uploadPeriodS: 3600 }, { rtcSleepFast: 0.05 });
-    r.run(6 * HOUR);
-    expect(r.node.stats.crashes, r.node.stats.lastError).to.equal(0);
-    const trace = r.node.trace, wakes = wakesOf(trace);
-    const ons = trace.filter((e) => e.state === "sensor:pm" && e.on && e.t > START + HOUR && e.t < START + 6 * HOUR - MIN);
-    expect(ons.length).to.be.at.least(18);
+    const { air, trace, wakes, ons } = await airWarmUps(0.05);
     for (const on of ons) {
       const warm = wakeAt(wakes, on.t), next = wakes.find((w) => w.start > warm.end)!;
       // the 9.5 s asked for, 5 % short in real time
@@ -261,8 +262,8 @@ describe("bundles in the simulator (runtime)", function () {
       const off = trace.find((e) => e.state === "sensor:pm" && !e.on && e.t > on.t)!;
       expect(off.t - on.t, new Date(on.t).toISOString()).to.be.at.least(SDS_WARMUP_MS);
     }
-    expect(r.text()).to.not.match(/pm: .*warming/);
-    expect(readNodeStats(r.node.storage)).to.include({ lost: 0, dropped: 0 });
+    expect(air.text()).to.not.match(/pm: .*warming/);
+    expect(readNodeStats(air.node.storage)).to.include({ lost: 0, dropped: 0 });
   });
 
   it("esp32-air: a latch is never left on across a sleep the bundle takes: a refused config sleeps with the SDS011 off and plans no warm-up wake", async () => {
