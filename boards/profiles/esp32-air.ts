@@ -1,7 +1,8 @@
 // Battery air-quality node: SDS011 behind a MOSFET (cut, not slept: its sleep draws ~4 mA) that a
-// latch drives (a 74LVC1G74 D flip-flop on the always-on rail, ~1 uA: a pulse on D25 sets it, one
-// on D26 clears it), so the supply stays on while the chip deep-sleeps through most of the 15 s
-// warm-up; plus an analog SEN0232 for short noise samples. Deep-sleeps between cycles.
+// latch drives (a 74LVC1G74 D flip-flop on the always-on rail, 0.1 uA typical, 10 uA max: a
+// pulse on D25 sets it, one on D26 clears it), so the supply stays on while the chip
+// deep-sleeps through most of the 15 s warm-up; plus an analog SEN0232 for short noise
+// samples. Deep-sleeps between cycles.
 import type { BoardProfile } from "../../firmware/board.js";
 import { CURRENTS } from "./currents.js";
 
@@ -24,8 +25,9 @@ export const profile: BoardProfile = {
       power: { pin: "D25", activeHigh: true, offPin: "D26" },
       currentMa: { on: CURRENTS.sds011.on, off: 0 },
       options: {},
-      // switched on by a wake's prelude, which then deep-sleeps 8 s of the 15 s warm-up; the chip
-      // is back for the last 7: its boot (~1 s) and the noise average (5 s) fall in them
+      // switched on by a wake's prelude, which then deep-sleeps 9.5 s of the 15 s warm-up; the chip
+      // is back for the rest (95 % of the sleep counts: the RTC may run fast): its boot (~1 s) and
+      // the noise average (5 s) fall in it, and the PM read comes as that average ends
       startAtBoot: true,
       sleepWarmingMs: 9500,
     },
@@ -40,6 +42,6 @@ export const profile: BoardProfile = {
       startAtBoot: true,
     },
   ],
-  // 15 min: each cycle runs the SDS011 fan and laser ~20 s at 70 mA, the bulk of the charge
+  // 15 min: each cycle runs the SDS011 fan and laser ~16 s at 70 mA, the bulk of the charge
   defaults: { samplePeriodS: 900, uploadPeriodS: 3600 },
 };

@@ -5,9 +5,8 @@
 // bundle is lexed; the chip comes back for the rest of the warm-up, its boot and the other
 // sensors' reads in it. The prelude then hands the driver a power-on time of "now less the time
 // slept" (less the RTC's tolerance: WARM_CREDIT), never earlier than the real one, so the read
-// still waits out the whole warm-up. Its
-// entry hands `warmAsleepHooks` to startNode (node.ts NodeOptions.warmAsleep), so no other
-// bundle carries this. Firmware code: ES5, Espruino subset.
+// still waits out the whole warm-up. Its entry hands `warmAsleepHooks` to startNode (node.ts
+// NodeOptions.warmAsleep), so no other bundle carries this. Firmware code: ES5, Espruino subset.
 
 import type { Runtime, WarmAsleepHooks } from "./state.js";
 import type { DeviceSpec } from "../board.js";
