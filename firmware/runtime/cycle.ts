@@ -357,7 +357,7 @@ export class Scheduler {
   private _sleep(target: number): void {
     var rt = this.rt, p = rt.platform;
     // a board sleeping through a latched sensor's warm-up wakes for it sleepWarmingMs early
-    if (rt.warmAsleep) target = rt.warmAsleep.sleepUntil(rt, target);
+    if (rt.warmAsleep) target = rt.warmAsleep.sleepUntil(rt, target, this._sampler);
     var ms = target - Date.now();
     if (ms < MIN_SLEEP_MS) ms = MIN_SLEEP_MS;
     var link = Math.min(ms, p.maxDeepSleepMs);

@@ -32,8 +32,8 @@ export class Sampler {
     this.configured = false;
   }
 
-  /** since: when the wake prelude switched its supply on, if it did */
-  private _power(s: Sensor, on: boolean, since?: number): void {
+  /** switch a device and book it; since: when the wake prelude switched its supply on, if it did */
+  power(s: Sensor, on: boolean, since?: number): void {
     try {
       if (on) s.powerOn(since);
       else s.powerOff();
@@ -50,11 +50,11 @@ export class Sampler {
       if (done) return;
       done = true;
       if (t) clearTimeout(t);
-      if (power !== "none") self._power(s, false);
+      if (power !== "none") self.power(s, false);
       out.push({ dev: s.name, r: r, t: Date.now() });
       cb();
     };
-    if (power === "around") this._power(s, true);
+    if (power === "around") this.power(s, true);
     t = setTimeout(function () {
       fin(faultResult("timeout", "no result in " + READ_GUARD_MS / 1000 + " s"));
     }, READ_GUARD_MS);
@@ -107,7 +107,7 @@ export class Sampler {
       if (since === undefined) continue;
       // on in the books since the prelude's power-on, then off as any sensor is
       rt.energy.set("sensor:" + s.name, true, since);
-      this._power(s, false);
+      this.power(s, false);
     }
   }
 
@@ -125,7 +125,7 @@ export class Sampler {
     for (i = 0; i < slow.length; i++) {
       var since = booted ? booted[slow[i].name] : undefined;
       if (!(since !== undefined && since <= t0 && t0 - since < BOOT_POWER_TRUST_MS)) since = undefined;
-      this._power(slow[i], true, since);
+      this.power(slow[i], true, since);
       ready[slow[i].name] = (since === undefined ? t0 : since) + slow[i].warmupMs;
       if (ready[slow[i].name] > warm) warm = ready[slow[i].name];
       (slow[i].readsWhenWarm ? early : late).push(slow[i]);

@@ -192,7 +192,8 @@ export interface LdenHooks {
  * when the sleep leads to a cycle (not in safe mode), the warm-up wake planned; the time to sleep until.
  */
 export interface WarmAsleepHooks {
-  sleepUntil(rt: Runtime, target: number): number;
+  /** sampler: the scheduler's (runtime/sampling.ts), which switches and books a device */
+  sleepUntil(rt: Runtime, target: number, sampler: { power(s: Sensor, on: boolean): void }): number;
 }
 
 /**

@@ -10,6 +10,7 @@
 
 import type { Runtime, WarmAsleepHooks } from "./state.js";
 import type { DeviceSpec } from "../board.js";
+import type { Sensor } from "../../drivers/types.js";
 import { savePlanFile } from "./plan-file.js";
 import { MIN_SLEEP_MS } from "./grid.js";
 
@@ -26,29 +27,20 @@ export var WARM_LATE_MS = 60000;
  */
 export var WARM_CREDIT = 0.95;
 
-/** the device that sleeps part of its warm-up (at most one a board: wake-prelude.ts checks) */
-export function warmingAsleep(devices: DeviceSpec[]): DeviceSpec | null {
-  for (var i = 0; i < devices.length; i++) {
-    var d = devices[i];
-    if (d.sleepWarmingMs && d.startAtBoot && d.power && d.power.offPin) return d;
-  }
-  return null;
+/**
+ * the device that sleeps part of its warm-up: the build refuses one without startAtBoot or a
+ * latch, and a second one (toolchain/wake-prelude.ts)
+ */
+function warmingAsleep(devices: DeviceSpec[]): DeviceSpec {
+  for (var i = 0; i < devices.length; i++) if (devices[i].sleepWarmingMs) return devices[i];
+  throw new Error("warmAsleepHooks on a board with no device's sleepWarmingMs");
 }
 
 export var warmAsleepHooks: WarmAsleepHooks = {
-  sleepUntil: function (rt: Runtime, target: number): number {
-    var latched = warmingAsleep(rt.board.devices)!, now = Date.now(), at = target - (latched.sleepWarmingMs as number);
+  sleepUntil: function (rt: Runtime, target: number, sampler: { power(s: Sensor, on: boolean): void }): number {
+    var latched = warmingAsleep(rt.board.devices), now = Date.now(), at = target - (latched.sleepWarmingMs as number);
     // a latch stays on through a deep sleep: only a warm-up wake's prelude may leave it so
-    for (var i = 0; i < rt.drivers.length; i++) {
-      var s = rt.drivers[i];
-      if (s.name !== latched.name) continue;
-      try {
-        s.powerOff();
-      } catch (e) {
-        rt.log(s.name + ": power off threw " + e);
-      }
-      rt.energy.set("sensor:" + s.name, false);
-    }
+    for (var i = 0; i < rt.drivers.length; i++) if (rt.drivers[i].name === latched.name) sampler.power(rt.drivers[i], false);
     // safe mode (or a refused config) sleeps to try again, not to sample
     var wake = !rt.safe && !rt.configErrors.length && at - now >= MIN_SLEEP_MS && at - now <= rt.platform.maxDeepSleepMs;
     savePlanFile(rt.platform.storage, WARM_PLAN_FILE, wake ? { at: at, s: latched.sleepWarmingMs } : null);
