@@ -98,6 +98,8 @@ export interface SimNodeOptions {
   createNet?: (opts: EspruinoNetOptions) => EspruinoNet;
   /** network round trips and TLS handshake [DEFAULT_NET_LATENCY: 20-60 ms per round trip] */
   netLatency?: NetLatency;
+  /** an NTP server answers, always or at that true time (require("dgram") to port 123, Wifi.setSNTP) [true] */
+  ntp?: boolean | ((tMs: number) => boolean);
 }
 
 /** ESP32 reset to JS running for an empty bundle; a real bundle adds its parse time (sim/boot-time.ts) */
@@ -748,6 +750,7 @@ export class SimNode {
       temperatureC: () => this.opts.world.temperatureC(this.clock.now()) + 12, // the die runs warmer than the air
       createNet: this.opts.createNet,
       netLatency: this.opts.netLatency,
+      ntp: this.opts.ntp,
       beforeEvent: () => this.updateEnergy(),
       firmwarePower: (state: string, on: boolean) => {
         if (this.reported.length < 100_000) this.reported.push({ t: this.clock.now(), state, on });

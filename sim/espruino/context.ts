@@ -85,6 +85,8 @@ export interface BootHost {
   createNet?: (opts: EspruinoNetOptions) => EspruinoNet;
   /** network round trips and TLS handshake [DEFAULT_NET_LATENCY] */
   netLatency?: NetLatency;
+  /** an NTP server answers (dgram to port 123, Wifi.setSNTP), always or at that true time [true] */
+  ntp?: boolean | ((tMs: number) => boolean);
   /** firmware code is about to run (the node brings its energy account up to now) */
   beforeEvent?(): void;
   /** the firmware's own power-state report: E.emit("power", state, on) (boards/espruino-platform.ts) */

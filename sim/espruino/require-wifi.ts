@@ -4,6 +4,7 @@
 import type { EspruinoBoot } from "./context.js";
 import { HALT } from "./halt.js";
 import { SimWifi } from "./wifi.js";
+import { ntpServerUp } from "./require-dgram.js";
 
 const WIFI_METHODS = ["connect", "disconnect", "on", "removeListener", "removeAllListeners", "getIP", "getDetails", "getStatus", "setSNTP", "setIP", "setHostname", "save"] as const;
 
@@ -15,6 +16,11 @@ export class WifiWiring {
   /** an address and a route to the broker (static or DHCP) */
   get routable(): boolean {
     return !!(this.wifi && this.wifi.routable);
+  }
+
+  /** names resolve (DHCP gave a DNS server) */
+  get dns(): boolean {
+    return !!(this.wifi && this.wifi.dns);
   }
 
   module(): any {
@@ -32,7 +38,9 @@ export class WifiWiring {
       link: (up) => {
         if (!up) this.linkDown();
       },
-      timeSynced: () => host.rtcSync(),
+      timeSynced: () => {
+        if (ntpServerUp(host, host.clock.now())) host.rtcSync();
+      },
       obj: (o) => boot.obj(o),
       error: (m) => boot.error(m),
       ip: w.ip,

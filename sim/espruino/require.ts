@@ -1,9 +1,10 @@
-// require(): the modules this build has, each made once per boot. Storage and net everywhere;
-// Wifi on the ESP32 (with a network); tls and crypto on the Linux build only.
+// require(): the modules this build has, each made once per boot. Storage, net and dgram
+// everywhere; Wifi on the ESP32 (with a network); tls and crypto on the Linux build only.
 
 import type { EspruinoBoot } from "./context.js";
 import { storageModule } from "./require-storage.js";
 import { NetWiring } from "./require-net.js";
+import { DgramWiring } from "./require-dgram.js";
 import { WifiWiring } from "./require-wifi.js";
 import { cryptoModule } from "./require-crypto.js";
 
@@ -11,10 +12,12 @@ export class Modules {
   private cache: { [name: string]: any } = {};
   readonly net: NetWiring;
   readonly wifi: WifiWiring;
+  readonly dgram: DgramWiring;
 
   constructor(private boot: EspruinoBoot) {
     this.wifi = new WifiWiring(boot, () => this.net.poll());
     this.net = new NetWiring(boot, () => this.wifi.routable);
+    this.dgram = new DgramWiring(boot, { routable: () => this.wifi.routable, dns: () => this.wifi.dns });
   }
 
   require(name: any): any {
@@ -25,6 +28,8 @@ export class Modules {
         return this.once(n, () => storageModule(this.boot));
       case "net":
         return this.once(n, () => this.net.netModule());
+      case "dgram":
+        return this.once(n, () => this.dgram.module());
       case "tls":
         if (chip !== "esp32") return this.once(n, () => this.net.tlsModule(this.require("net")));
         break;
@@ -46,6 +51,7 @@ export class Modules {
   /** the boot ends: sockets are cut, the radio goes off */
   stop(): void {
     this.net.stop();
+    this.dgram.stop();
     this.wifi.stop();
   }
 }

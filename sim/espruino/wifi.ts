@@ -183,6 +183,11 @@ export class SimWifi implements WifiModule {
     return !s || (sameSubnet(s.ip, this.host.ip, s.netmask) && sameSubnet(s.gw, gatewayOf(this.host.ip), s.netmask));
   }
 
+  /** names resolve: joined with DHCP (a static address sets no DNS server) */
+  get dns(): boolean {
+    return this.state === "connected" && !this.staticIp;
+  }
+
   setSNTP(server: string, zone: any): void {
     this.host.check();
     if (typeof zone !== "string") throw this.host.error("Zone is not a string");
