@@ -58,9 +58,19 @@ export function espruinoPlatform(profile?: { bleConsole?: { on: boolean } }): Pl
   } catch (e) {
     // not built in (stock ESP32): a config asking for TLS gets a clear uplink error instead
   }
+  var dgram: DgramModule | undefined;
+  try {
+    dgram = require("dgram");
+  } catch (e) {
+    // a build without it: the clock goes uncorrected between power-ons
+  }
   return {
     storage: require("Storage"),
     net: require("net"),
+    dgram: dgram,
+    setTime: function (ms: number) {
+      setTime(ms / 1000);
+    },
     tls: tls,
     wifi: wifi,
     // without crypto (the stock ESP32 build) the commands' and the OTA code's own plain-JS one

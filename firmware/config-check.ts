@@ -20,7 +20,7 @@ const SCHEMA: { [k: string]: string[] | null } = {
   site: null, node: null, wifi: ["ssid", "password", "ip", "gw", "netmask"], broker: ["host", "port", "username", "password", "tls"],
   keyHex: null, samplePeriodS: null, uploadPeriodS: null, sendPeriodS: null, thresholds: ["pm25", "binFill", "noiseDb", "binFillStep"],
   queueMax: null, location: ["lat", "lon"], tzOffsetMin: null, lingerMs: null, wifiTimeoutMs: null,
-  keepAliveS: null, consolePassword: null,
+  keepAliveS: null, consolePassword: null, ntp: null,
 };
 
 
@@ -120,6 +120,11 @@ export function checkConfig(c: any, board?: BoardProfile): string[] {
   num(e, "lingerMs", c.lingerMs, 0, 60000, "a whole number of ms", true);
   num(e, "wifiTimeoutMs", c.wifiTimeoutMs, 1000, 120000, "a whole number of ms", true);
   num(e, "keepAliveS", c.keepAliveS, 0, 3600, "a whole number of seconds", true);
+  if (c.ntp !== undefined) {
+    var hp = typeof c.ntp === "string" ? c.ntp.split(":") : [];
+    check(e, "ntp", c.ntp, hp.length > 0 && hp.length < 3 && /^[A-Za-z0-9.-]+$/.test(hp[0]) && hp[0].length <= 253 &&
+      (hp.length < 2 || (/^[0-9]+$/.test(hp[1]) && +hp[1] >= 1 && +hp[1] <= 65535)), "an NTP server: a host name or IPv4 address, \":port\" optional");
+  }
   var pw = c.consolePassword;
   if (pw !== undefined) {
     check(e, "consolePassword", pw, typeof pw === "string" && pw.length >= CONSOLE_PASSWORD_MIN && pw.length <= 20 && PRINTABLE_RE.test(pw),

@@ -53,9 +53,15 @@ export interface NodeConfig {
   /** give up joining Wi-Fi after this (Espruino's Wifi gives no callback while the AP is down) */
   wifiTimeoutMs: number;
   keepAliveS: number;
+  /** battery nodes correct their clock (and learn their RTC's rate) by SNTP at each upload:
+   *  a host name or IPv4 address, ":port" optional [pool.ntp.org]. A name needs DNS, which a
+   *  static wifi.ip lacks: such nodes then sync on their daily DHCP wake only. */
+  ntp?: string;
   /** locks the serial console (firmware/runtime/lock.ts): 8 to 20 printable ASCII characters */
   consolePassword?: string;
 }
+
+export var NTP_DEFAULT = "pool.ntp.org";
 
 /** A development key: nodes using it print a warning. Provisioning sets a real one per node. */
 export const DEV_KEY_HEX = "6361736e6f64652d6465762d6b65792d6e6f742d666f722d7573652d30303030";

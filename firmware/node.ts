@@ -12,6 +12,8 @@ import type { NodeConfig } from "./config.js";
 import { Store, checksum, adler32, useNativeCrc } from "./runtime/store.js";
 import { EnergyLedger } from "./runtime/energy.js";
 import { Scheduler } from "./runtime/cycle.js";
+import { savePlanFile } from "./runtime/plan-file.js";
+import { RTC_FILE } from "./runtime/rtc-rate.js";
 import type { Runtime, LampControl, NodeState, RelayHooks, LdenHooks, WarmAsleepHooks } from "./runtime/state.js";
 import { noteBoot, bootLoop, startWatchdog } from "./runtime/safemode.js";
 import { commandsApi } from "./runtime/commands-lazy.js";
@@ -98,6 +100,8 @@ export function startNode(platform: Platform, board: BoardProfile, sensors: Sens
     platform.log(why);
     if (platform.deepSleep) {
       setTimeout(function () {
+        // the prelude would take the last sleep's correction off the clock again
+        savePlanFile(platform.storage, RTC_FILE, null);
         (platform.deepSleep as (ms: number) => void)(BOOT_FAIL_SLEEP_MS);
       }, BOOT_FAIL_CONSOLE_MS);
     }

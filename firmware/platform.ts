@@ -14,6 +14,10 @@ export interface Platform {
   net: NetModule;
   /** require("tls") where the Espruino build has it (same connect API as net); the stock ESP32 build does not */
   tls?: NetModule;
+  /** require("dgram"): battery nodes' SNTP exchanges (uplink/sntp.ts); absent, the clock is corrected by nothing */
+  dgram?: DgramModule;
+  /** set the clock (Espruino's setTime, which keeps running timers' delays), ms */
+  setTime?(ms: number): void;
   /** absent on boards without Wi-Fi (Espruino's Linux build uses the host's network) */
   wifi?: WifiModule;
   /**

@@ -12,6 +12,7 @@ import { JOIN_PLAN_FILE, JOIN_EARLY_MS, EARLY_JOIN_GLOBAL } from "../firmware/up
 import { POWERED_AT_BOOT_GLOBAL } from "../firmware/board.js";
 import { WARM_PLAN_FILE, WARM_EARLY_MS, WARM_LATE_MS, WARM_CREDIT } from "../firmware/runtime/warm-asleep.js";
 import { MIN_SLEEP_MS } from "../firmware/runtime/grid.js";
+import { RTC_FILE } from "../firmware/runtime/rtc-rate.js";
 
 /**
  * drivers made to start in the prelude: "frames", those that keep what they hear before a read
@@ -59,12 +60,22 @@ export function wakePrelude(profile: BoardProfile): string {
     if (kind === "warm-up") warming.push(`${JSON.stringify(d.name)}:${asleep?.name === d.name ? "o" : "n"}`);
   }
   // the time after the writes: where they fail (no pins) no warm-up is said to have begun
-  if (warming.length) parts.push("var n=Date.now()");
+  if (warming.length) parts.push("var n=Date.now()-C");
   if (asleep) parts.push(warmAsleep(asleep.ms));
   if (warming.length) parts.push(`global.${POWERED_AT_BOOT_GLOBAL}={${warming.join(",")}}`);
   // never stops the boot: where the pins or ports do not exist (Espruino's Linux build) the bundle runs on
   const device = parts.length ? `try{${parts.join(";")}}catch(e){}\n` : "";
-  return device + (profile.power.source === "battery" && profile.chip === "esp32" ? earlyJoin() : "");
+  if (!(profile.power.source === "battery" && profile.chip === "esp32")) return (warming.length ? "var C=0\n" : "") + device;
+  // the clock is set only after a warm-up wake's sleep: that sleep's correction is the next wake's
+  return rtcCorrection() + device + "try{if(C)setTime((Date.now()-C)/1000)}catch(e){}\n" + earlyJoin();
+}
+
+/**
+ * C: what the RTC gained in the deep sleep that ended (firmware/runtime/rtc-rate.ts), ms, for a
+ * timer wake after a sleep the bundle planned; R its rate. Taken off the clock before the bundle runs.
+ */
+function rtcCorrection(): string {
+  return `var C=0,R=0;try{var K=require("Storage").readJSON("${RTC_FILE}",1),t=Date.now();if(K&&ESP32.getWakeupCause()==4&&t>K.a){R=K.r;C=(t-K.a)*R/(1+R)}}catch(e){}\n`;
 }
 
 /**
@@ -76,7 +87,7 @@ export function wakePrelude(profile: BoardProfile): string {
 function warmAsleep(ms: number): string {
   return (
     `var P=require("Storage").readJSON("${WARM_PLAN_FILE}",1),c=ESP32.getWakeupCause()==4,o=n;` +
-    `if(P&&c&&P.s==${ms}&&n>P.at-${WARM_EARLY_MS}&&n<P.at+P.s/2)ESP32.deepSleep(P.s*1000);` +
+    `if(P&&c&&P.s==${ms}&&n>P.at-${WARM_EARLY_MS}&&n<P.at+P.s/2)ESP32.deepSleep(P.s*1000*(1+R));` +
     `if(P&&c&&P.s==${ms}&&n>=P.at+P.s/2&&n<P.at+P.s+${WARM_LATE_MS})o=n-${Math.floor(ms * WARM_CREDIT)}`
   );
 }

@@ -88,6 +88,18 @@ interface NetModule {
   connect(options: { host: string; port: number }, onConnect?: () => void): NetSocket;
 }
 
+/** require("dgram") (libs/network/jswrap_net.c): send takes a string; a message arrives as a string */
+interface DgramSocket {
+  send(data: string, port: number, address: string): void;
+  on(event: "message", listener: (msg: string, info: { address: string; port: number; size: number }) => void): void;
+  on(event: "close" | "error", listener: (...args: any[]) => void): void;
+  close(): void;
+}
+
+interface DgramModule {
+  createSocket(type: "udp4"): DgramSocket;
+}
+
 interface WifiDetails {
   rssi?: number;
   status?: string;

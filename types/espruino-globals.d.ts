@@ -36,5 +36,6 @@ declare var console: { log(...args: any[]): void };
 declare function require(name: "Storage"): StorageModule;
 declare function require(name: "net"): NetModule;
 declare function require(name: "Wifi"): WifiModule;
+declare function require(name: "dgram"): DgramModule;
 declare function require(name: "crypto"): CryptoModule;
 declare function require(name: string): any;

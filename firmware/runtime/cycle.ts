@@ -22,6 +22,7 @@ import { QUANTITIES } from "../../drivers/quantities.js";
 import { uplinkApi } from "../uplink/lazy.js";
 import { startJoin, staticWanted, JOIN_PLAN_FILE, JOIN_LEAD_STATIC_MS, JOIN_LEAD_DHCP_MS, type JoinPlan, type EarlyJoin } from "../uplink/early-join.js";
 import { savePlanFile } from "./plan-file.js";
+import { rtcSleepMs, saveRtcPlan } from "./rtc-rate.js";
 import { Sampler, type Sample } from "./sampling.js";
 import { clearBootLoop, markStable, SAFE_SLEEP_MS, STABLE_MS, TICK_MS } from "./safemode.js";
 import { otaWantsLink } from "../ota/lazy.js";
@@ -91,6 +92,16 @@ export class Scheduler {
     if (this._lastTick < CLOCK_VALID_MS) this._clockSet(delta);
   }
 
+  /** an SNTP answer (uplink/session.ts): the clock is `off` ms behind; steps under a tenth of a second are left */
+  clockCorrected(off: number): void {
+    if (off > -100 && off < 100) return;
+    var st = this.rt.store.state, next = st.next;
+    (this.rt.platform.setTime as (ms: number) => void)(Date.now() + off);
+    this._clockSet(off);
+    // the next slot is a place on the real grid, not a time this boot measured
+    st.next = next;
+  }
+
   /**
    * The runtime's tick (every TICK_MS, from the watchdog timer): notices the clock being set,
    * marks a mains boot stable, and says whether the node makes progress (the watchdog is
@@ -131,8 +142,11 @@ export class Scheduler {
     if (rt.lastCycleAt) rt.lastCycleAt += delta;
     this._lastTick += delta;
     rt.energy.shift(delta);
-    rt.log("clock set (" + (delta > 0 ? "+" : "") + Math.round(delta / 1000) + " s)");
-    if (first && rt.store.runLive()) this._runSynced(delta);
+    rt.log("clock set (" + (delta > 0 ? "+" : "") + (delta > -9500 && delta < 9500 ? Math.round(delta) + " ms)" : Math.round(delta / 1000) + " s)"));
+    if (!first) return;
+    // the RTC's rate is measured from here (runtime/rtc-rate.ts)
+    st.syncAt = Date.now();
+    if (rt.store.runLive()) this._runSynced(delta);
   }
 
   /** Boot: is this the RTC run that was waiting for the clock, a new one, or a set clock? */
@@ -358,12 +372,14 @@ export class Scheduler {
     var rt = this.rt, p = rt.platform;
     // a board sleeping through a latched sensor's warm-up wakes for it sleepWarmingMs early
     if (rt.warmAsleep) target = rt.warmAsleep.sleepUntil(rt, target, this._sampler);
-    var ms = target - Date.now();
+    var now = Date.now(), ms = target - now, st = rt.store.state;
     if (ms < MIN_SLEEP_MS) ms = MIN_SLEEP_MS;
-    var link = Math.min(ms, p.maxDeepSleepMs);
+    var link = Math.min(ms, Math.floor(p.maxDeepSleepMs / (1 + (st.rr || 0))));
     rt.energy.set("awake", false);
     rt.log("sleep " + Math.round(link / 1000) + " s" + (link < ms ? " (" + Math.round(ms / 1000) + " s to go)" : ""));
-    (p.deepSleep as (ms: number) => void)(link);
+    // a fast RTC counts the sleep faster: asked longer, it ends on time, and the prelude corrects the clock
+    saveRtcPlan(p.storage, st, now);
+    (p.deepSleep as (ms: number) => void)(rtcSleepMs(st, link));
   }
 
   /** refused config: the console says why; nothing else runs */

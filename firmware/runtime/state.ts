@@ -145,6 +145,11 @@ export interface NodeState {
   /** static address: when it last failed, when DHCP last worked (ms) */
   ipFail?: number;
   dhcpAt?: number;
+  /** the RTC's rate in deep sleep (0.01: 1 % fast) and the last SNTP answer, ms (runtime/rtc-rate.ts) */
+  rr?: number;
+  syncAt?: number;
+  /** when the last SNTP ask went unanswered, ms (0: answered) */
+  ntpFail?: number;
   /** chained deep sleeps planned before the next due wake (counted as wakes then) */
   chain: number;
   /** the Bluetooth setting last asked of the chip (ESP32.enableBLE): asked once per change */

@@ -9,7 +9,8 @@ import type { NodeTopics } from "../messages/topics.js";
 import { packReadings, senmlBaseName } from "../messages/senml.js";
 import type { TimedReading } from "../messages/senml.js";
 import type { Runtime } from "../runtime/state.js";
-import type { Batch } from "../runtime/store.js";
+import { CLOCK_VALID_MS, type Batch } from "../runtime/store.js";
+import { NTP_DEFAULT } from "../config.js";
 import { consoleApi } from "../runtime/console-lazy.js";
 import { staticWanted, type EarlyJoin } from "./early-join.js";
 
@@ -99,6 +100,11 @@ export class Uplink {
     this.rt.log("wifi: static address failed (" + why + "): DHCP for a day");
   }
 
+  /** names resolve: joined by DHCP, which set a DNS server (a static address has none) */
+  dns(): boolean {
+    return !this._usedStatic;
+  }
+
   /** Join Wi-Fi (no-op without a Wifi module); cb(null) once joined, cb(err) on timeout. */
   joinWifi(cb: Done): void {
     var self = this, rt = this.rt, w = rt.platform.wifi, c = rt.config, done = false, t: any = null;
@@ -108,9 +114,11 @@ export class Uplink {
       if (t) clearTimeout(t);
       self._wifiUp = !err;
       try {
-        // the ESP32 build wants a POSIX TZ string; the node keeps UTC
+        // the ESP32 build wants a POSIX TZ string; the node keeps UTC. A battery node with the
+        // time set corrects it by its own SNTP exchange (session.ts): lwIP's would move the
+        // clock unseen, by an amount the node never learns
         if (err) (w as WifiModule).disconnect();
-        else if ((w as WifiModule).setSNTP) (w as any).setSNTP("pool.ntp.org", "UTC0");
+        else if ((w as WifiModule).setSNTP && (self.persistent || Date.now() < CLOCK_VALID_MS)) (w as any).setSNTP((c.ntp || NTP_DEFAULT).split(":")[0], "UTC0");
       } catch (e) {
         // not connected / time stays as it is
       }

@@ -11,6 +11,9 @@ import { Uplink } from "./link.js";
 import { startJoin } from "./early-join.js";
 import { commandsApi } from "../runtime/commands-lazy.js";
 import { CLOCK_VALID_MS } from "../runtime/store.js";
+import { NTP_DEFAULT } from "../config.js";
+import { sntpQuery } from "./sntp.js";
+import { learnRate } from "../runtime/rtc-rate.js";
 import { nextSlot } from "../runtime/grid.js";
 import { clearBootLoop } from "../runtime/safemode.js";
 import { fillOf } from "../../drivers/fill.js";
@@ -90,9 +93,36 @@ function awaitClock(s: Scheduler, cb: () => void): void {
   poll();
 }
 
+/** an SNTP answer takes a round trip (two with a name to resolve): past this the session ends without */
+const SNTP_ANSWER_MS = 1000;
+/** after no answer, ask again only this much later (each unanswered ask keeps the radio on for SNTP_ANSWER_MS) */
+const SNTP_RETRY_MS = 6 * 3600000;
+
+/**
+ * Battery, clock set, the network joined: one SNTP exchange beside the MQTT one; false if none
+ * (no dgram, or a name to resolve with no DNS: a static address). done() when it has ended.
+ */
+function syncClock(s: Scheduler, up: Uplink, done: () => void): boolean {
+  var rt = s.rt, st = rt.store.state, d = rt.platform.dgram, server = rt.config.ntp || NTP_DEFAULT;
+  if (!d || !rt.platform.setTime || Date.now() < CLOCK_VALID_MS) return false;
+  if (!up.dns() && !/^[0-9.]+(:[0-9]+)?$/.test(server)) return false;
+  var now = Date.now();
+  if (st.ntpFail && now >= st.ntpFail && now - st.ntpFail < SNTP_RETRY_MS) return false;
+  sntpQuery(d, server, SNTP_ANSWER_MS, function (off, info) {
+    st.ntpFail = off === null ? Date.now() : 0;
+    if (off === null) rt.log("clock: " + info);
+    else {
+      learnRate(st, off, Date.now());
+      s.clockCorrected(off);
+    }
+    done();
+  });
+  return true;
+}
+
 /** one battery connection: join, status, flush, a round trip for queued commands, offline status, close */
 export function batterySession(s: Scheduler, done: () => void): void {
-  var rt = s.rt, st = rt.store.state, w = rt.platform.wifi, finished = false, t: any = null;
+  var rt = s.rt, st = rt.store.state, w = rt.platform.wifi, finished = false, t: any = null, syncing = false, endWith: string | null | undefined;
   // a join begun ahead for this upload (one not begun yet is not needed now), or begun here:
   // evaluating the link's code (uplink/lazy.ts, ~0.2 s) then overlaps it
   var early = s.takeEarly();
@@ -100,6 +130,11 @@ export function batterySession(s: Scheduler, done: () => void): void {
   var up = openLink(rt, false);
   up.early = early;
   var end = function (err: string | null) {
+    // the SNTP exchange ends first (bounded by its own timeout)
+    if (syncing) {
+      if (endWith === undefined) endWith = err;
+      return;
+    }
     if (finished) return;
     finished = true;
     if (t) clearTimeout(t);
@@ -139,6 +174,12 @@ export function batterySession(s: Scheduler, done: () => void): void {
     if (Date.now() < CLOCK_VALID_MS && rt.platform.wifi && (!err || err.indexOf("wifi") !== 0)) return awaitClock(s, function () {
       opened(err);
     });
+    // the time server is not the broker: one down, the other may answer
+    if (!err || err.indexOf("wifi") !== 0)
+      syncing = syncClock(s, up, function () {
+        syncing = false;
+        if (endWith !== undefined) end(endWith);
+      });
     opened(err);
   });
 }

@@ -12,6 +12,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import mqtt from "mqtt";
+import dgram from "node:dgram";
+import { ntpServerReply } from "../../sim/ntp-server.js";
 import { findEspruino, flashOnEspruino, runOnEspruino } from "../../bench/real-espruino.js";
 import { startBroker, type EmbeddedBroker } from "../../sim/broker.js";
 import { ensureBundle } from "../../toolchain/bundle.js";
@@ -33,7 +35,9 @@ const READ_FILE = (name: string) => `print("CN-FILE " + JSON.stringify(require("
  */
 function bootScript(offsetMs: number, wake: boolean, stop = "quit()"): string {
   return `
-(function () { var now = Date.now; Date.now = function () { return now() + ${offsetMs}; }; })();
+// setTime moves the stand-in clock (the Linux build's own setTime moves no clock, only timers)
+(function () { var now = Date.now, off = ${offsetMs}; Date.now = function () { return now() + off; };
+  global.setTime = function (s) { print("\\nCN-SETTIME " + Math.round(s * 1000 - Date.now())); off = s * 1000 - now(); }; })();
 global.ESP32 = {
   // with the sampling period the node runs on (its console's config, as a crew would read it);
   // a sleep before the bundle has run (the prelude's, a chained one) has no console yet
@@ -123,6 +127,55 @@ describe("a battery bundle's wakes on Espruino's Linux build", function () {
     expect(third.out).to.match(/boot=deep-sleep/);
     expect(third.periodS).to.equal(120);
     expect(third.sleptMs).to.be.within(1000, 120_000);
+  });
+
+  it("corrects its clock by SNTP at each upload (the bundle's own client over dgram) and learns how fast its RTC ran, for the next wake's prelude", async function () {
+    if (!bin) {
+      console.log(`      (skipped: ${why})`);
+      this.skip();
+    }
+    broker = await startBroker();
+    // the NTP server's time is "true": the host's plus the time the test says has passed
+    let passed = 0;
+    const ntp = dgram.createSocket("udp4");
+    ntp.on("message", (m, from) => {
+      const answer = ntpServerReply(m, Date.now() + passed);
+      if (answer) ntp.send(answer, from.port, from.address);
+    });
+    await new Promise<void>((resolve) => ntp.bind(0, "127.0.0.1", () => resolve()));
+    try {
+      dir = mkdtempSync(path.join(tmpdir(), "casanode-real-sntp-"));
+      const config = {
+        site: "t", node: "bin-02", keyHex: KEY, wifi: { ssid: "street", password: "street-pass" }, broker: { host: "127.0.0.1", port: broker.port },
+        samplePeriodS: 60, uploadPeriodS: 60, sendPeriodS: 0, ntp: `127.0.0.1:${ntp.address().port}`,
+      };
+      expect(await flashOnEspruino(bin as string, dir, readFileSync(await ensureBundle("esp32-bin-lp"), "latin1"), config)).to.equal(null);
+      const boot = async (script: string) => {
+        writeFileSync(path.join(dir, "boot.js"), script);
+        const r = await runOnEspruino(bin as string, "boot.js", dir, 60_000);
+        expect(r.timedOut, r.out.slice(-3000)).to.equal(false);
+        expect(r.out, r.out.slice(-3000)).to.not.match(/Uncaught|boot failed|out of memory/i);
+        const set = /CN-SETTIME (-?\d+)/.exec(r.out);
+        return { out: r.out, set: set ? Number(set[1]) : null };
+      };
+      // power-on, the clock right: an answer, nothing to correct
+      const first = await boot(bootScript(0, false));
+      expect(first.out, first.out.slice(-2000)).to.match(/upload: /);
+      expect(first.set, first.out.slice(-2000)).to.equal(null);
+      // a wake 2 h later whose clock is 90 s fast: set back by the answer
+      passed = 2 * 3_600_000;
+      const second = await boot(bootScript(passed + 90_000, true));
+      expect(second.set, second.out.slice(-2000)).to.be.closeTo(-90_000, 300);
+      expect(second.out).to.match(/clock set \(-90 s\)/);
+      // so the RTC ran 90 s fast in 2 h (1.25 %): the next wake's prelude takes that share off each sleep
+      const rtc = JSON.parse(JSON.parse(/CN-FILE (.*)/.exec((await boot(READ_FILE("cn.rtc"))).out)![1]));
+      expect(rtc.r).to.be.closeTo(90 / 7200, 0.0005);
+      expect(rtc.a - (Date.now() + passed)).to.be.within(-5000, 100);
+      const slept = /CN-DEEPSLEEP (\d+)/.exec(second.out)!;
+      expect(Number(slept[1]) / 1000, "asked 1.25 % longer than the minute's slot at most").to.be.at.most(60_000 * (1 + 90 / 7200) + 5);
+    } finally {
+      ntp.close();
+    }
   });
 
   it("esp32-air: leaves the warm-up wake's plan, which sleeps 9.5 s from the prelude before the bundle is lexed; the wake after it waits only the rest of the SDS011's 15 s", async function () {

@@ -72,6 +72,13 @@ describe("config", () => {
     expect(errorsOf({ consolePassword: "hunter2" })).to.deep.equal(["consolePassword must be 8 to 20 printable ASCII characters, got 7 characters"]);
     expect(errorsOf({ consolePassword: "\x10abcdefgh" })).to.have.length(1);
     expect(errorsOf({ consolePassword: "correct-horse" })).to.deep.equal([]);
+    const ntpRule = 'ntp must be an NTP server: a host name or IPv4 address, ":port" optional, got ';
+    for (const ok of ["pool.ntp.org", "192.168.4.1", "ntp.local:12323"]) expect(errorsOf({ ntp: ok }), ok).to.deep.equal([]);
+    expect(errorsOf({ ntp: "" })).to.deep.equal([ntpRule + '""']);
+    expect(errorsOf({ ntp: "time server" })).to.deep.equal([ntpRule + '"time server"']);
+    expect(errorsOf({ ntp: "pool.ntp.org:0" })).to.deep.equal([ntpRule + '"pool.ntp.org:0"']);
+    expect(errorsOf({ ntp: "a:1:2" })).to.deep.equal([ntpRule + '"a:1:2"']);
+    expect(errorsOf({ ntp: 123 })).to.deep.equal([ntpRule + "123"]);
     const secrets = errorsOf({ keyHex: "zz-key-secret", wifi: { password: "wifi" }, broker: { host: "b", port: 1, password: 42 }, consolePassword: "pw" }).join("\n");
     for (const s of ["zz-key-secret", '"wifi"', '"pw"']) expect(secrets).to.not.include(s);
   });

@@ -30,7 +30,7 @@ export interface Rig {
 
 const profiles: { [b: string]: BoardProfile } = {};
 
-export async function rig(board: string, config: object, opts: { world?: (w: WorldModel) => WorldModel; seed?: number; wifiUp?: (t: number) => boolean; storageBytes?: number; netLatency?: NetLatency; rtcSleepFast?: number } = {}): Promise<Rig> {
+export async function rig(board: string, config: object, opts: { world?: (w: WorldModel) => WorldModel; seed?: number; wifiUp?: (t: number) => boolean; storageBytes?: number; netLatency?: NetLatency; rtcSleepFast?: number; ntp?: boolean | ((t: number) => boolean) } = {}): Promise<Rig> {
   const file = await ensureBundle(board);
   const profile = (profiles[board] ??= ((await import(`../../boards/profiles/${board}.js`)) as { profile: BoardProfile }).profile);
   const clock = new VirtualClock(START);
@@ -49,6 +49,7 @@ export async function rig(board: string, config: object, opts: { world?: (w: Wor
     createNet: broker.createNet,
     netLatency: opts.netLatency,
     rtcSleepFast: opts.rtcSleepFast,
+    ntp: opts.ntp,
     onConsole: (t) => {
       partial += t;
       let i: number;

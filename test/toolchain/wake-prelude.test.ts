@@ -18,13 +18,19 @@ const JOIN =
   'if(j.ip)W.setIP({ip:j.ip,gw:j.gw,netmask:j.nm},function(r){g.ipOk=r!==null});' +
   'W.connect(j.s,{password:j.p},function(e){g.e=e||null;if(g.cb)g.cb(g.e)})})()}catch(e){global.cnJoin=undefined}\n';
 
+/** what the RTC gained in the sleep that ended, from the rate SNTP measured (firmware/runtime/rtc-rate.ts), first */
+const RTC =
+  'var C=0,R=0;try{var K=require("Storage").readJSON("cn.rtc",1),t=Date.now();if(K&&ESP32.getWakeupCause()==4&&t>K.a){R=K.r;C=(t-K.a)*R/(1+R)}}catch(e){}\n';
+/** and taken off the clock after the devices (a warm-up wake's sleep leaves it to the next wake) */
+const SET = "try{if(C)setTime((Date.now()-C)/1000)}catch(e){}\n";
+
 /**
  * esp32-air's warm-up wake (firmware/runtime/warm-asleep.ts): sleeps 9.5 s with the SDS011 on,
  * before the bundle; the wake after it is credited 95 % of that (the RTC's tolerance)
  */
 const WARM =
   'var P=require("Storage").readJSON("cn.warm",1),c=ESP32.getWakeupCause()==4,o=n;' +
-  "if(P&&c&&P.s==9500&&n>P.at-5000&&n<P.at+P.s/2)ESP32.deepSleep(P.s*1000);" +
+  "if(P&&c&&P.s==9500&&n>P.at-5000&&n<P.at+P.s/2)ESP32.deepSleep(P.s*1000*(1+R));" +
   "if(P&&c&&P.s==9500&&n>=P.at+P.s/2&&n<P.at+P.s+60000)o=n-9025";
 
 describe("wake prelude", () => {
@@ -32,10 +38,10 @@ describe("wake prelude", () => {
     const expected: { [board: string]: string } = {
       // a rising edge sets the SDS011's latch; the warm-ups count from here (global cnOn), the
       // SDS011's from the time slept with it on if this wake follows a warm-up wake (WARM)
-      "esp32-air": 'try{digitalWrite(D25,1);digitalWrite(D25,0);digitalWrite(D27,1);var n=Date.now();' + WARM + ';global.cnOn={"pm":o,"noise":n}}catch(e){}\n' + JOIN,
-      "esp32-bin": "try{Serial2.setup(9600,{rx:D16,tx:D17});digitalWrite(D25,1)}catch(e){}\n" + JOIN,
+      "esp32-air": RTC + 'try{digitalWrite(D25,1);digitalWrite(D25,0);digitalWrite(D27,1);var n=Date.now()-C;' + WARM + ';global.cnOn={"pm":o,"noise":n}}catch(e){}\n' + SET + JOIN,
+      "esp32-bin": RTC + "try{Serial2.setup(9600,{rx:D16,tx:D17});digitalWrite(D25,1)}catch(e){}\n" + SET + JOIN,
       // its mode pin is low before the supply comes on: the module samples it at power-up
-      "esp32-bin-lp": "try{Serial2.setup(9600,{rx:D16,tx:D17});digitalWrite(D26,0);digitalWrite(D25,1)}catch(e){}\n" + JOIN,
+      "esp32-bin-lp": RTC + "try{Serial2.setup(9600,{rx:D16,tx:D17});digitalWrite(D26,0);digitalWrite(D25,1)}catch(e){}\n" + SET + JOIN,
     };
     for (const name of Object.keys(expected)) {
       const text = wakePrelude(await profileOf(name));
@@ -46,11 +52,11 @@ describe("wake prelude", () => {
 
   it("the other battery boards start the join alone; a mains board's image is the bundle alone", async () => {
     for (const name of boardNames().filter((n) => !/^esp32-(bin|bin-lp|air)$/.test(n))) {
-      const p = await profileOf(name), want = p.power.source === "battery" ? JOIN : "";
+      const p = await profileOf(name), want = p.power.source === "battery" ? RTC + SET + JOIN : "";
       expect(wakePrelude(p), name).to.equal(want);
       expect(imageOf(name).startsWith(want + "!function(){"), name).to.equal(true);
     }
-    expect(boardNames().filter((n) => imageOf(n).startsWith(JOIN))).to.include.members(["esp32-bin-sr04"]);
+    expect(boardNames().filter((n) => imageOf(n).startsWith(RTC + SET + JOIN))).to.include.members(["esp32-bin-sr04"]);
   });
 
   it("never stops the boot where the pins, ports or Wi-Fi are missing (Espruino's Linux build), and leaves no join behind", async () => {
@@ -171,7 +177,7 @@ describe("wake prelude", () => {
       [board(bin.power, { ...a02, options: { ...a02.options, modePin: "D26);reset(" } }), /pin D26\);reset\( is not an ESP32 pin name/],
     ];
     for (const [p, re] of cases) expect(() => wakePrelude(p)).to.throw(FieldError, re);
-    expect(wakePrelude(board(bin.power, { ...a02, startAtBoot: false }))).to.equal(JOIN);
+    expect(wakePrelude(board(bin.power, { ...a02, startAtBoot: false }))).to.equal(RTC + SET + JOIN);
   });
 
   it("refuses a warm-up slept through that the chip could not keep powered or time, saying why", async () => {
@@ -188,5 +194,37 @@ describe("wake prelude", () => {
       [board({ ...air.devices.find((d) => d.model === "sen0232")!, sleepWarmingMs: 2000 }), /has sleepWarmingMs, which needs a latched supply/],
     ];
     for (const [p, re] of cases) expect(() => wakePrelude(p), String(re)).to.throw(FieldError, re);
+  });
+});
+
+describe("wake prelude: the clock after a deep sleep on a fast RTC (firmware/runtime/rtc-rate.ts)", () => {
+  const AT = 1_800_000_000_000;
+  /** one boot of esp32-bin-lp's prelude: the RTC reads `now`; what it set the clock to, if it did */
+  const run = async (rtc: object | undefined, now: number, cause = 4) => {
+    const text = wakePrelude(await profileOf("esp32-bin-lp"));
+    const set: number[] = [];
+    const chip: any = {
+      D16: "D16", D17: "D17", D25: "D25", D26: "D26", Serial2: { setup() {} }, digitalWrite() {},
+      Date: { now: () => now },
+      setTime: (s: number) => set.push(s * 1000),
+      require: (m: string) => (m === "Storage" ? { readJSON: (f: string) => (f === "cn.rtc" ? rtc : undefined) } : { connect() {} }),
+      ESP32: { getWakeupCause: () => cause },
+    };
+    chip.global = chip;
+    vm.runInContext(text, vm.createContext(chip));
+    return set;
+  };
+
+  it("a timer wake takes the rate's share of the time since the sleep began off the clock, before the bundle runs", async () => {
+    // asked for 15 min * 1.02 by a chip whose RTC runs 2 % fast: the RTC counted 918 s in 900 real ones
+    const set = await run({ a: AT, r: 0.02 }, AT + 918_000);
+    expect(set).to.have.length(1);
+    expect(set[0]).to.be.closeTo(AT + 900_000, 1);
+  });
+
+  it("leaves the clock alone on a power-on or reset, with no rate known, or a plan from a later time", async () => {
+    expect(await run({ a: AT, r: 0.02 }, AT + 918_000, 0)).to.deep.equal([]);
+    expect(await run(undefined, AT + 918_000)).to.deep.equal([]);
+    expect(await run({ a: AT, r: 0.02 }, AT - 5_000)).to.deep.equal([]);
   });
 });

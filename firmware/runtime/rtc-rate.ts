@@ -1,0 +1,43 @@
+// A battery node's clock between SNTP answers. The ESP32 times a deep sleep on its 150 kHz RC
+// oscillator (5 % by spec, measured 1-3.3 % fast: docs/hardware.md), so a clock set once gains
+// minutes a day. Each answer (uplink/sntp.ts) corrects the clock and says how fast the RTC ran
+// since the one before; sleeps are then asked that much longer (the chip wakes on time), and the
+// wake prelude (toolchain/wake-prelude.ts) takes that share of the sleep back off the clock
+// before anything reads it. Firmware code: ES5, Espruino subset.
+
+import type { NodeState } from "./state.js";
+import { savePlanFile } from "./plan-file.js";
+import { CLOCK_VALID_MS } from "./store.js";
+
+/** {a: when the sleep began (ms, a corrected clock), r: the rate}, left for the next wake's prelude */
+export var RTC_FILE = "cn.rtc";
+/** a rate measured over less than this is mostly the answers' jitter */
+var LEARN_MIN_MS = 3600000;
+/** the oscillator's spec is 5 %: a rate beyond this means the clock was set by hand meanwhile */
+var RATE_MAX = 0.1;
+/** below this (1.7 s a day) no flash write per sleep is worth it */
+var RATE_MIN = 2e-5;
+
+/** the deep sleep to ask the chip for, for `ms` of real time */
+export function rtcSleepMs(st: NodeState, ms: number): number {
+  return st.rr ? Math.round(ms * (1 + st.rr)) : ms;
+}
+
+/** at every sleep: what the next wake's prelude needs to correct the clock (nothing while the rate is unknown) */
+export function saveRtcPlan(storage: StorageModule, st: NodeState, now: number): void {
+  savePlanFile(storage, RTC_FILE, st.rr && now >= CLOCK_VALID_MS ? { a: now, r: st.rr } : null);
+}
+
+/**
+ * An SNTP answer at `now`: the clock is `off` ms behind (negative: ahead). The clock gained -off
+ * since the last answer although corrected with rate rr meanwhile, so the RTC's rate is rr
+ * plus that share (nearly all of a battery node's time is asleep).
+ */
+export function learnRate(st: NodeState, off: number, now: number): void {
+  var since = st.syncAt ? now - st.syncAt : 0, rr = st.rr || 0;
+  if (since >= LEARN_MIN_MS) {
+    var r = rr - ((1 + rr) * off) / since;
+    if (r > -RATE_MAX && r < RATE_MAX) st.rr = r > -RATE_MIN && r < RATE_MIN ? 0 : r;
+  }
+  st.syncAt = now + off;
+}
