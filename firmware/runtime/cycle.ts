@@ -22,7 +22,8 @@ import { QUANTITIES } from "../../drivers/quantities.js";
 import { uplinkApi } from "../uplink/lazy.js";
 import { startJoin, staticWanted, JOIN_PLAN_FILE, JOIN_LEAD_STATIC_MS, JOIN_LEAD_DHCP_MS, type JoinPlan, type EarlyJoin } from "../uplink/early-join.js";
 import { savePlanFile } from "./plan-file.js";
-import { rtcSleepMs, saveRtcPlan } from "./rtc-rate.js";
+import { rtcSleepMs, saveRtcPlan, rateDue, ntpByAddress } from "./rtc-rate.js";
+import { NTP_DEFAULT } from "../config.js";
 import { Sampler, type Sample } from "./sampling.js";
 import { clearBootLoop, markStable, SAFE_SLEEP_MS, STABLE_MS, TICK_MS } from "./safemode.js";
 import { otaWantsLink } from "../ota/lazy.js";
@@ -98,6 +99,7 @@ export class Scheduler {
     var st = this.rt.store.state, next = st.next;
     (this.rt.platform.setTime as (ms: number) => void)(Date.now() + off);
     this._clockSet(off);
+    this._sampler.clockMoved(off);
     // the next slot is a place on the real grid, not a time this boot measured
     st.next = next;
   }
@@ -146,6 +148,7 @@ export class Scheduler {
     if (!first) return;
     // the RTC's rate is measured from here (runtime/rtc-rate.ts)
     st.syncAt = Date.now();
+    st.syncOff = 0;
     if (rt.store.runLive()) this._runSynced(delta);
   }
 
@@ -232,6 +235,16 @@ export class Scheduler {
       rt.log("clock not set: connecting first");
       synced = true;
       return uplinkApi().session(this, run);
+    }
+    if (rt.bootCause === "deep-sleep" && rt.platform.wifi && rt.platform.dgram && rateDue(st, now) && (ntpByAddress(rt.config.ntp || NTP_DEFAULT) || !staticWanted(rt, now))) {
+      // a new node's clock is ahead by 1-3 % of its sleeps: measure the rate before stamping
+      // anything (the chip woke that much early: the cycle may be a sleep away yet); once in 6 h
+      rt.log("clock: measuring the RTC's rate first");
+      st.rateAsk = now;
+      return uplinkApi().session(this, function () {
+        if (st.next > Date.now() + EARLY_WAKE_MS) self._finishBattery();
+        else run();
+      });
     }
     var wait = rt.bootCause === "deep-sleep" ? st.next - now : 0;
     setTimeout(run, wait > 0 ? wait : 0);

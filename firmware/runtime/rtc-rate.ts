@@ -17,6 +17,8 @@ var LEARN_MIN_MS = 3600000;
 var RATE_MAX = 0.1;
 /** below this (1.7 s a day) no flash write per sleep is worth it */
 var RATE_MIN = 2e-5;
+/** after an ask with no answer, the next one this much later (uplink/session.ts) */
+export var NTP_RETRY_MS = 6 * 3600000;
 
 /** the deep sleep to ask the chip for, for `ms` of real time */
 export function rtcSleepMs(st: NodeState, ms: number): number {
@@ -29,15 +31,35 @@ export function saveRtcPlan(storage: StorageModule, st: NodeState, now: number):
 }
 
 /**
- * An SNTP answer at `now`: the clock is `off` ms behind (negative: ahead). The clock gained -off
- * since the last answer although corrected with rate rr meanwhile, so the RTC's rate is rr
- * plus that share (nearly all of a battery node's time is asleep).
+ * A node that never measured its RTC's rate connects for it an hour after its clock was set,
+ * not at the send grid's next upload hours later: until then its clock gains ~1-3 % of each sleep.
+ */
+export function rateDue(st: NodeState, now: number): boolean {
+  return st.rr === undefined && !!st.syncAt && now - st.syncAt >= LEARN_MIN_MS && !(st.rateAsk && now - st.rateAsk < NTP_RETRY_MS);
+}
+
+/** an NTP server given by address needs no DNS (which a static address lacks) */
+export function ntpByAddress(server: string): boolean {
+  return /^[0-9.]+(:[0-9]+)?$/.test(server);
+}
+
+/**
+ * An SNTP answer at `now`: the clock is `off` ms behind (negative: ahead). Since the answer that
+ * began the measure (syncAt), real time, the clock gained what the corrections took off it
+ * although corrected with rate rr meanwhile, so the RTC's rate is rr plus that share (nearly all
+ * of a battery node's time is asleep). A measure shorter than LEARN_MIN_MS goes on.
  */
 export function learnRate(st: NodeState, off: number, now: number): void {
-  var since = st.syncAt ? now - st.syncAt : 0, rr = st.rr || 0;
-  if (since >= LEARN_MIN_MS) {
-    var r = rr - ((1 + rr) * off) / since;
+  var t = now + off, since = st.syncAt ? t - st.syncAt : -1, rr = st.rr || 0, took = (st.syncOff || 0) + off;
+  // (rateDue counts the hour on a clock that ran ahead)
+  if (since >= 0 && since < 0.9 * LEARN_MIN_MS) {
+    st.syncOff = took;
+    return;
+  }
+  if (since > 0) {
+    var r = rr - ((1 + rr) * took) / since;
     if (r > -RATE_MAX && r < RATE_MAX) st.rr = r > -RATE_MIN && r < RATE_MIN ? 0 : r;
   }
-  st.syncAt = now + off;
+  st.syncAt = t;
+  st.syncOff = 0;
 }

@@ -26,10 +26,13 @@ export class Sampler {
   /** the devices were configured (once per boot, at the first cycle) */
   configured: boolean;
   private _rt: Runtime;
+  /** the prelude's power-on times, taken early and moved with the clock (clockMoved) */
+  private _moved: { [device: string]: number } | null;
 
   constructor(rt: Runtime) {
     this._rt = rt;
     this.configured = false;
+    this._moved = null;
   }
 
   /** switch a device and book it; since: when the wake prelude switched its supply on, if it did */
@@ -95,8 +98,16 @@ export class Sampler {
 
   /** when the wake prelude switched supplies on, by device (handed over once: Platform.poweredAtBoot) */
   private _booted(): { [device: string]: number } | null {
-    var p = this._rt.platform;
-    return p.poweredAtBoot ? p.poweredAtBoot() : null;
+    var p = this._rt.platform, b = this._moved;
+    this._moved = null;
+    return b || (p.poweredAtBoot ? p.poweredAtBoot() : null);
+  }
+
+  /** the clock moved by `delta` before the sampling: the prelude's power-on times move with it */
+  clockMoved(delta: number): void {
+    var b = this._booted();
+    for (var k in b) (b as { [device: string]: number })[k] += delta;
+    this._moved = b;
   }
 
   /** a wake that reads nothing (safe mode): switch off, at once, what the wake prelude switched on */

@@ -148,8 +148,11 @@ export interface NodeState {
   /** the RTC's rate in deep sleep (0.01: 1 % fast) and the last SNTP answer, ms (runtime/rtc-rate.ts) */
   rr?: number;
   syncAt?: number;
-  /** when the last SNTP ask went unanswered, ms (0: answered) */
+  /** what the answers since syncAt took off the clock, ms (runtime/rtc-rate.ts learnRate) */
+  syncOff?: number;
+  /** when the last SNTP ask went unanswered, ms (0: answered); when a wake last connected to measure the rate */
   ntpFail?: number;
+  rateAsk?: number;
   /** chained deep sleeps planned before the next due wake (counted as wakes then) */
   chain: number;
   /** the Bluetooth setting last asked of the chip (ESP32.enableBLE): asked once per change */

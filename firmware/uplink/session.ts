@@ -13,7 +13,7 @@ import { commandsApi } from "../runtime/commands-lazy.js";
 import { CLOCK_VALID_MS } from "../runtime/store.js";
 import { NTP_DEFAULT } from "../config.js";
 import { sntpQuery } from "./sntp.js";
-import { learnRate } from "../runtime/rtc-rate.js";
+import { learnRate, ntpByAddress, NTP_RETRY_MS } from "../runtime/rtc-rate.js";
 import { nextSlot } from "../runtime/grid.js";
 import { clearBootLoop } from "../runtime/safemode.js";
 import { fillOf } from "../../drivers/fill.js";
@@ -95,8 +95,6 @@ function awaitClock(s: Scheduler, cb: () => void): void {
 
 /** an SNTP answer takes a round trip (two with a name to resolve): past this the session ends without */
 const SNTP_ANSWER_MS = 1000;
-/** after no answer, ask again only this much later (each unanswered ask keeps the radio on for SNTP_ANSWER_MS) */
-const SNTP_RETRY_MS = 6 * 3600000;
 
 /**
  * Battery, clock set, the network joined: one SNTP exchange beside the MQTT one; false if none
@@ -105,9 +103,9 @@ const SNTP_RETRY_MS = 6 * 3600000;
 function syncClock(s: Scheduler, up: Uplink, done: () => void): boolean {
   var rt = s.rt, st = rt.store.state, d = rt.platform.dgram, server = rt.config.ntp || NTP_DEFAULT;
   if (!d || !rt.platform.setTime || Date.now() < CLOCK_VALID_MS) return false;
-  if (!up.dns() && !/^[0-9.]+(:[0-9]+)?$/.test(server)) return false;
+  if (!up.dns() && !ntpByAddress(server)) return false;
   var now = Date.now();
-  if (st.ntpFail && now >= st.ntpFail && now - st.ntpFail < SNTP_RETRY_MS) return false;
+  if (st.ntpFail && now >= st.ntpFail && now - st.ntpFail < NTP_RETRY_MS) return false;
   sntpQuery(d, server, SNTP_ANSWER_MS, function (off, info) {
     st.ntpFail = off === null ? Date.now() : 0;
     if (off === null) rt.log("clock: " + info);
