@@ -100,8 +100,11 @@ export class Scheduler {
     (this.rt.platform.setTime as (ms: number) => void)(Date.now() + off);
     this._clockSet(off);
     this._sampler.clockMoved(off);
-    // the next slot is a place on the real grid, not a time this boot measured
+    // the next slot is a place on the real grid, not a time this boot measured; the clock ran
+    // ahead, so it may be a slot too far
     st.next = next;
+    var p = this._periodMs();
+    while (st.next - p > Date.now()) st.next -= p;
   }
 
   /**

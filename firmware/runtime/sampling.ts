@@ -106,7 +106,8 @@ export class Sampler {
   /** the clock moved by `delta` before the sampling: the prelude's power-on times move with it */
   clockMoved(delta: number): void {
     var b = this._booted();
-    for (var k in b) (b as { [device: string]: number })[k] += delta;
+    // (Espruino throws on for-in over null)
+    if (b) for (var k in b) b[k] += delta;
     this._moved = b;
   }
 
