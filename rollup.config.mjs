@@ -131,7 +131,7 @@ const LAZY_PARTS = [
   { name: "OTA", load: "/firmware/ota/load.ts", entry: "firmware/ota/module.ts", fn: "loadOta", global: "__casanodeOta" },
   {
     name: "uplink", load: "/firmware/uplink/load.ts", entry: "firmware/uplink/module.ts", fn: "loadUplink", global: "__casanodeUplink",
-    own: /\/firmware\/(uplink\/(link|load|module|session)|mqtt\/\w+|messages\/senml)\.ts$/,
+    own: /\/firmware\/(uplink\/(link|load|module|session|sntp|clock-sync)|mqtt\/\w+|messages\/senml)\.ts$/,
   },
   {
     name: "commands", load: "/firmware/runtime/commands-load.ts", entry: "firmware/runtime/commands-module.ts", fn: "loadCommands", global: "__casanodeCommands", build: "COMMANDS_BUILD",

@@ -11,12 +11,8 @@ import { CLOCK_VALID_MS } from "./store.js";
 
 /** {a: when the sleep began (ms, a corrected clock), r: the rate}, left for the next wake's prelude */
 export var RTC_FILE = "cn.rtc";
-/** a rate measured over less than this is mostly the answers' jitter */
-var LEARN_MIN_MS = 3600000;
-/** the oscillator's spec is 5 %: a rate beyond this means the clock was set by hand meanwhile */
-var RATE_MAX = 0.1;
-/** below this (1.7 s a day) no flash write per sleep is worth it */
-var RATE_MIN = 2e-5;
+/** a rate measured over less than this is mostly the answers' jitter (uplink/clock-sync.ts) */
+export var LEARN_MIN_MS = 3600000;
 /** after an ask with no answer, the next one this much later (uplink/session.ts) */
 export var NTP_RETRY_MS = 6 * 3600000;
 
@@ -41,25 +37,4 @@ export function rateDue(st: NodeState, now: number): boolean {
 /** an NTP server given by address needs no DNS (which a static address lacks) */
 export function ntpByAddress(server: string): boolean {
   return /^[0-9.]+(:[0-9]+)?$/.test(server);
-}
-
-/**
- * An SNTP answer at `now`: the clock is `off` ms behind (negative: ahead). Since the answer that
- * began the measure (syncAt), real time, the clock gained what the corrections took off it
- * although corrected with rate rr meanwhile, so the RTC's rate is rr plus that share (nearly all
- * of a battery node's time is asleep). A measure shorter than LEARN_MIN_MS goes on.
- */
-export function learnRate(st: NodeState, off: number, now: number): void {
-  var t = now + off, since = st.syncAt ? t - st.syncAt : -1, rr = st.rr || 0, took = (st.syncOff || 0) + off;
-  // (rateDue counts the hour on a clock that ran ahead)
-  if (since >= 0 && since < 0.9 * LEARN_MIN_MS) {
-    st.syncOff = took;
-    return;
-  }
-  if (since > 0) {
-    var r = rr - ((1 + rr) * took) / since;
-    if (r > -RATE_MAX && r < RATE_MAX) st.rr = r > -RATE_MIN && r < RATE_MIN ? 0 : r;
-  }
-  st.syncAt = t;
-  st.syncOff = 0;
 }

@@ -11,9 +11,7 @@ import { Uplink } from "./link.js";
 import { startJoin } from "./early-join.js";
 import { commandsApi } from "../runtime/commands-lazy.js";
 import { CLOCK_VALID_MS } from "../runtime/store.js";
-import { NTP_DEFAULT } from "../config.js";
-import { sntpQuery } from "./sntp.js";
-import { learnRate, ntpByAddress, NTP_RETRY_MS } from "../runtime/rtc-rate.js";
+import { syncClock } from "./clock-sync.js";
 import { nextSlot } from "../runtime/grid.js";
 import { clearBootLoop } from "../runtime/safemode.js";
 import { fillOf } from "../../drivers/fill.js";
@@ -91,31 +89,6 @@ function awaitClock(s: Scheduler, cb: () => void): void {
     setTimeout(poll, SNTP_POLL_MS);
   };
   poll();
-}
-
-/** an SNTP answer takes a round trip (two with a name to resolve): past this the session ends without */
-const SNTP_ANSWER_MS = 1000;
-
-/**
- * Battery, clock set, the network joined: one SNTP exchange beside the MQTT one; false if none
- * (no dgram, or a name to resolve with no DNS: a static address). done() when it has ended.
- */
-function syncClock(s: Scheduler, up: Uplink, done: () => void): boolean {
-  var rt = s.rt, st = rt.store.state, d = rt.platform.dgram, server = rt.config.ntp || NTP_DEFAULT;
-  if (!d || !rt.platform.setTime || Date.now() < CLOCK_VALID_MS) return false;
-  if (!up.dns() && !ntpByAddress(server)) return false;
-  var now = Date.now();
-  if (st.ntpFail && now >= st.ntpFail && now - st.ntpFail < NTP_RETRY_MS) return false;
-  sntpQuery(d, server, SNTP_ANSWER_MS, function (off, info) {
-    st.ntpFail = off === null ? Date.now() : 0;
-    if (off === null) rt.log("clock: " + info);
-    else {
-      learnRate(st, off, Date.now());
-      s.clockCorrected(off);
-    }
-    done();
-  });
-  return true;
 }
 
 /** one battery connection: join, status, flush, a round trip for queued commands, offline status, close */

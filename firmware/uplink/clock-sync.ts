@@ -1,0 +1,62 @@
+// The battery session's SNTP exchange (uplink/sntp.ts) and what an answer teaches: the clock's
+// error, and the RTC's rate since the answer before (runtime/rtc-rate.ts uses it at each sleep
+// and wake). Part of the uplink's code, lexed only on wakes that connect. Firmware code: ES5.
+
+import type { Scheduler } from "../runtime/cycle.js";
+import type { NodeState } from "../runtime/state.js";
+import type { Uplink } from "./link.js";
+import { CLOCK_VALID_MS } from "../runtime/store.js";
+import { NTP_DEFAULT } from "../config.js";
+import { sntpQuery } from "./sntp.js";
+import { ntpByAddress, LEARN_MIN_MS, NTP_RETRY_MS } from "../runtime/rtc-rate.js";
+
+/** the oscillator's spec is 5 %: a rate beyond this means the clock was set by hand meanwhile */
+var RATE_MAX = 0.1;
+/** below this (1.7 s a day) no flash write per sleep is worth it */
+var RATE_MIN = 2e-5;
+
+/** an SNTP answer takes a round trip (two with a name to resolve): past this the session ends without */
+const SNTP_ANSWER_MS = 1000;
+
+/**
+ * Battery, clock set, the network joined: one SNTP exchange beside the MQTT one; false if none
+ * (no dgram, or a name to resolve with no DNS: a static address). done() when it has ended.
+ */
+export function syncClock(s: Scheduler, up: Uplink, done: () => void): boolean {
+  var rt = s.rt, st = rt.store.state, d = rt.platform.dgram, server = rt.config.ntp || NTP_DEFAULT;
+  if (!d || !rt.platform.setTime || Date.now() < CLOCK_VALID_MS) return false;
+  if (!up.dns() && !ntpByAddress(server)) return false;
+  var now = Date.now();
+  if (st.ntpFail && now >= st.ntpFail && now - st.ntpFail < NTP_RETRY_MS) return false;
+  sntpQuery(d, server, SNTP_ANSWER_MS, function (off, info) {
+    st.ntpFail = off === null ? Date.now() : 0;
+    if (off === null) rt.log("clock: " + info);
+    else {
+      learnRate(st, off, Date.now());
+      s.clockCorrected(off);
+    }
+    done();
+  });
+  return true;
+}
+
+/**
+ * An SNTP answer at `now`: the clock is `off` ms behind (negative: ahead). Since the answer that
+ * began the measure (syncAt), real time, the clock gained what the corrections took off it
+ * although corrected with rate rr meanwhile, so the RTC's rate is rr plus that share (nearly all
+ * of a battery node's time is asleep). A measure shorter than LEARN_MIN_MS goes on.
+ */
+export function learnRate(st: NodeState, off: number, now: number): void {
+  var t = now + off, since = st.syncAt ? t - st.syncAt : -1, rr = st.rr || 0, took = (st.syncOff || 0) + off;
+  // (rateDue counts the hour on a clock that ran ahead)
+  if (since >= 0 && since < 0.9 * LEARN_MIN_MS) {
+    st.syncOff = took;
+    return;
+  }
+  if (since > 0) {
+    var r = rr - ((1 + rr) * took) / since;
+    if (r > -RATE_MAX && r < RATE_MAX) st.rr = r > -RATE_MIN && r < RATE_MIN ? 0 : r;
+  }
+  st.syncAt = t;
+  st.syncOff = 0;
+}
