@@ -108,14 +108,19 @@ export function countReading(m: Pick<FleetMember, "recent" | "received" | "dupli
 /** names of values that summarise a span stamped with its start: a window (at most a day), a day */
 const SUMMARY_RE = /\.(mean|min|max|L10|L50|L90|Lday|Levening|Lnight|Lden)$/;
 
+/** how far ahead of its arrival a reading may be stamped: a synced clock is right to tens of ms
+ *  (SNTP) plus its drift since the last answer, and a stamp is whole seconds */
+export const CLOCK_TOLERANCE_MS = 1000;
+
 /**
- * A reading's time is possible if it was taken during the run: a sample's within it, a
- * summary's span (stamped with its start, at most a day) overlapping it. Relative SenML
- * times (below 2^28) are never CasaNode's: a node sent time since its boot.
+ * A reading's time is possible if it was taken during the run: a sample's within it (and not
+ * after it arrived, to within CLOCK_TOLERANCE_MS), a summary's span (stamped with its start,
+ * at most a day) overlapping it. Relative SenML times (below 2^28) are never CasaNode's: a node
+ * sent time since its boot.
  */
 export function plausibleTime(name: string, r: { time: number; relative?: boolean }, startMs: number, endMs: number): boolean {
   if (r.relative) return false;
   const ms = r.time * 1000;
   // bt is whole seconds
-  return ms <= endMs && ms >= startMs - 1000 - (SUMMARY_RE.test(name) ? DAY_MS : 0);
+  return ms <= endMs + CLOCK_TOLERANCE_MS && ms >= startMs - 1000 - (SUMMARY_RE.test(name) ? DAY_MS : 0);
 }

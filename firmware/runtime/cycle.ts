@@ -152,6 +152,7 @@ export class Scheduler {
     // the RTC's rate is measured from here (runtime/rtc-rate.ts)
     st.syncAt = Date.now();
     st.syncOff = 0;
+    st.syncSlept = st.en.sleep || 0;
     if (rt.store.runLive()) this._runSynced(delta);
   }
 

@@ -11,8 +11,10 @@ import { CLOCK_VALID_MS } from "./store.js";
 
 /** {a: when the sleep began (ms, a corrected clock), r: the rate}, left for the next wake's prelude */
 export var RTC_FILE = "cn.rtc";
-/** a rate measured over less than this is mostly the answers' jitter (uplink/clock-sync.ts) */
+/** a rate measured over less than this is mostly the answers' jitter (uplink/clock-sync.ts);
+ *  a new node's first measure is shorter: until it has one, its clock runs 1-3 % ahead */
 export var LEARN_MIN_MS = 3600000;
+export var FIRST_MEASURE_MS = 900000;
 /** after an ask with no answer, the next one this much later (uplink/session.ts) */
 export var NTP_RETRY_MS = 6 * 3600000;
 
@@ -27,11 +29,12 @@ export function saveRtcPlan(storage: StorageModule, st: NodeState, now: number):
 }
 
 /**
- * A node that never measured its RTC's rate connects for it an hour after its clock was set,
- * not at the send grid's next upload hours later: until then its clock gains ~1-3 % of each sleep.
+ * A node that never measured its RTC's rate connects for it a quarter of an hour after its clock
+ * was set, not at the send grid's next upload hours later: until then its clock gains ~1-3 % of
+ * each sleep, and an upload would carry readings stamped ahead of their time.
  */
 export function rateDue(st: NodeState, now: number): boolean {
-  return st.rr === undefined && !!st.syncAt && now - st.syncAt >= LEARN_MIN_MS && !(st.rateAsk && now - st.rateAsk < NTP_RETRY_MS);
+  return st.rr === undefined && !!st.syncAt && now - st.syncAt >= FIRST_MEASURE_MS && !(st.rateAsk && now - st.rateAsk < NTP_RETRY_MS);
 }
 
 /** an NTP server given by address needs no DNS (which a static address lacks) */

@@ -148,8 +148,9 @@ export interface NodeState {
   /** the RTC's rate in deep sleep (0.01: 1 % fast) and the last SNTP answer, ms (runtime/rtc-rate.ts) */
   rr?: number;
   syncAt?: number;
-  /** what the answers since syncAt took off the clock, ms (runtime/rtc-rate.ts learnRate) */
+  /** what the answers since syncAt took off the clock, and en.sleep then, ms (uplink/clock-sync.ts learnRate) */
   syncOff?: number;
+  syncSlept?: number;
   /** when the last SNTP ask went unanswered, ms (0: answered); when a wake last connected to measure the rate */
   ntpFail?: number;
   rateAsk?: number;

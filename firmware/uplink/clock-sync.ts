@@ -8,7 +8,7 @@ import type { Uplink } from "./link.js";
 import { CLOCK_VALID_MS } from "../runtime/store.js";
 import { NTP_DEFAULT } from "../config.js";
 import { sntpQuery } from "./sntp.js";
-import { ntpByAddress, LEARN_MIN_MS, NTP_RETRY_MS } from "../runtime/rtc-rate.js";
+import { ntpByAddress, LEARN_MIN_MS, FIRST_MEASURE_MS, NTP_RETRY_MS } from "../runtime/rtc-rate.js";
 
 /** the oscillator's spec is 5 %: a rate beyond this means the clock was set by hand meanwhile */
 var RATE_MAX = 0.1;
@@ -43,20 +43,25 @@ export function syncClock(s: Scheduler, up: Uplink, done: () => void): boolean {
 /**
  * An SNTP answer at `now`: the clock is `off` ms behind (negative: ahead). Since the answer that
  * began the measure (syncAt), real time, the clock gained what the corrections took off it
- * although corrected with rate rr meanwhile, so the RTC's rate is rr plus that share (nearly all
- * of a battery node's time is asleep). A measure shorter than LEARN_MIN_MS goes on.
+ * although corrected with rate rr meanwhile, so the RTC's rate is rr plus that share of the
+ * time slept. A measure shorter than LEARN_MIN_MS (a first one:
+ * FIRST_MEASURE_MS) goes on.
  */
 export function learnRate(st: NodeState, off: number, now: number): void {
   var t = now + off, since = st.syncAt ? t - st.syncAt : -1, rr = st.rr || 0, took = (st.syncOff || 0) + off;
-  // (rateDue counts the hour on a clock that ran ahead)
-  if (since >= 0 && since < 0.9 * LEARN_MIN_MS) {
+  // the RTC times only the sleeps (awake, the crystal does): esp32-air is awake 0.8 % of the
+  // time. The sleeps were booked on the clock, which counted what the corrections took off
+  var slept = (st.en.sleep || 0) - (st.syncSlept || 0) + took;
+  // (rateDue counts the time on a clock that ran ahead)
+  if (since >= 0 && since < 0.9 * (st.rr === undefined ? FIRST_MEASURE_MS : LEARN_MIN_MS)) {
     st.syncOff = took;
     return;
   }
   if (since > 0) {
-    var r = rr - ((1 + rr) * took) / since;
+    var r = rr - ((1 + rr) * took) / (slept > 0 && slept <= since ? slept : since);
     if (r > -RATE_MAX && r < RATE_MAX) st.rr = r > -RATE_MIN && r < RATE_MIN ? 0 : r;
   }
   st.syncAt = t;
   st.syncOff = 0;
+  st.syncSlept = st.en.sleep || 0;
 }

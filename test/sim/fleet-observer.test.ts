@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { countReading, RECENT_READINGS } from "../../sim/fleet-observer.js";
+import { countReading, plausibleTime, RECENT_READINGS, CLOCK_TOLERANCE_MS } from "../../sim/fleet-observer.js";
 
 function member() {
   return { recent: new Map<string, number[]>(), received: 0, duplicates: 0 };
@@ -27,5 +27,17 @@ describe("fleet observer: streaming counts (sim/fleet-observer.ts)", () => {
     // the last several batches (a batch is a few dozen readings) are still recognised when resent
     for (let i = 10 * RECENT_READINGS - 100; i < 10 * RECENT_READINGS; i++) expect(countReading(m, "noise.LAeq@" + i, i)).to.equal(false);
     expect(m.duplicates).to.equal(100);
+  });
+});
+
+describe("fleet observer: plausible times (sim/fleet-observer.ts)", () => {
+  const start = Date.UTC(2026, 0, 15), at = start + 3_600_000;
+  it("takes a sample stamped in the run, up to its arrival and a synced clock's error past it; not later, nor before the run", () => {
+    expect(plausibleTime("pm.pm25", { time: (at - 60_000) / 1000 }, start, at)).to.equal(true);
+    expect(plausibleTime("pm.pm25", { time: (at + CLOCK_TOLERANCE_MS) / 1000 }, start, at)).to.equal(true);
+    expect(plausibleTime("pm.pm25", { time: (at + CLOCK_TOLERANCE_MS + 1000) / 1000 }, start, at), "stamped after it arrived").to.equal(false);
+    expect(plausibleTime("pm.pm25", { time: (start - 5000) / 1000 }, start, at), "before the run").to.equal(false);
+    expect(plausibleTime("noise.Lden", { time: (start - 3_600_000) / 1000 }, start, at), "a day's level, stamped with the day's start").to.equal(true);
+    expect(plausibleTime("pm.pm25", { time: 100, relative: true }, start, at)).to.equal(false);
   });
 });

@@ -5,7 +5,7 @@ import type { NodeState } from "../../../firmware/runtime/state.js";
 
 const T = Date.UTC(2026, 11, 6);
 const HOUR = 3_600_000;
-const state = (s: Partial<NodeState>) => s as NodeState;
+const state = (s: Partial<NodeState>) => ({ en: {}, ...s }) as NodeState;
 
 describe("learnRate (firmware/uplink/clock-sync.ts)", () => {
   it("a clock 72 s ahead 2 real hours after the last answer: the RTC runs 1 % fast", () => {
@@ -23,10 +23,19 @@ describe("learnRate (firmware/uplink/clock-sync.ts)", () => {
     expect(st.rr).to.be.closeTo(0.01 + 1.01 * 0.001, 1e-9);
   });
 
+  it("counts only the time slept (the crystal times the rest): awake 1 % of two hours, 1 % fast asleep", () => {
+    const asleep = 0.99 * 2 * HOUR, gain = 0.01 * asleep;
+    // booked on the clock, the sleeps counted the gain too
+    const st = state({ syncAt: T, syncSlept: 1000, en: { sleep: 1000 + asleep + gain } });
+    learnRate(st, -gain, T + 2 * HOUR + gain);
+    expect(st.rr).to.be.closeTo(0.01, 1e-9);
+    expect(st.syncSlept).to.equal(1000 + asleep + gain);
+  });
+
   it("sums the corrections of answers less than an hour apart into the measure", () => {
-    const st = state({ syncAt: T });
+    const st = state({ syncAt: T, rr: 0 });
     learnRate(st, -18_000, T + 30 * 60_000 + 18_000);
-    expect(st.rr).to.equal(undefined);
+    expect(st.rr).to.equal(0);
     expect(st.syncAt).to.equal(T);
     expect(st.syncOff).to.equal(-18_000);
     // the clock was set back 18 s then; 30 min later it is 18 s ahead again
