@@ -6,6 +6,7 @@ import { softwareReset } from "./halt.js";
 import { sizeOf } from "./memory.js";
 import { fromLatin1, toLatin1 } from "./storage.js";
 import { crc32 } from "./crc32.js";
+import { listenerMethods } from "./listeners.js";
 
 /** E.toString/E.toUint8Array's arguments as bytes: numbers, strings, arrays, ArrayBuffers, {data, count} */
 function toBytes(args: any[]): number[] {
@@ -33,17 +34,7 @@ export function installE(s: any, boot: EspruinoBoot): void {
     toUint8Array: api((...args: any[]) => boot.u8(Uint8Array.from(toBytes(args)))),
     toArrayBuffer: api((str: any) => boot.u8(fromLatin1(String(str))).buffer),
     CRC32: api((data: any) => crc32(Uint8Array.from(toBytes([data])))),
-    on: api((event: any, fn: any) => {
-      if (typeof fn === "function") (boot.eListeners[String(event)] ??= []).push(fn);
-    }),
-    removeListener: api((event: any, fn: any) => {
-      const l = boot.eListeners[String(event)];
-      if (l) boot.eListeners[String(event)] = l.filter((x) => x !== fn);
-    }),
-    removeAllListeners: api((event?: any) => {
-      if (event === undefined) boot.eListeners = {};
-      else delete boot.eListeners[String(event)];
-    }),
+    ...listenerMethods(api, () => boot.eListeners, () => (boot.eListeners = {})),
     emit: api((event: any, ...args: any[]) => {
       if (event === "power") host.firmwarePower?.(String(args[0]), !!args[1]);
       for (const fn of (boot.eListeners[String(event)] ?? []).slice()) fn(...args);

@@ -37,6 +37,7 @@
 import type { BootHost, EspruinoBoot } from "./context.js";
 import { DEFAULT_NET_LATENCY } from "./net.js";
 import { ntpServerReply } from "../ntp-server.js";
+import { listenerMethods } from "./listeners.js";
 
 /** datagrams to this port (any host) reach the simulated world's NTP server */
 export const SIM_NTP_PORT = 123;
@@ -77,17 +78,7 @@ class DgramSocket {
       close: api(() => this.close()),
       bind: api((port: any, callback?: any) => this.bind(port, callback)),
       addMembership: api(() => undefined),
-      on: api((event: any, listener: any) => {
-        if (typeof listener === "function") (this.listeners[String(event)] ??= []).push(listener);
-      }),
-      removeListener: api((event: any, listener: any) => {
-        const l = this.listeners[String(event)];
-        if (l) this.listeners[String(event)] = l.filter((x) => x !== listener);
-      }),
-      removeAllListeners: api((event?: any) => {
-        if (event === undefined) this.listeners = {};
-        else delete this.listeners[String(event)];
-      }),
+      ...listenerMethods(api, () => this.listeners, () => (this.listeners = {})),
     };
   }
 
