@@ -69,10 +69,11 @@ export function startJoin(w: WifiModule, plan: JoinPlan): EarlyJoin | null {
 
 /**
  * A battery join at `at` uses the static address configured, unless it failed in the day
- * before, and only while DHCP (SNTP by name needs its DNS) worked within that day.
+ * before, and only while DHCP (SNTP by name needs its DNS) worked within that day; not before
+ * SNTP has told a new node its RTC's rate (runtime/rtc-rate.ts rateDue).
  */
 export function staticWanted(rt: Runtime, at: number): boolean {
   var st = rt.store.state, w = rt.platform.wifi as WifiModule;
-  if (!rt.config.wifi.ip || !w || !w.setIP || at < CLOCK_VALID_MS) return false;
+  if (!rt.config.wifi.ip || !w || !w.setIP || at < CLOCK_VALID_MS || st.rr === undefined) return false;
   return !(st.ipFail && at - st.ipFail < DAY_MS) && !!st.dhcpAt && at - st.dhcpAt < DAY_MS;
 }

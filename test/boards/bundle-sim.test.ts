@@ -132,14 +132,15 @@ describe("bundles in the simulator (runtime)", function () {
   it("static IP: joins in well under a second on wakes, DHCP at power-on and once a day; a wrong address falls back to DHCP for a day", async () => {
     const wifi = (ip: string) => ({ ssid: "casanode-sim", password: "casanode-sim-ap", ip, gw: "192.168.4.1", netmask: "255.255.255.0" });
     const joins = (r: Rig, re: RegExp) => {
-      const ups = r.seen(/^upload: |^clock not set: connecting first/), conn = r.lines.filter((l) => re.test(l[1])).map((l) => l[0]);
+      const ups = r.seen(/^upload: |^clock not set: connecting first|^clock: measuring the RTC's rate first/), conn = r.lines.filter((l) => re.test(l[1])).map((l) => l[0]);
       return conn.map((t) => t - ups.filter((u) => u <= t).pop()!);
     };
     r = await rig("esp32-bin", { samplePeriodS: 900, uploadPeriodS: 3600, sendPeriodS: 3600, wifi: wifi("192.168.4.200"), broker: { host: "127.0.0.1", port: 1883 } });
     r.run(30 * HOUR);
     const stat = joins(r, /uplink: connected .*\(static 192\.168\.4\.200\)/), dhcp = joins(r, /uplink: connected to [\d.:]+$/);
-    // power-on (the SNTP session), then the first upload a day after it
-    expect(dhcp.length).to.equal(2);
+    // power-on (the SNTP session), the new node's RTC rate measured a quarter of an hour later
+    // (static joins wait for it), then the first upload a day after it
+    expect(dhcp.length).to.equal(3);
     expect(stat.length).to.be.at.least(25);
     // from the first upload after power-on (its DHCP time was taken before SNTP set the clock)
     expect(r.seen(/\(static 192\.168\.4\.200\)/)[0]).to.be.below(START + 2 * HOUR);
@@ -559,26 +560,43 @@ describe("bundles in the simulator (runtime)", function () {
   });
 
   describe("a battery node's clock on an RTC that runs fast in deep sleep", () => {
-    it("esp32-bin, 2 % fast: SNTP at each upload corrects the clock and learns the rate; from then on readings carry the real time and wakes land on the real grid", async () => {
-      r = await rig("esp32-bin", { samplePeriodS: 900, uploadPeriodS: 3600 }, { rtcSleepFast: 0.02 });
-      r.run(2 * DAY);
-      expect(r.node.stats.crashes, r.node.stats.lastError).to.equal(0);
-      const wakes = wakesOf(r.node.trace);
-      // the rate is measured between two answers an hour or more apart: a new node connects for
-      // it at its first wake an hour after the clock was set, before it samples
-      expect(r.seen(/^clock: measuring the RTC's rate first$/)).to.have.length(1);
-      const raw = valuesNamed(r.broker, "bin.fill").filter(([t]) => t * 1000 > START + 2 * HOUR);
-      expect(raw.length).to.be.at.least(180);
+    /**
+     * `board` 2 % fast for 2 days: the rate is measured at the first wake a quarter of an hour
+     * after the clock was set, before it samples; from 2 h on every reading is stamped within
+     * tolMs of its wake and every wake lands on the real grid to within tolMs
+     */
+    async function fastRtc(board: string, config: object, tolMs: number): Promise<Rig> {
+      const n = (r = await rig(board, { samplePeriodS: 900, uploadPeriodS: 3600, ...config }, { rtcSleepFast: 0.02 }));
+      n.run(2 * DAY);
+      expect(n.node.stats.crashes, n.node.stats.lastError).to.equal(0);
+      const wakes = wakesOf(n.node.trace);
+      const measured = n.seen(/^clock: measuring the RTC's rate first$/);
+      expect(measured).to.have.length(1);
+      expect(measured[0]).to.be.below(START + HOUR);
+      const raw = valuesNamed(n.broker, "bin.fill").filter(([t]) => t * 1000 > START + 2 * HOUR);
+      expect(raw.length).to.be.at.least(170);
       for (const [t] of raw) {
         const at = t * 1000;
-        expect(wakes.some((w) => w.start - 1000 <= at && at <= w.end + 1000), `a reading stamped ${new Date(at).toISOString()} was taken in no wake near then`).to.equal(true);
+        expect(wakes.some((w) => w.start - tolMs <= at && at <= w.end + tolMs), `a reading stamped ${new Date(at).toISOString()} was taken in no wake near then`).to.equal(true);
       }
       for (const w of wakes.filter((x) => x.start > START + 2 * HOUR)) {
         const off = (w.start - START) % (15 * MIN);
-        expect(Math.min(off, 15 * MIN - off), new Date(w.start).toISOString()).to.be.below(500);
+        expect(Math.min(off, 15 * MIN - off), new Date(w.start).toISOString()).to.be.below(tolMs);
       }
-      expect(implausible(r.broker, START, r.clock.now())).to.deep.equal([]);
-      expect(readNodeStats(r.node.storage)).to.include({ lost: 0, dropped: 0 });
+      expect(implausible(n.broker, START, n.clock.now())).to.deep.equal([]);
+      expect(readNodeStats(n.node.storage)).to.include({ lost: 0, dropped: 0 });
+      return n;
+    }
+
+    it("esp32-bin, 2 % fast: SNTP at each upload corrects the clock and learns the rate; from then on readings carry the real time and wakes land on the real grid", async () => {
+      await fastRtc("esp32-bin", {}, 1000);
+    });
+
+    it("esp32-bin-lp with a static address (no DNS for pool.ntp.org): the rate is measured on a DHCP join, then the node syncs on its daily DHCP wake", async () => {
+      // (the rate is measured to ~0.1 %: the boot before the bundle runs is booked as sleep; with a
+      // day between answers the clock is off by up to ~2 s before the next one)
+      const lp = (await fastRtc("esp32-bin-lp", { sendPeriodS: 6 * 3600, wifi: { ssid: "casanode-sim", password: "casanode-sim-ap", ip: "192.168.4.77", gw: "192.168.4.1", netmask: "255.255.255.0" } }, 2000));
+      expect(lp.seen(/uplink: connected .*\(static 192\.168\.4\.77\)/).length).to.be.at.least(5);
     });
   });
 
