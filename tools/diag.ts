@@ -30,6 +30,8 @@ export interface DiagReport {
   energy?: { ms?: { [state: string]: number }; mAh?: number };
   flash?: { bytesPerDay?: number; lifeYears?: number | null; error?: string };
   upload?: { last?: number; ok?: boolean; fails?: number; connected?: boolean };
+  /** battery nodes: last SNTP answer (s), the RTC's rate in deep sleep (% fast, null: not measured yet), last ask unanswered (s) */
+  clock?: { synced?: number; rtcFastPct?: number | null; ntpFail?: number };
   relay?: unknown;
   [more: string]: unknown;
 }
@@ -123,6 +125,17 @@ function table(rows: string[][]): string[] {
   return rows.map((r) => "  " + r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join("  ").trimEnd());
 }
 
+/**
+ * A battery node's clock: when SNTP last answered, how fast its RTC runs in deep sleep, an ask
+ * left unanswered since (older firmware sends no clock)
+ */
+export function clockLine(ck: NonNullable<DiagReport["clock"]>, iso: (ms: number) => string, ago: (ms: number) => string): string {
+  const synced = ck.synced ? `clock synced ${iso(ck.synced * 1000)} (${ago(ck.synced * 1000)})` : "clock never synced by SNTP";
+  const rate = typeof ck.rtcFastPct === "number" ? `RTC ${ck.rtcFastPct >= 0 ? ck.rtcFastPct + " % fast" : -ck.rtcFastPct + " % slow"} in deep sleep` : "RTC rate not measured yet";
+  const fail = ck.ntpFail && (!ck.synced || ck.ntpFail > ck.synced) ? `; NO SNTP ANSWER since ${iso(ck.ntpFail * 1000)}` : "";
+  return `${synced}; ${rate}${fail}`;
+}
+
 /** A readable report for the crew at the pole. */
 export function formatDiag(d: DiagReport): string {
   const lines: string[] = [];
@@ -147,6 +160,9 @@ export function formatDiag(d: DiagReport): string {
     `  broker ${up.connected ? "connected" : "not connected"}; last upload ${up.last ? `${iso(up.last * 1000)} (${ago(up.last * 1000)}) ${up.ok ? "ok" : "FAILED"}` : "never"}` +
       `; ${n(d.counters?.uploads)} uploads ok, ${n(d.counters?.uploadFails)} failed`,
   );
+
+  const ck = d.clock;
+  if (ck) lines.push("  " + clockLine(ck, iso, ago));
 
   const q = d.queue ?? {};
   const c = d.counters ?? {};

@@ -71,6 +71,8 @@ export function diagReport(rt: Runtime): any {
     energy: { ms: st.en, mAh: round(estimateMah(st.en, rt.board), 3) },
     flash: { bytesPerDay: Math.round(bpd), lifeYears: bpd ? round(flashLifeYears(bpd).years, 1) : null, error: rt.store.failed },
     upload: { last: Math.floor(st.lastUp / 1000), ok: st.lastUpOk, fails: st.upFails, connected: !!(rt.uplink && rt.uplink.isUp()) },
+    // battery nodes: the last SNTP answer, the RTC's rate in deep sleep (runtime/rtc-rate.ts), the last ask unanswered
+    clock: { synced: Math.floor((st.syncAt || 0) / 1000), rtcFastPct: st.rr === undefined ? null : round(st.rr * 100, 3), ntpFail: Math.floor((st.ntpFail || 0) / 1000) },
     relay: st.relay,
     lamp: rt.lamp ? rt.lamp.status() : null,
   };

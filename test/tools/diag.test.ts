@@ -115,6 +115,14 @@ describe("field tools: diag", () => {
     expect(text).to.include("Wi-Fi not joined now");
   });
 
+  it("says when SNTP last set a battery node's clock, how fast its RTC runs asleep, and an ask left unanswered", () => {
+    const at = REPORT.t! - 3600;
+    expect(formatDiag({ ...REPORT, clock: { synced: at, rtcFastPct: 2.013, ntpFail: 0 } })).to.include("  clock synced 2025-12-31T23:00:00Z (1 h 00 min ago); RTC 2.013 % fast in deep sleep");
+    expect(formatDiag({ ...REPORT, clock: { synced: at, rtcFastPct: null, ntpFail: at + 600 } })).to.include("RTC rate not measured yet; NO SNTP ANSWER since 2025-12-31T23:10:00Z");
+    expect(formatDiag({ ...REPORT, clock: { synced: 0, rtcFastPct: -0.5, ntpFail: 0 } })).to.include("  clock never synced by SNTP; RTC 0.5 % slow in deep sleep");
+    expect(formatDiag(REPORT)).not.to.include("clock synced");
+  });
+
   it("says when the node's clock was never set", () => {
     expect(formatDiag({ ...REPORT, t: 4 })).to.match(/node clock 1970-01-01T00:00:04Z \(not set yet: no time from the network\)/);
     expect(formatDiag(REPORT)).not.to.include("not set yet");

@@ -128,6 +128,8 @@ describe("diagnostics page in headless Chromium", function () {
     expect(await shown("energy.mAh")).to.equal(`${d.energy!.mAh} mAh`);
     expect(await shown("memory.total")).to.match(new RegExp(` of ${d.memory!.total} used `));
     expect(await shown("safe")).to.equal(d.safe ? `SAFE MODE: ${d.safe}` : "normal");
+    // a mains node never measures its RTC's rate (it does not sleep)
+    expect(await shown("clock.synced")).to.match(/^clock (synced .*|never synced by SNTP); RTC rate not measured yet$/);
     expect(Object.keys(d.devices!)).to.deep.equal(pole.devices.map((s) => s.name));
     for (const [name, dv] of Object.entries(d.devices!)) {
       expect(await shown(`devices.${name}.model`)).to.equal(dv.model);
