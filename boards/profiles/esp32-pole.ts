@@ -36,6 +36,7 @@ export const profile: BoardProfile = {
       options: { weighting: "A", averagingMs: 125 },
     },
   ],
-  // a mains node queues ~750 values an hour: 8000 (~320 KB of flash at ~40 bytes a value) rides out a 10 h outage
-  defaults: { samplePeriodS: 60, uploadPeriodS: 300, queueMax: 8000, location: { lat: 33.59, lon: -7.6 } },
+  // a mains node queues ~710 values an hour: 12000 (~520 KB of flash at ~43 bytes a value, under
+  // the 12507 its Storage holds at the worst case's 56: store.ts queueCapacity) rides out 16 h
+  defaults: { samplePeriodS: 60, uploadPeriodS: 300, queueMax: 12000, location: { lat: 33.59, lon: -7.6 } },
 };
