@@ -7,6 +7,7 @@ import type { Platform, WakeCause } from "../firmware/platform.js";
 import type { ConsolePort } from "../firmware/runtime/lock.js";
 import { EARLY_JOIN_GLOBAL } from "../firmware/uplink/early-join.js";
 import { POWERED_AT_BOOT_GLOBAL } from "../firmware/board.js";
+import { WOKE_GLOBAL } from "../firmware/runtime/energy.js";
 
 /** what the wake prelude left in a global, handed to the firmware once (then null) */
 function handOver(name: string): () => any {
@@ -85,6 +86,7 @@ export function espruinoPlatform(profile?: { bleConsole?: { on: boolean } }): Pl
     otaSlot: typeof global.__ota === "string" ? global.__ota : "",
     earlyJoin: handOver(EARLY_JOIN_GLOBAL),
     poweredAtBoot: handOver(POWERED_AT_BOOT_GLOBAL),
+    preludeAt: handOver(WOKE_GLOBAL),
     wakeCause: function () {
       return cause;
     },

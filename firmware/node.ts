@@ -10,7 +10,7 @@ import { FIRMWARE_VERSION, CONFIG_FILE, mergeConfig, defaultConfig, layeredConfi
 import type { ConfigResult } from "./config-check.js";
 import type { NodeConfig } from "./config.js";
 import { Store, checksum, adler32, useNativeCrc } from "./runtime/store.js";
-import { EnergyLedger } from "./runtime/energy.js";
+import { EnergyLedger, PRE_JS_MS } from "./runtime/energy.js";
 import { Scheduler } from "./runtime/cycle.js";
 import { savePlanFile } from "./runtime/plan-file.js";
 import { RTC_FILE } from "./runtime/rtc-rate.js";
@@ -150,7 +150,9 @@ function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuat
   store.load(cause !== "deep-sleep");
   var st = store.state;
   var energy = new EnergyLedger(platform, st.en);
-  energy.set("awake", true);
+  // awake since the chip woke: the boot before the bundle ran too (its lexing is most of a sample wake)
+  var ran = platform.preludeAt ? platform.preludeAt() : null, wokeAt = ran && ran <= bootAt && bootAt - ran < 10000 ? ran - PRE_JS_MS : bootAt;
+  energy.set("awake", true, wokeAt);
 
   // config: file, then the changes commands made to that same file
   var f = readConfigFile(platform.storage), sum = f.text ? "" + checksum(f.text) : "none", raw = f.raw;
@@ -173,7 +175,7 @@ function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuat
 
   var rt: Runtime = {
     fw: FIRMWARE_VERSION, platform: platform, board: board, config: config, store: store, energy: energy,
-    sensors: sensors, actuators: actuators || [], drivers: sensors.concat(actuators || []), lamp: null, relay: o.relay || null, lden: o.lden || null, warmAsleep: o.warmAsleep || null, bootCause: cause, bootAt: bootAt,
+    sensors: sensors, actuators: actuators || [], drivers: sensors.concat(actuators || []), lamp: null, relay: o.relay || null, lden: o.lden || null, warmAsleep: o.warmAsleep || null, bootCause: cause, bootAt: bootAt, wokeAt: wokeAt,
     safe: "", configErrors: errors, mains: board.power.source === "mains" || !platform.deepSleep,
     fileRaw: f.raw, fileSum: sum, last: {}, uplink: null, lastCycleAt: 0, rebootWanted: false, ota: null,
     log: function (line: string) {

@@ -34,6 +34,8 @@ export interface Platform {
   earlyJoin?(): EarlyJoin | null;
   /** when the wake prelude switched devices' supplies on at this boot, by device name; handed over once (null: none) */
   poweredAtBoot?(): { [device: string]: number } | null;
+  /** when the wake prelude's first statement ran (the clock corrected), handed over once (null: no prelude) */
+  preludeAt?(): number | null;
   /** why this boot happened */
   wakeCause(): WakeCause;
   /** sleep the chip for ms; the next boot starts the bundle afresh. Absent where the chip can't. */

@@ -13,6 +13,7 @@ import { POWERED_AT_BOOT_GLOBAL } from "../firmware/board.js";
 import { WARM_PLAN_FILE, WARM_EARLY_MS, WARM_LATE_MS, WARM_CREDIT } from "../firmware/runtime/warm-asleep.js";
 import { MIN_SLEEP_MS } from "../firmware/runtime/grid.js";
 import { RTC_FILE } from "../firmware/runtime/rtc-rate.js";
+import { WOKE_GLOBAL } from "../firmware/runtime/energy.js";
 
 /**
  * drivers made to start in the prelude: "frames", those that keep what they hear before a read
@@ -67,15 +68,17 @@ export function wakePrelude(profile: BoardProfile): string {
   const device = parts.length ? `try{${parts.join(";")}}catch(e){}\n` : "";
   if (!(profile.power.source === "battery" && profile.chip === "esp32")) return (warming.length ? "var C=0\n" : "") + device;
   // the clock is set only after a warm-up wake's sleep: that sleep's correction is the next wake's
-  return rtcCorrection() + device + "try{if(C)setTime((Date.now()-C)/1000)}catch(e){}\n" + earlyJoin();
+  return rtcCorrection() + device + `try{if(C)setTime((Date.now()-C)/1000);global.${WOKE_GLOBAL}=W-C}catch(e){}\n` + earlyJoin();
 }
 
 /**
- * C: what the RTC gained in the deep sleep that ended (firmware/runtime/rtc-rate.ts), ms, for a
- * timer wake after a sleep the bundle planned; R its rate. Taken off the clock before the bundle runs.
+ * W: when the first statement ran (the energy books count the wake from there, less the boot's
+ * fixed part). C: what the RTC gained in the deep sleep that ended (firmware/runtime/rtc-rate.ts),
+ * ms, for a timer wake after a sleep the bundle planned; R its rate. Taken off the clock before
+ * the bundle runs.
  */
 function rtcCorrection(): string {
-  return `var C=0,R=0;try{var K=require("Storage").readJSON("${RTC_FILE}",1),t=Date.now();if(K&&ESP32.getWakeupCause()==4&&t>K.a){R=K.r;C=(t-K.a)*R/(1+R)}}catch(e){}\n`;
+  return `var W=Date.now(),C=0,R=0;try{var K=require("Storage").readJSON("${RTC_FILE}",1),t=W;if(K&&ESP32.getWakeupCause()==4&&t>K.a){R=K.r;C=(t-K.a)*R/(1+R)}}catch(e){}\n`;
 }
 
 /**

@@ -204,7 +204,7 @@ export class Scheduler {
     }
     if (rt.bootCause === "deep-sleep") {
       st.c.wakes += 1 + (st.chain || 0);
-      if (st.savedAt && now > st.savedAt) rt.energy.add("sleep", now - st.savedAt);
+      if (st.savedAt && rt.wokeAt > st.savedAt) rt.energy.add("sleep", rt.wokeAt - st.savedAt);
     }
     st.chain = 0;
     this._deadline = setTimeout(function () {

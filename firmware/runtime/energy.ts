@@ -7,6 +7,11 @@ import type { BoardProfile } from "../board.js";
 
 /** an interval longer than this (or negative) is a clock jump (SNTP set the time), not time in state */
 const MAX_INTERVAL_MS = 2 * 86400000;
+/** the wake prelude's first statement leaves the time it ran here (toolchain/wake-prelude.ts) */
+export var WOKE_GLOBAL = "cnW";
+/** an ESP32's reset to the first JS statement (ESP-IDF start-up, Espruino's init), ms: an
+ *  estimate, as the simulator's (sim/boot-time.ts BOOT_BASE_MS) */
+export var PRE_JS_MS = 250;
 
 export class EnergyLedger {
   /** ms per state: "awake", "radio", "sensor:<name>", "sleep" (persisted object from the store) */

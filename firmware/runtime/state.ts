@@ -243,6 +243,8 @@ export interface Runtime {
   readonly bootCause: WakeCause;
   /** boot time, ms: moved with the clock when SNTP sets it (cycle.ts) */
   bootAt: number;
+  /** when the chip woke (from the wake prelude's time; bootAt where there is none), ms */
+  readonly wokeAt: number;
   /** why the node is in safe mode, "" if it is not (node.ts at boot) */
   safe: string;
   /** why casanode.json was refused (the node then runs on the console only) */

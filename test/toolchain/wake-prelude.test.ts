@@ -20,9 +20,9 @@ const JOIN =
 
 /** what the RTC gained in the sleep that ended, from the rate SNTP measured (firmware/runtime/rtc-rate.ts), first */
 const RTC =
-  'var C=0,R=0;try{var K=require("Storage").readJSON("cn.rtc",1),t=Date.now();if(K&&ESP32.getWakeupCause()==4&&t>K.a){R=K.r;C=(t-K.a)*R/(1+R)}}catch(e){}\n';
-/** and taken off the clock after the devices (a warm-up wake's sleep leaves it to the next wake) */
-const SET = "try{if(C)setTime((Date.now()-C)/1000)}catch(e){}\n";
+  'var W=Date.now(),C=0,R=0;try{var K=require("Storage").readJSON("cn.rtc",1),t=W;if(K&&ESP32.getWakeupCause()==4&&t>K.a){R=K.r;C=(t-K.a)*R/(1+R)}}catch(e){}\n';
+/** and taken off the clock after the devices (a warm-up wake's sleep leaves it to the next wake); the first statement's time, for the energy books */
+const SET = "try{if(C)setTime((Date.now()-C)/1000);global.cnW=W-C}catch(e){}\n";
 
 /**
  * esp32-air's warm-up wake (firmware/runtime/warm-asleep.ts): sleeps 9.5 s with the SDS011 on,
@@ -200,6 +200,7 @@ describe("wake prelude", () => {
 describe("wake prelude: the clock after a deep sleep on a fast RTC (firmware/runtime/rtc-rate.ts)", () => {
   const AT = 1_800_000_000_000;
   /** one boot of esp32-bin-lp's prelude: the RTC reads `now`; what it set the clock to, if it did */
+  let lastChip: any;
   const run = async (rtc: object | undefined, now: number, cause = 4) => {
     const text = wakePrelude(await profileOf("esp32-bin-lp"));
     const set: number[] = [];
@@ -211,6 +212,7 @@ describe("wake prelude: the clock after a deep sleep on a fast RTC (firmware/run
       ESP32: { getWakeupCause: () => cause },
     };
     chip.global = chip;
+    lastChip = chip;
     vm.runInContext(text, vm.createContext(chip));
     return set;
   };
@@ -220,6 +222,8 @@ describe("wake prelude: the clock after a deep sleep on a fast RTC (firmware/run
     const set = await run({ a: AT, r: 0.02 }, AT + 918_000);
     expect(set).to.have.length(1);
     expect(set[0]).to.be.closeTo(AT + 900_000, 1);
+    // the time the prelude ran, on the corrected clock, for the energy books (firmware/node.ts)
+    expect(lastChip.cnW).to.be.closeTo(AT + 900_000, 1);
   });
 
   it("leaves the clock alone on a power-on or reset, with no rate known, or a plan from a later time", async () => {
