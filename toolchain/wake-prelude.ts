@@ -13,7 +13,7 @@ import { POWERED_AT_BOOT_GLOBAL } from "../firmware/board.js";
 import { WARM_PLAN_FILE, WARM_EARLY_MS, WARM_LATE_MS, WARM_CREDIT } from "../firmware/runtime/warm-asleep.js";
 import { MIN_SLEEP_MS } from "../firmware/runtime/grid.js";
 import { RTC_FILE } from "../firmware/runtime/rtc-rate.js";
-import { WOKE_GLOBAL } from "../firmware/runtime/energy.js";
+import { WOKE_GLOBAL, PRE_JS_MS } from "../firmware/runtime/energy.js";
 
 /**
  * drivers made to start in the prelude: "frames", those that keep what they hear before a read
@@ -73,12 +73,13 @@ export function wakePrelude(profile: BoardProfile): string {
 
 /**
  * W: when the first statement ran (the energy books count the wake from there, less the boot's
- * fixed part). C: what the RTC gained in the deep sleep that ended (firmware/runtime/rtc-rate.ts),
+ * fixed part). C: what the RTC gained in the deep sleep that ended, up to the boot (whose fixed
+ * part the crystal times: firmware/runtime/rtc-rate.ts),
  * ms, for a timer wake after a sleep the bundle planned; R its rate. Taken off the clock before
  * the bundle runs.
  */
 function rtcCorrection(): string {
-  return `var W=Date.now(),C=0,R=0;try{var K=require("Storage").readJSON("${RTC_FILE}",1),t=W;if(K&&ESP32.getWakeupCause()==4&&t>K.a){R=K.r;C=(t-K.a)*R/(1+R)}}catch(e){}\n`;
+  return `var W=Date.now(),C=0,R=0;try{var K=require("Storage").readJSON("${RTC_FILE}",1),t=W-${PRE_JS_MS};if(K&&ESP32.getWakeupCause()==4&&t>K.a){R=K.r;C=(t-K.a)*R/(1+R)}}catch(e){}\n`;
 }
 
 /**

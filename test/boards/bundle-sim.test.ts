@@ -603,9 +603,7 @@ describe("bundles in the simulator (runtime)", function () {
     });
 
     it("esp32-bin-lp with a static address (no DNS for pool.ntp.org): the rate is measured on a DHCP join, then the node syncs on its daily DHCP wake", async () => {
-      // (the rate is measured to ~0.1 %: the boot before the bundle runs is booked as sleep; with a
-      // day between answers the clock is off by up to ~2 s before the next one)
-      const lp = (await fastRtc("esp32-bin-lp", { sendPeriodS: 6 * 3600, wifi: { ssid: "casanode-sim", password: "casanode-sim-ap", ip: "192.168.4.77", gw: "192.168.4.1", netmask: "255.255.255.0" } }, 2000));
+      const lp = (await fastRtc("esp32-bin-lp", { sendPeriodS: 6 * 3600, wifi: { ssid: "casanode-sim", password: "casanode-sim-ap", ip: "192.168.4.77", gw: "192.168.4.1", netmask: "255.255.255.0" } }, 1000));
       expect(lp.seen(/uplink: connected .*\(static 192\.168\.4\.77\)/).length).to.be.at.least(5);
     });
   });
