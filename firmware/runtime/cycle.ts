@@ -22,8 +22,7 @@ import { QUANTITIES } from "../../drivers/quantities.js";
 import { uplinkApi } from "../uplink/lazy.js";
 import { startJoin, staticWanted, JOIN_PLAN_FILE, JOIN_LEAD_STATIC_MS, JOIN_LEAD_DHCP_MS, type JoinPlan, type EarlyJoin } from "../uplink/early-join.js";
 import { savePlanFile } from "./plan-file.js";
-import { rtcSleepMs, saveRtcPlan, rateDue, ntpByAddress } from "./rtc-rate.js";
-import { NTP_DEFAULT } from "../config.js";
+import { rtcSleepMs, saveRtcPlan, rateDue } from "./rtc-rate.js";
 import { Sampler, type Sample } from "./sampling.js";
 import { clearBootLoop, markStable, SAFE_SLEEP_MS, STABLE_MS, TICK_MS } from "./safemode.js";
 import { otaWantsLink } from "../ota/lazy.js";
@@ -240,7 +239,8 @@ export class Scheduler {
       synced = true;
       return uplinkApi().session(this, run);
     }
-    if (rt.bootCause === "deep-sleep" && rt.platform.wifi && rt.platform.dgram && rateDue(st, now) && (ntpByAddress(rt.config.ntp || NTP_DEFAULT) || !staticWanted(rt, now))) {
+    // (such a wake joins by DHCP, whose DNS finds a server by name: early-join.ts staticWanted)
+    if (rt.bootCause === "deep-sleep" && rt.platform.wifi && rt.platform.dgram && rateDue(st, now)) {
       // a new node's clock is ahead by 1-3 % of its sleeps: measure the rate before stamping
       // anything (the chip woke that much early: the cycle may be a sleep away yet); once in 6 h
       rt.log("clock: measuring the RTC's rate first");

@@ -36,8 +36,3 @@ export function saveRtcPlan(storage: StorageModule, st: NodeState, now: number):
 export function rateDue(st: NodeState, now: number): boolean {
   return st.rr === undefined && !!st.syncAt && now - st.syncAt >= FIRST_MEASURE_MS && !(st.rateAsk && now - st.rateAsk < NTP_RETRY_MS);
 }
-
-/** an NTP server given by address needs no DNS (which a static address lacks) */
-export function ntpByAddress(server: string): boolean {
-  return /^[0-9.]+(:[0-9]+)?$/.test(server);
-}

@@ -8,7 +8,7 @@ import type { Uplink } from "./link.js";
 import { CLOCK_VALID_MS } from "../runtime/store.js";
 import { NTP_DEFAULT } from "../config.js";
 import { sntpQuery } from "./sntp.js";
-import { ntpByAddress, LEARN_MIN_MS, FIRST_MEASURE_MS, NTP_RETRY_MS } from "../runtime/rtc-rate.js";
+import { LEARN_MIN_MS, FIRST_MEASURE_MS, NTP_RETRY_MS } from "../runtime/rtc-rate.js";
 
 /** the oscillator's spec is 5 %: a rate beyond this means the clock was set by hand meanwhile */
 var RATE_MAX = 0.1;
@@ -25,7 +25,8 @@ const SNTP_ANSWER_MS = 1000;
 export function syncClock(s: Scheduler, up: Uplink, done: () => void): boolean {
   var rt = s.rt, st = rt.store.state, d = rt.platform.dgram, server = rt.config.ntp || NTP_DEFAULT;
   if (!d || !rt.platform.setTime || Date.now() < CLOCK_VALID_MS) return false;
-  if (!up.dns() && !ntpByAddress(server)) return false;
+  // a server given by address needs no DNS (which a static address lacks)
+  if (!up.dns() && !/^[0-9.]+(:[0-9]+)?$/.test(server)) return false;
   var now = Date.now();
   if (st.ntpFail && now >= st.ntpFail && now - st.ntpFail < NTP_RETRY_MS) return false;
   sntpQuery(d, server, SNTP_ANSWER_MS, function (off, info) {
