@@ -132,8 +132,13 @@ function table(rows: string[][]): string[] {
 export function clockLine(ck: NonNullable<DiagReport["clock"]>, iso: (ms: number) => string, ago: (ms: number) => string): string {
   const synced = ck.synced ? `clock synced ${iso(ck.synced * 1000)} (${ago(ck.synced * 1000)})` : "clock never synced by SNTP";
   const rate = typeof ck.rtcFastPct === "number" ? `RTC ${ck.rtcFastPct >= 0 ? ck.rtcFastPct + " % fast" : -ck.rtcFastPct + " % slow"} in deep sleep` : "RTC rate not measured yet";
-  const fail = ck.ntpFail && (!ck.synced || ck.ntpFail > ck.synced) ? `; NO SNTP ANSWER since ${iso(ck.ntpFail * 1000)}` : "";
+  const fail = clockUnanswered(ck) ? `; NO SNTP ANSWER since ${iso(ck.ntpFail! * 1000)}` : "";
   return `${synced}; ${rate}${fail}`;
+}
+
+/** the last SNTP ask went unanswered, after the last answer */
+export function clockUnanswered(ck: NonNullable<DiagReport["clock"]>): boolean {
+  return !!ck.ntpFail && ck.ntpFail > (ck.synced ?? 0);
 }
 
 /** A readable report for the crew at the pole. */

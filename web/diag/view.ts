@@ -2,7 +2,7 @@
 // read on a phone, plus a small chart per quantity of the readings seen since connecting.
 // Node data only ever goes in as text (textContent), never as markup.
 
-import { clockLine, formatDuration, rssiQuality, type DiagReport } from "../../tools/diag.js";
+import { clockLine, clockUnanswered, formatDuration, rssiQuality, type DiagReport } from "../../tools/diag.js";
 
 type Cell = string | number | null | undefined;
 
@@ -114,7 +114,7 @@ export function renderReport(d: DiagReport, history: History, locked: boolean): 
       ["Broker", up.connected ? "connected" : "not connected", "upload.connected"],
       ["Last upload", up.last ? `${iso(up.last * 1000)} (${ago(up.last * 1000)}) ${up.ok ? "ok" : "FAILED"}` : "never", "upload.last", up.last && !up.ok ? "bad" : undefined],
       ["Uploads ok / failed", `${num(c.uploads)} / ${num(c.uploadFails)}`, "counters.uploads"],
-      ...(d.clock ? [["Clock", clockLine(d.clock, iso, ago), "clock.synced", d.clock.ntpFail && d.clock.ntpFail > (d.clock.synced ?? 0) ? "bad" : undefined] as [string, string, string, string | undefined]] : []),
+      ...(d.clock ? [["Clock", clockLine(d.clock, iso, ago), "clock.synced", clockUnanswered(d.clock) ? "bad" : undefined] as [string, string, string, string | undefined]] : []),
     ]),
   );
 
