@@ -112,8 +112,9 @@ function moduleImage(entry, own) {
   return image;
 }
 
-/** the object through which a bundle hands its own modules to a lazy part it evaluates */
+/** the object through which a bundle hands its own modules to a lazy part it evaluates (firmware/runtime/parts.ts sets it) */
 const SHARED_GLOBAL = "__casanodeShared";
+const PARTS_HELPER = path.resolve("firmware/runtime/parts.ts");
 
 /**
  * Parts of the firmware a wake may not need, each kept in a board's bundle as one raw string,
@@ -123,7 +124,8 @@ const SHARED_GLOBAL = "__casanodeShared";
  * - OTA (~15 KB): only while an update is under way (docs/ota.md "Loaded when needed"); its
  *   image is self-contained.
  * - the link (Wi-Fi, MQTT, SenML): only on a wake that connects; the commands (their format,
- *   HMAC check, actions): only when one arrives. `build` names a string the loader exports: its
+ *   HMAC check, actions): only when one arrives; the clock's SNTP client: only when a session
+ *   asks the time (not on a static wake with a server by name). `build` names a string the loader exports: its
  *   image's hash (the config check's rules: node.ts keys a config that passed them on it). `own` names each one's modules; what else it
  *   uses (config, store, console...) is the bundle's, handed over.
  */
@@ -131,7 +133,12 @@ const LAZY_PARTS = [
   { name: "OTA", load: "/firmware/ota/load.ts", entry: "firmware/ota/module.ts", fn: "loadOta", global: "__casanodeOta" },
   {
     name: "uplink", load: "/firmware/uplink/load.ts", entry: "firmware/uplink/module.ts", fn: "loadUplink", global: "__casanodeUplink",
-    own: /\/firmware\/(uplink\/(link|load|module|session|sntp|clock-sync)|mqtt\/\w+|messages\/senml)\.ts$/,
+    own: /\/firmware\/(uplink\/(link|load|module|session)|mqtt\/\w+|messages\/senml)\.ts$/,
+  },
+  {
+    // the SNTP client and the RTC rate's learning: only when a session asks the time
+    name: "clock", load: "/firmware/uplink/clock-load.ts", entry: "firmware/uplink/clock-module.ts", fn: "loadClock", global: "__casanodeClock",
+    own: /\/firmware\/uplink\/(clock-load|clock-module|clock-sync|sntp)\.ts$/,
   },
   {
     name: "commands", load: "/firmware/runtime/commands-load.ts", entry: "firmware/runtime/commands-module.ts", fn: "loadCommands", global: "__casanodeCommands", build: "COMMANDS_BUILD",
@@ -162,14 +169,11 @@ function lazyParts() {
       const imports = shared.map((m, i) => `import { ${m.names.map((n) => `${n} as s${i}_${n}`).join(", ")} } from ${JSON.stringify(m.id)};`).join("\n");
       const handed = shared.map((m, i) => `m${i}: { ${m.names.map((n) => `${n}: s${i}_${n}`).join(", ")} }`).join(", ");
       const build = part.build ? `export var ${part.build} = ${JSON.stringify(createHash("sha256").update(image).digest("hex").slice(0, 8))};\n` : "";
+      // the loader: evalPart (firmware/runtime/parts.ts) does the rest, once in the bundle
       return `${imports}
+import { evalPart } from ${JSON.stringify(PARTS_HELPER)};
 ${build}export function ${part.fn}() {
-  var api = null;
-  global.${part.global} = function (a) { api = a; };${shared.length ? `\n  global.${SHARED_GLOBAL} = { ${handed} };` : ""}
-  (0, eval)(${JSON.stringify(image)});
-  global.${part.global} = undefined;${shared.length ? `\n  global.${SHARED_GLOBAL} = undefined;` : ""}
-  if (!api) throw new Error("the ${part.name} module gave nothing");
-  return api;
+  return evalPart(${JSON.stringify(part.global)}, ${JSON.stringify(image)}, ${shared.length ? `{ ${handed} }` : "undefined"});
 }`;
     },
   };

@@ -11,7 +11,9 @@ import { Uplink } from "./link.js";
 import { startJoin } from "./early-join.js";
 import { commandsApi } from "../runtime/commands-lazy.js";
 import { CLOCK_VALID_MS } from "../runtime/store.js";
-import { syncClock } from "./clock-sync.js";
+import { clockApi } from "./clock-lazy.js";
+import { NTP_DEFAULT } from "../config.js";
+import { NTP_RETRY_MS } from "../runtime/rtc-rate.js";
 import { nextSlot } from "../runtime/grid.js";
 import { clearBootLoop } from "../runtime/safemode.js";
 import { fillOf } from "../../drivers/fill.js";
@@ -91,6 +93,18 @@ function awaitClock(s: Scheduler, cb: () => void): void {
   poll();
 }
 
+/**
+ * Battery, clock set, the network joined: whether to ask the time beside the MQTT exchange.
+ * Not without dgram, nor for a server by name with no DNS (a static address), nor within
+ * NTP_RETRY_MS of an unanswered ask.
+ */
+function clockWanted(rt: Runtime, up: Uplink): boolean {
+  var st = rt.store.state, now = Date.now();
+  if (!rt.platform.dgram || !rt.platform.setTime || now < CLOCK_VALID_MS) return false;
+  if (!up.dns() && !/^[0-9.]+(:[0-9]+)?$/.test(rt.config.ntp || NTP_DEFAULT)) return false;
+  return !(st.ntpFail && now >= st.ntpFail && now - st.ntpFail < NTP_RETRY_MS);
+}
+
 /** one battery connection: join, status, flush, a round trip for queued commands, offline status, close */
 export function batterySession(s: Scheduler, done: () => void): void {
   var rt = s.rt, st = rt.store.state, w = rt.platform.wifi, finished = false, t: any = null, syncing = false, endWith: string | null | undefined;
@@ -146,11 +160,13 @@ export function batterySession(s: Scheduler, done: () => void): void {
       opened(err);
     });
     // the time server is not the broker: one down, the other may answer
-    if (!err || err.indexOf("wifi") !== 0)
-      syncing = syncClock(s, up, function () {
+    if ((!err || err.indexOf("wifi") !== 0) && clockWanted(rt, up)) {
+      syncing = true;
+      clockApi().syncClock(s, function () {
         syncing = false;
         if (endWith !== undefined) end(endWith);
       });
+    }
     opened(err);
   });
 }

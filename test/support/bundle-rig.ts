@@ -69,13 +69,15 @@ export async function rig(board: string, config: object, opts: { world?: (w: Wor
 }
 
 
-/** the strings a flashed bundle evaluates, (0, eval)("..."): its lazy parts (rollup.config.mjs LAZY_PARTS), untokenised */
+/** the strings a flashed bundle evaluates, evalPart(name, "...", shared): its lazy parts (rollup.config.mjs LAZY_PARTS), untokenised */
 export function evaluatedStrings(board: string): Array<{ code: string; start: number; literal: [number, number]; text: string }> {
   const text = untokenise(readFileSync(`dist/${board}.js`, "latin1"));
   const out: Array<{ code: string; start: number; literal: [number, number]; text: string }> = [];
   const walk = (n: any): void => {
     if (!n || typeof n.type !== "string") return;
-    if (n.type === "CallExpression" && n.callee.type === "SequenceExpression" && n.callee.expressions[1]?.name === "eval" && n.arguments[0]?.type === "Literal") out.push({ code: untokenise(n.arguments[0].value), start: n.start, literal: [n.arguments[0].start, n.arguments[0].end], text });
+    // each loader: evalPart("__casanodeX", "<image>", shared) (firmware/runtime/parts.ts)
+    const [name, image] = n.type === "CallExpression" ? n.arguments : [];
+    if (typeof name?.value === "string" && name.value.startsWith("__casanode") && typeof image?.value === "string") out.push({ code: untokenise(image.value), start: n.start, literal: [image.start, image.end], text });
     for (const k of Object.keys(n)) {
       const v = n[k];
       if (Array.isArray(v)) v.forEach(walk);

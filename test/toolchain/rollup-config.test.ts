@@ -48,16 +48,17 @@ function lexedAtEveryWake(evaluated: ReturnType<typeof evaluatedStrings>): strin
 
 describe("rollup config", () => {
   it("the link's code and the commands' are strings the bundle evaluates, handed the bundle's own config, store and console code rather than a second copy", () => {
-    // the strings the bundle evaluates: (0, eval)("...")
+    // the strings the bundle evaluates (firmware/runtime/parts.ts)
     const evaluated = evaluatedStrings("esp32-bin-lp");
     const found = evaluated.find((e) => e.code.includes("__casanodeUplink"))!;
     expect(found, "the link's eval").to.not.equal(undefined);
-    const link = found.code, start = found.start, text = found.text;
+    const link = found.code, text = found.text;
     expect(link).to.match(/MQTT/);
     expect(link).to.include("__casanodeShared.m");
     // the link carries no config code: it uses the bundle's through the hand-over
     expect(link).to.not.include("a whole number of ms");
-    expect(text.slice(0, start)).to.match(/__casanodeShared=\{m0:\{/);
+    // handed over with the image: evalPart("__casanodeUplink", "<image>", {m0: {...}, ...})
+    expect(text.slice(found.literal[1], found.literal[1] + 10)).to.match(/^\s*,\s*\{\s*m0:\{/);
     // the commands' code is a part of its own, evaluated when one arrives: not in every upload's
     const commands = evaluated.map((e) => e.code).find((c) => c.includes("__casanodeCommands"))!;
     expect(commands, "the commands' eval").to.not.equal(undefined);
