@@ -151,7 +151,20 @@ export class TextLink implements ConsoleLink {
     });
   }
 
-  async write(text: string): Promise<void> {
+  /**
+   * Text goes out in slices; a write begun while another is still sending waits for it, or
+   * two commands (the page's diag refresh and a crew's action) would interleave their slices
+   * into one line the REPL cannot parse.
+   */
+  write(text: string): Promise<void> {
+    const sent = this.sending.then(() => this.writeSlices(text));
+    this.sending = sent.catch(() => {});
+    return sent;
+  }
+
+  private sending: Promise<void> = Promise.resolve();
+
+  private async writeSlices(text: string): Promise<void> {
     for (let i = 0; i < text.length; i += WRITE_SLICE) {
       await this.whenResumed();
       if (this.closedReason) throw new FieldError(this.closedReason);

@@ -109,6 +109,21 @@ describe("field tools: console link", () => {
     });
   });
 
+  it("sends two lines written at once whole, one after the other: a diag refresh and a crew's action never interleave", async () => {
+    let received = "";
+    // a wire whose writes complete a moment later, as a socket's or a BLE characteristic's do
+    const wire = new EventEmitter() as ByteStream & EventEmitter;
+    wire.write = (data: Buffer, cb: (err?: Error | null) => void) => {
+      received += data.toString("latin1");
+      setTimeout(() => cb(null), 1);
+      return true;
+    };
+    const link = createLink("wire", wire);
+    const a = "a".repeat(300) + "\n", b = "b".repeat(300) + "\n";
+    await Promise.all([link.write(a), link.write(b)]);
+    expect(received).to.equal(a + b);
+  });
+
   it("tells garbled bytes from text", () => {
     expect(isGarbled("\xf0\x8f\xfe\x80\xc3\x9a")).to.equal(true);
     expect(isGarbled("CasaNode 0.1.0 esp32-air boot\r\n>")).to.equal(false);
