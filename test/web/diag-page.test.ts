@@ -75,6 +75,19 @@ describe("diagnostics page in headless Chromium", function () {
     pump = setInterval(() => run(100), 5);
   }
 
+  /**
+   * Wait for `selector` on the page while the node's time runs (the pump), for at most
+   * `virtualMs` of that time: a loaded machine pumps slower, which stretches the wall time but
+   * must not fail the test (Playwright's own timeouts are wall time).
+   */
+  async function shownWithin(selector: string, virtualMs: number): Promise<void> {
+    const end = clock.now() + virtualMs;
+    while (!(await page.locator(selector).count())) {
+      if (clock.now() > end) throw new Error(`${selector} not shown within ${virtualMs / 1000} s of the node's time`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** `bluetoothDevice`: the Bluetooth stand-in reaches the node's own Bluetooth console device, not Serial1 */
   async function openPage(bluetoothDevice = false): Promise<Page> {
     const p = await browser.newPage({ viewport: { width: 1200, height: 1400 } });
@@ -194,22 +207,24 @@ describe("diagnostics page in headless Chromium", function () {
     expect(log).to.deep.include({ serial: "open", baudRate: 115200 });
   });
 
-  it("on a locked console, over the node's own Bluetooth console device: reads health without the password, keeps the actions for login, then runs the self-test", async () => {
+  it("on a locked console, over the node's own Bluetooth console device: reads health without the password, keeps the actions for login, then runs the self-test", async function () {
+    // its waits are bounded in the node's time (shownWithin); this only stops a stuck run
+    this.timeout(300_000);
     await startNode({ site: "casa", node: "pole-07", wifi: { ssid: "casanode-sim", password: "casanode-sim" }, broker: { host: "127.0.0.1", port: 1883 }, keyHex: "11".repeat(32), consolePassword: PASSWORD });
     page = await openPage(true);
     await page.click("#connect-ble");
-    await page.waitForSelector("#login:not([hidden])", { timeout: 30_000 });
+    await shownWithin("#login:not([hidden])", 60_000);
     // the firmware's lock answers the fixed "health" request before login: the panels fill, the actions stay hidden
-    await page.waitForSelector('#identity [data-key="node"]', { timeout: 30_000 });
+    await shownWithin('#identity [data-key="node"]', 60_000);
     expect(await shown("node")).to.equal("casa/pole-07");
     expect(await page.locator("#actions").isHidden()).to.equal(true);
     await page.fill("#password", PASSWORD);
     await page.click("#login button[type=submit]");
-    await page.waitForSelector("#actions:not([hidden])", { timeout: 30_000 });
+    await shownWithin("#actions:not([hidden])", 60_000);
     // that went over Bluetooth: Serial1 printed no login and stays locked
     expect(node.consoleText).to.not.include("Logged in.");
     await page.click("#selftest");
-    await page.waitForSelector("#action-result li");
+    await shownWithin("#action-result li", 120_000);
     const checks = await page.locator("#action-result li").allTextContents();
     expect(checks.some((c) => /^ok config: valid$/.test(c)), checks.join("\n")).to.equal(true);
     expect(checks.some((c) => /^(ok|FAIL) device pm: pms5003/.test(c)), checks.join("\n")).to.equal(true);
