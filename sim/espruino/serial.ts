@@ -15,7 +15,8 @@ export class SerialPort {
   private buffer = "";
   /** received while the interpreter was busy */
   private queued = "";
-  private attached = false;
+  /** false once this boot is over (detach): what it queued is dropped */
+  private attached = true;
 
   constructor(
     private boot: EspruinoBoot,
@@ -30,7 +31,6 @@ export class SerialPort {
       uart.on("data", (text) => {
         if (this.attached) this.receive(text);
       });
-      this.attached = true;
     }
   }
 

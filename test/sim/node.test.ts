@@ -121,6 +121,28 @@ describe("SimNode: the emulated Espruino", () => {
       h.node.stop();
     });
 
+    it("keeps console input typed while an evaluated module is lexed, and hands it over after, in order", () => {
+      // the firmware's console lock reads Serial1 itself and evaluates its code at the first byte
+      const image = iife(`
+        E.setConsole(null, { force: true });
+        var got = [];
+        Serial1.on("data", function (d) {
+          got.push(d);
+          if (got.length === 1) eval("/* ${"x".repeat(20_000)} */ 1");
+          require("Storage").write("got", JSON.stringify(got));
+        });`);
+      const h = bootNode(image);
+      h.node.start();
+      h.clock.advance(BOOT_MS + 100);
+      h.node.consoleInput("first");
+      // the 20 KB string takes ~0.4 s of the ESP32's lexing: this comes while it is busy
+      h.clock.advance(20);
+      h.node.consoleInput("second");
+      h.clock.advance(2000);
+      expect(JSON.parse(h.node.storage.read("got")!)).to.deep.equal(["first\r", "second\r"]);
+      h.node.stop();
+    });
+
     it("lets MCU pins float in deep sleep: a switched device loses power", () => {
       const h = bootNode(iife(`digitalWrite(D25, 1); setTimeout(function () { ESP32.deepSleep(60e6); }, 1000);`));
       h.node.start();
