@@ -147,7 +147,7 @@ const LAZY_PARTS = [
   },
   {
     name: "console", load: "/firmware/runtime/console-load.ts", entry: "firmware/runtime/console-module.ts", fn: "loadConsole", global: "__casanodeConsole",
-    own: /\/firmware\/runtime\/console(-api|-load|-module)?\.ts$/,
+    own: /\/firmware\/runtime\/(console(-api|-load|-module)?|lock)\.ts$/,
   },
 ];
 
@@ -241,7 +241,7 @@ export async function diagPageConfig() {
     plugins: [
       noTranspiler(),
       productionEnv(),
-      typescript({ typescript: oneShotTypeScript, tsconfig: "./web/tsconfig.json", noEmitOnError: true, outDir: undefined, include: ["web/diag/**/*.ts", "tools/console-link.ts", "tools/repl.ts", "tools/reporter.ts", "tools/diag.ts", "toolchain/field-error.ts", "firmware/runtime/lock.ts", "types/espruino-api.d.ts"] }),
+      typescript({ typescript: oneShotTypeScript, tsconfig: "./web/tsconfig.json", noEmitOnError: true, outDir: undefined, include: ["web/diag/**/*.ts", "tools/console-link.ts", "tools/repl.ts", "tools/reporter.ts", "tools/diag.ts", "toolchain/field-error.ts", "firmware/runtime/lock-guard.ts", "types/espruino-api.d.ts"] }),
       nodeResolve({ browser: true, preferBuiltins: false }),
       commonjs(),
       terser({ ecma: 2020, format: { ascii_only: true, comments: false } }),

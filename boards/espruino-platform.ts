@@ -4,7 +4,7 @@
 
 import { selectorInstalled } from "../firmware/ota/boot.js";
 import type { Platform, WakeCause } from "../firmware/platform.js";
-import type { ConsolePort } from "../firmware/runtime/lock.js";
+import type { ConsolePort } from "../firmware/runtime/lock-guard.js";
 import { EARLY_JOIN_GLOBAL } from "../firmware/uplink/early-join.js";
 import { POWERED_AT_BOOT_GLOBAL } from "../firmware/board.js";
 import { WOKE_GLOBAL } from "../firmware/runtime/energy.js";

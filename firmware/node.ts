@@ -20,8 +20,8 @@ import { commandsApi } from "./runtime/commands-lazy.js";
 import { COMMANDS_BUILD } from "./runtime/commands-load.js";
 import { lazyConsole, consoleApi } from "./runtime/console-lazy.js";
 import { otaBoot } from "./ota/lazy.js";
-import { ConsoleLock } from "./runtime/lock.js";
-import type { ConsolePort } from "./runtime/lock.js";
+import { guardConsole } from "./runtime/lock-guard.js";
+import type { ConsoleGuard, ConsolePort } from "./runtime/lock-guard.js";
 import type { NodeConsole } from "./runtime/console.js";
 
 export interface NodeOptions {
@@ -203,16 +203,18 @@ function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuat
     store.save();
   } else rt.safe = st.safe;
   switchBle(platform, board, st, rt);
-  var lock: ConsoleLock | null = null, cons: ConsolePort[] = [];
+  var lock: ConsoleGuard | null = null, cons: ConsolePort[] = [];
   if (platform.console) cons.push(platform.console);
   if (platform.bluetooth) cons.push(platform.bluetooth);
   if (password && cons.length) {
-    lock = new ConsoleLock(cons, password, function () {
-      return consoleApi().diagReport(rt);
+    lock = guardConsole(cons, function () {
+      return consoleApi().consoleLock(cons, password as string, function () {
+        return consoleApi().diagReport(rt);
+      });
     });
     var print = rt.log;
     rt.log = function (line: string) {
-      (lock as ConsoleLock).log(line, print);
+      (lock as ConsoleGuard).log(line, print);
     };
     try {
       lock.lock();

@@ -1,7 +1,7 @@
 // What the node runtime needs from the chip, injected by the board entry (boards/) so the
 // runtime can be tested on Node with fakes and run unchanged under Espruino and the simulator.
 
-import type { ConsolePort } from "./runtime/lock.js";
+import type { ConsolePort } from "./runtime/lock-guard.js";
 import type { EarlyJoin } from "./uplink/early-join.js";
 
 export type WakeCause = "power-on" | "deep-sleep" | "watchdog" | "reset";

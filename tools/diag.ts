@@ -1,7 +1,7 @@
 // `casanode diag`: read a node's diagnostics over its console (the firmware's casanode.diag(),
 // firmware/runtime/console.ts) and show them to a maintenance crew, once or every few seconds.
 
-import { HEALTH_REQUEST } from "../firmware/runtime/lock.js";
+import { HEALTH_REQUEST } from "../firmware/runtime/lock-guard.js";
 import { FieldError } from "../toolchain/field-error.js";
 import { LinkTimeout, openLink, type ConsoleLink, type OpenOptions } from "./console-link.js";
 import { ConsoleLocked, relockConsole, Repl, ReplError } from "./repl.js";

@@ -4,11 +4,11 @@
 
 import type { Runtime } from "./state.js";
 import { maskConfig } from "../config.js";
-import type { ConsoleLock } from "./lock.js";
+import type { ConsoleGuard } from "./lock-guard.js";
 import { diagReport } from "./console.js";
 import type { NodeConsole } from "./console.js";
 
-export function makeConsole(rt: Runtime, lock?: ConsoleLock | null): NodeConsole {
+export function makeConsole(rt: Runtime, lock?: ConsoleGuard | null): NodeConsole {
   var p = function (s: string) {
     // every casanode.* call prints: the console is in use, keep it unlocked
     if (lock) lock.touch();
@@ -70,7 +70,7 @@ export function makeConsole(rt: Runtime, lock?: ConsoleLock | null): NodeConsole
       if (!lock) return false;
       // after this line's reply is out: a locked console prints nothing of the REPL's
       setTimeout(function () {
-        (lock as ConsoleLock).lock();
+        (lock as ConsoleGuard).lock();
       }, 0);
       return true;
     },

@@ -5,7 +5,7 @@
 
 import type { Runtime } from "./state.js";
 import type { NodeConsole } from "./console.js";
-import type { ConsoleLock } from "./lock.js";
+import type { ConsoleGuard } from "./lock-guard.js";
 import type { ConsoleApi } from "../uplink/lazy.js";
 import { loadConsole } from "./console-load.js";
 import { once } from "./once.js";
@@ -13,7 +13,7 @@ import { once } from "./once.js";
 export var consoleApi = once<ConsoleApi>(loadConsole);
 
 /** the object on global.casanode: each call makes the real console (evaluating its code) first */
-export function lazyConsole(rt: Runtime, lock?: ConsoleLock | null): NodeConsole {
+export function lazyConsole(rt: Runtime, lock?: ConsoleGuard | null): NodeConsole {
   var real: NodeConsole | null = null, out: any = {};
   ["diag", "status", "config", "queue", "help", "lock", "restart", "selftest"].forEach(function (name) {
     out[name] = function () {

@@ -18,23 +18,19 @@
 // the REPL off both, and a login gives the REPL to the device it was typed on only: the other
 // device is locked again (the REPL is not there any more). A forced console stays on Bluetooth
 // after a disconnect, so the lock relocks on NRF.on('disconnect') (emitted by the same handler). Guess delays are shared: a second
-// device gives no extra guesses. Firmware code: ES5, Espruino subset.
+// device gives no extra guesses.
+// At every wake only the guard (lock-guard.ts) runs: it takes the REPL off, shows the prompt and
+// listens. This class is in the console's part, evaluated at the first byte typed, and takes
+// over the devices the guard locked. Firmware code: ES5, Espruino subset.
 
-/** a console device (Serial1, Bluetooth) and a way to move the REPL on and off it */
-export interface ConsolePort {
-  port: EspruinoSerial;
-  attach(on: boolean): void;
-  /** calls fn when the link drops (a BLE central leaves): the REPL, forced there, would stay for the next one */
-  closed?(fn: () => void): void;
-}
+import { HEALTH_REQUEST, LOCKED_PROMPT } from "./lock-guard.js";
+import type { ConsolePort } from "./lock-guard.js";
 
 /** a logged-in console with no casanode.* call for this long locks itself */
 export const IDLE_LOCK_MS = 10 * 60000;
 /** the first wrong password delays the next guess this long; each further one doubles it */
 export const GUESS_DELAY_MS = 1000;
 export const MAX_GUESS_DELAY_MS = 300000;
-/** the fixed pre-login request, answered with "health <diag JSON>" */
-export const HEALTH_REQUEST = "health";
 /** longer lines are cut (a password is at most 20 chars, Espruino's limit) */
 const MAX_LINE = 64;
 
@@ -53,8 +49,8 @@ export class ConsoleLock {
   private _lastUse: number;
   private _devs: Device[];
   private _idleTimer: any;
-  private _listening: boolean;
 
+  /** `cons` as the guard left them: locked, their input handed to input() */
   constructor(
     cons: ConsolePort[],
     private _password: string,
@@ -64,9 +60,8 @@ export class ConsoleLock {
     this._waitUntil = 0;
     this._lastUse = 0;
     this._devs = [];
-    for (var i = 0; i < cons.length; i++) this._devs.push({ con: cons[i], locked: false, line: "", lastCr: false });
+    for (var i = 0; i < cons.length; i++) this._devs.push({ con: cons[i], locked: true, line: "", lastCr: false });
     this._idleTimer = undefined;
-    this._listening = false;
   }
 
   /** true while no device has the REPL */
@@ -80,29 +75,27 @@ export class ConsoleLock {
     if (this._idleTimer !== undefined) clearTimeout(this._idleTimer);
     this._idleTimer = undefined;
     var self = this;
-    if (!this._listening) {
-      this._devs.forEach(function (d) {
-        d.con.port.on("data", function (data: string) {
-          self._input(data, d);
-        });
-        if (d.con.closed)
-          d.con.closed(function () {
-            if (!d.locked) self.lock();
-          });
-      });
-      this._listening = true;
-    }
     this._devs.forEach(function (d) {
       d.con.attach(false);
       self._lockDev(d);
     });
   }
 
+  /** bytes typed on device i (the guard listens) */
+  input(data: string, i: number): void {
+    this._input(data, this._devs[i]);
+  }
+
+  /** device i's link dropped: the REPL, forced there, would stay for the next one */
+  closed(i: number): void {
+    if (!this._devs[i].locked) this.lock();
+  }
+
   private _lockDev(d: Device): void {
     if (d.locked) return;
     d.locked = true;
     d.line = "";
-    this._write(d, "\r\n  Console locked: type the password, or " + HEALTH_REQUEST + " for a health report\r\npassword>");
+    this._write(d, LOCKED_PROMPT);
   }
 
   /** a casanode.* call: the console is in use */
@@ -126,8 +119,7 @@ export class ConsoleLock {
   }
 
   /** bytes typed on a device while it is locked (on a logged-in device the REPL has them, not us) */
-  private _input(data: string, d?: Device): void {
-    d = d || this._devs[0];
+  private _input(data: string, d: Device): void {
     if (!d || !d.locked) return;
     for (var i = 0; i < data.length; i++) {
       var ch = data.charAt(i), wasCr = d.lastCr;

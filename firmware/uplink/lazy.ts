@@ -16,7 +16,7 @@ import type { Scheduler } from "../runtime/cycle.js";
 import { loadUplink } from "./load.js";
 import { once } from "../runtime/once.js";
 import type { NodeConsole } from "../runtime/console.js";
-import type { ConsoleLock } from "../runtime/lock.js";
+import type { ConsoleGuard, ConsolePort, FullLock } from "../runtime/lock-guard.js";
 import type { BoardProfile } from "../board.js";
 import type { ConfigResult } from "../config-check.js";
 
@@ -34,8 +34,10 @@ export interface CommandsApi {
 }
 
 export interface ConsoleApi {
-  makeConsole(rt: Runtime, lock?: ConsoleLock | null): NodeConsole;
+  makeConsole(rt: Runtime, lock?: ConsoleGuard | null): NodeConsole;
   diagReport(rt: Runtime): any;
+  /** the console lock's code, taking over the devices lock-guard.ts locked */
+  consoleLock(cons: ConsolePort[], password: string, health: () => any): FullLock;
 }
 
 export var uplinkApi = once(loadUplink);
