@@ -52,21 +52,22 @@ export interface MqttClientOptions {
 export type PublishDone = (err: string | null) => void;
 export type SubscribeDone = (err: string | null, grantedQos: number) => void;
 
+// `_` names: the minifier renames them (rollup.config.mjs PRIVATE_MEMBERS)
 interface Outgoing {
-  topic: string;
-  payload: string;
-  qos: number;
-  retain: boolean;
+  _t: string;
+  _b: string;
+  _q: number;
+  _r: boolean;
   id: number;
-  done?: PublishDone;
+  _d: PublishDone | null;
 }
 
 interface Subscription {
-  topic: string;
-  qos: number;
+  _t: string;
+  _q: number;
   id: number;
-  acked: boolean;
-  done?: SubscribeDone;
+  _a: boolean;
+  _d: SubscribeDone | null;
 }
 
 const IDLE = 0;
@@ -85,17 +86,17 @@ function stop(t: any): null {
 
 export interface MqttClient {
   /** CONNACK accepted; sessionPresent tells whether the broker kept our session */
-  onConnect: ((sessionPresent: boolean) => void) | null;
+  onConnect?: ((sessionPresent: boolean) => void) | null;
   /** pipeline: the CONNECT is written, what is published now goes behind it */
-  onSent: (() => void) | null;
+  onSent?: (() => void) | null;
   /** a connection (or an attempt) ended: "closed", "error", "connect-failed", "connect-timeout",
    *  "ping-timeout", "protocol", "refused", "disconnect", "destroyed" */
-  onClose: ((reason: string) => void) | null;
-  onMessage: ((topic: string, payload: string, qos: number, retain: boolean) => void) | null;
+  onClose?: ((reason: string) => void) | null;
+  onMessage?: ((topic: string, payload: string, qos: number, retain: boolean) => void) | null;
   /** an inbound PUBLISH over maxPacketBytes was read past (and acknowledged): its payload size and first bytes */
-  onTooLarge: ((topic: string, bytes: number, head: string) => void) | null;
+  onTooLarge?: ((topic: string, bytes: number, head: string) => void) | null;
   /** "connect:<why>", "socket:<why>", "protocol:<code>", "refused:<reason>", "ping-timeout", "callback:<error>" */
-  onError: ((code: string) => void) | null;
+  onError?: ((code: string) => void) | null;
   /** Start connecting (and keep reconnecting, unless reconnect is false). */
   connect(): void;
   /** CONNACK accepted; with `pipeline`, from the CONNECT written (until the link drops or the CONNACK refuses) */
@@ -131,7 +132,7 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
   /** roundTrip() callbacks waiting for a PINGRESP */
   var pongs: PublishDone[] = [];
   /** UNSUBSCRIBEs awaiting their UNSUBACK */
-  var unsubs: Array<{ id: number; done: PublishDone | null }> = [];
+  var unsubs: Array<{ id: number; _d: PublishDone | null }> = [];
 
   function call(f: any, a?: any, b?: any, c?: any, d?: any): void {
     if (!f) return;
@@ -184,12 +185,17 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
     drop(reason);
   }
 
+  /** the broker broke the protocol: onError "protocol:<why>", the link dropped */
+  function broken(why: string): void {
+    fail("protocol", "protocol:" + why);
+  }
+
   /** Tear the connection down; inflight messages stay for the next connection. */
   function drop(reason: string): void {
     var s = sock, was = state, us = unsubs;
     pong(reason);
     unsubs = [];
-    for (var i = 0; i < us.length; i++) call(us[i].done, reason);
+    for (var i = 0; i < us.length; i++) call(us[i]._d, reason);
     tConn = stop(tConn);
     tPing = stop(tPing);
     tPong = stop(tPong);
@@ -232,13 +238,13 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
   function data(d: string): void {
     var r = reader as PacketReader, ps = r.push(d), s = sock;
     for (var i = 0; i < ps.length && sock === s; i++) handle(ps[i]);
-    if (r.error && sock === s) fail("protocol", "protocol:" + r.error);
+    if (r.error && sock === s) broken(r.error);
   }
 
   function handle(p: MqttPacket): void {
     var i: number, m: Outgoing | undefined, s: Subscription;
     if (state === CONNECTING) {
-      if (p.type !== CONNACK) return fail("protocol", "protocol:no-connack");
+      if (p.type !== CONNACK) return broken("no-connack");
       if (p.returnCode) return fail("refused", "refused:" + connackReason(p.returnCode));
       tConn = stop(tConn);
       state = CONNECTED;
@@ -252,12 +258,12 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       // pipelined: all went behind the CONNECT but subscriptions a broker without our session lacks
       if (!o.pipeline) resume(!!p.sessionPresent);
       else if (!p.sessionPresent) {
-        for (i = 0; i < subs.length && state === CONNECTED; i++) if (subs[i].acked) sendSub(subs[i]);
+        for (i = 0; i < subs.length && state === CONNECTED; i++) if (subs[i]._a) sendSub(subs[i]);
       }
       if (state === CONNECTED) call(me.onConnect, !!p.sessionPresent);
       kick();
     } else if (p.type === PUBLISH) {
-      if (p.qos === 2) return fail("protocol", "protocol:qos2");
+      if (p.qos === 2) return broken("qos2");
       if (p.qos === 1 && !send(encodePuback(p.id as number))) return;
       if (p.tooLarge) call(me.onTooLarge, p.topic, p.tooLarge, p.payload);
       else call(me.onMessage, p.topic, p.payload, p.qos, p.retain);
@@ -265,7 +271,7 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       for (i = 0; i < inflight.length; i++) {
         if (inflight[i].id === p.id) {
           m = inflight.splice(i, 1)[0];
-          call(m.done, null);
+          call(m._d, null);
           kick();
           break;
         }
@@ -273,26 +279,26 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
     } else if (p.type === SUBACK) {
       for (i = 0; i < subs.length; i++) {
         s = subs[i];
-        if (s.id === p.id && !s.acked) {
+        if (s.id === p.id && !s._a) {
           var g = (p.granted as number[])[0];
           if (g === 0x80) subs.splice(i, 1);
-          s.acked = true;
-          call(s.done, g === 0x80 ? "refused" : null, g);
-          s.done = undefined;
+          s._a = true;
+          call(s._d, g === 0x80 ? "refused" : null, g);
+          s._d = null;
           break;
         }
       }
     } else if (p.type === UNSUBACK) {
       for (i = 0; i < unsubs.length; i++) {
         if (unsubs[i].id === p.id) {
-          call(unsubs.splice(i, 1)[0].done, null);
+          call(unsubs.splice(i, 1)[0]._d, null);
           break;
         }
       }
     } else if (p.type === PINGRESP) {
       tPong = stop(tPong);
       pong(null);
-    } else fail("protocol", "protocol:unexpected");
+    } else broken("unexpected");
   }
 
   /** a new connection may carry traffic: unacknowledged QoS 1 first, same ids, DUP set (spec 4.4), then subscriptions */
@@ -300,9 +306,9 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
     var i: number, m: Outgoing, s = sock;
     for (i = 0; i < inflight.length && sock === s; i++) {
       m = inflight[i];
-      send(encodePublish(m.topic, m.payload, 1, m.retain, true, m.id));
+      send(encodePublish(m._t, m._b, 1, m._r, true, m.id));
     }
-    for (i = 0; i < subs.length && sock === s; i++) if (!sessionPresent || !subs[i].acked) sendSub(subs[i]);
+    for (i = 0; i < subs.length && sock === s; i++) if (!sessionPresent || !subs[i]._a) sendSub(subs[i]);
     kick();
   }
 
@@ -313,8 +319,8 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
 
   function sendSub(s: Subscription): void {
     s.id = nextId();
-    s.acked = false;
-    send(encodeSubscribe(s.id, s.topic, s.qos));
+    s._a = false;
+    send(encodeSubscribe(s.id, s._t, s._q));
   }
 
   function nextId(): number {
@@ -323,7 +329,7 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       id = (id % 65535) + 1;
       used = false;
       for (i = 0; i < inflight.length; i++) if (inflight[i].id === id) used = true;
-      for (i = 0; i < subs.length; i++) if (subs[i].id === id && !subs[i].acked) used = true;
+      for (i = 0; i < subs.length; i++) if (subs[i].id === id && !subs[i]._a) used = true;
     }
     return (lastId = id);
   }
@@ -360,21 +366,15 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
     var max = o.maxInflight || 8, m: Outgoing;
     while (ready() && queue.length && inflight.length < max) {
       m = queue.shift() as Outgoing;
-      if (m.qos) {
+      if (m._q) {
         m.id = nextId();
         inflight.push(m);
       }
-      if (send(encodePublish(m.topic, m.payload, m.qos, m.retain, false, m.id)) && !m.qos) call(m.done, null);
+      if (send(encodePublish(m._t, m._b, m._q, m._r, false, m.id)) && !m._q) call(m._d, null);
     }
   }
 
   var me: MqttClient = {
-    onConnect: null,
-    onSent: null,
-    onClose: null,
-    onMessage: null,
-    onTooLarge: null,
-    onError: null,
     connect: function () {
       wanted = true;
       if (state === IDLE && !tRetry) open();
@@ -388,21 +388,22 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       var err = !topic || /[#+\x00]/.test(topic) ? "bad-topic" : qos !== 0 && qos !== 1 ? "bad-qos"
         : queue.length >= (o.maxQueue || 32) ? "queue-full" : null;
       if (err) return later(done, err);
-      queue.push({ topic: topic, payload: payload, qos: qos, retain: !!(opts && opts.retain), id: 0, done: done });
+      queue.push({ _t: topic, _b: payload, _q: qos, _r: !!(opts && opts.retain), id: 0, _d: done || null });
       kick();
     },
     subscribe: function (topic, qos, done) {
       if (!topic || (qos !== 0 && qos !== 1)) return later(done, "bad-subscription", 0x80);
-      var s: Subscription = { topic: topic, qos: qos, id: 0, acked: false, done: done };
+      var s: Subscription = { _t: topic, _q: qos, id: 0, _a: false, _d: done || null };
       subs.push(s);
       if (ready()) sendSub(s);
     },
     unsubscribe: function (topics, done) {
-      for (var i = subs.length - 1; i >= 0; i--) if (topics.indexOf(subs[i].topic) >= 0) subs.splice(i, 1);
+      for (var i = subs.length - 1; i >= 0; i--) if (topics.indexOf(subs[i]._t) >= 0) subs.splice(i, 1);
       if (!ready() || !topics.length) return later(done, ready() ? null : "down");
-      // never an undefined property: 2v29 throws ReferenceError reading one through a call's
-      // result (unsubs.splice(i, 1)[0].done, docs/espruino-dialect.md)
-      var u = { id: nextId(), done: done || null };
+      // never an undefined property (here and in each queued message and subscription): 2v29
+      // throws ReferenceError reading one through a call's result (unsubs.splice(i, 1)[0]._d,
+      // docs/espruino-dialect.md)
+      var u = { id: nextId(), _d: done || null };
       unsubs.push(u);
       send(encodeUnsubscribe(u.id, topics));
     },
@@ -436,8 +437,8 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       tPump = stop(tPump);
       drop("destroyed");
       var all = inflight.concat(queue), i: number;
-      for (i = 0; i < all.length; i++) later(all[i].done, "aborted");
-      for (i = 0; i < subs.length; i++) if (!subs[i].acked) later(subs[i].done, "aborted", 0x80);
+      for (i = 0; i < all.length; i++) later(all[i]._d, "aborted");
+      for (i = 0; i < subs.length; i++) if (!subs[i]._a) later(subs[i]._d, "aborted", 0x80);
       inflight = [];
       queue = [];
       subs = [];

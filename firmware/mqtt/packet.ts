@@ -138,47 +138,41 @@ function get16(s: string, i: number): number {
 
 /** Decode one packet body; returns the packet or an error code. */
 export function decodePacket(first: number, body: string): MqttPacket | string {
-  var type = first >> 4, flags = first & 15, n = body.length, id: number, i: number;
-  if (type === CONNACK) {
-    // only bit 0 (session present) may be set in the acknowledge flags
-    if (flags || n !== 2 || body.charCodeAt(0) > 1) return "malformed";
-    return { type: type, sessionPresent: body.charCodeAt(0) === 1, returnCode: body.charCodeAt(1) };
-  }
+  var type = first >> 4, flags = first & 15, n = body.length, id = get16(body, 0), ok: any = !flags, p: MqttPacket = { type: type }, i: number, c: number;
   if (type === PUBLISH) {
     var qos = (flags >> 1) & 3;
-    // qos 3 is malformed; DUP must be 0 for qos 0 (MQTT-3.3.1-2)
-    if (qos === 3 || (!qos && flags & 8) || n < 2) return "malformed";
-    var tl = get16(body, 0);
-    i = 2 + tl;
-    var topic = body.substring(2, i);
-    // topic names carry no wildcards and no NUL (MQTT-3.3.2-2, MQTT-4.7.3-1)
-    if (!tl || i > n || /[#+\x00]/.test(topic)) return "malformed";
-    id = 0;
-    if (qos) {
-      if (i + 2 > n) return "malformed";
-      id = get16(body, i);
-      if (!id) return "malformed";
-      i += 2;
-    }
-    return { type: type, topic: topic, payload: body.substring(i), qos: qos, dup: (flags & 8) > 0, retain: (flags & 1) > 0, id: id };
-  }
-  if (flags) return "malformed";
-  if (type === PUBACK || type === UNSUBACK) {
-    if (n !== 2 || !(id = get16(body, 0))) return "malformed";
-    return { type: type, id: id };
-  }
-  if (type === SUBACK) {
-    if (n < 3 || !(id = get16(body, 0))) return "malformed";
-    var granted: number[] = [];
+    i = 2 + id;
+    p.topic = body.substring(2, i);
+    p.id = qos ? get16(body, i) : 0;
+    if (qos) i += 2;
+    p.payload = body.substring(i);
+    p.qos = qos;
+    p.dup = (flags & 8) > 0;
+    p.retain = (flags & 1) > 0;
+    // qos 3 is malformed; DUP must be 0 for qos 0 (MQTT-3.3.1-2); topic names carry no
+    // wildcards and no NUL (MQTT-3.3.2-2, MQTT-4.7.3-1); a qos 1 one has a nonzero id
+    ok = n > 1 && qos < 3 && (qos || !(flags & 8)) && id > 0 && i <= n && !/[#+\x00]/.test(p.topic) && (!qos || (p.id as number) > 0);
+  } else if (type === CONNACK) {
+    // only bit 0 (session present) may be set in the acknowledge flags
+    c = body.charCodeAt(0);
+    p.sessionPresent = c === 1;
+    p.returnCode = body.charCodeAt(1);
+    ok = ok && n === 2 && c < 2;
+  } else if (type === PUBACK || type === UNSUBACK) {
+    p.id = id;
+    ok = ok && n === 2 && id > 0;
+  } else if (type === SUBACK) {
+    p.id = id;
+    p.granted = [];
     for (i = 2; i < n; i++) {
-      var rc = body.charCodeAt(i);
-      if (rc > 2 && rc !== 0x80) return "malformed";
-      granted.push(rc);
+      c = body.charCodeAt(i);
+      if (c > 2 && c !== 0x80) ok = false;
+      p.granted.push(c);
     }
-    return { type: type, id: id, granted: granted };
-  }
-  if (type === PINGRESP) return n ? "malformed" : { type: type };
-  return "bad-type";
+    ok = ok && n > 2 && id > 0;
+  } else if (type === PINGRESP) ok = ok && !n;
+  else return flags ? "malformed" : "bad-type";
+  return ok ? p : "malformed";
 }
 
 /**
@@ -188,71 +182,66 @@ export function decodePacket(first: number, body: string): MqttPacket | string {
  * a QoS 1 one can still be acknowledged and the broker stops redelivering it). After the
  * first malformed packet it sets `error` ("bad-length", "too-large", "malformed",
  * "bad-type") and returns nothing more: the stream cannot be resynchronised.
+ * Closure-style, as the client (client.ts says why); `new PacketReader(max)` works.
  */
-export class PacketReader {
+export interface PacketReader {
+  /** bytes read and not yet decoded */
   buf: string;
   error: string | null;
-  private _maxLength: number;
-  /** bytes of an oversized PUBLISH still to discard */
-  private _skip: number;
-
-  constructor(maxLength?: number) {
-    this.buf = "";
-    this.error = null;
-    this._maxLength = maxLength || 8192;
-    this._skip = 0;
-  }
-
-  push(data: string): MqttPacket[] {
-    var out: MqttPacket[] = [];
-    if (this.error) return out;
-    var buf = this.buf + data, p: MqttPacket | string;
-    while (buf.length) {
-      if (this._skip) {
-        var n = Math.min(this._skip, buf.length);
-        this._skip -= n;
-        buf = buf.substring(n);
-        continue;
-      }
-      if (buf.length < 2) break;
-      var len = 0, mul = 1, i = 1, b = 128, first = buf.charCodeAt(0);
-      while (b & 128) {
-        if (i > 4) return this._fail("bad-length", out);
-        if (i >= buf.length) {
-          this.buf = buf;
-          return out;
-        }
-        b = buf.charCodeAt(i++);
-        len += (b & 127) * mul;
-        mul *= 128;
-      }
-      if (len > this._maxLength) {
-        // only a PUBLISH may be big; its topic (and id) must fit in the limit
-        if (first >> 4 !== PUBLISH) return this._fail("too-large", out);
-        var hl = buf.length >= i + 2 ? 2 + get16(buf, i) + ((first >> 1) & 3 ? 2 : 0) : 4;
-        if (hl + TOO_LARGE_HEAD > this._maxLength) return this._fail("too-large", out);
-        if (buf.length < i + hl + TOO_LARGE_HEAD) break;
-        p = decodePacket(first, buf.substring(i, i + hl + TOO_LARGE_HEAD));
-        if (typeof p === "string") return this._fail(p, out);
-        p.tooLarge = len - hl;
-        out.push(p);
-        this._skip = len - hl - TOO_LARGE_HEAD;
-        buf = buf.substring(i + hl + TOO_LARGE_HEAD);
-        continue;
-      }
-      if (buf.length < i + len) break;
-      p = decodePacket(first, buf.substring(i, i + len));
-      if (typeof p === "string") return this._fail(p, out);
-      out.push(p);
-      buf = buf.substring(i + len);
-    }
-    this.buf = buf;
-    return out;
-  }
-
-  private _fail(code: string, out: MqttPacket[]): MqttPacket[] {
-    this.error = code;
-    this.buf = "";
-    return out;
-  }
+  push(data: string): MqttPacket[];
 }
+
+function packetReader(maxLength?: number): PacketReader {
+  var max = maxLength || 8192, skip = 0;
+  var me: PacketReader = {
+    buf: "",
+    error: null,
+    push: function (data) {
+      var out: MqttPacket[] = [], p: MqttPacket | string, fail = function (code: string) {
+        me.error = code;
+        me.buf = "";
+        return out;
+      };
+      if (me.error) return out;
+      var buf = me.buf + data;
+      while (buf.length) {
+        if (skip) {
+          var n = Math.min(skip, buf.length);
+          skip -= n;
+          buf = buf.substring(n);
+          continue;
+        }
+        if (buf.length < 2) break;
+        var len = 0, mul = 1, i = 1, b = 128, first = buf.charCodeAt(0), take: number;
+        while (b & 128) {
+          if (i > 4) return fail("bad-length");
+          if (i >= buf.length) {
+            me.buf = buf;
+            return out;
+          }
+          b = buf.charCodeAt(i++);
+          len += (b & 127) * mul;
+          mul *= 128;
+        }
+        // only a PUBLISH may be big; its topic (and id) must fit in the limit
+        var hl = len > max ? (first >> 4 !== PUBLISH ? max : buf.length >= i + 2 ? 2 + get16(buf, i) + ((first >> 1) & 3 ? 2 : 0) : 4) : 0;
+        if (hl + TOO_LARGE_HEAD > max) return fail("too-large");
+        take = hl ? hl + TOO_LARGE_HEAD : len;
+        if (buf.length < i + take) break;
+        p = decodePacket(first, buf.substring(i, i + take));
+        if (typeof p === "string") return fail(p);
+        if (hl) {
+          p.tooLarge = len - hl;
+          skip = len - take;
+        }
+        out.push(p);
+        buf = buf.substring(i + take);
+      }
+      me.buf = buf;
+      return out;
+    },
+  };
+  return me;
+}
+
+export var PacketReader = packetReader as unknown as { new (maxLength?: number): PacketReader };
