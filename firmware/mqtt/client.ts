@@ -52,22 +52,21 @@ export interface MqttClientOptions {
 export type PublishDone = (err: string | null) => void;
 export type SubscribeDone = (err: string | null, grantedQos: number) => void;
 
-// `_` names: the minifier renames them (rollup.config.mjs PRIVATE_MEMBERS)
 interface Outgoing {
-  _t: string;
-  _b: string;
-  _q: number;
-  _r: boolean;
+  topic: string;
+  payload: string;
+  qos: number;
+  retain: boolean;
   id: number;
-  _d: PublishDone | null;
+  done: PublishDone | null;
 }
 
 interface Subscription {
-  _t: string;
-  _q: number;
+  topic: string;
+  qos: number;
   id: number;
-  _a: boolean;
-  _d: SubscribeDone | null;
+  acked: boolean;
+  done: SubscribeDone | null;
 }
 
 const IDLE = 0;
@@ -132,7 +131,7 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
   /** roundTrip() callbacks waiting for a PINGRESP */
   var pongs: PublishDone[] = [];
   /** UNSUBSCRIBEs awaiting their UNSUBACK */
-  var unsubs: Array<{ id: number; _d: PublishDone | null }> = [];
+  var unsubs: Array<{ id: number; done: PublishDone | null }> = [];
 
   function call(f: any, a?: any, b?: any, c?: any, d?: any): void {
     if (!f) return;
@@ -195,7 +194,7 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
     var s = sock, was = state, us = unsubs;
     pong(reason);
     unsubs = [];
-    for (var i = 0; i < us.length; i++) call(us[i]._d, reason);
+    for (var i = 0; i < us.length; i++) call(us[i].done, reason);
     tConn = stop(tConn);
     tPing = stop(tPing);
     tPong = stop(tPong);
@@ -258,7 +257,7 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       // pipelined: all went behind the CONNECT but subscriptions a broker without our session lacks
       if (!o.pipeline) resume(!!p.sessionPresent);
       else if (!p.sessionPresent) {
-        for (i = 0; i < subs.length && state === CONNECTED; i++) if (subs[i]._a) sendSub(subs[i]);
+        for (i = 0; i < subs.length && state === CONNECTED; i++) if (subs[i].acked) sendSub(subs[i]);
       }
       if (state === CONNECTED) call(me.onConnect, !!p.sessionPresent);
       kick();
@@ -271,7 +270,7 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       for (i = 0; i < inflight.length; i++) {
         if (inflight[i].id === p.id) {
           m = inflight.splice(i, 1)[0];
-          call(m._d, null);
+          call(m.done, null);
           kick();
           break;
         }
@@ -279,19 +278,19 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
     } else if (p.type === SUBACK) {
       for (i = 0; i < subs.length; i++) {
         s = subs[i];
-        if (s.id === p.id && !s._a) {
+        if (s.id === p.id && !s.acked) {
           var g = (p.granted as number[])[0];
           if (g === 0x80) subs.splice(i, 1);
-          s._a = true;
-          call(s._d, g === 0x80 ? "refused" : null, g);
-          s._d = null;
+          s.acked = true;
+          call(s.done, g === 0x80 ? "refused" : null, g);
+          s.done = null;
           break;
         }
       }
     } else if (p.type === UNSUBACK) {
       for (i = 0; i < unsubs.length; i++) {
         if (unsubs[i].id === p.id) {
-          call(unsubs.splice(i, 1)[0]._d, null);
+          call(unsubs.splice(i, 1)[0].done, null);
           break;
         }
       }
@@ -306,9 +305,9 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
     var i: number, m: Outgoing, s = sock;
     for (i = 0; i < inflight.length && sock === s; i++) {
       m = inflight[i];
-      send(encodePublish(m._t, m._b, 1, m._r, true, m.id));
+      send(encodePublish(m.topic, m.payload, 1, m.retain, true, m.id));
     }
-    for (i = 0; i < subs.length && sock === s; i++) if (!sessionPresent || !subs[i]._a) sendSub(subs[i]);
+    for (i = 0; i < subs.length && sock === s; i++) if (!sessionPresent || !subs[i].acked) sendSub(subs[i]);
     kick();
   }
 
@@ -319,8 +318,8 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
 
   function sendSub(s: Subscription): void {
     s.id = nextId();
-    s._a = false;
-    send(encodeSubscribe(s.id, s._t, s._q));
+    s.acked = false;
+    send(encodeSubscribe(s.id, s.topic, s.qos));
   }
 
   function nextId(): number {
@@ -329,7 +328,7 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       id = (id % 65535) + 1;
       used = false;
       for (i = 0; i < inflight.length; i++) if (inflight[i].id === id) used = true;
-      for (i = 0; i < subs.length; i++) if (subs[i].id === id && !subs[i]._a) used = true;
+      for (i = 0; i < subs.length; i++) if (subs[i].id === id && !subs[i].acked) used = true;
     }
     return (lastId = id);
   }
@@ -366,11 +365,11 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
     var max = o.maxInflight || 8, m: Outgoing;
     while (ready() && queue.length && inflight.length < max) {
       m = queue.shift() as Outgoing;
-      if (m._q) {
+      if (m.qos) {
         m.id = nextId();
         inflight.push(m);
       }
-      if (send(encodePublish(m._t, m._b, m._q, m._r, false, m.id)) && !m._q) call(m._d, null);
+      if (send(encodePublish(m.topic, m.payload, m.qos, m.retain, false, m.id)) && !m.qos) call(m.done, null);
     }
   }
 
@@ -388,22 +387,22 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       var err = !topic || /[#+\x00]/.test(topic) ? "bad-topic" : qos !== 0 && qos !== 1 ? "bad-qos"
         : queue.length >= (o.maxQueue || 32) ? "queue-full" : null;
       if (err) return later(done, err);
-      queue.push({ _t: topic, _b: payload, _q: qos, _r: !!(opts && opts.retain), id: 0, _d: done || null });
+      queue.push({ topic: topic, payload: payload, qos: qos, retain: !!(opts && opts.retain), id: 0, done: done || null });
       kick();
     },
     subscribe: function (topic, qos, done) {
       if (!topic || (qos !== 0 && qos !== 1)) return later(done, "bad-subscription", 0x80);
-      var s: Subscription = { _t: topic, _q: qos, id: 0, _a: false, _d: done || null };
+      var s: Subscription = { topic: topic, qos: qos, id: 0, acked: false, done: done || null };
       subs.push(s);
       if (ready()) sendSub(s);
     },
     unsubscribe: function (topics, done) {
-      for (var i = subs.length - 1; i >= 0; i--) if (topics.indexOf(subs[i]._t) >= 0) subs.splice(i, 1);
+      for (var i = subs.length - 1; i >= 0; i--) if (topics.indexOf(subs[i].topic) >= 0) subs.splice(i, 1);
       if (!ready() || !topics.length) return later(done, ready() ? null : "down");
       // never an undefined property (here and in each queued message and subscription): 2v29
-      // throws ReferenceError reading one through a call's result (unsubs.splice(i, 1)[0]._d,
+      // throws ReferenceError reading one through a call's result (unsubs.splice(i, 1)[0].done,
       // docs/espruino-dialect.md)
-      var u = { id: nextId(), _d: done || null };
+      var u = { id: nextId(), done: done || null };
       unsubs.push(u);
       send(encodeUnsubscribe(u.id, topics));
     },
@@ -437,8 +436,8 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       tPump = stop(tPump);
       drop("destroyed");
       var all = inflight.concat(queue), i: number;
-      for (i = 0; i < all.length; i++) later(all[i]._d, "aborted");
-      for (i = 0; i < subs.length; i++) if (!subs[i]._a) later(subs[i]._d, "aborted", 0x80);
+      for (i = 0; i < all.length; i++) later(all[i].done, "aborted");
+      for (i = 0; i < subs.length; i++) if (!subs[i].acked) later(subs[i].done, "aborted", 0x80);
       inflight = [];
       queue = [];
       subs = [];
