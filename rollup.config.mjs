@@ -136,6 +136,11 @@ const LAZY_PARTS = [
     own: /\/firmware\/(uplink\/(link|load|module|session)|mqtt\/\w+|messages\/senml)\.ts$/,
   },
   {
+    // a mains node's side of the link: at its boot, never on a battery node
+    name: "mains", load: "/firmware/uplink/mains-load.ts", entry: "firmware/uplink/mains-module.ts", fn: "loadMains", global: "__casanodeMains",
+    own: /\/firmware\/uplink\/mains(-load|-module)?\.ts$/,
+  },
+  {
     // the SNTP client and the RTC rate's learning: only when a session asks the time
     name: "clock", load: "/firmware/uplink/clock-load.ts", entry: "firmware/uplink/clock-module.ts", fn: "loadClock", global: "__casanodeClock",
     own: /\/firmware\/uplink\/(clock-load|clock-module|clock-sync|sntp)\.ts$/,

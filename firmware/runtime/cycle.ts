@@ -20,6 +20,7 @@ import { newWindow, fold, summarize } from "./aggregate.js";
 import { readAlarms, settleAlarms } from "./alarms.js";
 import { QUANTITIES } from "../../drivers/quantities.js";
 import { uplinkApi } from "../uplink/lazy.js";
+import { mainsApi } from "../uplink/mains-lazy.js";
 import { startJoin, staticWanted, JOIN_PLAN_FILE, JOIN_LEAD_STATIC_MS, JOIN_LEAD_DHCP_MS, type JoinPlan, type EarlyJoin } from "../uplink/early-join.js";
 import { savePlanFile } from "./plan-file.js";
 import { rtcSleepMs, saveRtcPlan, rateDue } from "./rtc-rate.js";
@@ -78,7 +79,7 @@ export class Scheduler {
     var rt = this.rt;
     this._clockAtBoot();
     if (rt.configErrors.length) this._configSafe();
-    else if (rt.mains) uplinkApi().startMains(this);
+    else if (rt.mains) mainsApi().startMains(this);
     else this._batteryStart();
   }
 

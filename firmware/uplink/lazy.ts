@@ -1,9 +1,9 @@
 // What the scheduler calls of the link's code and of the commands'. Neither is parsed at a wake
 // that does not need it: the bundle keeps each as a raw string, which Espruino's lexer skips
 // (docs/espruino-dialect.md), and evaluates it the first time it is needed:
-// - the link (link.ts, the MQTT client, SenML, and the scheduler's connected side: session.ts;
-//   ~16 KB of image) when a wake connects, a mains node at boot; on a planned upload while the
-//   sensors start and the prelude's join goes on;
+// - the link (link.ts, the MQTT client, SenML, and a battery session: session.ts; ~13 KB of
+//   image) when a wake connects, a mains node at boot (with mains.ts: uplink/mains-lazy.ts); on
+//   a planned upload while the sensors start and the prelude's join goes on;
 // - the commands (their format, HMAC check and actions; ~5 KB) when one arrives, which is rare,
 //   with the config check (config-check.ts) when the config changed since it last passed
 //   (runtime/commands-lazy.ts);
@@ -13,6 +13,7 @@
 
 import type { Runtime } from "../runtime/state.js";
 import type { Scheduler } from "../runtime/cycle.js";
+import type { Uplink } from "./link.js";
 import { loadUplink } from "./load.js";
 import { once } from "../runtime/once.js";
 import type { NodeConsole } from "../runtime/console.js";
@@ -23,8 +24,10 @@ import type { ConfigResult } from "../config-check.js";
 export interface UplinkApi {
   /** a battery wake's session (uplink/session.ts) */
   session(s: Scheduler, done: () => void): void;
-  /** a mains node's link and timed cycle */
-  startMains(s: Scheduler): void;
+  /** the link to the broker, commands and the OTA topic wired to it (persistent: mains) */
+  openLink(rt: Runtime, persistent: boolean): Uplink;
+  /** an upload's outcome in the books */
+  uploaded(rt: Runtime, err: string | null): void;
 }
 
 export interface CommandsApi {

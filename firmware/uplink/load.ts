@@ -2,9 +2,9 @@
 // file: there it evaluates the same code from a string in the image, the first time a wake
 // connects (rollup.config.mjs `LAZY_PARTS`; uplink/lazy.ts). Firmware code: ES5.
 
-import { batterySession, startMains } from "./session.js";
+import { batterySession, openLink, uploaded } from "./session.js";
 import type { UplinkApi } from "./lazy.js";
 
 export function loadUplink(): UplinkApi {
-  return { session: batterySession, startMains: startMains };
+  return { session: batterySession, openLink: openLink, uploaded: uploaded };
 }

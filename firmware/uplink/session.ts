@@ -1,8 +1,7 @@
-// The scheduler's connected side (runtime/cycle.ts): a battery wake's session with the broker,
-// and a mains node's link and timed cycle. In a bundle it is part of the link's code
+// The scheduler's connected side (runtime/cycle.ts): a battery wake's session with the broker
+// (a mains node's side is uplink/mains.ts). In a bundle it is part of the link's code
 // (uplink/lazy.ts), evaluated by a wake that connects: a wake that only samples, most of a
-// battery node's wakes, lexes none of it (1.9 KB, ~40 ms of ESP32 boot; the upload wakes lex it
-// with the link, ~0.5 KB more than before, as the moved code calls the bundle's by name).
+// battery node's wakes, lexes none of it.
 // Firmware code: ES5, Espruino subset.
 
 import type { Scheduler } from "../runtime/cycle.js";
@@ -14,26 +13,16 @@ import { CLOCK_VALID_MS } from "../runtime/store.js";
 import { clockApi } from "./clock-lazy.js";
 import { NTP_DEFAULT } from "../config.js";
 import { NTP_RETRY_MS } from "../runtime/rtc-rate.js";
-import { nextSlot } from "../runtime/grid.js";
-import { clearBootLoop } from "../runtime/safemode.js";
 import { fillOf } from "../../drivers/fill.js";
-import { otaFetch, otaLinkTopic, otaMessage, otaPublish, otaUploaded, otaWantsLink } from "../ota/lazy.js";
+import { otaFetch, otaLinkTopic, otaMessage, otaPublish, otaUploaded } from "../ota/lazy.js";
 
-/** mains: wait at most this long for SNTP before the first cycle */
-const CLOCK_WAIT_MS = 60000;
 /** battery: with the clock unset, keep Wi-Fi up this long for SNTP (polled this often) */
 const SNTP_WAIT_MS = 15000;
 const SNTP_POLL_MS = 250;
-/** mains safe mode keeps console and uplink this long, then tries a normal boot */
-const SAFE_HOLD_MS = 30 * 60000;
 const SESSION_EXTRA_MS = 60000;
 
-function periodMs(rt: Runtime): number {
-  return rt.config.samplePeriodS * 1000;
-}
-
 /** the link to the broker (persistent: mains), commands and the OTA topic wired to it */
-function openLink(rt: Runtime, persistent: boolean): Uplink {
+export function openLink(rt: Runtime, persistent: boolean): Uplink {
   var up = new Uplink(rt, persistent);
   rt.uplink = up;
   up.onCommand = function (p) {
@@ -53,7 +42,7 @@ function openLink(rt: Runtime, persistent: boolean): Uplink {
 }
 
 /** an upload's outcome in the books: its counters, the retry backoff, the base of the next significant change */
-function uploaded(rt: Runtime, err: string | null): void {
+export function uploaded(rt: Runtime, err: string | null): void {
   var st = rt.store.state;
   st.lastUp = Date.now();
   st.lastUpOk = !err;
@@ -169,72 +158,4 @@ export function batterySession(s: Scheduler, done: () => void): void {
     }
     opened(err);
   });
-}
-
-// ---- mains ----
-
-/** mains: the link kept up (diag once, OTA, the queue flushed at each connect) and the cycle on timers */
-export function startMains(s: Scheduler): void {
-  var rt = s.rt, up = openLink(rt, true), diagSent = false;
-  up.onUp = function () {
-    if (!diagSent) {
-      diagSent = true;
-      up.diag();
-    }
-    otaPublish(rt, up);
-    flushMains(s);
-    otaFetch(rt, up, null);
-  };
-  up.open(function () {});
-  if (rt.safe) holdSafe(rt);
-  else whenClockSet(rt, Date.now(), function () {
-    mainsTick(s);
-  });
-}
-
-function flushMains(s: Scheduler): void {
-  var rt = s.rt;
-  if (!rt.uplink || !rt.uplink.isUp()) return;
-  rt.uplink.flush(function (err) {
-    uploaded(rt, err);
-    if (!err && s.sensorsConfigured()) otaUploaded(rt, rt.uplink);
-  });
-}
-
-function mainsTick(s: Scheduler): void {
-  var rt = s.rt, P = periodMs(rt), slot = Math.floor(Date.now() / P) * P;
-  s.cycle(slot, function (out) {
-    rt.lastCycleAt = Date.now();
-    s.sinceCycle = 0;
-    rt.store.state.next = nextSlot(slot, periodMs(rt), Date.now());
-    rt.energy.settle();
-    rt.store.save();
-    if (out.closed || out.raised.length) {
-      if (out.raised.length) rt.log("alarm: " + out.raised.join(","));
-      if (out.raised.length && rt.uplink && rt.uplink.isUp()) rt.uplink.status("online");
-      flushMains(s);
-    }
-    // an update's chunks that did not come (broker down, a chunk bad on it): try again
-    if (rt.uplink && rt.uplink.isUp() && otaWantsLink(rt)) otaFetch(rt, rt.uplink, null);
-    setTimeout(function () {
-      mainsTick(s);
-    }, rt.store.state.next - Date.now());
-  });
-}
-
-/** mains: after power-on the clock may wait for SNTP (over the link being opened) */
-function whenClockSet(rt: Runtime, since: number, cb: () => void): void {
-  if (Date.now() >= CLOCK_VALID_MS || !rt.platform.wifi || Date.now() - since > CLOCK_WAIT_MS) return cb();
-  setTimeout(function () {
-    whenClockSet(rt, since, cb);
-  }, 1000);
-}
-
-function holdSafe(rt: Runtime): void {
-  setTimeout(function () {
-    rt.log("safe mode: trying a normal boot");
-    clearBootLoop(rt.store.state);
-    rt.store.save();
-    rt.platform.reboot();
-  }, SAFE_HOLD_MS);
 }

@@ -98,16 +98,20 @@ describe("rollup config", () => {
     }
   });
 
-  it("a wake that only samples lexes no broker session nor mains code: they are in the link's string, evaluated by a wake that connects", () => {
-    // lines only uplink/session.ts prints: the SNTP wait of a session, a failed upload, mains safe mode
-    const SESSION_LINES = ["no SNTP answer in", "upload failed: ", "safe mode: trying a normal boot"];
+  it("a wake that only samples lexes no broker session nor mains code; an upload wake lexes no mains code: the session is in the link's string, mains operation in a string of its own", () => {
+    // lines only uplink/session.ts prints: the SNTP wait of a session, a failed upload; and uplink/mains.ts: mains safe mode
+    const SESSION_LINES = ["no SNTP answer in", "upload failed: "], MAINS_LINE = "safe mode: trying a normal boot";
     for (const board of ["esp32-bin-lp", "esp32-air", "esp32-pole", "linux"]) {
       const evaluated = evaluatedStrings(board), outside = lexedAtEveryWake(evaluated);
       const link = evaluated.find((e) => e.code.includes("__casanodeUplink"))!.code;
+      const mains = evaluated.find((e) => e.code.includes("__casanodeMains"))!.code;
       for (const line of SESSION_LINES) {
         expect(outside, `${board}: "${line}"`).to.not.include(line);
         expect(link, `${board}: "${line}"`).to.include(line);
       }
+      expect(outside, board).to.not.include(MAINS_LINE);
+      expect(link, board).to.not.include(MAINS_LINE);
+      expect(mains, board).to.include(MAINS_LINE);
     }
   });
 
