@@ -1,5 +1,6 @@
-// Watches every TCP socket this process opens or accepts, so the fleet runner knows when broker
-// traffic has settled before it moves the virtual clock (see the note at the top of sim/fleet.ts).
+// Watches every TCP socket this process opens or accepts, and the in-process pipes to the
+// embedded broker (sim/broker-pipe.ts), so the fleet runner knows when broker traffic has
+// settled before it moves the virtual clock (see the note at the top of sim/fleet.ts).
 
 import dc from "node:diagnostics_channel";
 import type net from "node:net";

@@ -2,11 +2,13 @@
 // against an embedded (or external) MQTT broker, with a host-side observer that decodes
 // what arrives, fault injection, and a summary that balances every reading.
 //
-// Time: the clock jumps from timer to timer, but nodes talk to the broker over real loopback
-// TCP. So before each jump the runner lets socket traffic settle: it watches every socket
-// this process opens (node:diagnostics_channel) and yields to the event loop while a
-// connection is being made, bytes written by one end have not been read by the other, or an
-// MQTT request (CONNECT, QoS 1 PUBLISH, SUBSCRIBE, PINGREQ) has not been answered. A PUBACK
+// Time: the clock jumps from timer to timer, but nodes talk to the broker through the host's
+// event loop: over an in-process pipe to the embedded broker (sim/broker-pipe.ts; brokerLink
+// "tcp" for loopback sockets), over real TCP to an external one. So before each jump the
+// runner lets that traffic settle: it watches every pipe and every socket this process opens
+// (node:diagnostics_channel) and yields to the event loop while a connection is being made,
+// bytes written by one end have not been read by the other, or an MQTT request (CONNECT,
+// QoS 1 PUBLISH, SUBSCRIBE, PINGREQ) has not been answered. A PUBACK
 // reaches the node at the virtual instant of its PUBLISH; RunnerStats.lateReplies counts any
 // that did not (0 in every run so far). Nodes integrate their own energy before each event.
 
