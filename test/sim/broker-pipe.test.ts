@@ -92,4 +92,32 @@ describe("in-process link to the embedded broker", function () {
       await b.stop();
     }
   });
+
+  it("on a cut errors then closes, and closes without error when the broker drops the connection, as a socket does", async () => {
+    const b = await startBroker({ port: 0 });
+    const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    try {
+      const pipe = brokerPipe({ broker: b.broker, address: { host: "127.0.0.1", port: b.port } });
+      const events = async (connect: () => any, then: (raw: any) => void): Promise<string[]> => {
+        const raw = connect();
+        const got: string[] = [];
+        raw.on("error", (e: NodeJS.ErrnoException) => got.push("error " + e.code));
+        raw.on("close", (hadError: boolean) => got.push("close " + hadError));
+        await new Promise<void>((resolve) => raw.on("connect", () => resolve()));
+        got.push("connect");
+        then(raw);
+        for (let i = 0; i < 100 && !got.some((g) => g.startsWith("close")); i++) await wait(5);
+        return got;
+      };
+      const cut = (raw: any) => raw.destroy(Object.assign(new Error("connection lost"), { code: "ECONNRESET" }));
+      // a PUBLISH before CONNECT: the broker drops the connection
+      const rude = (raw: any) => raw.write(mqttPacket.generate({ cmd: "publish", topic: "a", payload: "x", qos: 0, retain: false, dup: false } as any));
+      const tcp = () => net.connect({ host: "127.0.0.1", port: b.port });
+      const inProcess = () => pipe({ host: "127.0.0.1", port: b.port });
+      expect(await events(inProcess, cut)).to.deep.equal(await events(tcp, cut)).and.deep.equal(["connect", "error ECONNRESET", "close true"]);
+      expect(await events(inProcess, rude)).to.deep.equal(await events(tcp, rude)).and.deep.equal(["connect", "close false"]);
+    } finally {
+      await b.stop();
+    }
+  });
 });
