@@ -1,5 +1,6 @@
-// Watches every TCP socket this process opens or accepts, so the fleet runner knows when broker
-// traffic has settled before it moves the virtual clock (see the note at the top of sim/fleet.ts).
+// Watches every TCP socket this process opens or accepts, and the in-process pipes to the
+// embedded broker (sim/broker-pipe.ts), so the fleet runner knows when broker traffic has
+// settled before it moves the virtual clock (see the note at the top of sim/fleet.ts).
 
 import dc from "node:diagnostics_channel";
 import type net from "node:net";
@@ -62,6 +63,31 @@ interface Watched {
   mqtt?: { requests: number; answers: number; out: MqttFramer; in: MqttFramer; askedAtV: number; askedAtWall: number };
 }
 
+/** an in-process connection as the runner sees it (sim/broker-pipe.ts) */
+export interface PipeView {
+  /** the connection is still being made */
+  readonly connecting: boolean;
+  /** both ends are gone: nothing more will move */
+  readonly gone: boolean;
+  /** bytes one end wrote that the other end has not taken yet */
+  inFlight(): boolean;
+}
+
+/** what an in-process connection tells the watch, as a socket's hooks do for TCP */
+export interface PipeTap {
+  /** bytes the node's end wrote toward the broker (its MQTT requests are counted) */
+  sent(bytes: Uint8Array): void;
+  /** bytes handed to the node's end (the broker's answers are counted) */
+  received(bytes: Uint8Array): void;
+  /** something else happened (connected, ended, closed): look at the pipe again */
+  touch(): void;
+}
+
+interface WatchedPipe {
+  view: PipeView;
+  mqtt: NonNullable<Watched["mqtt"]>;
+}
+
 /** an MQTT request the broker has not answered after this much wall time no longer holds virtual time */
 const REPLY_WAIT_MS = 5000;
 
@@ -84,6 +110,8 @@ export class IoWatch {
   private servers = new Map<number, Watched>();
   /** client ends by their local port */
   private clients = new Map<number, Watched>();
+  /** in-process connections that may be busy (as `active`, for pipes) */
+  private activePipes = new Set<WatchedPipe>();
   /** set by any write or read; cleared when the runner has seen the traffic settle */
   dirty = false;
   /** replies that arrived after virtual time had moved on from their request (should stay 0) */
@@ -128,26 +156,7 @@ export class IoWatch {
     const mqttOf = (): Watched["mqtt"] => {
       if (server || w.mqtt || socket.remotePort === undefined) return w.mqtt;
       if (!this.isBrokerClient(socket)) return undefined;
-      const m: NonNullable<Watched["mqtt"]> = {
-        requests: 0, answers: 0, askedAtV: 0, askedAtWall: 0,
-        out: new MqttFramer((type, flags) => {
-          if (MQTT_ANSWERED[type] || (type === PUBLISH && (flags >> 1) & 3)) {
-            if (m.requests === m.answers) {
-              m.askedAtV = this.clock.now();
-              m.askedAtWall = performance.now();
-            }
-            m.requests++;
-          }
-        }),
-        in: new MqttFramer((type) => {
-          if (!MQTT_ANSWERS[type] || m.answers >= m.requests) return;
-          m.answers++;
-          if (!w.ignored && this.clock.now() > m.askedAtV) this.lateReplies++;
-          if (m.answers < m.requests) m.askedAtV = this.clock.now();
-        }),
-      };
-      w.mqtt = m;
-      return m;
+      return (w.mqtt = this.mqttCounters(() => w.ignored));
     };
     // every way bytes enter a socket: write() and cork() mark traffic at once (mqtt-packet corks
     // then writes), _write/_writev see each byte exactly once
@@ -189,6 +198,54 @@ export class IoWatch {
     });
   }
 
+  /** the request/answer counters of one broker client, fed its outgoing and incoming bytes */
+  private mqttCounters(ignored: () => boolean): NonNullable<Watched["mqtt"]> {
+    const m: NonNullable<Watched["mqtt"]> = {
+      requests: 0, answers: 0, askedAtV: 0, askedAtWall: 0,
+      out: new MqttFramer((type, flags) => {
+        if (MQTT_ANSWERED[type] || (type === PUBLISH && (flags >> 1) & 3)) {
+          if (m.requests === m.answers) {
+            m.askedAtV = this.clock.now();
+            m.askedAtWall = performance.now();
+          }
+          m.requests++;
+        }
+      }),
+      in: new MqttFramer((type) => {
+        if (!MQTT_ANSWERS[type] || m.answers >= m.requests) return;
+        m.answers++;
+        if (!ignored() && this.clock.now() > m.askedAtV) this.lateReplies++;
+        if (m.answers < m.requests) m.askedAtV = this.clock.now();
+      }),
+    };
+    return m;
+  }
+
+  /**
+   * Watch an in-process connection to the broker (sim/broker-pipe.ts) as a loopback socket is
+   * watched: busy() holds virtual time while it is being made, while bytes are between its
+   * ends, and while an MQTT request on it is unanswered.
+   */
+  watchPipe(view: PipeView): PipeTap {
+    const p: WatchedPipe = { view, mqtt: this.mqttCounters(() => false) };
+    const touch = () => {
+      this.dirty = true;
+      this.activePipes.add(p);
+    };
+    touch();
+    return {
+      sent: (bytes) => {
+        touch();
+        p.mqtt.out.feed(bytes);
+      },
+      received: (bytes) => {
+        touch();
+        p.mqtt.in.feed(bytes);
+      },
+      touch,
+    };
+  }
+
   /** leave the connection with this local port out of busy() (both of its ends) */
   ignore(localPort: number | undefined): void {
     for (const w of this.sockets) {
@@ -211,6 +268,16 @@ export class IoWatch {
       }
       // quiet (or half-closed: nothing more will be answered): looked at again on its next traffic
       this.active.delete(w);
+    }
+    for (const p of this.activePipes) {
+      const v = p.view;
+      if (!v.gone) {
+        if (v.connecting) return true;
+        const m = p.mqtt;
+        if (m.requests > m.answers && now - m.askedAtWall < REPLY_WAIT_MS) return true;
+        if (v.inFlight()) return true;
+      }
+      this.activePipes.delete(p);
     }
     return false;
   }

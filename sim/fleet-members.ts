@@ -165,6 +165,8 @@ export interface MemberOptions {
   netLatency?: NetLatency;
   rtcFastPct?: number;
   onConsole?: (nodeId: string, text: string) => void;
+  /** how the nodes' sockets are made (default: real TCP; the fleet's pipe to its embedded broker) */
+  createNet?: SimNodeOptions["createNet"];
 }
 
 /** the static address of each battery node of the whole fleet (by its place in the plan), while the AP's /24 has room */
@@ -221,6 +223,7 @@ export function createMembers(o: MemberOptions, targets: FaultTarget[], members:
       storageBytes: o.storageBytes,
       netLatency: o.netLatency,
       rtcSleepFast: o.rtcFastPct ? o.rtcFastPct / 100 : undefined,
+      ...(o.createNet ? { createNet: o.createNet } : {}),
     });
     const info: FleetNodeInfo = { id, board, keyHex };
     members.push({ index, info, profile, node, trace: { id, board, readings: [], power: [], charge: [], queue: [] }, recent: new Map(), received: 0, duplicates: 0, badTimes: 0, replays: replayed });

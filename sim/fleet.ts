@@ -2,11 +2,13 @@
 // against an embedded (or external) MQTT broker, with a host-side observer that decodes
 // what arrives, fault injection, and a summary that balances every reading.
 //
-// Time: the clock jumps from timer to timer, but nodes talk to the broker over real loopback
-// TCP. So before each jump the runner lets socket traffic settle: it watches every socket
-// this process opens (node:diagnostics_channel) and yields to the event loop while a
-// connection is being made, bytes written by one end have not been read by the other, or an
-// MQTT request (CONNECT, QoS 1 PUBLISH, SUBSCRIBE, PINGREQ) has not been answered. A PUBACK
+// Time: the clock jumps from timer to timer, but nodes talk to the broker through the host's
+// event loop: over an in-process pipe to the embedded broker (sim/broker-pipe.ts; brokerLink
+// "tcp" for loopback sockets), over real TCP to an external one. So before each jump the
+// runner lets that traffic settle: it watches every pipe and every socket this process opens
+// (node:diagnostics_channel) and yields to the event loop while a connection is being made,
+// bytes written by one end have not been read by the other, or an MQTT request (CONNECT,
+// QoS 1 PUBLISH, SUBSCRIBE, PINGREQ) has not been answered. A PUBACK
 // reaches the node at the virtual instant of its PUBLISH; RunnerStats.lateReplies counts any
 // that did not (0 in every run so far). Nodes integrate their own energy before each event.
 
@@ -15,7 +17,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import type mqtt from "mqtt";
 import { VirtualClock } from "./clock.js";
-import type { NetLatency } from "./espruino/net.js";
+import { createEspruinoNet, type EspruinoNetOptions, type NetLatency } from "./espruino/net.js";
+import { brokerPipe, type PipeBroker } from "./broker-pipe.js";
 import type { WorldOptions } from "./world/index.js";
 import { createRng, forkSeed } from "./random.js";
 import { FaultScheduler, randomPowerCuts, FaultSpecError, type FaultSpec, type FaultTarget } from "./faults.js";
@@ -51,6 +54,12 @@ export interface FleetOptions {
   seed?: number;
   /** mqtt://host:port of an external broker; default: an embedded aedes */
   broker?: string;
+  /**
+   * how nodes reach an embedded broker: "pipe" (default), in process (sim/broker-pipe.ts), or
+   * "tcp", over loopback sockets. Both give the firmware the same bytes at the same virtual
+   * times; the pipe costs less. An external broker is always reached over TCP.
+   */
+  brokerLink?: "pipe" | "tcp";
   /** pace virtual time to the wall clock */
   realtime?: boolean;
   /** network round trips and TLS handshake as the nodes see them [DEFAULT_NET_LATENCY] */
@@ -166,7 +175,11 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
     const fleetNames = plan.map((n) => ({ id: n.id, board: n.board, devices: profiles.get(n.board)!.devices }));
     const faults = new FaultScheduler(clock, startMs, endMs, targets, log, fleetNames);
     const { staticIp, config, world, storageBytes, netLatency, rtcFastPct, onConsole } = options;
-    createMembers({ seed, plan, from, to, profiles, bundles, replays, clock, broker: broker.address, faults, createNode, staticIp, config, world, storageBytes, netLatency, rtcFastPct, onConsole }, targets, members);
+    // the embedded broker in process: the nodes' sockets to it are pipes the runner watches as it does sockets
+    const aedes = broker.aedes;
+    const connectRaw = aedes && options.brokerLink !== "tcp" ? brokerPipe({ broker: aedes, address: broker.address, watch: (view) => io.watchPipe(view) }) : undefined;
+    const createNet = connectRaw ? (o: EspruinoNetOptions) => createEspruinoNet({ ...o, connectRaw }) : undefined;
+    createMembers({ seed, plan, from, to, profiles, bundles, replays, clock, broker: broker.address, faults, createNode, staticIp, config, world, storageBytes, netLatency, rtcFastPct, onConsole, createNet }, targets, members);
     for (const m of members) byId.set(m.info.id, m);
     const specs = run.faults;
     // drawn over the whole fleet, so a node gets the same cuts whatever shard runs it (the scheduler applies this shard's)
@@ -234,10 +247,10 @@ async function checkFleetOptions(options: FleetOptions): Promise<{ seed: number;
   return { seed, durationMs, boards, count, profiles, faults, replays };
 }
 
-/** the broker the nodes use: the one named, or an embedded aedes for this run */
-async function startFleetBroker(url: string | undefined): Promise<{ url: string; address: { host: string; port: number }; stop(): Promise<void> }> {
+/** the broker the nodes use: the one named, or an embedded aedes for this run (`aedes`: the pipe's end of it) */
+async function startFleetBroker(url: string | undefined): Promise<{ url: string; address: { host: string; port: number }; aedes?: PipeBroker; stop(): Promise<void> }> {
   if (url) return { url, address: parseBrokerUrl(url), stop: async () => {} };
   const { startBroker } = await import("./broker.js");
   const b = await startBroker({ port: 0 });
-  return { url: b.url, address: parseBrokerUrl(b.url), stop: () => b.stop() };
+  return { url: b.url, address: parseBrokerUrl(b.url), aedes: b.broker, stop: () => b.stop() };
 }

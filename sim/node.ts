@@ -226,6 +226,8 @@ export function toInt32(x: number): number {
 export class SimNode {
   readonly id: string;
   readonly devices: { [name: string]: SimDevice } = {};
+  /** the devices' entries, made once: updateEnergy runs before every event */
+  private deviceList: Array<[string, SimDevice]> = [];
   /** latched supply switches (DeviceSpec.power.offPin): they keep their state through deep sleep */
   private readonly latches: LatchedSupply[] = [];
   readonly storage: SimStorage;
@@ -304,6 +306,7 @@ export class SimNode {
 
     for (const spec of opts.board.devices) this.devices[spec.name] = this.makeDevice(spec);
     for (const name of Object.keys(this.devices)) this.sensorOn.set(name, false);
+    this.deviceList = Object.entries(this.devices);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -393,7 +396,7 @@ export class SimNode {
       if (this.state !== "off") {
         ma = this.state === "asleep" ? b.sleep : b.awake;
         if (this.radioOn) ma += b.radio;
-        for (const d of Object.values(this.devices)) ma += d.currentMa();
+        for (const [, d] of this.deviceList) ma += d.currentMa();
       }
       this.stats.chargeMah += (ma * dt) / 3_600_000;
       if (this.state === "off") this.stats.offMs += dt;
@@ -402,7 +405,7 @@ export class SimNode {
       if (this.radioOn) this.stats.radioMs += dt;
       this.lastEnergyT = now;
     }
-    for (const [name, d] of Object.entries(this.devices)) {
+    for (const [name, d] of this.deviceList) {
       const on = this.state !== "off" && d.active();
       if (on !== this.sensorOn.get(name)) {
         this.sensorOn.set(name, on);

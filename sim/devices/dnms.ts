@@ -95,7 +95,19 @@ export const createDnms: SimDeviceFactory = (ctx: SimDeviceContext): SimDevice =
   const levels: number[] = new Array(WORLD_SAMPLES_PER_FRAME);
   let memoLevel = NaN;
   let memoEnergy = 0;
+  // A world that says its level steps on slots (noiseSlotMs) is asked once for a frame whose
+  // first and last sample instants share a slot: the four samples would be that one number.
+  // The instants are the loop's own expressions, so the slot test sees the same floats.
+  const slotMs = world.noiseSlotMs;
   const frameLevel = (from: number): number => {
+    if (slotMs !== undefined) {
+      const first = from + (0.5 * DNMS_FRAME_MS) / WORLD_SAMPLES_PER_FRAME;
+      const lastAt = from + ((WORLD_SAMPLES_PER_FRAME - 0.5) * DNMS_FRAME_MS) / WORLD_SAMPLES_PER_FRAME;
+      if (Math.floor(first / slotMs) === Math.floor(lastAt / slotMs)) {
+        const level = world.noiseDb(first);
+        if (Number.isFinite(level)) return level;
+      }
+    }
     let same = true;
     for (let i = 0; i < WORLD_SAMPLES_PER_FRAME; i++) {
       levels[i] = world.noiseDb(from + ((i + 0.5) * DNMS_FRAME_MS) / WORLD_SAMPLES_PER_FRAME);

@@ -21,6 +21,24 @@ export interface EspruinoNetOptions {
   scheduleLocal?: (fn: () => void) => void;
   /** split received data into chunks of at most this many bytes (Espruino reads 536 at a time) */
   chunkSize?: number;
+  /**
+   * how the host side of a socket is made (default: net.connect, real TCP). The fleet's
+   * in-process link to its embedded broker (sim/broker-pipe.ts) plugs in here: the Espruino
+   * semantics above it stay the same.
+   */
+  connectRaw?: (options: { host: string; port: number }) => RawSocket;
+}
+
+/** what EspruinoSocket uses of a host socket: a net.Socket, or an in-process stand-in */
+export interface RawSocket {
+  on(event: "data", listener: (buf: Buffer) => void): unknown;
+  on(event: "error", listener: (e: NodeJS.ErrnoException) => void): unknown;
+  on(event: "connect" | "drain" | "close", listener: () => void): unknown;
+  write(buf: Buffer): unknown;
+  end(callback: () => void): unknown;
+  destroy(error?: Error): unknown;
+  readonly destroyed: boolean;
+  setNoDelay?(noDelay: boolean): unknown;
 }
 
 export interface EspruinoNet extends NetModule {
@@ -122,7 +140,7 @@ class EspruinoSocket extends SocketEvents implements NetSocket {
   private ended = false;
 
   constructor(
-    readonly raw: net.Socket,
+    readonly raw: RawSocket,
     schedule: (fn: () => void) => void,
     chunkSize: number,
     private readonly blocked: () => boolean,
@@ -191,8 +209,8 @@ export function createEspruinoNet(opts: EspruinoNetOptions = {}): EspruinoNet {
   const api: EspruinoNet = {
     connect(options: { host: string; port: number }, onConnect?: () => void): NetSocket {
       if (blocked()) throw new Error("Unable to create socket");
-      const raw = net.connect({ host: options.host, port: options.port });
-      raw.setNoDelay(true);
+      const raw: RawSocket = opts.connectRaw ? opts.connectRaw({ host: options.host, port: options.port }) : net.connect({ host: options.host, port: options.port });
+      raw.setNoDelay?.(true);
       const sock: EspruinoSocket = new EspruinoSocket(raw, schedule, chunkSize, blocked, () => open.delete(sock), opts.scheduleLocal);
       open.add(sock);
       raw.on("connect", () => {

@@ -93,7 +93,10 @@ export function toLatin1(bytes: Uint8Array): string {
 }
 
 export function fromLatin1(s: string): Uint8Array {
-  return new Uint8Array(Buffer.from(s, "latin1"));
+  // written straight into a plain Uint8Array of its own (not a pooled Buffer): one copy, not two
+  const out = new Uint8Array(s.length);
+  Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(s, 0, s.length, "latin1");
+  return out;
 }
 
 function align(n: number): number {

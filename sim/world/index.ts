@@ -4,7 +4,7 @@
 import type { PmLevels, WorldModel } from "./types.js";
 import { forkSeed } from "../random.js";
 import { AirModel, type AirOptions } from "./air.js";
-import { NoiseModel, type NoiseOptions } from "./noise.js";
+import { NoiseModel, FAST_SLOT_MS, type NoiseOptions } from "./noise.js";
 import { BinModel, type BinOptions } from "./bin.js";
 import { Daylight, Lamp, type DaylightOptions, type LampOptions, DEFAULT_TZ_HOURS } from "./daylight.js";
 
@@ -26,6 +26,8 @@ export class SimWorld implements WorldModel {
   readonly bin: BinModel;
   readonly daylight: Daylight;
   readonly lamp: Lamp;
+  /** NoiseModel.noiseDb is constant on each 125 ms slot */
+  readonly noiseSlotMs = FAST_SLOT_MS;
 
   constructor(readonly seed: number, opts: WorldOptions = {}) {
     const shared = opts.sharedSeed ?? seed;

@@ -12,6 +12,12 @@ export interface WorldModel {
   pm(tMs: number): PmLevels;
   /** A-weighted sound level with 125 ms (fast) time weighting, dB */
   noiseDb(tMs: number): number;
+  /**
+   * when set, noiseDb is a step function on slots of this many ms: constant on every
+   * [k * noiseSlotMs, (k + 1) * noiseSlotMs), the slot being Math.floor(tMs / noiseSlotMs).
+   * Twins that sample it several times inside one slot may then ask once (the same number).
+   */
+  readonly noiseSlotMs?: number;
   /** from the bin-lid sensor down to the waste surface, mm */
   binDistanceMm(tMs: number): number;
   /** air temperature, degrees C (speed of sound) */

@@ -80,6 +80,7 @@ describe("DNMS twin: interval levels", () => {
   it("are bit for bit the long way's on the street's noise (steps of 125 ms, events)", () => {
     // an afternoon hour with traffic events: frames within one step and frames across steps
     const world = createWorld(5);
+    expect(world.noiseSlotMs, "the world says it steps: the twin asks once per frame within a slot").to.equal(125);
     const { got, want } = intervals(world, 14 * 3_600_000 + 1234.5, 60_000, 30);
     expect(got).to.deep.equal(want);
     expect(new Set(got.map((g) => g.max)).size, "the levels vary").to.be.greaterThan(5);
