@@ -134,7 +134,7 @@ function instrument(opts: SimNodeOptions, probes: NodeProbe[]): SimNode {
     }
     opts.onConsole?.(text);
   };
-  const node = new SimNode({ ...opts, onConsole, createNet: countingNetFactory(wire) });
+  const node = new SimNode({ ...opts, onConsole, createNet: countingNetFactory(wire, opts.createNet) });
   const probe: NodeProbe = {
     id: opts.id,
     board: opts.board.name,

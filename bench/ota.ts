@@ -64,7 +64,7 @@ async function run(o: OtaBenchOptions & { ota?: FleetOta }, board: string, nodes
       probes.set(opts.id, p);
       return new SimNode({
         ...opts,
-        createNet: countingNetFactory(p.wire),
+        createNet: countingNetFactory(p.wire, opts.createNet),
         onConsole: (t) => {
           opts.onConsole?.(t);
           if (p.confirmedAt !== undefined) return;

@@ -118,7 +118,7 @@ export function countingNet(inner: EspruinoNet, counts: WireCounts): EspruinoNet
   };
 }
 
-/** a createNet for SimNodeOptions that counts into `counts` */
-export function countingNetFactory(counts: WireCounts): (opts: EspruinoNetOptions) => EspruinoNet {
-  return (opts) => countingNet(createEspruinoNet(opts), counts);
+/** a createNet for SimNodeOptions that counts into `counts`, over `inner` (the fleet's, which may reach its broker by pipe) */
+export function countingNetFactory(counts: WireCounts, inner: (opts: EspruinoNetOptions) => EspruinoNet = createEspruinoNet): (opts: EspruinoNetOptions) => EspruinoNet {
+  return (opts) => countingNet(inner(opts), counts);
 }

@@ -177,9 +177,12 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
     const { staticIp, config, world, storageBytes, netLatency, rtcFastPct, onConsole } = options;
     // the embedded broker in process: the nodes' sockets to it are pipes the runner watches as it does sockets
     const aedes = broker.aedes;
-    const connectRaw = aedes && options.brokerLink !== "tcp" ? brokerPipe({ broker: aedes, address: broker.address, watch: (view) => io.watchPipe(view) }) : undefined;
+    // over the pipe the nodes are told a fixed port, not the one the broker listens on: the
+    // config's checksum in their state (and so their flash writes) is the same in every run
+    const nodesBroker = aedes && options.brokerLink !== "tcp" ? { host: broker.address.host, port: PIPED_BROKER_PORT } : broker.address;
+    const connectRaw = nodesBroker !== broker.address ? brokerPipe({ broker: aedes!, address: nodesBroker, watch: (view) => io.watchPipe(view) }) : undefined;
     const createNet = connectRaw ? (o: EspruinoNetOptions) => createEspruinoNet({ ...o, connectRaw }) : undefined;
-    createMembers({ seed, plan, from, to, profiles, bundles, replays, clock, broker: broker.address, faults, createNode, staticIp, config, world, storageBytes, netLatency, rtcFastPct, onConsole, createNet }, targets, members);
+    createMembers({ seed, plan, from, to, profiles, bundles, replays, clock, broker: nodesBroker, faults, createNode, staticIp, config, world, storageBytes, netLatency, rtcFastPct, onConsole, createNet }, targets, members);
     for (const m of members) byId.set(m.info.id, m);
     const specs = run.faults;
     // drawn over the whole fleet, so a node gets the same cuts whatever shard runs it (the scheduler applies this shard's)
@@ -246,6 +249,9 @@ async function checkFleetOptions(options: FleetOptions): Promise<{ seed: number;
   }
   return { seed, durationMs, boards, count, profiles, faults, replays };
 }
+
+/** the embedded broker's port as the nodes know it when they reach it over the pipe (MQTT's own) */
+const PIPED_BROKER_PORT = 1883;
 
 /** the broker the nodes use: the one named, or an embedded aedes for this run (`aedes`: the pipe's end of it) */
 async function startFleetBroker(url: string | undefined): Promise<{ url: string; address: { host: string; port: number }; aedes?: PipeBroker; stop(): Promise<void> }> {

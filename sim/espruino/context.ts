@@ -21,6 +21,7 @@ import { formatThrown } from "./format.js";
 import { bootUsage, memoryFigures } from "./memory.js";
 import { createRealm, drainMicrotasks, type Realm } from "./realm.js";
 import { esp32LexMs } from "../boot-time.js";
+import { createRng, hashString } from "../random.js";
 import { HALT } from "./halt.js";
 import { Timers, installTimers } from "./timers.js";
 import { Watchdog } from "./watchdog.js";
@@ -136,6 +137,9 @@ export class EspruinoBoot {
     this.console = new BootConsole(this);
     for (const install of installers(host.chip)) install(sandbox, this);
     ({ ctx: this.ctx, realm: this.realm } = createRealm(sandbox, host.id, { now: () => this.host.rtcNow(), tz: () => this.tzMs, evaluated: (code) => this.busy(esp32LexMs(code)) }));
+    // the chip's random numbers (the MQTT client's reconnect jitter): drawn from the node and
+    // the boot's instant, not the host's, so a seed repeats its run (none of the node's own draws is taken)
+    this.realm.global.Math.random = createRng(hashString(host.id + "@" + host.clock.now()));
     for (const k of Object.keys(sandbox)) {
       this.baseline.add(k);
       const v = sandbox[k];

@@ -167,6 +167,8 @@ function standIn(extra: Partial<FleetOptions> & { unsetClock?: string[] } = {}):
     durationMs: 6 * H,
     seed: 42,
     loadBundle: async () => "",
+    // stand-ins speak MQTT with mqtt.js over real sockets, to the port the broker listens on
+    brokerLink: "tcp",
     createNode: (o) => {
       const n = extra.unsetClock?.includes(o.id) ? new UnsetClockNode(o) : new StandInNode(o);
       made.push(n);
