@@ -4,7 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import { describeBundle, ensureBundle, type BundleInfo } from "../toolchain/bundle.js";
-import { SIM_WIFI, SITE, boardSuffix } from "../sim/fleet.js";
+import { SIM_WIFI, SITE, boardSuffix, loadProfile } from "../sim/fleet.js";
 import { startBroker } from "../sim/broker.js";
 import { findEspruino, measureOnEspruino, type RealMemory } from "./real-espruino.js";
 
@@ -53,7 +53,8 @@ export async function realMemory(boards: string[], opts: { runMs?: number } = {}
     const results = await Promise.all(
       boards.map(async (board) => {
         const bundle = readFileSync(await ensureBundle(board), "latin1");
-        return [board, await measureOnEspruino(bin, bundle, provisioning(board, broker.port), opts)] as const;
+        const battery = (await loadProfile(board)).power.source === "battery";
+        return [board, await measureOnEspruino(bin, bundle, provisioning(board, broker.port), { ...opts, battery })] as const;
       }),
     );
     return { bin, boards: Object.fromEntries(results) };

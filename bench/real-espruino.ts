@@ -102,10 +102,26 @@ export function runOnEspruino(bin: string, file: string, cwd: string, timeoutMs:
   });
 }
 
-/** the script of the measuring run */
-function measureScript(runMs: number): string {
+/**
+ * The ESP32 module a battery bundle needs to take its battery path on the Linux build (which
+ * has none, so it would run as a mains node): a power-on, and a deep sleep that ends the run
+ * as the chip would, once measured (quit() ends it at the next idle: docs/espruino-dialect.md).
+ */
+const BATTERY_ESP32 = `global.ESP32 = {
+  deepSleep: function (us) { MEM("sleep"); print("BENCH-SLEEP " + us); quit(); },
+  getWakeupCause: function () { return 0; },
+  getState: function () { return { BLE: false }; },
+  reboot: function () { quit(); }
+};`;
+
+/** the longest a battery run may take to reach its deep sleep */
+const BATTERY_RUN_MS = 60_000;
+
+/** the script of the measuring run; `battery`: as a battery node, to its first deep sleep */
+function measureScript(runMs: number, battery: boolean): string {
   return `
 var MEM = function (tag) { var m = process.memory(); print("BENCH-MEM " + tag + " " + m.usage + " " + m.total); };
+${battery ? BATTERY_ESP32 : ""}
 MEM("start");
 eval(require("Storage").read(${JSON.stringify(BOOT_FILE)}));
 MEM("eval");
@@ -130,8 +146,11 @@ export async function flashOnEspruino(bin: string, dir: string, bundle: string, 
 }
 
 /** Flash `bundle` (+ config) into a fresh Storage and measure it on the real interpreter. */
-export async function measureOnEspruino(bin: string, bundle: string, config: object | undefined, opts: { runMs?: number } = {}): Promise<RealMemory> {
-  const runMs = opts.runMs ?? 3000;
+/** `battery`: the bundle is a battery board's, measured on its battery path (BATTERY_ESP32) */
+export async function measureOnEspruino(bin: string, bundle: string, config: object | undefined, opts: { runMs?: number; battery?: boolean } = {}): Promise<RealMemory> {
+  // a battery run ends at its deep sleep: after its sensors' warm-up and read (an SDS011's 15 s
+  // and more, a UART sensor's timeout on the Linux build), its upload and its SNTP wait
+  const runMs = opts.battery ? Math.max(opts.runMs ?? 0, BATTERY_RUN_MS) : opts.runMs ?? 3000;
   const dir = mkdtempSync(path.join(os.tmpdir(), "casanode-bench-espruino-"));
   try {
     // 1. flash: the REPL commands `casanode flash` sends, run as a file (Storage lives in ./espruino.flash)
@@ -139,7 +158,7 @@ export async function measureOnEspruino(bin: string, bundle: string, config: obj
     if (failed) return { outcome: "flash failed", notes: failed };
     // 2. boot it, then again on what the first boot left in Storage (its state, an idle OTA
     // record): a later boot takes other paths than the first (docs/espruino-dialect.md, var)
-    writeFileSync(path.join(dir, "boot.js"), measureScript(runMs));
+    writeFileSync(path.join(dir, "boot.js"), measureScript(runMs, !!opts.battery));
     const r = await runOnEspruino(bin, "boot.js", dir, runMs + 15_000);
     const first = parseMeasure(r.out, r.timedOut);
     if (first.outcome !== "ran") return first;
@@ -161,7 +180,8 @@ export function parseMeasure(out: string, timedOut: boolean): RealMemory {
     res.total = Number(m[3]);
     if (m[1] === "eval") res.afterEval = usage;
     if (m[1] === "idle") res.idle = usage;
-    if (m[1] === "last") res.last = usage;
+    // a battery run ends at its deep sleep
+    if (m[1] === "last" || m[1] === "sleep") res.last = usage;
     if (m[1] !== "start") max = Math.max(max, usage);
   }
   if (max) res.max = max;

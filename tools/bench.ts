@@ -149,7 +149,7 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchResults> {
     }
     if (r.bin) {
       assumptions.push(
-        `real memory: ${r.bin} (Espruino's Linux build with 16383 vars, as ESP32). ESP32 bundles run there without ESP32/Wifi globals: as mains nodes, with their UART/analog pins absent (they report it); the counts still cover the code and its objects.`,
+        `real memory: ${r.bin} (Espruino's Linux build with 16383 vars, as ESP32). ESP32 bundles run there without Wifi and with their UART/analog pins absent (they report it): a mains board's as it runs, a battery board's with a stand-in ESP32 module, from power-on (clock set, a cycle, an upload with its diag) to its first deep sleep, twice; the counts cover the code and its objects.`,
       );
     }
   } else if (want("memory")) skipped.push("memory on the real interpreter: not asked for (--no-real)");
