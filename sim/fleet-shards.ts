@@ -105,7 +105,7 @@ export async function runShardedFleet(options: FleetOptions, shards: number): Pr
           });
         }),
       );
-      child.send({ type: "run", options: { ...plain, broker: brokerUrl, shard: { index, count: shards } } } satisfies ToWorker);
+      child.send({ type: "run", options: { ...plain, broker: brokerUrl, ...(broker ? { parentBroker: true } : {}), shard: { index, count: shards } } } satisfies ToWorker);
     }
     if (signal?.aborted) stopAll();
     await Promise.all(exits);

@@ -15,6 +15,7 @@
 import path from "node:path";
 import { existsSync, readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
+import { connect as netConnect } from "node:net";
 import type mqtt from "mqtt";
 import { VirtualClock } from "./clock.js";
 import { createEspruinoNet, type EspruinoNetOptions, type NetLatency } from "./espruino/net.js";
@@ -60,6 +61,8 @@ export interface FleetOptions {
    * times; the pipe costs less. An external broker is always reached over TCP.
    */
   brokerLink?: "pipe" | "tcp";
+  /** set by a sharding parent (sim/fleet-shards.ts): `broker` is its embedded broker, which the nodes know as port 1883 */
+  parentBroker?: boolean;
   /** pace virtual time to the wall clock */
   realtime?: boolean;
   /** network round trips and TLS handshake as the nodes see them [DEFAULT_NET_LATENCY] */
@@ -177,10 +180,18 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
     const { staticIp, config, world, storageBytes, netLatency, rtcFastPct, onConsole } = options;
     // the embedded broker in process: the nodes' sockets to it are pipes the runner watches as it does sockets
     const aedes = broker.aedes;
-    // over the pipe the nodes are told a fixed port, not the one the broker listens on: the
-    // config's checksum in their state (and so their flash writes) is the same in every run
-    const nodesBroker = aedes && options.brokerLink !== "tcp" ? { host: broker.address.host, port: PIPED_BROKER_PORT } : broker.address;
-    const connectRaw = nodesBroker !== broker.address ? brokerPipe({ broker: aedes!, address: nodesBroker, watch: (view) => io.watchPipe(view) }) : undefined;
+    // the nodes are told a fixed port for the embedded broker (this process's over the pipe, or
+    // a sharding parent's over TCP), not the one it listens on: the config's checksum in their
+    // state, and so their flash writes, are the same in every run and every shard
+    const piped = !!aedes && options.brokerLink !== "tcp";
+    const toldPort = piped ? EMBEDDED_BROKER_PORT : options.parentBroker ? EMBEDDED_BROKER_PORT : undefined;
+    const nodesBroker = toldPort !== undefined ? { host: broker.address.host, port: toldPort } : broker.address;
+    const told = (o: { host: string; port: number }) => o.host === nodesBroker.host && o.port === nodesBroker.port;
+    const connectRaw = piped
+      ? brokerPipe({ broker: aedes!, address: nodesBroker, watch: (view) => io.watchPipe(view) })
+      : toldPort !== undefined
+        ? (o: { host: string; port: number }) => netConnect(told(o) ? broker.address : o)
+        : undefined;
     const createNet = connectRaw ? (o: EspruinoNetOptions) => createEspruinoNet({ ...o, connectRaw }) : undefined;
     createMembers({ seed, plan, from, to, profiles, bundles, replays, clock, broker: nodesBroker, faults, createNode, staticIp, config, world, storageBytes, netLatency, rtcFastPct, onConsole, createNet }, targets, members);
     for (const m of members) byId.set(m.info.id, m);
@@ -250,8 +261,8 @@ async function checkFleetOptions(options: FleetOptions): Promise<{ seed: number;
   return { seed, durationMs, boards, count, profiles, faults, replays };
 }
 
-/** the embedded broker's port as the nodes know it when they reach it over the pipe (MQTT's own) */
-const PIPED_BROKER_PORT = 1883;
+/** the embedded broker's port as the nodes know it (MQTT's own), whatever port it listens on */
+const EMBEDDED_BROKER_PORT = 1883;
 
 /** the broker the nodes use: the one named, or an embedded aedes for this run (`aedes`: the pipe's end of it) */
 async function startFleetBroker(url: string | undefined): Promise<{ url: string; address: { host: string; port: number }; aedes?: PipeBroker; stop(): Promise<void> }> {

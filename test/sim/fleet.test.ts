@@ -558,8 +558,9 @@ const haveNode = existsSync(path.join(ROOT, "sim", "node.ts"));
     const progress: number[] = [];
     const sharded = await runShardedFleet({ ...o, keepReadings: false, onProgress: (p) => progress.push(p.doneMs) }, 2);
     const whole = await runFleet(o);
-    // charge too: a node draws one round trip per instant, however another process's TCP cuts a reply (to 12 digits: summed in another order)
-    const books = (n: FleetSummary["nodes"][number]) => ({ id: n.id, readings: n.readings, acked: n.acked, queued: n.queued, wakes: n.wakes, received: n.receivedAtBroker, charge: n.chargeMah.toPrecision(12), awakeMs: n.awakeMs });
+    // charge too: a node draws one round trip per instant, however another process's TCP cuts a reply (to 12 digits: summed in another order);
+    // and its flash writes: a worker's nodes are told the broker's port as the one process's are
+    const books = (n: FleetSummary["nodes"][number]) => ({ id: n.id, readings: n.readings, acked: n.acked, queued: n.queued, wakes: n.wakes, received: n.receivedAtBroker, charge: n.chargeMah.toPrecision(12), awakeMs: n.awakeMs, flashBytes: n.flashBytes });
     expect(sharded.summary.nodes.map(books)).to.deep.equal(whole.summary.nodes.map(books));
     expect(sharded.summary.shards!.map((s) => s.nodes)).to.deep.equal([2, 2]);
     expect(sharded.summary.totals.lost).to.equal(0);
