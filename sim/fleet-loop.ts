@@ -4,7 +4,7 @@
 // progress; at the end, one last sample and a wait for the last messages to reach the observer.
 
 import type { VirtualClock } from "./clock.js";
-import { nodeStatsOf } from "./node-books.js";
+import { nodeQueuedOf } from "./node-books.js";
 import type { IoWatch } from "./fleet-io-watch.js";
 import type { FleetMember } from "./fleet-members.js";
 import type { RunnerStats } from "./fleet-summary.js";
@@ -61,7 +61,7 @@ export async function runClockLoop(o: LoopOptions): Promise<{ finalMs: number; a
     for (const m of members) {
       m.node.updateEnergy();
       m.trace.charge.push([t, m.node.stats.chargeMah]);
-      m.trace.queue.push([t, nodeStatsOf(m.node.storage).queued]);
+      m.trace.queue.push([t, nodeQueuedOf(m.node.storage)]);
     }
   };
   const settle = async () => {

@@ -39,6 +39,13 @@ export interface NodeStats {
   notes: string[];
 }
 
+/** readings the node's own books say wait in its queue (as its status reports them), from its state alone: no queue file is read */
+export function readQueued(storage: StorageModule): number {
+  var st = new Store(readOnly(storage));
+  st.load(true);
+  return st.queued();
+}
+
 /** a read-only view: load() may repair, but here nothing reaches the flash */
 function readOnly(s: StorageModule): StorageModule {
   return {
