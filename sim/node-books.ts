@@ -4,18 +4,23 @@
 
 import { readNodeStats, readQueued, type NodeStats } from "../firmware/runtime/stats.js";
 
-const kept = new WeakMap<object, { changes: number; stats: NodeStats }>();
-const keptQueued = new WeakMap<object, { changes: number; queued: number }>();
-
-/** readNodeStats(storage) (shared: do not change it), read again only when the storage's change count moved (a storage without one: every time) */
-export function nodeStatsOf(storage: StorageModule): NodeStats {
+/** read(storage), read again only when the storage's change count moved (a storage without one: every time) */
+function keptUntilChanged<T>(kept: WeakMap<object, { changes: number; value: T }>, storage: StorageModule, read: (s: StorageModule) => T): T {
   const changes = (storage as { changes?: unknown }).changes;
-  if (typeof changes !== "number") return readNodeStats(storage);
+  if (typeof changes !== "number") return read(storage);
   const k = kept.get(storage);
-  if (k && k.changes === changes) return k.stats;
-  const stats = readNodeStats(storage);
-  kept.set(storage, { changes, stats });
-  return stats;
+  if (k && k.changes === changes) return k.value;
+  const value = read(storage);
+  kept.set(storage, { changes, value });
+  return value;
+}
+
+const keptStats = new WeakMap<object, { changes: number; value: NodeStats }>();
+const keptQueued = new WeakMap<object, { changes: number; value: number }>();
+
+/** readNodeStats(storage) (shared: do not change it), kept until the storage changes */
+export function nodeStatsOf(storage: StorageModule): NodeStats {
+  return keptUntilChanged(keptStats, storage, readNodeStats);
 }
 
 /**
@@ -24,11 +29,5 @@ export function nodeStatsOf(storage: StorageModule): NodeStats {
  * costliest read). The books at the end (readNodeStats) count the files and check them.
  */
 export function nodeQueuedOf(storage: StorageModule): number {
-  const changes = (storage as { changes?: unknown }).changes;
-  if (typeof changes !== "number") return readQueued(storage);
-  const k = keptQueued.get(storage);
-  if (k && k.changes === changes) return k.queued;
-  const queued = readQueued(storage);
-  keptQueued.set(storage, { changes, queued });
-  return queued;
+  return keptUntilChanged(keptQueued, storage, readQueued);
 }
