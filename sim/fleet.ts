@@ -184,7 +184,7 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
     // a sharding parent's over TCP), not the one it listens on: the config's checksum in their
     // state, and so their flash writes, are the same in every run and every shard
     const piped = !!aedes && options.brokerLink !== "tcp";
-    const toldPort = piped ? EMBEDDED_BROKER_PORT : options.parentBroker ? EMBEDDED_BROKER_PORT : undefined;
+    const toldPort = piped || options.parentBroker ? EMBEDDED_BROKER_PORT : undefined;
     const nodesBroker = toldPort !== undefined ? { host: broker.address.host, port: toldPort } : broker.address;
     const told = (o: { host: string; port: number }) => o.host === nodesBroker.host && o.port === nodesBroker.port;
     const connectRaw = piped

@@ -54,7 +54,7 @@ function mainsTick(s: Scheduler): void {
   s.cycle(slot, function (out) {
     rt.lastCycleAt = Date.now();
     s.sinceCycle = 0;
-    rt.store.state.next = nextSlot(slot, periodMs(rt), Date.now());
+    rt.store.state.next = nextSlot(slot, P, Date.now());
     rt.energy.settle();
     rt.store.save();
     if (out.closed || out.raised.length) {
