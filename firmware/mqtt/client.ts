@@ -11,8 +11,8 @@
 // `new MqttClient(net, options)` still works (a constructor returning an object returns it).
 
 import {
-  CONNACK, PUBLISH, PUBACK, SUBACK, UNSUBACK, PINGRESP, PINGREQ_PACKET, DISCONNECT_PACKET, MqttPacket, MqttWill, PacketReader,
-  connackReason, encodeConnect, encodePublish, encodePuback, encodeSubscribe, encodeUnsubscribe,
+  CONNACK, PUBLISH, PUBACK, SUBACK, PINGRESP, PINGREQ_PACKET, DISCONNECT_PACKET, MqttWill, PacketReader,
+  chr, connackReason, encodeConnect, encodePublish, encodePuback, encodeSubscribe, encodeUnsubscribe, get16, packetReader,
 } from "./packet.js";
 
 export interface MqttClientOptions {
@@ -28,9 +28,9 @@ export interface MqttClientOptions {
   /** TCP connect + CONNACK, and the wait for a PINGRESP; default 10000 */
   connectTimeoutMs?: number;
   /**
-   * false: never reconnect by itself; default { minMs: 1000, maxMs: 60000 }. The delay doubles
-   * per failure and goes back to minMs only once a link has stayed up healthyMs (default
-   * 30000): a CONNACK followed by the same failure at once must not reset it.
+   * Reconnect by itself after a drop (absent or false: never). The delay doubles per failure
+   * and goes back to minMs only once a link has stayed up healthyMs (default 30000): a CONNACK
+   * followed by the same failure at once must not reset it.
    */
   reconnect?: { minMs: number; maxMs: number; healthyMs?: number } | false;
   /** jitter source, default Math.random */
@@ -52,11 +52,9 @@ export interface MqttClientOptions {
 export type PublishDone = (err: string | null) => void;
 export type SubscribeDone = (err: string | null, grantedQos: number) => void;
 
+/** a message to send: its PUBLISH as encoded (DUP clear), its packet id (0: QoS 0) */
 interface Outgoing {
-  topic: string;
-  payload: string;
-  qos: number;
-  retain: boolean;
+  packet: string;
   id: number;
   done: PublishDone | null;
 }
@@ -64,8 +62,8 @@ interface Outgoing {
 interface Subscription {
   topic: string;
   qos: number;
+  /** its SUBSCRIBE's packet id while the SUBACK is awaited; 0 once acknowledged; -1 before it is first sent */
   id: number;
-  acked: boolean;
   done: SubscribeDone | null;
 }
 
@@ -88,13 +86,16 @@ export interface MqttClient {
   onConnect?: ((sessionPresent: boolean) => void) | null;
   /** pipeline: the CONNECT is written, what is published now goes behind it */
   onSent?: (() => void) | null;
-  /** a connection (or an attempt) ended: "closed", "error", "connect-failed", "connect-timeout",
-   *  "ping-timeout", "protocol", "refused", "disconnect", "destroyed" */
+  /**
+   * a connection (or an attempt) ended, and why: "closed", "connect-timeout", "ping-timeout",
+   * "disconnect", "destroyed", or "connect-failed:<error>" (no socket), "socket:<error>",
+   * "protocol:<what the broker broke>", "refused:<CONNACK code's name>"
+   */
   onClose?: ((reason: string) => void) | null;
   onMessage?: ((topic: string, payload: string, qos: number, retain: boolean) => void) | null;
   /** an inbound PUBLISH over maxPacketBytes was read past (and acknowledged): its payload size and first bytes */
   onTooLarge?: ((topic: string, bytes: number, head: string) => void) | null;
-  /** "connect:<why>", "socket:<why>", "protocol:<code>", "refused:<reason>", "ping-timeout", "callback:<error>" */
+  /** "callback:<error>": a callback above threw (the client carries on) */
   onError?: ((code: string) => void) | null;
   /** Start connecting (and keep reconnecting, unless reconnect is false). */
   connect(): void;
@@ -106,10 +107,11 @@ export interface MqttClient {
   /** Subscribe to one filter; kept and sent again whenever the broker has no session for us. */
   subscribe(topic: string, qos: number, done?: SubscribeDone): void;
   /**
-   * Drop these filters (one UNSUBSCRIBE packet): forgotten at once, so a reconnect never
-   * subscribes them again; `done` on the UNSUBACK, or "down"/"aborted" when it cannot come.
+   * Drop these filters (one UNSUBSCRIBE packet, when connected): forgotten at once, so a
+   * reconnect never subscribes them again. Nothing waits for the UNSUBACK: TCP keeps order,
+   * so the broker has acted on it before it answers anything sent later (roundTrip).
    */
-  unsubscribe(topics: string[], done?: PublishDone): void;
+  unsubscribe(topics: string[]): void;
   /**
    * One PINGREQ: cb(null) on its PINGRESP. TCP keeps order, so everything the broker sent
    * before answering (a persistent session's queued messages) has been handled by then.
@@ -123,15 +125,14 @@ export interface MqttClient {
 }
 
 function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
+  var timeoutMs = o.connectTimeoutMs || 10000;
   var sock: NetSocket | null = null, reader: PacketReader | null = null, state = IDLE, wanted = false;
-  /** this connection's CONNECT is written */
+  /** pipeline: this connection's CONNECT is written, packets may follow it */
   var said = false;
   var attempt = 0, lastId = 0, inflight: Outgoing[] = [], queue: Outgoing[] = [], subs: Subscription[] = [];
   var tConn: any = null, tPing: any = null, tPong: any = null, tRetry: any = null, tPump: any = null;
   /** roundTrip() callbacks waiting for a PINGRESP */
   var pongs: PublishDone[] = [];
-  /** UNSUBSCRIBEs awaiting their UNSUBACK */
-  var unsubs: Array<{ id: number; done: PublishDone | null }> = [];
 
   function call(f: any, a?: any, b?: any, c?: any, d?: any): void {
     if (!f) return;
@@ -143,58 +144,47 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
   }
 
   function open(): void {
-    var s: NetSocket;
+    var s!: NetSocket;
     state = CONNECTING;
-    reader = new PacketReader(o.maxPacketBytes);
-    tConn = setTimeout(function () {
-      tConn = null;
-      fail("connect-timeout", "connect:timeout");
-    }, o.connectTimeoutMs || 10000);
+    reader = packetReader(o.maxPacketBytes);
+    var failed = "";
     try {
       s = net.connect({ host: o.host, port: o.port }, function () {
-        if (sock !== s || !send(encodeConnect(o))) return;
+        if (sock !== s || !send(encodeConnect(o)) || !o.pipeline) return;
         said = true;
-        if (!o.pipeline) return;
         resume(true);
         call(me.onSent);
       });
     } catch (e) {
-      // Espruino throws at once when the port is closed or the host is unknown
-      tConn = stop(tConn);
-      tConn = setTimeout(function () {
-        tConn = null;
-        fail("connect-failed", "connect:" + ((e && (e as any).message) || e));
-      }, 0);
-      return;
+      // Espruino throws at once when the port is closed or the host is unknown: dropped on the next tick
+      failed = "connect-failed:" + ((e && (e as any).message) || e);
     }
+    tConn = setTimeout(function () {
+      tConn = null;
+      drop(failed || "connect-timeout");
+    }, failed ? 0 : timeoutMs);
+    if (failed) return;
     sock = s;
     s.on("data", function (d: string) {
       if (sock === s) data(d);
     });
     s.on("error", function (e: any) {
-      if (sock === s) fail("error", "socket:" + ((e && e.message) || e));
+      if (sock === s) drop("socket:" + ((e && e.message) || e));
     });
     s.on("close", function () {
       if (sock === s) drop("closed");
     });
   }
 
-  function fail(reason: string, code: string): void {
-    call(me.onError, code);
-    drop(reason);
-  }
-
-  /** the broker broke the protocol: onError "protocol:<why>", the link dropped */
+  /** the broker broke the protocol: the link dropped */
   function broken(why: string): void {
-    fail("protocol", "protocol:" + why);
+    drop("protocol:" + why);
   }
 
   /** Tear the connection down; inflight messages stay for the next connection. */
   function drop(reason: string): void {
-    var s = sock, was = state, us = unsubs;
+    var s = sock, was = state;
     pong(reason);
-    unsubs = [];
-    for (var i = 0; i < us.length; i++) call(us[i].done, reason);
     tConn = stop(tConn);
     tPing = stop(tPing);
     tPong = stop(tPong);
@@ -210,8 +200,8 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       }
     }
     if (was !== IDLE) call(me.onClose, reason);
-    if (wanted && o.reconnect !== false && state === IDLE && !tRetry) {
-      var r = o.reconnect || { minMs: 1000, maxMs: 60000 };
+    var r = o.reconnect;
+    if (wanted && r && state === IDLE && !tRetry) {
       var delay = Math.min(r.maxMs, r.minMs * Math.pow(2, Math.min(attempt++, 16)));
       // "equal jitter": half fixed, half random, so a fleet does not reconnect in step
       delay = delay / 2 + (o.random || Math.random)() * (delay / 2);
@@ -229,22 +219,27 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       s.write(d);
       return true;
     } catch (e) {
-      fail("error", "socket:" + e);
+      drop("socket:" + e);
       return false;
     }
   }
 
   function data(d: string): void {
-    var r = reader as PacketReader, ps = r.push(d), s = sock;
-    for (var i = 0; i < ps.length && sock === s; i++) handle(ps[i]);
-    if (r.error && sock === s) broken(r.error);
+    var r = reader as PacketReader;
+    r.push(d, function (first, body, tooLarge) {
+      if (reader === r) handle(first, body, tooLarge);
+    });
+    if (r.error && reader === r) broken(r.error);
   }
 
-  function handle(p: MqttPacket): void {
-    var i: number, m: Outgoing | undefined, s: Subscription;
+  /** one valid packet (packet.ts packetError); its fields are read from the body here */
+  function handle(first: number, body: string, tooLarge: number): void {
+    var type = first >> 4, id = get16(body, 0), i: number, s: Subscription, sessionPresent: boolean;
     if (state === CONNECTING) {
-      if (p.type !== CONNACK) return broken("no-connack");
-      if (p.returnCode) return fail("refused", "refused:" + connackReason(p.returnCode));
+      if (type !== CONNACK) return broken("no-connack");
+      i = body.charCodeAt(1);
+      if (i) return drop("refused:" + connackReason(i));
+      sessionPresent = body.charCodeAt(0) === 1;
       tConn = stop(tConn);
       state = CONNECTED;
       // tConn now times the link's health: backoff resets only if it stays up
@@ -255,80 +250,77 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       }, (r && r.healthyMs) || 30000);
       ping();
       // pipelined: all went behind the CONNECT but subscriptions a broker without our session lacks
-      if (!o.pipeline) resume(!!p.sessionPresent);
-      else if (!p.sessionPresent) {
-        for (i = 0; i < subs.length && state === CONNECTED; i++) if (subs[i].acked) sendSub(subs[i]);
+      if (!o.pipeline) resume(sessionPresent);
+      else if (!sessionPresent) {
+        for (i = 0; i < subs.length && state === CONNECTED; i++) if (!subs[i].id) sendSub(subs[i]);
       }
-      if (state === CONNECTED) call(me.onConnect, !!p.sessionPresent);
+      if (state === CONNECTED) call(me.onConnect, sessionPresent);
       kick();
-    } else if (p.type === PUBLISH) {
-      if (p.qos === 2) return broken("qos2");
-      if (p.qos === 1 && !send(encodePuback(p.id as number))) return;
-      if (p.tooLarge) call(me.onTooLarge, p.topic, p.tooLarge, p.payload);
-      else call(me.onMessage, p.topic, p.payload, p.qos, p.retain);
-    } else if (p.type === PUBACK) {
+    } else if (type === PUBLISH) {
+      // id: the topic's length here; then where the payload starts
+      var qos = (first >> 1) & 3, topic = body.slice(2, (id += 2)), payload: string;
+      if (qos > 1) return broken("qos2");
+      if (qos) {
+        if (!send(encodePuback(get16(body, id)))) return;
+        id += 2;
+      }
+      payload = body.slice(id);
+      if (tooLarge) call(me.onTooLarge, topic, tooLarge, payload);
+      else call(me.onMessage, topic, payload, qos, (first & 1) > 0);
+    } else if (type === PUBACK) {
       for (i = 0; i < inflight.length; i++) {
-        if (inflight[i].id === p.id) {
-          m = inflight.splice(i, 1)[0];
-          call(m.done, null);
+        if (inflight[i].id === id) {
+          call(inflight.splice(i, 1)[0].done, null);
           kick();
           break;
         }
       }
-    } else if (p.type === SUBACK) {
+    } else if (type === SUBACK) {
       for (i = 0; i < subs.length; i++) {
         s = subs[i];
-        if (s.id === p.id && !s.acked) {
-          var g = (p.granted as number[])[0];
+        if (s.id === id) {
+          var g = body.charCodeAt(2);
           if (g === 0x80) subs.splice(i, 1);
-          s.acked = true;
+          s.id = 0;
           call(s.done, g === 0x80 ? "refused" : null, g);
           s.done = null;
           break;
         }
       }
-    } else if (p.type === UNSUBACK) {
-      for (i = 0; i < unsubs.length; i++) {
-        if (unsubs[i].id === p.id) {
-          call(unsubs.splice(i, 1)[0].done, null);
-          break;
-        }
-      }
-    } else if (p.type === PINGRESP) {
+    } else if (type === PINGRESP) {
       tPong = stop(tPong);
       pong(null);
-    } else broken("unexpected");
+    } else if (type === CONNACK) broken("unexpected");
+    // an UNSUBACK: nothing waits for it (unsubscribe)
   }
 
   /** a new connection may carry traffic: unacknowledged QoS 1 first, same ids, DUP set (spec 4.4), then subscriptions */
   function resume(sessionPresent: boolean): void {
-    var i: number, m: Outgoing, s = sock;
+    var i: number, p: string, s = sock;
     for (i = 0; i < inflight.length && sock === s; i++) {
-      m = inflight[i];
-      send(encodePublish(m.topic, m.payload, 1, m.retain, true, m.id));
+      p = inflight[i].packet;
+      send(chr(p.charCodeAt(0) | 8) + p.slice(1));
     }
-    for (i = 0; i < subs.length && sock === s; i++) if (!sessionPresent || !subs[i].acked) sendSub(subs[i]);
+    for (i = 0; i < subs.length && sock === s; i++) if (!sessionPresent || subs[i].id) sendSub(subs[i]);
     kick();
   }
 
   /** packets may go: CONNACK accepted, or (pipeline) the CONNECT written */
   function ready(): boolean {
-    return state === CONNECTED || (said && !!o.pipeline);
+    return state === CONNECTED || said;
   }
 
   function sendSub(s: Subscription): void {
     s.id = nextId();
-    s.acked = false;
     send(encodeSubscribe(s.id, s.topic, s.qos));
   }
 
   function nextId(): number {
-    var id = lastId, used = true, i: number;
+    var id = lastId, used = true, i: number, all: Array<{ id: number }> = (inflight as Array<{ id: number }>).concat(queue, subs);
     while (used) {
       id = (id % 65535) + 1;
       used = false;
-      for (i = 0; i < inflight.length; i++) if (inflight[i].id === id) used = true;
-      for (i = 0; i < subs.length; i++) if (subs[i].id === id && !subs[i].acked) used = true;
+      for (i = 0; i < all.length; i++) if (all[i].id === id) used = true;
     }
     return (lastId = id);
   }
@@ -341,8 +333,8 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       if (!tPong) {
         tPong = setTimeout(function () {
           tPong = null;
-          fail("ping-timeout", "ping-timeout");
-        }, Math.min(ka, o.connectTimeoutMs || 10000));
+          drop("ping-timeout");
+        }, Math.min(ka, timeoutMs));
       }
       if (send(PINGREQ_PACKET)) ping();
     }, ka);
@@ -365,11 +357,8 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
     var max = o.maxInflight || 8, m: Outgoing;
     while (ready() && queue.length && inflight.length < max) {
       m = queue.shift() as Outgoing;
-      if (m.qos) {
-        m.id = nextId();
-        inflight.push(m);
-      }
-      if (send(encodePublish(m.topic, m.payload, m.qos, m.retain, false, m.id)) && !m.qos) call(m.done, null);
+      if (m.id) inflight.push(m);
+      if (send(m.packet) && !m.id) call(m.done, null);
     }
   }
 
@@ -384,27 +373,24 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
     },
     publish: function (topic, payload, opts, done) {
       var qos = (opts && opts.qos) || 0;
-      var err = !topic || /[#+\x00]/.test(topic) ? "bad-topic" : qos !== 0 && qos !== 1 ? "bad-qos"
+      var err = !topic || topic.length > 65535 || /[#+\x00]/.test(topic) ? "bad-topic" : qos !== 0 && qos !== 1 ? "bad-qos"
         : queue.length >= (o.maxQueue || 32) ? "queue-full" : null;
       if (err) return later(done, err);
-      queue.push({ topic: topic, payload: payload, qos: qos, retain: !!(opts && opts.retain), id: 0, done: done || null });
+      // the id is taken now: a resend after a reconnect needs the same one (spec 4.4)
+      var id = qos ? nextId() : 0;
+      // done never undefined: 2v29 throws reading one through a call's result (inflight.splice(i, 1)[0].done, docs/espruino-dialect.md)
+      queue.push({ packet: encodePublish(topic, payload, qos, !!(opts && opts.retain), false, id), id: id, done: done || null });
       kick();
     },
     subscribe: function (topic, qos, done) {
       if (!topic || (qos !== 0 && qos !== 1)) return later(done, "bad-subscription", 0x80);
-      var s: Subscription = { topic: topic, qos: qos, id: 0, acked: false, done: done || null };
+      var s: Subscription = { topic: topic, qos: qos, id: -1, done: done || null };
       subs.push(s);
       if (ready()) sendSub(s);
     },
-    unsubscribe: function (topics, done) {
+    unsubscribe: function (topics) {
       for (var i = subs.length - 1; i >= 0; i--) if (topics.indexOf(subs[i].topic) >= 0) subs.splice(i, 1);
-      if (!ready() || !topics.length) return later(done, ready() ? null : "down");
-      // never an undefined property (here and in each queued message and subscription): 2v29
-      // throws ReferenceError reading one through a call's result (unsubs.splice(i, 1)[0].done,
-      // docs/espruino-dialect.md)
-      var u = { id: nextId(), done: done || null };
-      unsubs.push(u);
-      send(encodeUnsubscribe(u.id, topics));
+      if (ready() && topics.length) send(encodeUnsubscribe(nextId(), topics));
     },
     roundTrip: function (cb) {
       if (!ready()) return later(cb, "down");
@@ -415,7 +401,7 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       var s = sock, t: any = null;
       var fin = function () {
         t = stop(t);
-        if (done) later(done);
+        later(done);
         done = undefined;
       };
       wanted = false;
@@ -435,9 +421,9 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       tRetry = stop(tRetry);
       tPump = stop(tPump);
       drop("destroyed");
-      var all = inflight.concat(queue), i: number;
-      for (i = 0; i < all.length; i++) later(all[i].done, "aborted");
-      for (i = 0; i < subs.length; i++) if (!subs[i].acked) later(subs[i].done, "aborted", 0x80);
+      // every callback still waiting (an acknowledged subscription's is null: later() skips it); 0x80 is a subscription's refused code
+      var all: Array<{ done: any }> = (inflight as Array<{ done: any }>).concat(queue, subs);
+      for (var i = 0; i < all.length; i++) later(all[i].done, "aborted", 0x80);
       inflight = [];
       queue = [];
       subs = [];

@@ -20,28 +20,12 @@ export const MAX_REMAINING_LENGTH = 268435455;
 /** payload bytes kept of a PUBLISH over the limit (enough for a command's leading "id") */
 export const TOO_LARGE_HEAD = 64;
 
-// built at run time: a minifier may print "\xc0" as a raw char, which a UTF-8 file turns into 2 bytes
-export const PINGREQ_PACKET = String.fromCharCode(0xc0, 0);
-export const DISCONNECT_PACKET = String.fromCharCode(0xe0, 0);
+/** bytes from char codes (a short name: the encoders and the client call it often) */
+export var chr = String.fromCharCode;
 
-/** A decoded server-to-client packet; which fields are set depends on `type`. */
-export interface MqttPacket {
-  type: number;
-  /** packet identifier (PUBLISH qos>0, PUBACK, SUBACK, UNSUBACK) */
-  id?: number;
-  sessionPresent?: boolean;
-  /** CONNACK return code, 0 = accepted */
-  returnCode?: number;
-  topic?: string;
-  payload?: string;
-  qos?: number;
-  dup?: boolean;
-  retain?: boolean;
-  /** SUBACK return codes: granted QoS 0..2, or 0x80 = refused */
-  granted?: number[];
-  /** PUBLISH over the reader's limit: its payload size; `payload` then holds only its first TOO_LARGE_HEAD bytes */
-  tooLarge?: number;
-}
+// built at run time: a minifier may print "\xc0" as a raw char, which a UTF-8 file turns into 2 bytes
+export const PINGREQ_PACKET = chr(0xc0, 0);
+export const DISCONNECT_PACKET = chr(0xe0, 0);
 
 export interface MqttWill {
   topic: string;
@@ -59,37 +43,41 @@ export interface ConnectFields {
   will?: MqttWill;
 }
 
-const REFUSALS = ["", "unacceptable protocol version", "identifier rejected", "server unavailable", "bad user name or password", "not authorized"];
+const REFUSALS = ["unacceptable protocol version", "identifier rejected", "server unavailable", "bad user name or password", "not authorized"];
 
-/** CONNACK return code as text (spec 3.2.2.3); "" for 0 = accepted */
+/** a refusing CONNACK's return code (1..255) as text (spec 3.2.2.3) */
 export function connackReason(code: number): string {
-  return REFUSALS[code] !== undefined ? REFUSALS[code] : "refused " + code;
+  return REFUSALS[code - 1] || "code " + code;
 }
 
-/** Remaining length in 1-4 bytes, 7 bits each, high bit = more (spec 2.2.3). */
+/**
+ * Remaining length in 1-4 bytes, 7 bits each, high bit = more (spec 2.2.3). No range check:
+ * nothing a node holds comes near MAX_REMAINING_LENGTH (256 MB).
+ */
 export function encodeLength(n: number): string {
-  if (n < 0 || n > MAX_REMAINING_LENGTH || n !== Math.floor(n)) throw new Error("bad length " + n);
   var s = "";
   do {
     var b = n % 128;
     n = Math.floor(n / 128);
-    s += String.fromCharCode(n > 0 ? b | 128 : b);
+    s += chr(n > 0 ? b | 128 : b);
   } while (n > 0);
   return s;
 }
 
 function u16(n: number): string {
-  return String.fromCharCode((n >> 8) & 255, n & 255);
+  return chr((n >> 8) & 255, n & 255);
 }
 
-/** length-prefixed string field (spec 1.5.3); throws past 65535 bytes */
+/**
+ * length-prefixed string field (spec 1.5.3), up to 65535 bytes: publish() refuses a longer
+ * topic, the config check bounds the credentials, and the node's own topics are short
+ */
 function field(s: string): string {
-  if (s.length > 65535) throw new Error("field too long");
   return u16(s.length) + s;
 }
 
 function frame(first: number, body: string): string {
-  return String.fromCharCode(first) + encodeLength(body.length) + body;
+  return chr(first) + encodeLength(body.length) + body;
 }
 
 export function encodeConnect(c: ConnectFields): string {
@@ -109,7 +97,7 @@ export function encodeConnect(c: ConnectFields): string {
     flags |= 64;
     payload += field(c.password);
   }
-  return frame(0x10, "\x00\x04MQTT\x04" + String.fromCharCode(flags) + u16(c.keepAliveS) + payload);
+  return frame(0x10, "\x00\x04MQTT\x04" + chr(flags) + u16(c.keepAliveS) + payload);
 }
 
 export function encodePublish(topic: string, payload: string, qos: number, retain: boolean, dup: boolean, id: number): string {
@@ -122,7 +110,7 @@ export function encodePuback(id: number): string {
 
 /** SUBSCRIBE with one topic filter (flags 0010 are mandatory, spec 3.8.1) */
 export function encodeSubscribe(id: number, topic: string, qos: number): string {
-  return frame(0x82, u16(id) + field(topic) + String.fromCharCode(qos));
+  return frame(0x82, u16(id) + field(topic) + chr(qos));
 }
 
 /** UNSUBSCRIBE of several topic filters in one packet (flags 0010 mandatory, spec 3.10.1) */
@@ -132,93 +120,82 @@ export function encodeUnsubscribe(id: number, topics: string[]): string {
   return frame(0xa2, b);
 }
 
-function get16(s: string, i: number): number {
+export function get16(s: string, i: number): number {
   return (s.charCodeAt(i) << 8) | s.charCodeAt(i + 1);
 }
 
-/** Decode one packet body; returns the packet or an error code. */
-export function decodePacket(first: number, body: string): MqttPacket | string {
-  var type = first >> 4, flags = first & 15, n = body.length, id = get16(body, 0), ok: any = !flags, p: MqttPacket = { type: type }, i: number, c: number;
+/**
+ * What is wrong with one server-to-client packet (its first byte and body), as an error code,
+ * or "" when a QoS 0/1 client may act on it. The client reads the fields from the body itself:
+ * a decoded object would carry its field names into the bundle (they survive minifying).
+ */
+export function packetError(first: number, body: string): string {
+  var type = first >> 4, flags = first & 15, n = body.length, id = get16(body, 0), ok: any = !flags, i: number, c: number;
   if (type === PUBLISH) {
     var qos = (flags >> 1) & 3;
-    i = 2 + id;
-    p.topic = body.substring(2, i);
-    p.id = qos ? get16(body, i) : 0;
-    if (qos) i += 2;
-    p.payload = body.substring(i);
-    p.qos = qos;
-    p.dup = (flags & 8) > 0;
-    p.retain = (flags & 1) > 0;
+    i = 2 + id + (qos ? 2 : 0);
     // qos 3 is malformed; DUP must be 0 for qos 0 (MQTT-3.3.1-2); topic names carry no
     // wildcards and no NUL (MQTT-3.3.2-2, MQTT-4.7.3-1); a qos 1 one has a nonzero id
-    ok = n > 1 && qos < 3 && (qos || !(flags & 8)) && id > 0 && i <= n && !/[#+\x00]/.test(p.topic) && (!qos || (p.id as number) > 0);
+    ok = n > 1 && qos < 3 && (qos || !(flags & 8)) && id > 0 && i <= n && !/[#+\x00]/.test(body.slice(2, 2 + id)) && (!qos || get16(body, i - 2) > 0);
   } else if (type === CONNACK) {
     // only bit 0 (session present) may be set in the acknowledge flags
-    c = body.charCodeAt(0);
-    p.sessionPresent = c === 1;
-    p.returnCode = body.charCodeAt(1);
-    ok = ok && n === 2 && c < 2;
+    ok = ok && n === 2 && body.charCodeAt(0) < 2;
   } else if (type === PUBACK || type === UNSUBACK) {
-    p.id = id;
     ok = ok && n === 2 && id > 0;
   } else if (type === SUBACK) {
-    p.id = id;
-    p.granted = [];
     for (i = 2; i < n; i++) {
       c = body.charCodeAt(i);
       if (c > 2 && c !== 0x80) ok = false;
-      p.granted.push(c);
     }
     ok = ok && n > 2 && id > 0;
   } else if (type === PINGRESP) ok = ok && !n;
   else return flags ? "malformed" : "bad-type";
-  return ok ? p : "malformed";
+  return ok ? "" : "malformed";
 }
+
+/** one valid packet read: its first byte, its body (for a PUBLISH over the limit, the start of it) and, then, the payload's size */
+export type PacketSink = (first: number, body: string, tooLarge: number) => void;
 
 /**
- * Splits a TCP byte stream into packets, whatever the chunking. A PUBLISH over `maxLength`
- * is not buffered: its header and first TOO_LARGE_HEAD payload bytes come out as a packet
- * with `tooLarge` set, the rest is discarded as it arrives, and reading goes on after it (so
- * a QoS 1 one can still be acknowledged and the broker stops redelivering it). After the
- * first malformed packet it sets `error` ("bad-length", "too-large", "malformed",
- * "bad-type") and returns nothing more: the stream cannot be resynchronised.
- * Closure-style, as the client (client.ts says why); `new PacketReader(max)` works.
+ * Splits a TCP byte stream into packets, whatever the chunking, and hands each valid one to
+ * `sink`. A PUBLISH over `maxLength` is not buffered: its header and first TOO_LARGE_HEAD
+ * payload bytes come out with `tooLarge` = its payload size, the rest is discarded as it
+ * arrives, and reading goes on after it (so a QoS 1 one can still be acknowledged and the
+ * broker stops redelivering it). After the first bad packet it sets `error` ("bad-length",
+ * "too-large", packetError's codes) and hands out nothing more: the stream cannot be
+ * resynchronised. Closure-style, as the client (client.ts says why).
  */
 export interface PacketReader {
-  /** bytes read and not yet decoded */
+  /** bytes read and not yet handed out */
   buf: string;
   error: string | null;
-  push(data: string): MqttPacket[];
+  push(data: string, sink: PacketSink): void;
 }
 
-function packetReader(maxLength?: number): PacketReader {
+export function packetReader(maxLength?: number): PacketReader {
   var max = maxLength || 8192, skip = 0;
   var me: PacketReader = {
     buf: "",
     error: null,
-    push: function (data) {
-      var out: MqttPacket[] = [], p: MqttPacket | string, fail = function (code: string) {
+    push: function (data, sink) {
+      var fail = function (code: string) {
         me.error = code;
         me.buf = "";
-        return out;
       };
-      if (me.error) return out;
-      var buf = me.buf + data;
+      if (me.error) return;
+      var buf = me.buf + data, e: string;
       while (buf.length) {
         if (skip) {
           var n = Math.min(skip, buf.length);
           skip -= n;
-          buf = buf.substring(n);
+          buf = buf.slice(n);
           continue;
         }
         if (buf.length < 2) break;
         var len = 0, mul = 1, i = 1, b = 128, first = buf.charCodeAt(0), take: number;
         while (b & 128) {
           if (i > 4) return fail("bad-length");
-          if (i >= buf.length) {
-            me.buf = buf;
-            return out;
-          }
+          if (i >= buf.length) return void (me.buf = buf);
           b = buf.charCodeAt(i++);
           len += (b & 127) * mul;
           mul *= 128;
@@ -228,20 +205,14 @@ function packetReader(maxLength?: number): PacketReader {
         if (hl + TOO_LARGE_HEAD > max) return fail("too-large");
         take = hl ? hl + TOO_LARGE_HEAD : len;
         if (buf.length < i + take) break;
-        p = decodePacket(first, buf.substring(i, i + take));
-        if (typeof p === "string") return fail(p);
-        if (hl) {
-          p.tooLarge = len - hl;
-          skip = len - take;
-        }
-        out.push(p);
-        buf = buf.substring(i + take);
+        var body = buf.slice(i, i + take);
+        if ((e = packetError(first, body))) return fail(e);
+        buf = buf.slice(i + take);
+        if (hl) skip = len - take;
+        sink(first, body, hl ? len - hl : 0);
       }
       me.buf = buf;
-      return out;
     },
   };
   return me;
 }
-
-export var PacketReader = packetReader as unknown as { new (maxLength?: number): PacketReader };

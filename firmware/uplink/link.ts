@@ -238,13 +238,14 @@ export class Uplink {
         if (!called) {
           rt.log("uplink: " + reason);
           // joined but the broker is out of reach: the address may be wrong
-          if (reason === "connect-failed" || reason === "connect-timeout" || reason === "error") self._staticFailed("mqtt " + reason);
+          if (/^(connect|socket)/.test(reason)) self._staticFailed("mqtt " + reason);
         }
         // nothing more will be acked on this connection
         if (!self.persistent) self._countDone(self._pending);
         if (!self.persistent) once("mqtt:" + reason);
         self._endFlush("mqtt:" + reason);
       };
+      // a callback here threw (the reasons a link ends come to onClose)
       m.onError = function (code) {
         rt.log("mqtt: " + code);
       };
