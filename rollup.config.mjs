@@ -77,31 +77,32 @@ const moduleImages = new Map();
  * pretokenised: the same for every board, built once per process. With `own`, only the modules
  * it matches are in the image; the others are the bundle's own copies, handed over at the
  * evaluation (`shared`: module id -> the bindings used), so the image carries no code twice.
+ * They are handed as one array, read by position: names in the loader would be lexed at every
+ * wake, and inside the image each binding becomes a local the minifier shortens.
  */
 function moduleImage(entry, own) {
   let image = moduleImages.get(entry);
   if (!image) {
     image = (async () => {
       const { rollup } = await import("rollup");
-      const external = own ? (id, _importer, resolved) => resolved && !id.startsWith("\0") && !own.test(id) : undefined;
-      const bundle = await rollup({ input: entry, treeshake: FIRMWARE_TREESHAKE, plugins: firmwarePlugins(), onwarn: refuseCircular, external });
+      const shared = own ? await sharedBindings(rollup, entry, own) : [];
+      const slots = new Map();
+      let k = 0;
+      for (const m of shared) slots.set(m.id, m.names.map((n) => `export var ${n} = ${SHARED_GLOBAL}[${k++}];`).join("\n"));
+      const handedOver = {
+        name: "casanode-shared-bindings",
+        async resolveId(source, importer, options) {
+          if (!importer || !slots.size) return null;
+          const r = await this.resolve(source, importer, { ...options, skipSelf: true });
+          return r && slots.has(r.id) ? "\0casanode-shared:" + r.id : null;
+        },
+        load(id) {
+          return id.startsWith("\0casanode-shared:") ? slots.get(id.slice("\0casanode-shared:".length)) : null;
+        },
+      };
+      const bundle = await rollup({ input: entry, treeshake: FIRMWARE_TREESHAKE, plugins: [handedOver, ...firmwarePlugins()], onwarn: refuseCircular });
       try {
-        const ids = [];
-        const globals = (id) => {
-          if (!ids.includes(id)) ids.push(id);
-          return `${SHARED_GLOBAL}.m${ids.indexOf(id)}`;
-        };
-        const { output } = await bundle.generate({ format: "iife", strict: false, esModule: false, generatedCode: "es5", globals });
-        // importedBindings names each external relative to the entry's folder
-        const bindings = {};
-        for (const [rel, names] of Object.entries(output[0].importedBindings)) bindings[path.resolve(path.dirname(path.resolve(entry)), rel)] = names;
-        const shared = ids.map((id) => {
-          const names = bindings[id];
-          if (!names) throw new Error(`${entry}: no bindings found for ${id}`);
-          // handed over as plain properties: named bindings only, none that terser would rename
-          for (const n of names) if (n === "*" || n === "default" || n.startsWith("_")) throw new Error(`${entry} imports ${n} of ${id}: share named bindings only`);
-          return { id, names };
-        });
+        const { output } = await bundle.generate({ format: "iife", strict: false, esModule: false, generatedCode: "es5" });
         return { code: tokenise(output[0].code), shared };
       } finally {
         await bundle.close();
@@ -110,6 +111,32 @@ function moduleImage(entry, own) {
     moduleImages.set(entry, image);
   }
   return image;
+}
+
+/** which bindings of the bundle's modules (all but those `own` matches) the part at `entry` uses, module by module */
+async function sharedBindings(rollup, entry, own) {
+  const external = (id, _importer, resolved) => resolved && !id.startsWith("\0") && !own.test(id);
+  const bundle = await rollup({ input: entry, treeshake: FIRMWARE_TREESHAKE, plugins: firmwarePlugins(), onwarn: refuseCircular, external });
+  try {
+    const ids = [];
+    const globals = (id) => {
+      if (!ids.includes(id)) ids.push(id);
+      return `m${ids.indexOf(id)}`;
+    };
+    const { output } = await bundle.generate({ format: "iife", strict: false, esModule: false, generatedCode: "es5", globals });
+    // importedBindings names each external relative to the entry's folder
+    const bindings = {};
+    for (const [rel, names] of Object.entries(output[0].importedBindings)) bindings[path.resolve(path.dirname(path.resolve(entry)), rel)] = names;
+    return ids.map((id) => {
+      const names = bindings[id];
+      if (!names) throw new Error(`${entry}: no bindings found for ${id}`);
+      // named bindings only, none that terser would rename
+      for (const n of names) if (n === "*" || n === "default" || n.startsWith("_")) throw new Error(`${entry} imports ${n} of ${id}: share named bindings only`);
+      return { id, names };
+    });
+  } finally {
+    await bundle.close();
+  }
 }
 
 /** the object through which a bundle hands its own modules to a lazy part it evaluates (firmware/runtime/parts.ts sets it) */
@@ -172,13 +199,14 @@ function lazyParts() {
       // a longer string would be no raw string (two length bytes): lexed char by char at every boot
       if (image.length > 65535) throw new Error(`the ${part.name} module is ${image.length} bytes: a raw string holds 65535`);
       const imports = shared.map((m, i) => `import { ${m.names.map((n) => `${n} as s${i}_${n}`).join(", ")} } from ${JSON.stringify(m.id)};`).join("\n");
-      const handed = shared.map((m, i) => `m${i}: { ${m.names.map((n) => `${n}: s${i}_${n}`).join(", ")} }`).join(", ");
+      // in the order the image reads them (moduleImage)
+      const handed = shared.flatMap((m, i) => m.names.map((n) => `s${i}_${n}`)).join(", ");
       const build = part.build ? `export var ${part.build} = ${JSON.stringify(createHash("sha256").update(image).digest("hex").slice(0, 8))};\n` : "";
       // the loader: evalPart (firmware/runtime/parts.ts) does the rest, once in the bundle
       return `${imports}
 import { evalPart } from ${JSON.stringify(PARTS_HELPER)};
 ${build}export function ${part.fn}() {
-  return evalPart(${JSON.stringify(part.global)}, ${JSON.stringify(image)}, ${shared.length ? `{ ${handed} }` : "undefined"});
+  return evalPart(${JSON.stringify(part.global)}, ${JSON.stringify(image)}, ${shared.length ? `[${handed}]` : "undefined"});
 }`;
     },
   };

@@ -3,10 +3,10 @@
 
 
 /**
- * Evaluate a part's image: it hands its API to global[name], and finds the bundle's modules it
- * uses in __casanodeShared (`shared`). Throws if the image gave nothing.
+ * Evaluate a part's image: it hands its API to global[name], and finds the bundle's bindings it
+ * uses in __casanodeShared (`shared`, by position), read as it is evaluated. Throws if the image gave nothing.
  */
-export function evalPart(name: string, image: string, shared: object | undefined): any {
+export function evalPart(name: string, image: string, shared: any[] | undefined): any {
   var api = null, g: any = global;
   g[name] = function (a: any) {
     api = a;
