@@ -173,6 +173,11 @@ const LAZY_PARTS = [
     own: /\/firmware\/uplink\/(clock-load|clock-module|clock-sync|sntp)\.ts$/,
   },
   {
+    // boot counting, Bluetooth, the setup lines: at a power-on or reset, never on a deep-sleep wake
+    name: "powerOn", load: "/firmware/runtime/power-on-load.ts", entry: "firmware/runtime/power-on-module.ts", fn: "loadPowerOn", global: "__casanodePowerOn",
+    own: /\/firmware\/runtime\/power-on(-load|-module)?\.ts$/,
+  },
+  {
     name: "commands", load: "/firmware/runtime/commands-load.ts", entry: "firmware/runtime/commands-module.ts", fn: "loadCommands", global: "__casanodeCommands", build: "COMMANDS_BUILD",
     // the relay command's code (streetlight/hook.ts) its own copy: a bundle without a relay has none to hand over
     own: /\/firmware\/(runtime\/commands(-load|-module)?|messages\/commands|crypto\/(hmac|sha256)|config-check|streetlight\/hook)\.ts$/,

@@ -155,3 +155,17 @@ export function patchConfig(fileRaw: any, patch: any, args: any, board: BoardPro
   var r = validateConfig(mergeConfig(isObj(fileRaw) ? fileRaw : {}, p), board);
   return r.ok ? { ok: true, config: r.config, patch: p } : r;
 }
+
+/**
+ * The console password of a refused casanode.json: its own field if it is a usable string, else
+ * dug out of text that is not JSON. Espruino's limit (20 chars) is kept; the 8-char minimum of a
+ * valid config is not, so a file refused for a short password still locks with it.
+ */
+export function refusedPassword(raw: any, text: string): string | undefined {
+  var pw = raw && typeof raw === "object" ? raw.consolePassword : undefined;
+  if (pw === undefined && !raw && text) {
+    var m = /"consolePassword"\s*:\s*"([^"\\]+)"/.exec(text);
+    if (m) pw = m[1];
+  }
+  return typeof pw === "string" && pw.length > 0 && pw.length <= 20 ? pw : undefined;
+}

@@ -15,7 +15,8 @@ import { Scheduler } from "./runtime/cycle.js";
 import { savePlanFile } from "./runtime/plan-file.js";
 import { RTC_FILE } from "./runtime/rtc-rate.js";
 import type { Runtime, LampControl, NodeState, RelayHooks, LdenHooks, WarmAsleepHooks } from "./runtime/state.js";
-import { noteBoot, bootLoop, startWatchdog } from "./runtime/safemode.js";
+import { startWatchdog } from "./runtime/safemode.js";
+import { powerOnApi } from "./runtime/power-on-lazy.js";
 import { commandsApi } from "./runtime/commands-lazy.js";
 import { COMMANDS_BUILD } from "./runtime/commands-load.js";
 import { lazyConsole, consoleApi } from "./runtime/console-lazy.js";
@@ -53,20 +54,6 @@ function readConfigFile(storage: StorageModule): { text: string; raw: any; error
   } catch (e) {
     return { text: text, raw: undefined, error: CONFIG_FILE + " is not valid JSON (" + text.length + " bytes)" };
   }
-}
-
-/**
- * The console password of a refused casanode.json: its own field if it is a usable string, else
- * dug out of text that is not JSON. Espruino's limit (20 chars) is kept; the 8-char minimum of a
- * valid config is not, so a file refused for a short password still locks with it.
- */
-function refusedPassword(raw: any, text: string): string | undefined {
-  var pw = raw && typeof raw === "object" ? raw.consolePassword : undefined;
-  if (pw === undefined && !raw && text) {
-    var m = /"consolePassword"\s*:\s*"([^"\\]+)"/.exec(text);
-    if (m) pw = m[1];
-  }
-  return typeof pw === "string" && pw.length > 0 && pw.length <= 20 ? pw : undefined;
 }
 
 /**
@@ -119,28 +106,6 @@ export function startNode(platform: Platform, board: BoardProfile, sensors: Sens
   }
 }
 
-/**
- * The chip's Bluetooth to the profile's bleConsole. ESP32.enableBLE restarts the chip, so it is
- * asked once per change (st.ble keeps what was asked): a chip that does not take it (a build
- * without Bluetooth) is left as it is, never rebooted in a loop.
- */
-function switchBle(platform: Platform, board: BoardProfile, st: NodeState, rt: Runtime): void {
-  var want = !!(board.bleConsole && board.bleConsole.on), ble = platform.ble;
-  if (!ble || st.ble === want) return;
-  try {
-    if (ble.on() === want) {
-      st.ble = want;
-      return;
-    }
-    st.ble = want;
-    rt.store.save(); // before the restart: asked once even if the chip never takes it
-    rt.log("Bluetooth " + (want ? "on" : "off") + " (board profile bleConsole): the chip restarts");
-    ble.set(want);
-  } catch (e) {
-    rt.log("Bluetooth switch failed: " + e);
-  }
-}
-
 function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuators?: Actuator[], opts?: NodeOptions): NodeConsole {
   var bootAt = Date.now(), o = opts || {}, cause = platform.wakeCause();
   // a relay nothing drives would keep whatever state it powered up in: a build error, said at once
@@ -171,7 +136,7 @@ function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuat
   var config = v && v.ok ? v.config : mergeConfig(defaultConfig(board), board.defaults);
   // a refused file still locks the console with its password: the defaults have none, and the
   // console would show the refused file, secrets and all
-  var password = v && v.ok ? config.consolePassword : refusedPassword(f.raw, f.text);
+  var password = v && v.ok ? config.consolePassword : commandsApi().refusedPassword(f.raw, f.text);
 
   var rt: Runtime = {
     fw: FIRMWARE_VERSION, platform: platform, board: board, config: config, store: store, energy: energy,
@@ -194,15 +159,9 @@ function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuat
       rt.log("lamp controller failed: " + e);
     }
   }
-  if (cause !== "deep-sleep") {
-    noteBoot(st, cause, bootAt);
-    st.chain = 0;
-    rt.safe = bootLoop(st);
-    st.safe = rt.safe;
-    // counted before anything can crash this boot
-    store.save();
-  } else rt.safe = st.safe;
-  switchBle(platform, board, st, rt);
+  // a wake from deep sleep is no boot: the power-on part (its own, lexed only then) counts boots
+  if (cause !== "deep-sleep") powerOnApi().countBoot(rt);
+  else rt.safe = st.safe;
   var lock: ConsoleGuard | null = null, cons: ConsolePort[] = [];
   if (platform.console) cons.push(platform.console);
   if (platform.bluetooth) cons.push(platform.bluetooth);
@@ -227,12 +186,7 @@ function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuat
 
   rt.log("CasaNode " + rt.fw + " " + board.name + " " + config.node + " boot=" + cause + (rt.safe ? " SAFE MODE: " + rt.safe : ""));
   for (var i = 0; i < store.notes.length; i++) rt.log("store: " + store.notes[i]);
-  if (cause !== "deep-sleep") {
-    var names: string[] = [];
-    for (i = 0; i < board.devices.length; i++) names.push(board.devices[i].name + "=" + board.devices[i].model);
-    rt.log("devices: " + (names.length ? names.join(" ") : "none") + "; " + (rt.mains ? "mains, always on" : "battery, deep sleep") + "; every " + config.samplePeriodS + " s, upload every " + config.uploadPeriodS + " s");
-    if (config.keyHex === defaultConfig(board).keyHex) rt.log("WARNING: development command key (provision a real one)");
-  }
+  if (cause !== "deep-sleep") powerOnApi().logSetup(rt);
 
   // an update: where it stands, and a check or switch a power cut interrupted finished now
   if (otaBoot(rt)) {

@@ -3,7 +3,7 @@
 // code from a string in the image, the first time a command arrives or a config is to be checked (rollup.config.mjs `LAZY_PARTS`; uplink/lazy.ts). Firmware code: ES5.
 
 import { handleCommand, refuseTooLarge } from "./commands.js";
-import { validateConfig } from "../config-check.js";
+import { validateConfig, refusedPassword } from "../config-check.js";
 import type { CommandsApi } from "../uplink/lazy.js";
 
 /**
@@ -13,5 +13,5 @@ import type { CommandsApi } from "../uplink/lazy.js";
 export var COMMANDS_BUILD = "source";
 
 export function loadCommands(): CommandsApi {
-  return { handleCommand: handleCommand, refuseTooLarge: refuseTooLarge, validateConfig: validateConfig };
+  return { handleCommand: handleCommand, refuseTooLarge: refuseTooLarge, validateConfig: validateConfig, refusedPassword: refusedPassword };
 }

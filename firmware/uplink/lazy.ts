@@ -34,6 +34,8 @@ export interface CommandsApi {
   handleCommand(rt: Runtime, payload: string): void;
   refuseTooLarge(rt: Runtime, bytes: number, head: string): void;
   validateConfig(raw: any, board: BoardProfile): ConfigResult;
+  /** the console password of a refused config file (config-check.ts) */
+  refusedPassword(raw: any, text: string): string | undefined;
 }
 
 export interface ConsoleApi {

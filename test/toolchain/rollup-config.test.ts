@@ -54,11 +54,12 @@ describe("rollup config", () => {
     expect(found, "the link's eval").to.not.equal(undefined);
     const link = found.code, text = found.text;
     expect(link).to.match(/MQTT/);
-    expect(link).to.include("__casanodeShared.m");
+    // the bundle's bindings it uses, read by position from what the loader hands over
+    expect(link).to.match(/__casanodeShared\[\d+\]/);
     // the link carries no config code: it uses the bundle's through the hand-over
     expect(link).to.not.include("a whole number of ms");
-    // handed over with the image: evalPart("__casanodeUplink", "<image>", {m0: {...}, ...})
-    expect(text.slice(found.literal[1], found.literal[1] + 10)).to.match(/^\s*,\s*\{\s*m0:\{/);
+    // handed over with the image as an array, no names lexed at every wake: evalPart("__casanodeUplink", "<image>", [a, b, ...])
+    expect(text.slice(found.literal[1], found.literal[1] + 10)).to.match(/^\s*,\s*\[\w/);
     // the commands' code is a part of its own, evaluated when one arrives: not in every upload's
     const commands = evaluated.map((e) => e.code).find((c) => c.includes("__casanodeCommands"))!;
     expect(commands, "the commands' eval").to.not.equal(undefined);
@@ -95,6 +96,19 @@ describe("rollup config", () => {
       expect(outside, board).to.not.match(K0);
       expect(evaluated.find((e) => e.code.includes("__casanodeCommands"))!.code, board).to.match(K0);
       expect(evaluated.find((e) => e.code.includes("__casanodeOta"))!.code, board).to.match(K0);
+    }
+  });
+
+  it("a wake from deep sleep lexes no power-on code: boot counting, Bluetooth and the setup lines are a string evaluated at a power-on or reset", () => {
+    // lines only runtime/power-on.ts prints
+    const LINES = ["boots in a row that did not finish a cycle", "(board profile bleConsole)", "development command key"];
+    for (const board of ["esp32-bin-lp", "esp32-air", "esp32-pole", "linux"]) {
+      const evaluated = evaluatedStrings(board), outside = lexedAtEveryWake(evaluated);
+      const powerOn = evaluated.find((e) => e.code.includes("__casanodePowerOn"))!.code;
+      for (const line of LINES) {
+        expect(outside, `${board}: "${line}"`).to.not.include(line);
+        expect(powerOn, `${board}: "${line}"`).to.include(line);
+      }
     }
   });
 

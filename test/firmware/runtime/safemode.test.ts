@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { Chip, FakeSensor, board, KEY, MINUTE } from "../../support/fake-chip.js";
-import { bootLoop, noteBoot, markStable, BOOT_LOOP_BOOTS, SAFE_SLEEP_MS } from "../../../firmware/runtime/safemode.js";
+import { markStable, SAFE_SLEEP_MS } from "../../../firmware/runtime/safemode.js";
+import { bootLoop, noteBoot, BOOT_LOOP_BOOTS } from "../../../firmware/runtime/power-on.js";
 import { freshState } from "../../../firmware/runtime/store.js";
 import { readNodeStats } from "../../../firmware/runtime/stats.js";
 
