@@ -124,3 +124,23 @@ export function plausibleTime(name: string, r: { time: number; relative?: boolea
   // bt is whole seconds
   return ms <= endMs + CLOCK_TOLERANCE_MS && ms >= startMs - 1000 - (SUMMARY_RE.test(name) ? DAY_MS : 0);
 }
+
+/**
+ * After the clock loop: wait until the observer holds every reading the nodes have had
+ * acknowledged. The broker has each one by its PUBACK, but its copy to the observer travels on
+ * another socket, which a loaded machine can leave behind the end of the run (a sharded run's
+ * books then missed a node's upload). Gives up after `quietMs` of wall time with nothing new,
+ * so a reading the observer counts differently cannot hold the run.
+ */
+export async function observerCaughtUp(members: FleetMember[], acked: (m: FleetMember) => number, quietMs = 2000): Promise<void> {
+  const want = members.map(acked);
+  let seen = -1, since = performance.now();
+  for (;;) {
+    const behind = members.filter((m, i) => m.received < want[i]);
+    if (!behind.length) return;
+    const now = behind.reduce((s, m) => s + m.received, 0);
+    if (now !== seen) [seen, since] = [now, performance.now()];
+    else if (performance.now() - since > quietMs) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

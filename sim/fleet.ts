@@ -26,7 +26,8 @@ import { FaultScheduler, randomPowerCuts, FaultSpecError, type FaultSpec, type F
 import { parseReplaySpec, type ReplaySpec } from "./replay.js";
 import { SimOptionError, checkRunOptions, checkShard, parseBrokerUrl, shardRange, type ShardSpec } from "./options.js";
 import { IoWatch } from "./fleet-io-watch.js";
-import { startObserver } from "./fleet-observer.js";
+import { startObserver, observerCaughtUp } from "./fleet-observer.js";
+import { readNodeStats } from "../firmware/runtime/stats.js";
 import { createMembers, planNodes, resolveReplays, serveConsoles, SITE, type FleetMember, type FleetNodeFactory } from "./fleet-members.js";
 import { startFleetOta, bundleVersion, type FleetOta } from "./ota-fleet.js";
 import { runClockLoop, type FleetProgress } from "./fleet-loop.js";
@@ -215,6 +216,8 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
       received: () => watching.received,
       realtime: options.realtime, sampleEveryMs: options.sampleEveryMs, onProgress: options.onProgress, progressEveryMs: options.progressEveryMs, signal: options.signal,
     });
+
+    await observerCaughtUp(members, (m) => readNodeStats(m.node.storage).acked);
 
     // the summary
     const wallMs = performance.now() - wallStart;

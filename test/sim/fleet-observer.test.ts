@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { countReading, plausibleTime, RECENT_READINGS, CLOCK_TOLERANCE_MS } from "../../sim/fleet-observer.js";
+import { countReading, plausibleTime, observerCaughtUp, RECENT_READINGS, CLOCK_TOLERANCE_MS } from "../../sim/fleet-observer.js";
+import type { FleetMember } from "../../sim/fleet-members.js";
 
 function member() {
   return { recent: new Map<string, number[]>(), received: 0, duplicates: 0 };
@@ -39,5 +40,24 @@ describe("fleet observer: plausible times (sim/fleet-observer.ts)", () => {
     expect(plausibleTime("pm.pm25", { time: (start - 5000) / 1000 }, start, at), "before the run").to.equal(false);
     expect(plausibleTime("noise.Lden", { time: (start - 3_600_000) / 1000 }, start, at), "a day's level, stamped with the day's start").to.equal(true);
     expect(plausibleTime("pm.pm25", { time: 100, relative: true }, start, at)).to.equal(false);
+  });
+});
+
+describe("fleet observer: the end of a run waits for the broker's copies (sim/fleet-observer.ts observerCaughtUp)", () => {
+  const members = (...received: number[]) => received.map((r) => ({ ...member(), received: r }) as unknown as FleetMember);
+  it("returns once every node's acknowledged readings have reached the observer, however late they trickle in", async () => {
+    const ms = members(0, 3);
+    // the broker's copies come in late and in pieces, as on a loaded machine (a sharded run missed a node's 4)
+    const arrivals = [60, 120, 180, 240].map((t) => setTimeout(() => ms[0].received++, t));
+    await observerCaughtUp(ms, (m) => (m === ms[0] ? 4 : 3), 1000);
+    arrivals.forEach(clearTimeout);
+    expect(ms[0].received).to.equal(4);
+  });
+  it("gives up after a quiet spell when a count never matches, rather than holding the run", async () => {
+    const ms = members(1);
+    const t0 = performance.now();
+    await observerCaughtUp(ms, () => 2, 100);
+    expect(ms[0].received).to.equal(1);
+    expect(performance.now() - t0).to.be.at.least(100);
   });
 });
