@@ -184,7 +184,7 @@ const LAZY_PARTS = [
   },
   {
     name: "console", load: "/firmware/runtime/console-load.ts", entry: "firmware/runtime/console-module.ts", fn: "loadConsole", global: "__casanodeConsole",
-    own: /\/firmware\/runtime\/(console(-api|-load|-module)?|lock)\.ts$/,
+    own: /\/firmware\/runtime\/(console(-api|-load|-module)?|lock|diag-figures)\.ts$/,
   },
 ];
 

@@ -3,7 +3,7 @@
 
 import type { NodeSummary } from "../sim/fleet.js";
 import { USABLE_FRACTION } from "../sim/energy.js";
-import { flashLifeYears, FLASH_ENDURANCE_CYCLES } from "../firmware/runtime/store.js";
+import { flashLifeYears, FLASH_ENDURANCE_CYCLES } from "../firmware/runtime/diag-figures.js";
 import { PHASES, type NodeProbe, type AwakePeriod } from "./day.js";
 
 const DAY_MS = 86_400_000;

@@ -122,15 +122,3 @@ export function isObj(v: any): boolean {
 export function layeredConfig(raw: any, board: BoardProfile): any {
   return mergeConfig(mergeConfig(defaultConfig(board), board.defaults), raw);
 }
-
-/** A copy with secrets replaced by "***" (console, diag). */
-export function maskConfig(c: any): any {
-  var out = JSON.parse(JSON.stringify(c));
-  for (var i = 0; i < SECRET_FIELDS.length; i++) {
-    var p = SECRET_FIELDS[i].split(".");
-    var o = p.length > 1 ? out[p[0]] : out;
-    var key = p[p.length - 1];
-    if (o && o[key] !== undefined && o[key] !== "") o[key] = "***";
-  }
-  return out;
-}

@@ -189,9 +189,9 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchResults> {
     }
     if (want("radio")) assumptions.push("bytes on the air: TCP payload the node wrote and read (MQTT framing, CONNECT, SUBSCRIBE, status, PINGREQ, DISCONNECT included), per reading the broker acknowledged; IP/TCP/Wi-Fi headers are extra");
     if (want("flash")) {
-      const { FLASH_ENDURANCE_CYCLES } = await import("../firmware/runtime/store.js");
+      const { FLASH_ENDURANCE_CYCLES } = await import("../firmware/runtime/diag-figures.js");
       assumptions.push(
-        `flash life: ${FLASH_ENDURANCE_CYCLES} erase cycles per 4 KB sector (ESP32 module flash datasheets); Espruino's Storage appends and erases only when it compacts, so wear spreads over the whole Storage area (896 KB on ESP32 2v26+, 256 KB on the Linux build); each compaction erases the area to reclaim (size - live files), so erases per sector per day = bytes written per day / (size - live); firmware/runtime/store.ts flashLifeYears`,
+        `flash life: ${FLASH_ENDURANCE_CYCLES} erase cycles per 4 KB sector (ESP32 module flash datasheets); Espruino's Storage appends and erases only when it compacts, so wear spreads over the whole Storage area (896 KB on ESP32 2v26+, 256 KB on the Linux build); each compaction erases the area to reclaim (size - live files), so erases per sector per day = bytes written per day / (size - live); firmware/runtime/diag-figures.ts flashLifeYears`,
       );
     }
   }

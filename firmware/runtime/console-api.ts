@@ -3,7 +3,7 @@
 // (rollup.config.mjs `LAZY_PARTS`; uplink/lazy.ts consoleApi). Firmware code: ES5, Espruino subset.
 
 import type { Runtime } from "./state.js";
-import { maskConfig } from "../config.js";
+import { maskConfig } from "./diag-figures.js";
 import type { ConsoleGuard } from "./lock-guard.js";
 import { diagReport } from "./console.js";
 import type { NodeConsole } from "./console.js";

@@ -5,8 +5,7 @@
 // evaluates only when someone calls one or a boot publishes its diag (uplink/lazy.ts). Firmware code: ES5, Espruino subset.
 
 import type { Runtime } from "./state.js";
-import { estimateMah } from "./energy.js";
-import { flashLifeYears } from "./store.js";
+import { estimateMah, flashLifeYears } from "./diag-figures.js";
 import type { Sensor, Actuator } from "../../drivers/types.js";
 
 export interface NodeConsole {

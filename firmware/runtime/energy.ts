@@ -3,7 +3,6 @@
 // current figures. Firmware code: ES5, Espruino subset.
 
 import type { Platform } from "../platform.js";
-import type { BoardProfile } from "../board.js";
 
 /** an interval longer than this (or negative) is a clock jump (SNTP set the time), not time in state */
 const MAX_INTERVAL_MS = 2 * 86400000;
@@ -62,20 +61,4 @@ export class EnergyLedger {
       this._since[s] = now;
     }
   }
-}
-
-/**
- * Charge drawn, mAh, from the totals and the board's figures: the board's sleep current
- * while asleep, awake current while awake, plus the radio, plus each device's "on" current
- * while powered (and its "off" current the rest of the time it was not powered).
- */
-export function estimateMah(totals: { [state: string]: number }, board: BoardProfile): number {
-  var h = function (s: string) { return (totals[s] || 0) / 3600000; };
-  var all = h("awake") + h("sleep");
-  var mah = h("sleep") * board.currentMa.sleep + h("awake") * board.currentMa.awake + h("radio") * board.currentMa.radio;
-  for (var i = 0; i < board.devices.length; i++) {
-    var d = board.devices[i], on = h("sensor:" + d.name);
-    mah += on * d.currentMa.on + Math.max(0, all - on) * d.currentMa.off;
-  }
-  return mah;
 }

@@ -61,8 +61,6 @@ export const QUEUE_VALUE_BYTES = 56;
  * live file, so compacting for every batch would wear the flash (measured: 5d on 384 KB, 1/32
  * slack wrote 370 MB, 1/8 wrote 148 MB) */
 const ROOM_SLACK_BYTES = 64 * 1024;
-/** NOR flash sectors on ESP32 modules are rated for this many erase cycles (datasheets: >= 100k) */
-export const FLASH_ENDURANCE_CYCLES = 100000;
 
 /** Storage bytes a file of `chars` characters takes: header + data padded to 4 bytes */
 export function fileBytes(chars: number): number {
@@ -140,24 +138,6 @@ export function unseal(s: string | undefined): any {
   } catch (e) {
     return undefined;
   }
-}
-
-/**
- * Flash life from the write rate. Espruino's Storage appends every write at the free end of
- * its area and erases only when it compacts: a compaction erases the area and copies the live
- * files back, reclaiming (size - live) bytes. So each sector is erased once per
- * (storageBytes - liveBytes) written, and
- *   erases per sector per day = bytesPerDay / (storageBytes - liveBytes)
- *   years = enduranceCycles / erases per sector per day / 365.25
- * e.g. 300 KB/day on 896 KB with 10 KB live: 0.339 erases/day, 100000 cycles -> 809 years.
- */
-export function flashLifeYears(bytesPerDay: number, storageBytes?: number, enduranceCycles?: number, liveBytes?: number) {
-  var size = storageBytes || ESP32_STORAGE_BYTES;
-  var cycles = enduranceCycles || FLASH_ENDURANCE_CYCLES;
-  var live = liveBytes || 0;
-  var erasesPerDay = bytesPerDay / Math.max(1, size - live);
-  var days = erasesPerDay > 0 ? cycles / erasesPerDay : Infinity;
-  return { bytesPerDay: bytesPerDay, storageBytes: size, liveBytes: live, enduranceCycles: cycles, erasesPerSectorPerDay: erasesPerDay, years: days / 365.25 };
 }
 
 /** A batch of queued values read for one data message, oldest first. */

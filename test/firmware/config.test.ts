@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { defaultConfig, maskConfig, DEV_KEY_HEX } from "../../firmware/config.js";
+import { defaultConfig, DEV_KEY_HEX } from "../../firmware/config.js";
+import { maskConfig } from "../../firmware/runtime/diag-figures.js";
 import { validateConfig, patchConfig } from "../../firmware/config-check.js";
 import { profile as air } from "../../boards/profiles/esp32-air.js";
 import { profile as pole } from "../../boards/profiles/esp32-pole.js";

@@ -76,6 +76,11 @@ describe("rollup config", () => {
       // console) evaluate it with the console's code
       expect(outside, board).to.not.include("lifeYears");
       expect(evaluated.find((e) => e.code.includes("__casanodeConsole"))!.code, board).to.include("lifeYears");
+      // nor the figures only the report works out (runtime/diag-figures.ts): the flash life's result fields, the masked secrets
+      for (const only of ["erasesPerSectorPerDay", '"***"']) {
+        expect(outside, `${board}: ${only}`).to.not.include(only);
+        expect(evaluated.find((e) => e.code.includes("__casanodeConsole"))!.code, `${board}: ${only}`).to.include(only);
+      }
     }
   });
 
