@@ -16,7 +16,7 @@ import { savePlanFile } from "./runtime/plan-file.js";
 import { RTC_FILE } from "./runtime/rtc-rate.js";
 import type { Runtime, LampControl, NodeState, RelayHooks, LdenHooks, WarmAsleepHooks } from "./runtime/state.js";
 import { startWatchdog } from "./runtime/safemode.js";
-import { powerOnApi } from "./runtime/power-on-lazy.js";
+import { powerOnCode } from "./runtime/power-on-lazy.js";
 import { commandsApi } from "./runtime/commands-lazy.js";
 import { COMMANDS_BUILD } from "./runtime/commands-load.js";
 import { lazyConsole, consoleApi } from "./runtime/console-lazy.js";
@@ -160,7 +160,8 @@ function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuat
     }
   }
   // a wake from deep sleep is no boot: the power-on part (its own, lexed only then) counts boots
-  if (cause !== "deep-sleep") powerOnApi().countBoot(rt);
+  var powerOn = cause !== "deep-sleep" ? powerOnCode() : null;
+  if (powerOn) powerOn.countBoot(rt);
   else rt.safe = st.safe;
   var lock: ConsoleGuard | null = null, cons: ConsolePort[] = [];
   if (platform.console) cons.push(platform.console);
@@ -186,7 +187,9 @@ function boot(platform: Platform, board: BoardProfile, sensors: Sensor[], actuat
 
   rt.log("CasaNode " + rt.fw + " " + board.name + " " + config.node + " boot=" + cause + (rt.safe ? " SAFE MODE: " + rt.safe : ""));
   for (var i = 0; i < store.notes.length; i++) rt.log("store: " + store.notes[i]);
-  if (cause !== "deep-sleep") powerOnApi().logSetup(rt);
+  if (powerOn) powerOn.logSetup(rt);
+  // this scope lives on in the closures made here: let the part's code go
+  powerOn = null;
 
   // an update: where it stands, and a check or switch a power cut interrupted finished now
   if (otaBoot(rt)) {
