@@ -12,6 +12,7 @@ import { createEspruinoNet } from "../sim/espruino/net.js";
 import { startBroker, startMosquitto, type BrokerHandle } from "../sim/broker.js";
 import type { BoardProfile } from "../firmware/board.js";
 import { countingNet, newWireCounts, type WireCounts } from "./wire.js";
+import { minifiedModule } from "../toolchain/bundle.js";
 
 export interface MqttBenchOptions {
   /** messages per run */
@@ -33,6 +34,8 @@ export interface MqttRun {
 }
 
 export interface MqttSection {
+  /** the client (client.ts with packet.ts) built alone as the bundles build it: ES5, minified */
+  clientBytes: number;
   runs: MqttRun[];
   /** why a broker was left out */
   skipped: string[];
@@ -166,5 +169,5 @@ export async function benchMqtt(opts: MqttBenchOptions = {}): Promise<MqttSectio
       }
     } else if (!skipped.length) skipped.push("mosquitto: not installed");
   } else skipped.push("mosquitto: not asked for");
-  return { runs, skipped };
+  return { clientBytes: (await minifiedModule("firmware/mqtt/client.ts")).length, runs, skipped };
 }

@@ -22,6 +22,7 @@ export interface BundleInfo {
 
 interface RollupConfigModule {
   boardConfig(name: string): RollupOptions & { output: OutputOptions };
+  firmwarePlugins(): NonNullable<RollupOptions["plugins"]>;
   diagPageConfig(): Promise<RollupOptions & { output: OutputOptions }>;
   DIAG_PAGE_NODE_ONLY: string[];
 }
@@ -59,6 +60,26 @@ export async function buildDiagPage(): Promise<BundleInfo> {
 
 async function loadConfig(): Promise<RollupConfigModule> {
   return (await import(pathToFileURL(path.join(ROOT, "rollup.config.mjs")).href)) as RollupConfigModule;
+}
+
+/**
+ * One firmware module (`entry`, relative to the repo) with what it imports, built alone as the
+ * bundles build it (ES5, minified), as an ES module: what that code weighs in a bundle.
+ */
+export async function minifiedModule(entry: string): Promise<string> {
+  const config = await loadConfig();
+  const cwd = process.cwd();
+  process.chdir(ROOT);
+  try {
+    const bundle = await rollup({ input: entry, plugins: config.firmwarePlugins(), treeshake: { moduleSideEffects: false, propertyReadSideEffects: false } });
+    try {
+      return (await bundle.generate({ format: "es" })).output[0].code;
+    } finally {
+      await bundle.close();
+    }
+  } finally {
+    process.chdir(cwd);
+  }
 }
 
 export async function buildBoards(names?: string[]): Promise<BundleInfo[]> {

@@ -378,7 +378,7 @@ export function formatBench(r: BenchResults): string {
   }
   if (r.mqtt) {
     parts.push("");
-    parts.push("MQTT client (firmware/mqtt/client.ts, the node's options) over the simulator's net emulation, QoS 1");
+    parts.push(`MQTT client (firmware/mqtt/client.ts, the node's options) over the simulator's net emulation, QoS 1; ${num(r.mqtt.clientBytes)} B minified (with packet.ts, built alone as the bundles build it)`);
     parts.push(grid(["broker", "sending", "messages", "msg/s", "payload B", "tx B/msg"], r.mqtt.runs.map((m) => [m.broker, m.mode, num(m.messages), num(m.messagesPerSecond), num(m.payloadBytes), num(m.txBytesPerMessage, 1)]), ["l", "l"]));
   }
   if (r.assumptions.length) {

@@ -189,6 +189,8 @@ describe("bench", function () {
       const runs = r.mqtt!.runs;
       expect(runs.map((m) => m.mode)).to.deep.equal(["pipelined", "one at a time"]);
       for (const m of runs) positive(m.messagesPerSecond);
+      // the client as the bundles carry it: more than its packet encoders, less than a bundle's part
+      expect(r.mqtt!.clientBytes).to.be.within(2000, 12000);
     });
 
     it("prints one table with every board and the sections asked for", () => {
