@@ -1,7 +1,7 @@
 // What the scheduler calls of the link's code and of the commands'. Neither is parsed at a wake
 // that does not need it: the bundle keeps each as a raw string, which Espruino's lexer skips
 // (docs/espruino-dialect.md), and evaluates it the first time it is needed:
-// - the link (link.ts, the MQTT client, SenML, and a battery session: session.ts; ~13 KB of
+// - the link (link.ts, the MQTT client, SenML, and a battery session: session.ts; ~12 KB of
 //   image) when a wake connects, a mains node at boot (with mains.ts: uplink/mains-lazy.ts); on
 //   a planned upload while the sensors start and the prelude's join goes on;
 // - the commands (their format, HMAC check and actions; ~5 KB) when one arrives, which is rare,
