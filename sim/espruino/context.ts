@@ -140,12 +140,9 @@ export class EspruinoBoot {
     // the chip's random numbers (the MQTT client's reconnect jitter): drawn from the node and
     // the boot's instant, not the host's, so a seed repeats its run (none of the node's own draws is taken)
     this.realm.global.Math.random = createRng(hashString(host.id + "@" + host.clock.now()));
-    // the global's own names once the realm is made (the API's and INIT's `global`), whether the
-    // sandbox is the global's backing store or was copied onto an ordinary global (realm.ts)
-    const g = this.realm.global;
-    for (const k of Object.keys(g)) {
+    for (const k of Object.keys(sandbox)) {
       this.baseline.add(k);
-      const v = g[k];
+      const v = sandbox[k];
       if (v && (typeof v === "object" || typeof v === "function")) this.skip.add(v);
     }
   }

@@ -77,22 +77,9 @@ const INIT = new vm.Script(
   { filename: "espruino-init" },
 );
 
-/**
- * An ordinary global object where Node has one (20.18+, 22.8+): a contextified sandbox puts an
- * interceptor in front of every global lookup, ~200 ns each, and the bundle's top-level
- * functions are globals, so most of the firmware's calls paid it. The sandbox's properties are
- * copied onto the new global with their attributes, as the interceptor reported them.
- */
-const DONT_CONTEXTIFY: typeof vm.constants.DONT_CONTEXTIFY | undefined = vm.constants?.DONT_CONTEXTIFY;
-
 /** a context over `sandbox` (the globals), with Date on `bridge.now` (epoch ms) and `bridge.tz` (ms east of UTC) */
 export function createRealm(sandbox: object, id: string, bridge: { now(): number; tz(): number; evaluated?(code: string): void }): { ctx: vm.Context; realm: Realm } {
-  const options: vm.CreateContextOptions = { name: `espruino:${id}`, microtaskMode: "afterEvaluate", codeGeneration: { strings: true, wasm: false } };
-  let ctx: vm.Context;
-  if (DONT_CONTEXTIFY) {
-    ctx = vm.createContext(DONT_CONTEXTIFY, options);
-    Object.defineProperties(ctx, Object.getOwnPropertyDescriptors(sandbox));
-  } else ctx = vm.createContext(sandbox, options);
+  const ctx = vm.createContext(sandbox, { name: `espruino:${id}`, microtaskMode: "afterEvaluate", codeGeneration: { strings: true, wasm: false } });
   const priced = bridge.evaluated ?? (() => {});
   // eval's code: priced as the lexing it is, then read as the source it stands for
   const evaluated = (code: string) => {
