@@ -20,7 +20,7 @@ export interface SpeedFigures {
   shards: number;
   wallMs: number;
   nodeDaysPerSecond: number;
-  /** CPU time of this process over the run (the broker and the observer run in it too), and node-days per CPU second: steadier than wall time on a shared machine; null over shards (the workers' CPU is not read) */
+  /** CPU time of the run (the broker and the observer included; over shards, the parent's plus each worker's whole life), and node-days per CPU second: steadier than wall time on a shared machine */
   cpuMs: number | null;
   nodeDaysPerCpuSecond: number | null;
   /** peak resident memory of each process that ran nodes, MB */
@@ -38,7 +38,6 @@ export async function benchSimSpeed(opts: SpeedOptions = {}): Promise<SpeedFigur
   const durationMs = opts.durationMs ?? 86_400_000;
   const boards = defaultBoards();
   const shards = opts.shards ?? 1;
-  const cpu0 = process.cpuUsage();
   const options = {
     boards,
     nodes,
@@ -49,8 +48,7 @@ export async function benchSimSpeed(opts: SpeedOptions = {}): Promise<SpeedFigur
     progressEveryMs: 500,
   };
   const r = shards > 1 ? await runShardedFleet(options, shards) : await runFleet(options);
-  const cpu = process.cpuUsage(cpu0);
-  const cpuMs = shards > 1 ? null : (cpu.user + cpu.system) / 1000;
+  const cpuMs = r.runner.cpuMs ?? null;
   const s = r.summary;
   return {
     nodes,

@@ -116,6 +116,9 @@ export class IoWatch {
   dirty = false;
   /** replies that arrived after virtual time had moved on from their request (should stay 0) */
   lateReplies = 0;
+  /** the last busy() was held by a socket only (no pipe): what it waits for comes as I/O */
+  socketBusy = false;
+  private wake: (() => void) | undefined;
   private onClient = (msg: unknown) => this.add((msg as { socket: net.Socket }).socket, false);
   private onServer = (msg: unknown) => this.add((msg as { socket: net.Socket }).socket, true);
 
@@ -189,8 +192,11 @@ export class IoWatch {
       if (!w.ignored) this.dirty = true;
       touch();
       mqttOf()?.in.feed(buf);
+      this.woken();
     });
+    if (!server) socket.once("connect", () => this.woken());
     socket.once("close", () => {
+      this.woken();
       this.sockets.delete(w);
       this.active.delete(w);
       if (clientPort !== undefined && this.clients.get(clientPort) === w) this.clients.delete(clientPort);
@@ -246,6 +252,27 @@ export class IoWatch {
     };
   }
 
+  private woken(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  /**
+   * Wait for the next socket event (data, connect, close) or maxMs of wall time, whichever
+   * comes first: a worker waiting on a broker in another process blocks in the host's poll
+   * instead of spinning the event loop (and taking the CPU that broker needs).
+   */
+  waitIo(maxMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.woken(), maxMs);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   /** leave the connection with this local port out of busy() (both of its ends) */
   ignore(localPort: number | undefined): void {
     for (const w of this.sockets) {
@@ -256,19 +283,7 @@ export class IoWatch {
   /** true while traffic is in flight or a connection is being made (`all`: ignored ones too) */
   busy(all = false): boolean {
     const now = performance.now();
-    for (const w of this.active) {
-      if (w.ignored && !all) continue; // an ignored one stays in the set for busy(true)
-      const c = w.socket;
-      if (!c.destroyed && (c.pending || c.connecting)) return true;
-      if (!c.destroyed && c.readyState === "open") {
-        const m = w.mqtt;
-        if (m && m.requests > m.answers && now - m.askedAtWall < REPLY_WAIT_MS) return true;
-        const s = c.localPort !== undefined ? this.servers.get(c.localPort) : undefined;
-        if (s && !s.socket.destroyed && (c.bytesWritten > s.socket.bytesRead || s.socket.bytesWritten > c.bytesRead)) return true;
-      }
-      // quiet (or half-closed: nothing more will be answered): looked at again on its next traffic
-      this.active.delete(w);
-    }
+    this.socketBusy = false;
     for (const p of this.activePipes) {
       const v = p.view;
       if (!v.gone) {
@@ -278,6 +293,20 @@ export class IoWatch {
         if (v.inFlight()) return true;
       }
       this.activePipes.delete(p);
+    }
+    // pipes first: a pipe's traffic moves in this process, a socket's only as I/O
+    for (const w of this.active) {
+      if (w.ignored && !all) continue; // an ignored one stays in the set for busy(true)
+      const c = w.socket;
+      if (!c.destroyed && (c.pending || c.connecting)) return (this.socketBusy = true);
+      if (!c.destroyed && c.readyState === "open") {
+        const m = w.mqtt;
+        if (m && m.requests > m.answers && now - m.askedAtWall < REPLY_WAIT_MS) return (this.socketBusy = true);
+        const s = c.localPort !== undefined ? this.servers.get(c.localPort) : undefined;
+        if (s && !s.socket.destroyed && (c.bytesWritten > s.socket.bytesRead || s.socket.bytesWritten > c.bytesRead)) return (this.socketBusy = true);
+      }
+      // quiet (or half-closed: nothing more will be answered): looked at again on its next traffic
+      this.active.delete(w);
     }
     return false;
   }

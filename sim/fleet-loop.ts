@@ -70,7 +70,9 @@ export async function runClockLoop(o: LoopOptions): Promise<{ finalMs: number; a
     let quietRounds = 0;
     // only writes (and new sockets) put bytes in flight: no write since the last settle, nothing to wait for
     while (io.dirty) {
-      await tick();
+      // held by a socket only: its answer comes as I/O, so block in the poll rather than spin
+      if (io.socketBusy) await io.waitIo(20);
+      else await tick();
       runner.settleTicks++;
       clock.runUntil(clock.now()); // socket events the emulation put on the clock
       if (io.busy()) quietRounds = 0;

@@ -1,10 +1,13 @@
 // A fleet over worker processes (`casanode sim --shards N`): the parent forks N workers
 // (sim/fleet-worker.ts), each running a contiguous block of the fleet with its own virtual
 // clock; every node is made exactly as in the whole fleet (sim/fleet-members.ts), so a node
-// behaves the same whatever its shard. All shards publish to one broker: the one given, or an
-// embedded aedes the parent runs on loopback. The parent starts the clocks once every worker
-// has made its nodes, shows one progress, and merges the shards' results (sim/fleet-merge.ts).
-// A worker that dies fails the run, naming its shard and the end of its stderr.
+// behaves the same whatever its shard. With a broker given, all shards publish to it; without,
+// each worker runs its own embedded aedes over in-process pipes, as one process does (no node
+// hears another's traffic, so the firmware sees the same bytes at the same virtual times; one
+// aedes in the parent, reached over loopback TCP, took twice the CPU: FleetOptions.shardBrokers).
+// The parent starts the clocks once every worker has made its nodes, shows one progress, and
+// merges the shards' results (sim/fleet-merge.ts). A worker that dies fails the run, naming
+// its shard and the end of its stderr.
 
 import { fork, type ChildProcess } from "node:child_process";
 import path from "node:path";
@@ -35,6 +38,7 @@ interface Worker {
 /** runFleet over `shards` worker processes; the result is the whole fleet's (the summary merged) */
 export async function runShardedFleet(options: FleetOptions, shards: number): Promise<FleetResult> {
   const wallStart = performance.now();
+  const cpuStart = process.cpuUsage();
   const log = options.log ?? (() => {});
   const named = !!options.boards?.length;
   const boards = named ? options.boards! : defaultBoards();
@@ -46,11 +50,11 @@ export async function runShardedFleet(options: FleetOptions, shards: number): Pr
     await ensureBundle(b);
   }
   let broker: { url: string; stop(): Promise<void> } | undefined;
-  if (!options.broker) {
+  if (!options.broker && options.shardBrokers === "parent") {
     const { startBroker } = await import("./broker.js");
     broker = await startBroker({ port: 0 });
   }
-  const brokerUrl = options.broker ?? broker!.url;
+  const brokerUrl = options.broker ?? broker?.url;
   const { onProgress, onConsole, signal, createNode, loadBundle, beforeStart, log: _log, ...plain } = options;
   if (createNode || loadBundle || beforeStart) throw new Error("runShardedFleet: createNode, loadBundle and beforeStart cannot cross to worker processes");
 
@@ -105,7 +109,7 @@ export async function runShardedFleet(options: FleetOptions, shards: number): Pr
           });
         }),
       );
-      child.send({ type: "run", options: { ...plain, broker: brokerUrl, ...(broker ? { parentBroker: true } : {}), shard: { index, count: shards } } } satisfies ToWorker);
+      child.send({ type: "run", options: { ...plain, ...(brokerUrl ? { broker: brokerUrl } : {}), ...(broker ? { parentBroker: true } : {}), shard: { index, count: shards } } } satisfies ToWorker);
     }
     if (signal?.aborted) stopAll();
     await Promise.all(exits);
@@ -128,6 +132,8 @@ export async function runShardedFleet(options: FleetOptions, shards: number): Pr
   const summary = mergeSummaries(results.map((r, i) => ({ from: `shard ${i + 1}/${shards}`, summary: r.summary })));
   // the parent's wall time: forking, booting the workers and making their nodes included
   summary.wallMs = Math.round(performance.now() - wallStart);
+  const parentCpu = process.cpuUsage(cpuStart);
+  const parentCpuMs = (parentCpu.user + parentCpu.system) / 1000;
   summary.nodeDaysPerSecond = nodeDaysPerSecond(summary.nodes.length, summary.durationMs, summary.wallMs);
   summary.broker = options.broker ?? "embedded";
   return {
@@ -138,6 +144,7 @@ export async function runShardedFleet(options: FleetOptions, shards: number): Pr
       steps: results.reduce((s, r) => s + r.runner.steps, 0),
       settleTicks: results.reduce((s, r) => s + r.runner.settleTicks, 0),
       lateReplies: results.reduce((s, r) => s + r.runner.lateReplies, 0),
+      cpuMs: parentCpuMs + results.reduce((s, r) => s + (r.runner.cpuMs ?? 0), 0),
     },
   };
 }

@@ -30,6 +30,8 @@ export interface RunnerStats {
   settleTicks: number;
   /** MQTT replies that reached a node at a later virtual time than its request (should be 0) */
   lateReplies: number;
+  /** CPU time (user + system), ms: this process over runFleet; over shards, the parent's over the run plus each worker's whole life */
+  cpuMs?: number;
 }
 
 export interface FleetResult {

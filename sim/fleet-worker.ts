@@ -57,6 +57,8 @@ async function run(options: FleetOptions): Promise<void> {
       },
     });
     if (!options.keepReadings) for (const n of result.traces.nodes) n.power = []; // the report is the only reader of traces
+    const cpu = process.cpuUsage(); // the whole process: start-up and tsx included
+    result.runner.cpuMs = (cpu.user + cpu.system) / 1000;
     await sendLast({ type: "done", result });
   } catch (err) {
     await sendLast({ type: "error", name: (err as Error)?.name ?? "Error", message: (err as Error)?.message ?? String(err) });

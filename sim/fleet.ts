@@ -62,6 +62,11 @@ export interface FleetOptions {
    * times; the pipe costs less. An external broker is always reached over TCP.
    */
   brokerLink?: "pipe" | "tcp";
+  /**
+   * a sharded run (sim/fleet-shards.ts) without `broker`: each worker's own embedded broker over
+   * pipes ("own", default), or one in the parent that every worker reaches over loopback TCP ("parent")
+   */
+  shardBrokers?: "own" | "parent";
   /** set by a sharding parent (sim/fleet-shards.ts): `broker` is its embedded broker, which the nodes know as port 1883 */
   parentBroker?: boolean;
   /** pace virtual time to the wall clock */
@@ -143,6 +148,7 @@ async function bundleFor(board: string): Promise<string> {
 // the run, phase by phase
 
 export async function runFleet(options: FleetOptions = {}): Promise<FleetResult> {
+  const cpuStart = process.cpuUsage();
   const log = options.log ?? (() => {});
   // options, the boards' profiles and bundles, the plan of nodes
   const run = await checkFleetOptions(options);
@@ -222,6 +228,8 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
     // the summary
     const wallMs = performance.now() - wallStart;
     runner.lateReplies = io.lateReplies;
+    const cpu = process.cpuUsage(cpuStart);
+    runner.cpuMs = (cpu.user + cpu.system) / 1000;
     const summary = summarise({ seed, startMs, endMs: finalMs, plannedDurationMs: durationMs, fleetNodes: plan.length, shard: options.shard, boards: [...profiles.keys()], broker: options.broker ?? "embedded", realtime: !!options.realtime, stoppedEarly: aborted, wallMs, members, applied: faults.applied });
     if (ota) summary.ota = ota.summary();
     for (const m of members) m.trace.power = m.node.trace.slice();

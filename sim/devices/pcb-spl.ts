@@ -67,7 +67,13 @@ export const createPcbSpl: SimDeviceFactory = (ctx: SimDeviceContext): SimDevice
   let decibel = 0;
   let min = 0;
   let max = 0;
-  let history: number[] = [];
+  // the history as a ring, newest at `histHead`: a period costs one store, not a 100-entry unshift
+  const history: number[] = new Array(HISTORY_LEN).fill(0);
+  let histHead = 0;
+  let histCount = 0;
+  const clearHistory = () => {
+    histCount = 0;
+  };
 
   const supplied = () => !faults.unplugged && (!power || pins.level(power.pin) === power.activeHigh);
 
@@ -83,7 +89,7 @@ export const createPcbSpl: SimDeviceFactory = (ctx: SimDeviceContext): SimDevice
     validFrom = t + STABILISE_MS + faults.slowMs;
     periodStart = t;
     decibel = min = max = 0;
-    history = [];
+    clearHistory();
   };
 
   /** notice a power cycle (supply pin or unplug fault) since the last look */
@@ -96,12 +102,13 @@ export const createPcbSpl: SimDeviceFactory = (ctx: SimDeviceContext): SimDevice
     wasSupplied = now;
   };
 
+  /** the samples of a period, reused (n of them are read) */
+  const levels: number[] = [];
   const periodLevel = (from: number, to: number) => {
     const n = Math.max(4, Math.ceil((to - from) / SAMPLE_EVERY_MS));
-    const levels: number[] = [];
-    for (let i = 0; i < n; i++) levels.push(world.noiseDb(from + ((i + 0.5) * (to - from)) / n));
+    for (let i = 0; i < n; i++) levels[i] = world.noiseDb(from + ((i + 0.5) * (to - from)) / n);
     const weighting = (control >> 1) & 3;
-    const db = stepEnergeticMean(levels) + (weighting === 1 ? 0 : UNWEIGHTED_EXCESS_DB);
+    const db = stepEnergeticMean(levels, n) + (weighting === 1 ? 0 : UNWEIGHTED_EXCESS_DB);
     return Math.round(Math.min(MAX_DB, Math.max(MIN_DB, db)));
   };
 
@@ -118,8 +125,9 @@ export const createPcbSpl: SimDeviceFactory = (ctx: SimDeviceContext): SimDevice
         decibel = periodLevel(periodStart, end);
         min = min ? Math.min(min, decibel) : decibel;
         max = max ? Math.max(max, decibel) : decibel;
-        history.unshift(decibel);
-        if (history.length > HISTORY_LEN) history.pop();
+        histHead = (histHead + HISTORY_LEN - 1) % HISTORY_LEN;
+        history[histHead] = decibel;
+        if (histCount < HISTORY_LEN) histCount++;
       }
       periodStart = end;
     }
@@ -128,7 +136,10 @@ export const createPcbSpl: SimDeviceFactory = (ctx: SimDeviceContext): SimDevice
   const register = (reg: number): number => {
     if (reg === REG_VERSION) return VERSION;
     if (reg >= REG_ID3 && reg < REG_ID3 + 4) return id[reg - REG_ID3];
-    if (reg >= REG_HISTORY_0 && reg < REG_HISTORY_0 + HISTORY_LEN) return history[reg - REG_HISTORY_0] ?? 0;
+    if (reg >= REG_HISTORY_0 && reg < REG_HISTORY_0 + HISTORY_LEN) {
+      const k = reg - REG_HISTORY_0;
+      return k < histCount ? history[(histHead + k) % HISTORY_LEN] : 0;
+    }
     switch (reg) {
       case REG_SCRATCH: return scratch;
       case REG_CONTROL: return control | (asleep ? 1 : 0);
@@ -159,7 +170,7 @@ export const createPcbSpl: SimDeviceFactory = (ctx: SimDeviceContext): SimDevice
         break;
       case REG_RESET:
         if (value & 0x08) softReset(now);
-        if (value & 0x04) history = [];
+        if (value & 0x04) clearHistory();
         if (value & 0x02) min = max = 0;
         break;
       case REG_THR_MIN: thrMin = value; break;

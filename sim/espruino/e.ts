@@ -30,10 +30,11 @@ export function installE(s: any, boot: EspruinoBoot): void {
     getSizeOf: api((v: any, _depth?: any) => sizeOf(v)),
     enableWatchdog: api((seconds: any, isAuto?: any) => boot.watchdog.enable(seconds, isAuto)),
     kickWatchdog: api(() => boot.watchdog.kick()),
-    toString: api((...args: any[]) => toLatin1(Uint8Array.from(toBytes(args)))),
+    // one string: its bytes as they are (what toBytes makes of it, without a number per byte)
+    toString: api((...args: any[]) => (args.length === 1 && typeof args[0] === "string" ? toLatin1(fromLatin1(args[0])) : toLatin1(Uint8Array.from(toBytes(args))))),
     toUint8Array: api((...args: any[]) => boot.u8(Uint8Array.from(toBytes(args)))),
     toArrayBuffer: api((str: any) => boot.u8(fromLatin1(String(str))).buffer),
-    CRC32: api((data: any) => crc32(Uint8Array.from(toBytes([data])))),
+    CRC32: api((data: any) => crc32(typeof data === "string" ? fromLatin1(data) : Uint8Array.from(toBytes([data])))),
     ...listenerMethods(api, () => boot.eListeners, () => (boot.eListeners = {})),
     emit: api((event: any, ...args: any[]) => {
       if (event === "power") host.firmwarePower?.(String(args[0]), !!args[1]);

@@ -48,7 +48,8 @@ export function storageModule(boot: EspruinoBoot): any {
     list: api((regex?: RegExp, filter?: any) => boot.array(s.list(regex, filter))),
     compact: api(() => s.compact()),
     getFree: api(() => s.getFree()),
-    getStats: api(() => boot.obj(s.getStats())),
+    // whole numbers only: copied field by field into the realm, as JSON would copy them
+    getStats: api(() => Object.assign(new boot.realm.Object(), s.getStats())),
     open: api((name: string, mode: any) => wrapFile(s.open(name, mode))),
   };
 }

@@ -277,7 +277,11 @@ export class SimStorage implements StorageModule {
     return this.totalBytes - this.used;
   }
 
+  /** the last getStats(), until the flash changes: firmware asks before every save, and the walk is over every file ever written since the last compaction */
+  private stats: { changes: number; value: StorageStats } | undefined;
+
   getStats(): StorageStats {
+    if (this.stats?.changes === this.changes) return { ...this.stats.value };
     let fileBytes = 0, fileCount = 0, trashBytes = 0, trashCount = 0;
     for (const f of this.log) {
       if (f.deleted) {
@@ -288,7 +292,9 @@ export class SimStorage implements StorageModule {
         fileCount++;
       }
     }
-    return { totalBytes: this.totalBytes, freeBytes: this.getFree(), fileBytes, fileCount, trashBytes, trashCount };
+    const value = { totalBytes: this.totalBytes, freeBytes: this.getFree(), fileBytes, fileCount, trashBytes, trashCount };
+    this.stats = { changes: this.changes, value };
+    return { ...value };
   }
 
   open(name: string, mode: "r" | "w" | "a"): SimStorageFile {

@@ -552,11 +552,23 @@ const haveNode = existsSync(path.join(ROOT, "sim", "node.ts"));
     expect(whole.summary.totals.lost).to.equal(0);
   });
 
+  it("runs a fleet over worker processes, each with its own embedded broker, with the books of the fleet run whole", async () => {
+    const { runShardedFleet } = await import("../../sim/fleet-shards.js");
+    const o = { nodes: 4, durationMs: H, seed: 12 };
+    const sharded = await runShardedFleet({ ...o, keepReadings: false }, 2);
+    const whole = await runFleet(o);
+    const books = (n: FleetSummary["nodes"][number]) => ({ id: n.id, readings: n.readings, acked: n.acked, queued: n.queued, wakes: n.wakes, received: n.receivedAtBroker, charge: n.chargeMah.toPrecision(12), awakeMs: n.awakeMs, flashBytes: n.flashBytes });
+    expect(sharded.summary.nodes.map(books)).to.deep.equal(whole.summary.nodes.map(books));
+    expect(sharded.summary.broker).to.equal("embedded");
+    expect(sharded.summary.totals.lost).to.equal(0);
+    expect(sharded.runner.cpuMs).to.be.greaterThan(0); // the workers' CPU comes back with their results
+  });
+
   it("runs a fleet over worker processes against the parent's broker, with the books of the fleet run whole", async () => {
     const { runShardedFleet } = await import("../../sim/fleet-shards.js");
     const o = { nodes: 4, durationMs: H, seed: 12 };
     const progress: number[] = [];
-    const sharded = await runShardedFleet({ ...o, keepReadings: false, onProgress: (p) => progress.push(p.doneMs) }, 2);
+    const sharded = await runShardedFleet({ ...o, shardBrokers: "parent", keepReadings: false, onProgress: (p) => progress.push(p.doneMs) }, 2);
     const whole = await runFleet(o);
     // charge too: a node draws one round trip per instant, however another process's TCP cuts a reply (to 12 digits: summed in another order);
     // and its flash writes: a worker's nodes are told the broker's port as the one process's are
