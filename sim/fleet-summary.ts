@@ -6,7 +6,7 @@ import { USABLE_FRACTION, energyFigures } from "./energy.js";
 import { describeRejected, type ReplayDevice, type ReplaySpec, type ReplayStats } from "./replay.js";
 import type { AppliedFault } from "./faults.js";
 import type { BoardProfile } from "../firmware/board.js";
-import { readNodeStats } from "../firmware/runtime/stats.js";
+import { nodeStatsOf } from "./node-books.js";
 import type { SimDevice } from "./devices/types.js";
 import type { FleetOtaSummary } from "./ota-fleet.js";
 import type { ShardSpec } from "./options.js";
@@ -245,7 +245,8 @@ function replaySummaries(m: SummarisedMember): ReplaySummary[] {
 export function summarise(a: SummaryInput): FleetSummary {
   const durationMs = a.endMs - a.startMs;
   const nodes: NodeSummary[] = a.members.map((m) => {
-    const st = readNodeStats(m.node.storage);
+    // kept from the end-of-run wait when the flash has not changed since (node-books.ts)
+    const st = nodeStatsOf(m.node.storage);
     const ns = m.node.stats;
     const e = energyFigures(m.profile, ns.chargeMah, durationMs);
     const flash = (m.node.storage as { bytesWritten?: number }).bytesWritten;

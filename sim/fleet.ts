@@ -27,7 +27,7 @@ import { parseReplaySpec, type ReplaySpec } from "./replay.js";
 import { SimOptionError, checkRunOptions, checkShard, parseBrokerUrl, shardRange, type ShardSpec } from "./options.js";
 import { IoWatch } from "./fleet-io-watch.js";
 import { startObserver, observerCaughtUp } from "./fleet-observer.js";
-import { readNodeStats } from "../firmware/runtime/stats.js";
+import { nodeStatsOf } from "./node-books.js";
 import { createMembers, planNodes, resolveReplays, serveConsoles, SITE, type FleetMember, type FleetNodeFactory } from "./fleet-members.js";
 import { startFleetOta, bundleVersion, type FleetOta } from "./ota-fleet.js";
 import { runClockLoop, type FleetProgress } from "./fleet-loop.js";
@@ -223,7 +223,7 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
       realtime: options.realtime, sampleEveryMs: options.sampleEveryMs, onProgress: options.onProgress, progressEveryMs: options.progressEveryMs, signal: options.signal,
     });
 
-    await observerCaughtUp(members, (m) => readNodeStats(m.node.storage).acked);
+    await observerCaughtUp(members, (m) => nodeStatsOf(m.node.storage).acked);
 
     // the summary
     const wallMs = performance.now() - wallStart;
