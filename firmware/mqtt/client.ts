@@ -12,7 +12,7 @@
 
 import {
   CONNACK, PUBLISH, PUBACK, SUBACK, PINGRESP, PINGREQ_PACKET, DISCONNECT_PACKET, MqttWill, PacketReader,
-  chr, connackReason, encodeConnect, encodePublish, encodePuback, encodeSubscribe, encodeUnsubscribe, get16, packetReader,
+  chr, connackReason, encodeConnect, encodePublish, encodePuback, encodeSubscribe, encodeUnsubscribe, get16, packetReader, payloadAt,
 } from "./packet.js";
 
 export interface MqttClientOptions {
@@ -257,14 +257,10 @@ function mqttClient(net: NetModule, o: MqttClientOptions): MqttClient {
       if (state === CONNECTED) call(me.onConnect, sessionPresent);
       kick();
     } else if (type === PUBLISH) {
-      // id: the topic's length here; then where the payload starts
-      var qos = (first >> 1) & 3, topic = body.slice(2, (id += 2)), payload: string;
+      // id: the topic's length here
+      var qos = (first >> 1) & 3, topic = body.slice(2, 2 + id), at = payloadAt(first, body, 0), payload = body.slice(at);
       if (qos > 1) return broken("qos2");
-      if (qos) {
-        if (!send(encodePuback(get16(body, id)))) return;
-        id += 2;
-      }
-      payload = body.slice(id);
+      if (qos && !send(encodePuback(get16(body, at - 2)))) return;
       if (tooLarge) call(me.onTooLarge, topic, tooLarge, payload);
       else call(me.onMessage, topic, payload, qos, (first & 1) > 0);
     } else if (type === PUBACK) {

@@ -15,8 +15,6 @@ export const PINGREQ = 12;
 export const PINGRESP = 13;
 export const DISCONNECT = 14;
 
-/** largest remaining length the 4-byte form can carry (spec 2.2.3) */
-export const MAX_REMAINING_LENGTH = 268435455;
 /** payload bytes kept of a PUBLISH over the limit (enough for a command's leading "id") */
 export const TOO_LARGE_HEAD = 64;
 
@@ -52,7 +50,7 @@ export function connackReason(code: number): string {
 
 /**
  * Remaining length in 1-4 bytes, 7 bits each, high bit = more (spec 2.2.3). No range check:
- * nothing a node holds comes near MAX_REMAINING_LENGTH (256 MB).
+ * nothing a node holds comes near the 4-byte form's 256 MB.
  */
 export function encodeLength(n: number): string {
   var s = "";
@@ -124,6 +122,11 @@ export function get16(s: string, i: number): number {
   return (s.charCodeAt(i) << 8) | s.charCodeAt(i + 1);
 }
 
+/** where the payload of a PUBLISH whose body starts at `at` in `s` begins: after its topic and, above QoS 0, its packet id */
+export function payloadAt(first: number, s: string, at: number): number {
+  return at + 2 + get16(s, at) + ((first >> 1) & 3 ? 2 : 0);
+}
+
 /**
  * What is wrong with one server-to-client packet (its first byte and body), as an error code,
  * or "" when a QoS 0/1 client may act on it. The client reads the fields from the body itself:
@@ -133,7 +136,7 @@ export function packetError(first: number, body: string): string {
   var type = first >> 4, flags = first & 15, n = body.length, id = get16(body, 0), ok: any = !flags, i: number, c: number;
   if (type === PUBLISH) {
     var qos = (flags >> 1) & 3;
-    i = 2 + id + (qos ? 2 : 0);
+    i = payloadAt(first, body, 0);
     // qos 3 is malformed; DUP must be 0 for qos 0 (MQTT-3.3.1-2); topic names carry no
     // wildcards and no NUL (MQTT-3.3.2-2, MQTT-4.7.3-1); a qos 1 one has a nonzero id
     ok = n > 1 && qos < 3 && (qos || !(flags & 8)) && id > 0 && i <= n && !/[#+\x00]/.test(body.slice(2, 2 + id)) && (!qos || get16(body, i - 2) > 0);
@@ -201,7 +204,7 @@ export function packetReader(maxLength?: number): PacketReader {
           mul *= 128;
         }
         // only a PUBLISH may be big; its topic (and id) must fit in the limit
-        var hl = len > max ? (first >> 4 !== PUBLISH ? max : buf.length >= i + 2 ? 2 + get16(buf, i) + ((first >> 1) & 3 ? 2 : 0) : 4) : 0;
+        var hl = len > max ? (first >> 4 !== PUBLISH ? max : buf.length >= i + 2 ? payloadAt(first, buf, i) - i : 4) : 0;
         if (hl + TOO_LARGE_HEAD > max) return fail("too-large");
         take = hl ? hl + TOO_LARGE_HEAD : len;
         if (buf.length < i + take) break;
