@@ -34,9 +34,7 @@ const DIAG_PAGE_STATIC = ["index.html", "diag.css"];
 /** Bundle the diagnostics page into dist/diag/ (script, page, style) and describe its script. */
 export async function buildDiagPage(): Promise<BundleInfo> {
   const config = await loadConfig();
-  const cwd = process.cwd();
-  process.chdir(ROOT);
-  try {
+  await atRoot(async () => {
     const options = await config.diagPageConfig();
     const bundle = await rollup(options);
     try {
@@ -44,9 +42,7 @@ export async function buildDiagPage(): Promise<BundleInfo> {
     } finally {
       await bundle.close();
     }
-  } finally {
-    process.chdir(cwd);
-  }
+  });
   for (const f of DIAG_PAGE_STATIC) copyFileSync(path.join(ROOT, "web", "diag", f), path.join(DIAG_PAGE_DIR, f));
   const file = path.join(DIAG_PAGE_DIR, "diag.js");
   const code = readFileSync(file, "utf8");
@@ -58,8 +54,20 @@ export async function buildDiagPage(): Promise<BundleInfo> {
   return { board: "diag page", file: path.relative(ROOT, file), bytes, gzipBytes: gzipSync(code, { level: 9 }).length, problems };
 }
 
+/** run `f` in the repo's folder: the TypeScript plugin's tsconfig and include paths are relative to it */
+async function atRoot<T>(f: () => Promise<T>): Promise<T> {
+  const cwd = process.cwd();
+  process.chdir(ROOT);
+  try {
+    return await f();
+  } finally {
+    process.chdir(cwd);
+  }
+}
+
 async function loadConfig(): Promise<RollupConfigModule> {
-  return (await import(pathToFileURL(path.join(ROOT, "rollup.config.mjs")).href)) as RollupConfigModule;
+  // in the repo's folder: its default export makes every board's plugins as it loads
+  return atRoot(async () => (await import(pathToFileURL(path.join(ROOT, "rollup.config.mjs")).href)) as RollupConfigModule);
 }
 
 /**
@@ -68,18 +76,14 @@ async function loadConfig(): Promise<RollupConfigModule> {
  */
 export async function minifiedModule(entry: string): Promise<string> {
   const config = await loadConfig();
-  const cwd = process.cwd();
-  process.chdir(ROOT);
-  try {
+  return atRoot(async () => {
     const bundle = await rollup({ input: entry, plugins: config.firmwarePlugins(), treeshake: { moduleSideEffects: false, propertyReadSideEffects: false } });
     try {
       return (await bundle.generate({ format: "es" })).output[0].code;
     } finally {
       await bundle.close();
     }
-  } finally {
-    process.chdir(cwd);
-  }
+  });
 }
 
 export async function buildBoards(names?: string[]): Promise<BundleInfo[]> {
@@ -88,9 +92,7 @@ export async function buildBoards(names?: string[]): Promise<BundleInfo[]> {
   const unknown = wanted.filter((n) => !boards.includes(n));
   if (unknown.length) throw new Error(`unknown board ${unknown.join(", ")}; boards: ${boards.join(", ")}`);
   const config = await loadConfig();
-  const cwd = process.cwd();
-  process.chdir(ROOT); // the plugin's tsconfig and include paths are relative to the repo
-  try {
+  return atRoot(async () => {
     const results: BundleInfo[] = [];
     for (const name of wanted) {
       const options = config.boardConfig(name);
@@ -103,9 +105,7 @@ export async function buildBoards(names?: string[]): Promise<BundleInfo[]> {
       results.push(describeBundle(name, path.join(ROOT, options.output.file!)));
     }
     return results;
-  } finally {
-    process.chdir(cwd);
-  }
+  });
 }
 
 export function describeBundle(board: string, file: string): BundleInfo {

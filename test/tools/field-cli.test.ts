@@ -1,7 +1,12 @@
 import { expect } from "chai";
 import sinon from "sinon";
 import net from "node:net";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { main } from "../../tools/cli.js";
+import { ROOT } from "../../toolchain/root.mjs";
 import { FakeEspruino } from "../support/fake-espruino.js";
 
 /** Run `casanode <args>` as bin/casanode.js does; what the person at the terminal sees. */
@@ -77,5 +82,19 @@ describe("field tools: command line", () => {
     const r = await casanode(["diag", "--port", "tcp://localhost:4001", "--watch", "0"]);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.match(/--watch <s>.*a number of seconds above 0/);
+  });
+});
+
+describe("field tools: run from any folder", () => {
+  it("casanode build works from outside the repo, writing the repo's dist/ (a technician's shell is anywhere)", function () {
+    this.timeout(180_000);
+    // a fresh process: the build config must load in the repo's folder, wherever the shell is
+    const elsewhere = mkdtempSync(path.join(tmpdir(), "casanode-cwd-"));
+    const before = Date.now();
+    const r = spawnSync(process.execPath, [path.join(ROOT, "bin", "casanode.js"), "build", "linux"], { cwd: elsewhere, encoding: "utf8", timeout: 170_000 });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/dist\/linux\.js .* espruino-safe/);
+    expect(statSync(path.join(ROOT, "dist", "linux.js")).mtimeMs).to.be.at.least(before - 1000);
+    expect(existsSync(path.join(elsewhere, "dist"))).to.equal(false);
   });
 });
