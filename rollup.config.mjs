@@ -69,7 +69,7 @@ export function firmwarePlugins() {
   ];
 }
 
-const FIRMWARE_TREESHAKE = { moduleSideEffects: false, propertyReadSideEffects: false };
+export const FIRMWARE_TREESHAKE = { moduleSideEffects: false, propertyReadSideEffects: false };
 
 const moduleImages = new Map();
 /**

@@ -23,6 +23,7 @@ export interface BundleInfo {
 interface RollupConfigModule {
   boardConfig(name: string): RollupOptions & { output: OutputOptions };
   firmwarePlugins(): NonNullable<RollupOptions["plugins"]>;
+  FIRMWARE_TREESHAKE: RollupOptions["treeshake"];
   diagPageConfig(): Promise<RollupOptions & { output: OutputOptions }>;
   DIAG_PAGE_NODE_ONLY: string[];
 }
@@ -77,7 +78,7 @@ async function loadConfig(): Promise<RollupConfigModule> {
 export async function minifiedModule(entry: string): Promise<string> {
   const config = await loadConfig();
   return atRoot(async () => {
-    const bundle = await rollup({ input: entry, plugins: config.firmwarePlugins(), treeshake: { moduleSideEffects: false, propertyReadSideEffects: false } });
+    const bundle = await rollup({ input: entry, plugins: config.firmwarePlugins(), treeshake: config.FIRMWARE_TREESHAKE });
     try {
       return (await bundle.generate({ format: "es" })).output[0].code;
     } finally {
