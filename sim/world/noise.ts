@@ -36,6 +36,9 @@ export interface NoiseEvent {
   riseDb: number;
 }
 
+/** slots per window of events looked at together (8 x 125 ms: 1 s, a divisor of an hour) */
+const WINDOW_SLOTS = 8;
+
 /** events can straddle an hour boundary by at most this */
 const MAX_EVENT_MS = 20_000;
 
@@ -96,6 +99,11 @@ export class NoiseModel {
   private evHour = NaN;
   private evNow: NoiseEvent[] = [];
   private evPrev: NoiseEvent[] = [];
+  // the events of evPrev and evNow (in their order) that overlap the current 1 s window: a slot
+  // tests a few events instead of the hour's dozens, and adds the same energies in the same order
+  private window = NaN;
+  private winPrev: NoiseEvent[] = [];
+  private winNow: NoiseEvent[] = [];
   private quarter = NaN;
   private quarterBase = 0;
   private drift!: SmoothNoise;
@@ -135,9 +143,18 @@ export class NoiseModel {
       this.evHour = hour;
       this.evNow = this.eventsOfHour(hour);
       this.evPrev = this.eventsOfHour(hour - 1);
+      this.window = NaN;
+    }
+    const window = Math.floor(slot / WINDOW_SLOTS); // windows tile hours: one never spans two
+    if (window !== this.window) {
+      this.window = window;
+      const from = window * WINDOW_SLOTS * FAST_SLOT_MS;
+      const to = from + WINDOW_SLOTS * FAST_SLOT_MS;
+      this.winPrev = this.evPrev.filter((e) => e.endMs > from && e.startMs < to);
+      this.winNow = this.evNow.filter((e) => e.endMs > from && e.startMs < to);
     }
     const jitter = 0.8 * (((h >>> 4) & 1023) / 1024 - 0.5);
-    const energy = this.eventEnergy(this.evPrev, tSlot, base, jitter) + this.eventEnergy(this.evNow, tSlot, base, jitter);
+    const energy = this.eventEnergy(this.winPrev, tSlot, base, jitter) + this.eventEnergy(this.winNow, tSlot, base, jitter);
     const db = energy > 0 ? 10 * Math.log10(Math.pow(10, bg / 10) + energy) : bg;
     this.lastSlot = slot;
     this.lastDb = Math.max(30, Math.min(130, db));

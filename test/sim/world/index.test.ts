@@ -159,6 +159,18 @@ describe("noise", () => {
     expect(new Set(slots.map((x) => x.toFixed(3))).size).to.be.greaterThan(30);
     for (const x of slots) expect(x).to.be.within(30, 130);
   });
+
+  it("gives an instant the same level whatever was asked before (its caches are invisible)", () => {
+    // the twins ask slot after slot; a replay or a second node may jump back and forth
+    const busy = { eventsPerHour: { day: 60, evening: 40, night: 20 } };
+    const walked = createWorld(11, { noise: busy });
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 2 * DAY_MS }), { minLength: 1, maxLength: 40 }), (offsets) => {
+        for (const dt of offsets) expect(walked.noiseDb(T0 + dt)).to.equal(createWorld(11, { noise: busy }).noiseDb(T0 + dt));
+      }),
+      { numRuns: 60 },
+    );
+  });
 });
 
 describe("bins", () => {
