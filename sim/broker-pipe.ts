@@ -244,3 +244,38 @@ export function brokerPipe(o: BrokerPipeOptions): (options: { host: string; port
     return net.connect({ host: options.host, port: options.port });
   };
 }
+
+/**
+ * A host client's stream to the embedded broker (the fleet's observer, an mqtt.js client):
+ * two Duplex ends, each one's writes read by the other in the next poll phase, as over
+ * loopback TCP. Nothing watches it: the observer's copies never hold virtual time.
+ */
+export function clientPipe(broker: PipeBroker): Duplex {
+  const ends: Duplex[] = [];
+  const make = (other: () => Duplex) =>
+    new Duplex({
+      read() {},
+      write(chunk: Buffer, _encoding, cb) {
+        const copy = Buffer.from(chunk);
+        inNextPoll(() => {
+          if (!other().destroyed) other().push(copy);
+        });
+        cb();
+      },
+      final(cb) {
+        inNextPoll(() => {
+          if (!other().destroyed) other().push(null);
+        });
+        cb();
+      },
+      destroy(err, cb) {
+        inNextPoll(() => {
+          if (!other().destroyed) other().destroy();
+        });
+        cb(err);
+      },
+    });
+  ends.push(make(() => ends[1]), make(() => ends[0]));
+  broker.handle(ends[1]);
+  return ends[0];
+}

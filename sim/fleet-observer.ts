@@ -21,6 +21,7 @@ import type { IoWatch } from "./fleet-io-watch.js";
 import { SITE, type FleetMember } from "./fleet-members.js";
 import type { TraceReading } from "./fleet-summary.js";
 import { topicFor } from "../firmware/messages/topics.js";
+import { clientPipe, type PipeBroker } from "./broker-pipe.js";
 
 const DAY_MS = 86_400_000;
 /** distinct readings remembered per node for duplicate detection: several batches' worth (see above) */
@@ -36,6 +37,8 @@ export interface Observer {
 
 export interface ObserverOptions {
   brokerUrl: string;
+  /** the embedded broker in this process: reached over an in-process pipe instead of loopback TCP */
+  pipe?: PipeBroker;
   /** unique among the processes on the broker (a second client with the same id would push this one off) */
   clientId: string;
   io: IoWatch;
@@ -49,15 +52,16 @@ export interface ObserverOptions {
 
 export async function startObserver(a: ObserverOptions): Promise<Observer> {
   let client: mqtt.MqttClient;
+  const options = { clientId: a.clientId, clean: true, reconnectPeriod: 1000, connectTimeout: 5000 };
   try {
-    client = await mqtt.connectAsync(a.brokerUrl, { clientId: a.clientId, clean: true, reconnectPeriod: 1000, connectTimeout: 5000 });
+    client = a.pipe ? await connectPiped(a.pipe, options) : await mqtt.connectAsync(a.brokerUrl, options);
   } catch (err) {
     throw new Error(`cannot reach the broker ${a.brokerUrl}: ${(err as Error).message}`);
   }
   const observer = { client, received: 0 };
   const topics = [...a.members.keys()].map((id) => topicFor(SITE, id, "data"));
   for (let i = 0; i < topics.length; i += TOPICS_PER_SUBSCRIBE) await client.subscribeAsync(topics.slice(i, i + TOPICS_PER_SUBSCRIBE), { qos: 1 });
-  a.io.ignore((client.stream as net.Socket).localPort);
+  if (!a.pipe) a.io.ignore((client.stream as net.Socket).localPort);
   client.on("message", (topic, payload) => {
     let msg;
     try {
@@ -82,6 +86,18 @@ export async function startObserver(a: ObserverOptions): Promise<Observer> {
     }
   });
   return observer;
+}
+
+/** an mqtt.js client on the embedded broker's pipe, once its CONNACK is in */
+function connectPiped(broker: PipeBroker, options: mqtt.IClientOptions): Promise<mqtt.MqttClient> {
+  const client = new mqtt.MqttClient(() => clientPipe(broker), options);
+  return new Promise((resolve, reject) => {
+    client.once("connect", () => resolve(client));
+    client.once("error", (err) => {
+      client.end(true);
+      reject(err);
+    });
+  });
 }
 
 /**

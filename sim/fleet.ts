@@ -211,7 +211,7 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
 
     // the observer: what a city back-end would see of this shard's nodes
     const shardTag = options.shard ? `${options.shard.index}of${options.shard.count}` : "all";
-    const watching = await startObserver({ brokerUrl: broker.url, clientId: `casanode-sim-observer-${seed}-${shardTag}-${process.pid}`, io, clock, startMs, members: byId, keepReadings: options.keepReadings ?? true, log });
+    const watching = await startObserver({ brokerUrl: broker.url, pipe: piped ? aedes : undefined, clientId: `casanode-sim-observer-${seed}-${shardTag}-${process.pid}`, io, clock, startMs, members: byId, keepReadings: options.keepReadings ?? true, log });
     observer = watching.client;
     await options.beforeStart?.();
 

@@ -9,7 +9,8 @@ import { runFleet, type FleetOptions } from "../../sim/fleet.js";
 import { SimNode, type SimNodeOptions } from "../../sim/node.js";
 import { createEspruinoNet, type EspruinoNet, type EspruinoNetOptions } from "../../sim/espruino/net.js";
 import { startBroker } from "../../sim/broker.js";
-import { brokerPipe } from "../../sim/broker-pipe.js";
+import { brokerPipe, clientPipe } from "../../sim/broker-pipe.js";
+import mqtt from "mqtt";
 
 const H = 3_600_000;
 
@@ -116,6 +117,38 @@ describe("in-process link to the embedded broker", function () {
       const inProcess = () => pipe({ host: "127.0.0.1", port: b.port });
       expect(await events(inProcess, cut)).to.deep.equal(await events(tcp, cut)).and.deep.equal(["connect", "error ECONNRESET", "close true"]);
       expect(await events(inProcess, rude)).to.deep.equal(await events(tcp, rude)).and.deep.equal(["connect", "close false"]);
+    } finally {
+      await b.stop();
+    }
+  });
+
+  it("carries a host client (the observer) to the broker and back: QoS 1 both ways, and its end is the broker's disconnect", async () => {
+    const b = await startBroker({ port: 0 });
+    const connect = (clientId: string) =>
+      new Promise<mqtt.MqttClient>((resolve, reject) => {
+        const c = new mqtt.MqttClient(() => clientPipe(b.broker), { clientId, clean: true, reconnectPeriod: 0 });
+        c.once("connect", () => resolve(c));
+        c.once("error", reject);
+      });
+    try {
+      const observer = await connect("observer");
+      await observer.subscribeAsync("casanode/+/+/data", { qos: 1 });
+      const got: Array<[string, string, number]> = [];
+      observer.on("message", (topic, payload, packet) => got.push([topic, payload.toString(), packet.qos]));
+      const node = await connect("node");
+      const gone = new Promise<string>((resolve) => b.broker.once("clientDisconnect", (c: { id: string }) => resolve(c.id)));
+      const big = "x".repeat(70_000); // more than one chunk of any stream buffer
+      await node.publishAsync("casanode/s/n1/data", "r1", { qos: 1 });
+      await node.publishAsync("casanode/s/n1/data", big, { qos: 1 });
+      await node.publishAsync("casanode/s/n1/status", "not data", { qos: 1 });
+      for (let i = 0; i < 100 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(got).to.deep.equal([
+        ["casanode/s/n1/data", "r1", 1],
+        ["casanode/s/n1/data", big, 1],
+      ]);
+      await node.endAsync();
+      expect(await gone).to.equal("node");
+      await observer.endAsync();
     } finally {
       await b.stop();
     }
