@@ -34,6 +34,7 @@ import { createReplayDevice } from "./replay.js";
 import { createRng, hashString } from "./random.js";
 import { ESP32_STORAGE_BYTES, LINUX_STORAGE_BYTES, SimStorage, fromLatin1 } from "./espruino/storage.js";
 import { EspruinoBoot } from "./espruino/context.js";
+import { vetScript } from "./espruino/realm.js";
 import { HALT } from "./espruino/halt.js";
 import { WAKE_TIMER, WAKE_UNDEFINED } from "./espruino/esp32.js";
 import { ESP32_JSVARS } from "./espruino/memory.js";
@@ -155,12 +156,22 @@ function installRejectionHook(): void {
   });
 }
 
+/** the top-level statements of a script, or undefined if it does not parse */
+function parsed(source: string): { body: Array<{ type: string; kind?: string; end: number }> } | undefined {
+  try {
+    return parseScript(source, { ecmaVersion: "latest", sourceType: "script" }) as any;
+  } catch {
+    return undefined;
+  }
+}
+
 const scriptCache = new Map<string, vm.Script>();
 /** a Storage file's code as Espruino's lexer reads it: pretokenised images are read as the source they stand for */
 function compiled(code: string, filename = ".bootcde"): vm.Script {
   let s = scriptCache.get(code);
   if (!s) {
-    s = new vm.Script(untokenise(code), { filename });
+    const source = untokenise(code);
+    s = vetScript(new vm.Script(source, { filename }), parsed(source));
     if (scriptCache.size > 32) scriptCache.clear();
     scriptCache.set(code, s);
   }
@@ -195,12 +206,8 @@ function bootSteps(code: string, bootMs: number): BootStep[] {
   let steps = stepCache.get(key);
   if (steps) return steps;
   const source = untokenise(code);
-  let ends: number[] = [];
-  try {
-    ends = (parseScript(source, { ecmaVersion: "latest", sourceType: "script" }) as any).body.map((n: { end: number }) => n.end);
-  } catch {
-    ends = [];
-  }
+  const program = parsed(source);
+  const ends: number[] = program ? program.body.map((n) => n.end) : [];
   if (ends.length < 2) steps = [{ script: compiled(code), atMs: bootMs }];
   else {
     steps = [];
@@ -208,7 +215,7 @@ function bootSteps(code: string, bootMs: number): BootStep[] {
     for (let i = 0; i < ends.length; i++) {
       const to = i === ends.length - 1 ? source.length : ends[i];
       const atMs = i === ends.length - 1 ? bootMs : Math.round(BOOT_BASE_MS + ((bootMs - BOOT_BASE_MS) * to) / source.length);
-      steps.push({ script: new vm.Script(source.slice(from, to), { filename: BOOT_FILE }), atMs });
+      steps.push({ script: vetScript(new vm.Script(source.slice(from, to), { filename: BOOT_FILE }), { body: [program!.body[i]] }), atMs });
       from = to;
     }
   }
@@ -524,7 +531,10 @@ export class SimNode {
     if (wake) this.stats.wakes++;
     else this.stats.boots++;
     this.setState("awake");
-    const boot = new EspruinoBoot(this.bootHost());
+    // a boot of the image alone (no .boot0-3) may take a context a boot of the same image left
+    const image = this.storage.read(BOOT_FILE);
+    const bootFiles = [0, 1, 2, 3].some((i) => this.storage.read(`.boot${i}`) !== undefined);
+    const boot = new EspruinoBoot({ ...this.bootHost(), realmKey: image !== undefined && !bootFiles ? image : undefined });
     this.boot = boot;
     // jsfLoadBootCodeFromFlash: .boot0 ... .boot3 first, then .bootcde (read after them: a
     // .boot file may write it)

@@ -19,7 +19,7 @@ import type { SimWifiNetworkLike } from "./wifi.js";
 import type { EspruinoNet, EspruinoNetOptions, NetLatency } from "./net.js";
 import { formatThrown } from "./format.js";
 import { bootUsage, memoryFigures } from "./memory.js";
-import { createRealm, drainMicrotasks, type Realm } from "./realm.js";
+import { acquireRealm, drainMicrotasks, isVetted, releaseRealm, type Realm, type RealmLease } from "./realm.js";
 import { esp32LexMs } from "../boot-time.js";
 import { createRng, hashString } from "../random.js";
 import { HALT } from "./halt.js";
@@ -79,6 +79,8 @@ export interface BootHost {
   /** the MCU drove (or set the mode of) a pin */
   touchPin(name: string, drove: boolean): void;
   bundleBytes: number;
+  /** the boot image this boot runs (and nothing else at boot): a context a boot of the same image left may be reused */
+  realmKey?: string;
   /** 16383 on ESP32; 0 = resizable (Espruino's Linux build never runs out) */
   memoryTotal: number;
   serialNumber: string;
@@ -105,6 +107,8 @@ function installers(chip: BootHost["chip"]): Installer[] {
 export class EspruinoBoot {
   readonly ctx: vm.Context;
   readonly realm: Realm;
+  /** the context: it goes back to the pool when this boot is killed (realm.ts) */
+  private readonly lease: RealmLease;
   alive = true;
   /** out of memory: the interpreter is stuck, the chip stays awake */
   halted = false;
@@ -132,15 +136,20 @@ export class EspruinoBoot {
   private inHandler = false;
 
   constructor(readonly host: BootHost) {
-    const sandbox: any = {};
     this.watchdog = new Watchdog(host.clock, host.chip, () => host.reset("watchdog"));
     this.console = new BootConsole(this);
-    for (const install of installers(host.chip)) install(sandbox, this);
-    ({ ctx: this.ctx, realm: this.realm } = createRealm(sandbox, host.id, { now: () => this.host.rtcNow(), tz: () => this.tzMs, evaluated: (code) => this.busy(esp32LexMs(code)) }));
+    const bridge = { now: () => this.host.rtcNow(), tz: () => this.tzMs, evaluated: (code: string) => this.busy(esp32LexMs(code)) };
+    const install = (s: any) => {
+      for (const i of installers(host.chip)) i(s, this);
+    };
+    this.lease = acquireRealm(host.id, bridge, install, host.realmKey === undefined ? undefined : host.chip + ":" + host.realmKey);
+    ({ ctx: this.ctx, realm: this.realm } = this.lease);
+    const sandbox = this.lease.sandbox;
     // the chip's random numbers (the MQTT client's reconnect jitter): drawn from the node and
     // the boot's instant, not the host's, so a seed repeats its run (none of the node's own draws is taken)
     this.realm.global.Math.random = createRng(hashString(host.id + "@" + host.clock.now()));
     for (const k of Object.keys(sandbox)) {
+      if (this.lease.leftovers.has(k)) continue; // the image's own globals, from an earlier boot
       this.baseline.add(k);
       const v = sandbox[k];
       if (v && (typeof v === "object" || typeof v === "function")) this.skip.add(v);
@@ -164,6 +173,7 @@ export class EspruinoBoot {
   /** run one script of the saved code at top level; an exception prints as Espruino prints it and ends the file (false) */
   run(script: vm.Script | undefined): boolean {
     if (!script || !this.alive) return this.alive;
+    if (!isVetted(script)) this.taint();
     try {
       script.runInContext(this.ctx, { displayErrors: false });
       return true;
@@ -197,7 +207,10 @@ export class EspruinoBoot {
     if (!this.alive) return;
     this.host.beforeEvent?.();
     try {
-      if (typeof fn === "string") vm.runInContext(fn, this.ctx);
+      if (typeof fn === "string") {
+        this.taint();
+        vm.runInContext(fn, this.ctx);
+      }
       else if (typeof fn === "function") fn.apply(thisArg, args);
     } catch (e) {
       this.report(e);
@@ -257,10 +270,17 @@ export class EspruinoBoot {
   /** end this boot: nothing it set up runs again */
   kill(): void {
     if (!this.alive && !this.halted) return;
+    if (this.halted) this.taint(); // stopped mid-statement: not worth proving clean
     this.alive = false;
     this.halted = false;
     this.stopEverything();
     this.watchdog.stop();
+    releaseRealm(this.lease);
+  }
+
+  /** code ran that may leave what a scrub cannot undo (a top-level let, const or class): the context is not reused */
+  taint(): void {
+    this.lease.tainted = true;
   }
 
   /** the interpreter stops (out of memory) but the chip stays on: the watchdog may still bite */

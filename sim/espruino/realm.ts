@@ -77,16 +77,212 @@ const INIT = new vm.Script(
   { filename: "espruino-init" },
 );
 
+export interface RealmBridge {
+  now(): number;
+  tz(): number;
+  evaluated?(code: string): void;
+}
+
+/** a context in use by one boot */
+export interface RealmLease {
+  ctx: vm.Context;
+  realm: Realm;
+  /** the object behind the context's globals: the API is installed on it */
+  sandbox: any;
+  /** the boot ran code that may leave what a scrub cannot undo: the context is not used again */
+  tainted: boolean;
+  /** names an earlier boot's code declared (var, function), left set to undefined: not the API's */
+  leftovers: Set<string>;
+}
+
+/** what a context held after its set-up, to put it back that way for the next boot */
+interface Pristine {
+  lease: RealmLease;
+  /** the boot code every boot that gets this context runs */
+  key: string;
+  /** the bridge INIT's closures read: re-pointed at each boot */
+  bridge: Required<RealmBridge>;
+  /** the realm's own globals (built-ins, and Date, global and eval as set up) and their values */
+  globals: Map<string, unknown>;
+  globalProto: unknown;
+  globalSymbols: number;
+  /** every own property of each built-in object, as after set-up */
+  builtins: Array<{ obj: any; keys: Array<string | symbol>; values: unknown[]; proto: unknown }>;
+  mathRandom: unknown;
+}
+
+/** contexts made, reused, and dropped (changed beyond a scrub, or not poolable), this process */
+export const realmStats = { made: 0, reused: 0, dropped: 0 };
+const pristine = new WeakMap<RealmLease, Pristine>();
+/** scrubbed contexts by the boot code they ran; the oldest go beyond POOL_MAX */
+const pool = new Map<string, Pristine[]>();
+let pooled = 0;
+const POOL_MAX = 16;
+/** ended boots' contexts, pooled after the host's event loop has turned (see releaseRealm) */
+const quarantine: Pristine[] = [];
+let quarantineScheduled = false;
+/** scripts known to declare no top-level let, const or class: those outlive any scrub */
+const vetted = new WeakSet<vm.Script>();
+
+/** `script` is `program`'s code: mark it safe for a reused context if its top level declares no lexical globals */
+export function vetScript(script: vm.Script, program: { body: Array<{ type: string; kind?: string }> } | undefined): vm.Script {
+  if (program && !program.body.some((n) => n.type === "ClassDeclaration" || (n.type === "VariableDeclaration" && n.kind !== "var"))) vetted.add(script);
+  return script;
+}
+
+export function isVetted(script: vm.Script): boolean {
+  return vetted.has(script);
+}
+
+/**
+ * A context for one boot, with the API `install` puts on its globals and Date on `bridge.now`
+ * (epoch ms) and `bridge.tz` (ms east of UTC). Making a context costs about a millisecond, and
+ * a battery node makes one at every wake; so a context a boot of the same code (`key`, the boot
+ * image) left is reused, once put back as it was made (releaseRealm). What differs can only be
+ * seen before that code runs: the names its top level declared with var or function (a
+ * context's global keeps those for good) exist, set to undefined, until it declares them again.
+ * Without a key the context is used once.
+ */
+export function acquireRealm(id: string, bridge: RealmBridge, install: (sandbox: any) => void, key?: string): RealmLease {
+  const p = key === undefined ? undefined : pool.get(key)?.pop();
+  if (p) {
+    pooled--;
+    realmStats.reused++;
+    install(p.lease.sandbox);
+    Object.assign(p.bridge, bridgeOf(bridge));
+    p.lease.tainted = false;
+    return p.lease;
+  }
+  realmStats.made++;
+  const sandbox: any = {};
+  install(sandbox);
+  const apiKeys = new Set(Object.keys(sandbox));
+  const b = bridgeOf(bridge);
+  const { ctx, realm } = createRealm(sandbox, id, b);
+  const lease: RealmLease = { ctx, realm, sandbox, tainted: false, leftovers: new Set() };
+  if (key !== undefined) pristine.set(lease, { lease, key, bridge: b, ...snapshot(realm.global, apiKeys) });
+  return lease;
+}
+
+/**
+ * The boot that held `lease` has ended. Its context is pooled only after the host's event loop
+ * has turned: a rejection of the boot's promises is reported in that turn, while no boot owns
+ * the realm (dropped, as for any dead boot), never to the next boot that gets it. It is then
+ * drained, its globals put back, and its built-ins checked: a boot that changed one (a
+ * prototype, Math, JSON...) leaves a context no other boot gets.
+ */
+export function releaseRealm(lease: RealmLease): void {
+  const p = pristine.get(lease);
+  if (!p || lease.tainted) {
+    realmStats.dropped++;
+    return;
+  }
+  quarantine.push(p);
+  if (quarantineScheduled) return;
+  quarantineScheduled = true;
+  setImmediate(() => {
+    quarantineScheduled = false;
+    for (const q of quarantine.splice(0)) {
+      if (!scrub(q)) {
+        realmStats.dropped++;
+        continue;
+      }
+      if (pooled >= POOL_MAX) {
+        // drop one of the largest group: contexts of code no node runs any more go first
+        const [, list] = [...pool].reduce((a, b) => (b[1].length > a[1].length ? b : a));
+        list.shift();
+        pooled--;
+        realmStats.dropped++;
+      }
+      let list = pool.get(q.key);
+      if (!list) pool.set(q.key, (list = []));
+      list.push(q);
+      pooled++;
+    }
+    for (const [k, list] of pool) if (!list.length) pool.delete(k);
+  });
+}
+
+function bridgeOf(b: RealmBridge): Required<RealmBridge> {
+  return { now: b.now, tz: b.tz, evaluated: b.evaluated ?? (() => {}) };
+}
+
+function snapshot(g: any, apiKeys: Set<string>): Pick<Pristine, "globals" | "globalProto" | "globalSymbols" | "builtins" | "mathRandom"> {
+  const seen = new Set<unknown>();
+  const builtins: Pristine["builtins"] = [];
+  const add = (obj: any) => {
+    if (!obj || (typeof obj !== "object" && typeof obj !== "function") || seen.has(obj)) return;
+    seen.add(obj);
+    const keys = Reflect.ownKeys(obj);
+    builtins.push({ obj, keys, values: keys.map((k) => ownValue(obj, k)), proto: Object.getPrototypeOf(obj) });
+  };
+  const globals = new Map<string, unknown>();
+  seen.add(g); // `global` is the global object: its own properties are checked by name
+  add(g.Object.prototype);
+  add(g.Function.prototype);
+  add(Object.getPrototypeOf(g.Uint8Array));
+  add(Object.getPrototypeOf(g.Uint8Array.prototype));
+  for (const k of Object.getOwnPropertyNames(g)) {
+    if (apiKeys.has(k)) continue;
+    const v = ownValue(g, k);
+    globals.set(k, v);
+    add(v);
+    if (typeof v === "function") add((v as any).prototype);
+  }
+  return { globals, globalProto: Object.getPrototypeOf(g), globalSymbols: Object.getOwnPropertySymbols(g).length, builtins, mathRandom: g.Math.random };
+}
+
+const NO_PROPERTY = Symbol("none");
+
+/** a data property's value, an accessor's [getter, setter] (a prototype's getter may throw), or NO_PROPERTY */
+function ownValue(obj: any, k: string | symbol): unknown {
+  const d = Reflect.getOwnPropertyDescriptor(obj, k);
+  return !d ? NO_PROPERTY : "value" in d ? d.value : [d.get, d.set];
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return Array.isArray(a) && Array.isArray(b) ? a[0] === b[0] && a[1] === b[1] : a === b || (a !== a && b !== b);
+}
+
+/** put a used context back as set-up left it; false if it cannot be (it is then dropped) */
+function scrub(p: Pristine): boolean {
+  const { lease } = p;
+  try {
+    drainMicrotasks(lease.ctx); // the dead boot's last callbacks: its API refuses them
+  } catch {
+    return false;
+  }
+  if (lease.tainted) return false;
+  const g = lease.realm.global;
+  for (const k of Object.getOwnPropertyNames(g)) {
+    if (p.globals.has(k)) continue;
+    // the API, and what the boot put on its global; a var or function its code declared stays
+    if (Reflect.deleteProperty(g, k)) continue;
+    if (!Reflect.set(g, k, undefined) || ownValue(g, k) !== undefined) return false;
+    lease.leftovers.add(k);
+  }
+  g.Math.random = p.mathRandom; // each boot sets its own
+  if (Object.getPrototypeOf(g) !== p.globalProto || Object.getOwnPropertySymbols(g).length !== p.globalSymbols) return false;
+  for (const [k, v] of p.globals) if (!sameValue(ownValue(g, k), v)) return false;
+  for (const b of p.builtins) {
+    if (Object.getPrototypeOf(b.obj) !== b.proto || !Object.isExtensible(b.obj)) return false;
+    const keys = Reflect.ownKeys(b.obj);
+    if (keys.length !== b.keys.length) return false;
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== b.keys[i] || !sameValue(ownValue(b.obj, keys[i]), b.values[i])) return false;
+  }
+  return true;
+}
+
 /** a context over `sandbox` (the globals), with Date on `bridge.now` (epoch ms) and `bridge.tz` (ms east of UTC) */
 export function createRealm(sandbox: object, id: string, bridge: { now(): number; tz(): number; evaluated?(code: string): void }): { ctx: vm.Context; realm: Realm } {
   const ctx = vm.createContext(sandbox, { name: `espruino:${id}`, microtaskMode: "afterEvaluate", codeGeneration: { strings: true, wasm: false } });
-  const priced = bridge.evaluated ?? (() => {});
-  // eval's code: priced as the lexing it is, then read as the source it stands for
+  // eval's code: priced as the lexing it is, then read as the source it stands for. The
+  // bridge is read at each call: a reused context's is re-pointed at its new boot
   const evaluated = (code: string) => {
-    priced(code);
+    bridge.evaluated?.(code);
     return untokenise(code);
   };
-  INIT.runInContext(ctx)({ now: bridge.now, tz: bridge.tz, evaluated });
+  INIT.runInContext(ctx)({ now: () => bridge.now(), tz: () => bridge.tz(), evaluated });
   const g = vm.runInContext("globalThis", ctx);
   const realm: Realm = {
     global: g,

@@ -119,6 +119,7 @@ export class BootConsole {
     }
     if (!line.trim()) return;
     let result: any;
+    boot.taint(); // a line may declare a top-level let: the context is not reused
     try {
       result = new vm.Script(line, { filename: "REPL" }).runInContext(boot.ctx, { timeout: REPL_TIMEOUT_MS, displayErrors: false });
     } catch (e) {
