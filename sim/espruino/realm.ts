@@ -111,12 +111,12 @@ interface Pristine {
   mathRandom: unknown;
 }
 
-/** contexts made, reused, and dropped (changed beyond a scrub, or not poolable), this process */
-export const realmStats = { made: 0, reused: 0, dropped: 0 };
+/** contexts made, reused, scrubbed and dropped (changed beyond a scrub, not poolable, no room), this process */
+export const realmStats = { made: 0, reused: 0, scrubbed: 0, dropped: 0 };
 const pristine = new WeakMap<RealmLease, Pristine>();
-/** scrubbed contexts by the boot code they ran; the oldest go beyond POOL_MAX */
+/** scrubbed contexts by the boot code they ran, and all of them oldest first (evicted first) */
 const pool = new Map<string, Pristine[]>();
-let pooled = 0;
+const pooledOldestFirst = new Set<Pristine>();
 /**
  * An idle context takes about 270 KB. Boots of nodes that wake at one instant all end before
  * the host's loop turns, so the pool must hold a burst: 16 covered a fifth of 100 nodes' wakes.
@@ -150,7 +150,7 @@ export function isVetted(script: vm.Script): boolean {
 export function acquireRealm(id: string, bridge: RealmBridge, install: (sandbox: any) => void, key?: string): RealmLease {
   const p = key === undefined ? undefined : pool.get(key)?.pop();
   if (p) {
-    pooled--;
+    pooledOldestFirst.delete(p);
     realmStats.reused++;
     install(p.lease.sandbox);
     Object.assign(p.bridge, bridgeOf(bridge));
@@ -181,6 +181,17 @@ export function releaseRealm(lease: RealmLease): void {
     realmStats.dropped++;
     return;
   }
+  // a burst of boots ends before the host turns: hold no more than the pool takes, making
+  // room by dropping the oldest pooled context (an image no node runs any more goes first)
+  if (pooledOldestFirst.size + quarantine.length >= POOL_MAX) {
+    const oldest = pooledOldestFirst.values().next().value;
+    if (!oldest) {
+      realmStats.dropped++;
+      return;
+    }
+    unpool(oldest);
+    realmStats.dropped++;
+  }
   quarantine.push(p);
   if (quarantineScheduled) return;
   quarantineScheduled = true;
@@ -191,20 +202,19 @@ export function releaseRealm(lease: RealmLease): void {
         realmStats.dropped++;
         continue;
       }
-      if (pooled >= POOL_MAX) {
-        // drop one of the largest group: contexts of code no node runs any more go first
-        const [, list] = [...pool].reduce((a, b) => (b[1].length > a[1].length ? b : a));
-        list.shift();
-        pooled--;
-        realmStats.dropped++;
-      }
       let list = pool.get(q.key);
       if (!list) pool.set(q.key, (list = []));
       list.push(q);
-      pooled++;
+      pooledOldestFirst.add(q);
     }
-    for (const [k, list] of pool) if (!list.length) pool.delete(k);
   });
+}
+
+function unpool(p: Pristine): void {
+  pooledOldestFirst.delete(p);
+  const list = pool.get(p.key)!;
+  list.splice(list.indexOf(p), 1);
+  if (!list.length) pool.delete(p.key);
 }
 
 function bridgeOf(b: RealmBridge): Required<RealmBridge> {
@@ -250,6 +260,7 @@ function sameValue(a: unknown, b: unknown): boolean {
 
 /** put a used context back as set-up left it; false if it cannot be (it is then dropped) */
 function scrub(p: Pristine): boolean {
+  realmStats.scrubbed++;
   const { lease } = p;
   try {
     drainMicrotasks(lease.ctx); // the dead boot's last callbacks: its API refuses them

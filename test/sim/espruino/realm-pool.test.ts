@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import { bootNode } from "../../support/node-fixture.js";
 import { BOOT_MS } from "../../../sim/node.js";
-import { realmStats } from "../../../sim/espruino/realm.js";
+import { acquireRealm, realmStats, releaseRealm } from "../../../sim/espruino/realm.js";
 
 const lines = (text: string, prefix: string) => text.split("\n").filter((l) => l.startsWith(prefix));
 /** one turn of the host's event loop: an ended boot's context is pooled in it */
@@ -113,5 +113,21 @@ describe("a context reused by the next boot of the same image", () => {
     h.clock.advance(10_000);
     expect(lines(h.out(), "boot ")).to.deep.equal(["boot 1", "boot 2"]);
     expect(h.out()).to.not.match(/Uncaught/);
+  });
+
+  it("holds at most 128 contexts, however many boots end before the host turns", async () => {
+    const bridge = { now: () => 0, tz: () => 0 };
+    const burst = () => Array.from({ length: 200 }, (_, i) => acquireRealm("burst-" + i, bridge, () => {}, "a burst's image"));
+    const first = { ...realmStats };
+    for (const lease of burst()) releaseRealm(lease);
+    await turn();
+    // the others were dropped as they ended, not held (each with its dead boot's heap) and scrubbed for nothing
+    expect(realmStats.scrubbed - first.scrubbed).to.equal(128);
+    const before = { ...realmStats };
+    const again = burst();
+    expect(realmStats.reused - before.reused).to.equal(128);
+    expect(realmStats.made - before.made).to.equal(72);
+    for (const lease of again) releaseRealm(lease);
+    await turn();
   });
 });
