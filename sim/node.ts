@@ -167,11 +167,11 @@ function parsed(source: string): { body: Array<{ type: string; kind?: string; en
 
 const scriptCache = new Map<string, vm.Script>();
 /** a Storage file's code as Espruino's lexer reads it: pretokenised images are read as the source they stand for */
-function compiled(code: string, filename = ".bootcde"): vm.Script {
+function compiled(code: string, filename = ".bootcde", program?: ReturnType<typeof parsed>): vm.Script {
   let s = scriptCache.get(code);
   if (!s) {
     const source = untokenise(code);
-    s = vetScript(new vm.Script(source, { filename }), parsed(source));
+    s = vetScript(new vm.Script(source, { filename }), program ?? parsed(source));
     if (scriptCache.size > 32) scriptCache.clear();
     scriptCache.set(code, s);
   }
@@ -184,7 +184,8 @@ interface BootStep {
   atMs: number;
 }
 
-const stepCache = new Map<string, BootStep[]>();
+/** by image, then by boot time: keyed on the image string itself, whose hash V8 keeps (a key made by joining them hashed the whole image at every boot) */
+const stepCache = new Map<string, Map<number, BootStep[]>>();
 /** the bytes of each flashed image, one array for every node flashed with it */
 const imageCache = new Map<string, Uint8Array>();
 function imageBytes(image: string): Uint8Array {
@@ -202,13 +203,13 @@ function imageBytes(image: string): Uint8Array {
  * is shared out by source length. Code that does not parse is one step (its error shows when it runs).
  */
 function bootSteps(code: string, bootMs: number): BootStep[] {
-  const key = bootMs + ":" + code;
-  let steps = stepCache.get(key);
+  let byTime = stepCache.get(code);
+  let steps = byTime?.get(bootMs);
   if (steps) return steps;
   const source = untokenise(code);
   const program = parsed(source);
   const ends: number[] = program ? program.body.map((n) => n.end) : [];
-  if (ends.length < 2) steps = [{ script: compiled(code), atMs: bootMs }];
+  if (ends.length < 2) steps = [{ script: compiled(code, BOOT_FILE, program), atMs: bootMs }];
   else {
     steps = [];
     let from = 0;
@@ -219,8 +220,11 @@ function bootSteps(code: string, bootMs: number): BootStep[] {
       from = to;
     }
   }
-  if (stepCache.size > 32) stepCache.clear();
-  stepCache.set(key, steps);
+  if (!byTime) {
+    if (stepCache.size > 32) stepCache.clear();
+    stepCache.set(code, (byTime = new Map()));
+  }
+  byTime.set(bootMs, steps);
   return steps;
 }
 
@@ -531,17 +535,17 @@ export class SimNode {
     if (wake) this.stats.wakes++;
     else this.stats.boots++;
     this.setState("awake");
+    const bootFiles = [0, 1, 2, 3].map((i) => this.storage.read(`.boot${i}`));
     // a boot of the image alone (no .boot0-3) may take a context a boot of the same image left
     const image = this.storage.read(BOOT_FILE);
-    const bootFiles = [0, 1, 2, 3].some((i) => this.storage.read(`.boot${i}`) !== undefined);
-    const boot = new EspruinoBoot({ ...this.bootHost(), realmKey: image !== undefined && !bootFiles ? image : undefined });
+    const alone = bootFiles.every((c) => c === undefined);
+    const boot = new EspruinoBoot({ ...this.bootHost(), realmKey: alone ? image : undefined });
     this.boot = boot;
     // jsfLoadBootCodeFromFlash: .boot0 ... .boot3 first, then .bootcde (read after them: a
     // .boot file may write it)
-    for (let i = 0; i < 4; i++) {
-      const c = this.storage.read(`.boot${i}`);
+    bootFiles.forEach((c, i) => {
       if (c !== undefined) boot.run(compiled(c, `.boot${i}`));
-    }
+    });
     const steps = this.bootStepsNow(), resetAt = this.resetAt;
     const runFrom = (i: number): void => {
       for (; i < steps.length && boot.alive; i++) {

@@ -142,7 +142,7 @@ export class EspruinoBoot {
     const install = (s: any) => {
       for (const i of installers(host.chip)) i(s, this);
     };
-    this.lease = acquireRealm(host.id, bridge, install, host.realmKey === undefined ? undefined : host.chip + ":" + host.realmKey);
+    this.lease = acquireRealm(host.id, bridge, install, host.realmKey);
     ({ ctx: this.ctx, realm: this.realm } = this.lease);
     const sandbox = this.lease.sandbox;
     // the chip's random numbers (the MQTT client's reconnect jitter): drawn from the node and

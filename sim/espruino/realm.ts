@@ -143,9 +143,10 @@ export function isVetted(script: vm.Script): boolean {
  * A context for one boot, with the API `install` puts on its globals and Date on `bridge.now`
  * (epoch ms) and `bridge.tz` (ms east of UTC). Making a context costs about a millisecond, and
  * a battery node makes one at every wake; so a context a boot of the same code (`key`, the boot
- * image) left is reused, once put back as it was made (releaseRealm). What differs can only be
- * seen before that code runs: the names its top level declared with var or function (a
- * context's global keeps those for good) exist, set to undefined, until it declares them again.
+ * image) left is reused, once put back as it was made (releaseRealm). The chip does not matter:
+ * the API is put on afresh. What differs can only be seen before that code runs: the names its
+ * top level declared with var or function (a context's global keeps those for good) exist, set
+ * to undefined, until it declares them again.
  * Without a key the context is used once.
  */
 export function acquireRealm(id: string, bridge: RealmBridge, install: (sandbox: any) => void, key?: string): RealmLease {
