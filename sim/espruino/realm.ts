@@ -156,7 +156,6 @@ export function acquireRealm(id: string, bridge: RealmBridge, install: (sandbox:
     realmStats.reused++;
     install(p.lease.sandbox);
     Object.assign(p.bridge, bridgeOf(bridge));
-    p.lease.tainted = false;
     return p.lease;
   }
   realmStats.made++;
@@ -291,7 +290,7 @@ function scrub(p: Pristine): boolean {
 }
 
 /** a context over `sandbox` (the globals), with Date on `bridge.now` (epoch ms) and `bridge.tz` (ms east of UTC) */
-export function createRealm(sandbox: object, id: string, bridge: { now(): number; tz(): number; evaluated?(code: string): void }): { ctx: vm.Context; realm: Realm } {
+export function createRealm(sandbox: object, id: string, bridge: RealmBridge): { ctx: vm.Context; realm: Realm } {
   const ctx = vm.createContext(sandbox, { name: `espruino:${id}`, microtaskMode: "afterEvaluate", codeGeneration: { strings: true, wasm: false } });
   // eval's code: priced as the lexing it is, then read as the source it stands for. The
   // bridge is read at each call: a reused context's is re-pointed at its new boot
