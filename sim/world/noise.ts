@@ -39,6 +39,11 @@ export interface NoiseEvent {
 /** slots per window of events looked at together (8 x 125 ms: 1 s, a divisor of an hour) */
 const WINDOW_SLOTS = 8;
 
+/** the events of `list` sounding at some instant of [fromMs, toMs), in their order */
+function overlapping(list: NoiseEvent[], fromMs: number, toMs: number): NoiseEvent[] {
+  return list.filter((e) => e.endMs > fromMs && e.startMs < toMs);
+}
+
 /** events can straddle an hour boundary by at most this */
 const MAX_EVENT_MS = 20_000;
 
@@ -86,9 +91,7 @@ export class NoiseModel {
   /** events overlapping [fromMs, toMs) */
   events(fromMs: number, toMs: number): NoiseEvent[] {
     const out: NoiseEvent[] = [];
-    for (let h = Math.floor((fromMs - MAX_EVENT_MS) / HOUR_MS); h <= Math.floor(toMs / HOUR_MS); h++) {
-      for (const e of this.eventsOfHour(h)) if (e.endMs > fromMs && e.startMs < toMs) out.push(e);
-    }
+    for (let h = Math.floor((fromMs - MAX_EVENT_MS) / HOUR_MS); h <= Math.floor(toMs / HOUR_MS); h++) out.push(...overlapping(this.eventsOfHour(h), fromMs, toMs));
     return out;
   }
 
@@ -150,8 +153,8 @@ export class NoiseModel {
       this.window = window;
       const from = window * WINDOW_SLOTS * FAST_SLOT_MS;
       const to = from + WINDOW_SLOTS * FAST_SLOT_MS;
-      this.winPrev = this.evPrev.filter((e) => e.endMs > from && e.startMs < to);
-      this.winNow = this.evNow.filter((e) => e.endMs > from && e.startMs < to);
+      this.winPrev = overlapping(this.evPrev, from, to);
+      this.winNow = overlapping(this.evNow, from, to);
     }
     const jitter = 0.8 * (((h >>> 4) & 1023) / 1024 - 0.5);
     const energy = this.eventEnergy(this.winPrev, tSlot, base, jitter) + this.eventEnergy(this.winNow, tSlot, base, jitter);
