@@ -252,30 +252,31 @@ export function brokerPipe(o: BrokerPipeOptions): (options: { host: string; port
  */
 export function clientPipe(broker: PipeBroker): Duplex {
   const ends: Duplex[] = [];
-  const make = (other: () => Duplex) =>
-    new Duplex({
+  const make = (otherIndex: number) => {
+    /** in the next poll phase, unless the other end is gone by then */
+    const toOther = (act: (other: Duplex) => void) =>
+      inNextPoll(() => {
+        const other = ends[otherIndex];
+        if (!other.destroyed) act(other);
+      });
+    return new Duplex({
       read() {},
       write(chunk: Buffer, _encoding, cb) {
         const copy = Buffer.from(chunk);
-        inNextPoll(() => {
-          if (!other().destroyed) other().push(copy);
-        });
+        toOther((other) => other.push(copy));
         cb();
       },
       final(cb) {
-        inNextPoll(() => {
-          if (!other().destroyed) other().push(null);
-        });
+        toOther((other) => other.push(null));
         cb();
       },
       destroy(err, cb) {
-        inNextPoll(() => {
-          if (!other().destroyed) other().destroy();
-        });
+        toOther((other) => other.destroy());
         cb(err);
       },
     });
-  ends.push(make(() => ends[1]), make(() => ends[0]));
+  };
+  ends.push(make(1), make(0));
   broker.handle(ends[1]);
   return ends[0];
 }
