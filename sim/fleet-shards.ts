@@ -13,7 +13,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { ROOT, loadProfile, defaultBoards, DEFAULT_NODES, type FleetOptions } from "./fleet.js";
 import { mergeSummaries, mergeTraces } from "./fleet-merge.js";
-import { nodeDaysPerSecond, type FleetResult } from "./fleet-summary.js";
+import { cpuMsSince, nodeDaysPerSecond, type FleetResult } from "./fleet-summary.js";
 import type { FromWorker, ToWorker } from "./fleet-worker.js";
 import { SimOptionError, checkShard } from "./options.js";
 import { FaultSpecError } from "./faults.js";
@@ -132,8 +132,7 @@ export async function runShardedFleet(options: FleetOptions, shards: number): Pr
   const summary = mergeSummaries(results.map((r, i) => ({ from: `shard ${i + 1}/${shards}`, summary: r.summary })));
   // the parent's wall time: forking, booting the workers and making their nodes included
   summary.wallMs = Math.round(performance.now() - wallStart);
-  const parentCpu = process.cpuUsage(cpuStart);
-  const parentCpuMs = (parentCpu.user + parentCpu.system) / 1000;
+  const parentCpuMs = cpuMsSince(cpuStart);
   summary.nodeDaysPerSecond = nodeDaysPerSecond(summary.nodes.length, summary.durationMs, summary.wallMs);
   summary.broker = options.broker ?? "embedded";
   return {

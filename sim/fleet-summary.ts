@@ -310,6 +310,12 @@ export function summarise(a: SummaryInput): FleetSummary {
   return out;
 }
 
+/** this process's CPU time (user and system) since `since` (process.cpuUsage()), or since it started, ms */
+export function cpuMsSince(since?: NodeJS.CpuUsage): number {
+  const cpu = process.cpuUsage(since);
+  return (cpu.user + cpu.system) / 1000;
+}
+
 /** this process's peak resident memory so far, MB */
 export function peakRssMb(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024);

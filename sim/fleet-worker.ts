@@ -4,7 +4,7 @@
 // terminal sends the whole process group) ends its run early and still sends the result.
 
 import { runFleet, type FleetOptions } from "./fleet.js";
-import type { FleetResult } from "./fleet-summary.js";
+import { cpuMsSince, type FleetResult } from "./fleet-summary.js";
 
 /** parent -> worker */
 export type ToWorker = { type: "run"; options: FleetOptions } | { type: "go" } | { type: "stop" };
@@ -57,8 +57,7 @@ async function run(options: FleetOptions): Promise<void> {
       },
     });
     if (!options.keepReadings) for (const n of result.traces.nodes) n.power = []; // the report is the only reader of traces
-    const cpu = process.cpuUsage(); // the whole process: start-up and tsx included
-    result.runner.cpuMs = (cpu.user + cpu.system) / 1000;
+    result.runner.cpuMs = cpuMsSince(); // the whole process: start-up and tsx included
     await sendLast({ type: "done", result });
   } catch (err) {
     await sendLast({ type: "error", name: (err as Error)?.name ?? "Error", message: (err as Error)?.message ?? String(err) });

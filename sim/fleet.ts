@@ -31,7 +31,7 @@ import { nodeStatsOf } from "./node-books.js";
 import { createMembers, planNodes, resolveReplays, serveConsoles, SITE, type FleetMember, type FleetNodeFactory } from "./fleet-members.js";
 import { startFleetOta, bundleVersion, type FleetOta } from "./ota-fleet.js";
 import { runClockLoop, type FleetProgress } from "./fleet-loop.js";
-import { summarise, type FleetResult, type RunnerStats } from "./fleet-summary.js";
+import { cpuMsSince, summarise, type FleetResult, type RunnerStats } from "./fleet-summary.js";
 import type { BoardProfile } from "../firmware/board.js";
 import { ensureBundle } from "../toolchain/bundle.js";
 import { boardNames, defaultFleetBoards } from "../toolchain/boards.mjs";
@@ -228,8 +228,7 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
     // the summary
     const wallMs = performance.now() - wallStart;
     runner.lateReplies = io.lateReplies;
-    const cpu = process.cpuUsage(cpuStart);
-    runner.cpuMs = (cpu.user + cpu.system) / 1000;
+    runner.cpuMs = cpuMsSince(cpuStart);
     const summary = summarise({ seed, startMs, endMs: finalMs, plannedDurationMs: durationMs, fleetNodes: plan.length, shard: options.shard, boards: [...profiles.keys()], broker: options.broker ?? "embedded", realtime: !!options.realtime, stoppedEarly: aborted, wallMs, members, applied: faults.applied });
     if (ota) summary.ota = ota.summary();
     for (const m of members) m.trace.power = m.node.trace.slice();
