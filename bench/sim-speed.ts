@@ -66,3 +66,32 @@ export async function benchSimSpeed(opts: SpeedOptions = {}): Promise<SpeedFigur
     crashes: s.totals.crashes,
   };
 }
+
+export interface BoardCost {
+  board: string;
+  nodes: number;
+  durationMs: number;
+  /** CPU time of the run in this process (the embedded broker and the observer included) */
+  cpuMs: number;
+  cpuSecondsPerNodeDay: number;
+  readingsAtBroker: number;
+  lost: number;
+}
+
+/**
+ * What a node-day of each street board costs in CPU: `nodes` of one board at a time, in this
+ * process. The mix's speed is set by the dearest boards; a speed goal in node-days per second
+ * on C cores leaves C / goal CPU seconds a node-day.
+ */
+export async function benchBoardCosts(opts: { nodes?: number; durationMs?: number; seed?: number } = {}): Promise<BoardCost[]> {
+  const nodes = opts.nodes ?? 5;
+  const durationMs = opts.durationMs ?? 86_400_000;
+  const costs: BoardCost[] = [];
+  for (const board of defaultBoards()) {
+    const r = await runFleet({ boards: [board], nodes, durationMs, seed: opts.seed ?? 1, keepReadings: false });
+    const cpuMs = r.runner.cpuMs ?? NaN;
+    const nodeDays = (nodes * r.summary.durationMs) / 86_400_000;
+    costs.push({ board, nodes, durationMs: r.summary.durationMs, cpuMs, cpuSecondsPerNodeDay: cpuMs / 1000 / nodeDays, readingsAtBroker: r.summary.totals.receivedAtBroker, lost: r.summary.totals.lost });
+  }
+  return costs;
+}

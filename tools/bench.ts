@@ -74,6 +74,8 @@ export interface BenchResults {
   speed?: import("../bench/sim-speed.js").SpeedFigures;
   /** the same fleet over one worker process per core (casanode sim --shards), where there is more than one core */
   speedSharded?: import("../bench/sim-speed.js").SpeedFigures;
+  /** CPU seconds a node-day, by board (one board at a time, in this process) */
+  speedByBoard?: import("../bench/sim-speed.js").BoardCost[];
   mqtt?: import("../bench/mqtt.js").MqttSection;
   /** an over-the-air update: a battery fleet and a mains fleet, with and without a rollout */
   ota?: import("../bench/ota.js").OtaFigures[];
@@ -200,8 +202,11 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchResults> {
     const nodes = o.speedNodes ?? (quick ? 20 : 100);
     const speedMs = o.speedMs ?? (quick ? 3 * 3_600_000 : DAY_MS);
     log(`bench: simulator speed, ${nodes} nodes for ${formatDuration(speedMs)}`);
-    const { benchSimSpeed } = await import("../bench/sim-speed.js");
+    const { benchSimSpeed, benchBoardCosts } = await import("../bench/sim-speed.js");
     res.speed = await benchSimSpeed({ nodes, durationMs: speedMs, seed, onProgress: progress(log, "fleet") });
+    const costNodes = quick ? 2 : 5;
+    log(`bench: CPU per node-day, ${costNodes} nodes of each board for ${formatDuration(speedMs)}`);
+    res.speedByBoard = await benchBoardCosts({ nodes: costNodes, durationMs: speedMs, seed });
     const cores = os.availableParallelism();
     if (cores > 1) {
       log(`bench: simulator speed over ${cores} shards`);
@@ -364,6 +369,13 @@ export function formatBench(r: BenchResults): string {
       `simulator speed${s.shards > 1 ? ` over ${s.shards} shards (worker processes)` : ", one process"}: ${s.nodes} nodes (${s.boards.length} street boards in turn) for ${formatDuration(s.durationMs)} against the embedded broker in ${(s.wallMs / 1000).toFixed(1)} s wall${cpu}: ${num(s.nodeDaysPerSecond, 2)} node-days per wall second (${num(s.speedup)}x real time)${perCpu}; peak memory ${s.peakRssMb.map((m) => num(m) + " MB").join(" + ")}; ${num(s.readingsAtBroker)} readings at the broker, ${s.lost} lost, ${s.crashes} crashes`,
     );
     if (s.shards === 1) parts.push("  (on a busy machine the wall-clock figure drops with the load; the CPU-second one holds)");
+  }
+  if (r.speedByBoard?.length) {
+    const c = r.speedByBoard[0];
+    const cores = r.speedSharded?.shards ?? 1;
+    parts.push("");
+    parts.push(`CPU seconds a node-day, by board (${c.nodes} node${c.nodes === 1 ? "" : "s"} of one board for ${formatDuration(c.durationMs)}, one process, the broker's and the observer's share and the run's start included; 4 node-days a second on ${cores} core${cores > 1 ? "s" : ""} leaves ${num(cores / 4, 2)}: the goal of the fleet bench)`);
+    parts.push(grid(["board", "CPU s / node-day", "readings at broker", "lost"], r.speedByBoard.map((b) => [b.board, num(b.cpuSecondsPerNodeDay, 2), num(b.readingsAtBroker), String(b.lost)]), ["l", "r", "r", "r"]));
   }
   if (r.ota) {
     parts.push("");

@@ -130,6 +130,26 @@ describe("bench", function () {
     });
   });
 
+  it("prices a node-day of each street board in CPU, one board at a time, and prints it against the fleet goal", async function () {
+    this.timeout(60_000);
+    const { benchSimSpeed, benchBoardCosts } = await import("../../bench/sim-speed.js");
+    const { defaultBoards } = await import("../../sim/fleet.js");
+    const costs = await benchBoardCosts({ nodes: 1, durationMs: 30 * 60_000 });
+    expect(costs.map((c) => c.board)).to.deep.equal(defaultBoards());
+    for (const c of costs) {
+      positive(c.cpuSecondsPerNodeDay);
+      expect(c.cpuSecondsPerNodeDay).to.be.closeTo(c.cpuMs / 1000 / (30 / 1440), 1e-9);
+      expect(c.lost, c.board).to.equal(0);
+    }
+    // a pole never sleeps: it reports within half an hour
+    positive(costs.find((c) => c.board === "esp32-pole")!.readingsAtBroker);
+    const speed = await benchSimSpeed({ nodes: 2, durationMs: 10 * 60_000 });
+    const text = formatBench({ ...(await runBench({ only: ["currents"], boards: ["linux"], real: false })), speed, speedByBoard: costs });
+    expect(text).to.include("CPU seconds a node-day, by board (1 node of one board for 30m");
+    expect(text).to.include("leaves 0.25");
+    for (const c of costs) expect(text).to.match(new RegExp(`${c.board} +${c.cpuSecondsPerNodeDay.toFixed(2).replace(".", "\\.")} `));
+  });
+
   describe("quick sections, tiny runs", () => {
     let r: BenchResults;
     before(async () => {
