@@ -226,7 +226,7 @@ export function createMembers(o: MemberOptions, targets: FaultTarget[], members:
       ...(o.createNet ? { createNet: o.createNet } : {}),
     });
     const info: FleetNodeInfo = { id, board, keyHex };
-    members.push({ index, info, profile, node, trace: { id, board, readings: [], power: [], charge: [], queue: [] }, recent: new Map(), received: 0, duplicates: 0, badTimes: 0, replays: replayed });
+    members.push({ index, info, profile, node, trace: { id, board, readings: [], power: [], charge: [], queue: [] }, recent: new Map(), received: 0, messages: 0, duplicates: 0, badTimes: 0, replays: replayed });
     targets.push({ id, board, devices: node.devices, powerCut: (ms: number) => node.powerCut(ms) });
   }
 }

@@ -72,6 +72,7 @@ export async function startObserver(a: ObserverOptions): Promise<Observer> {
     }
     const m = a.members.get(msg.node);
     if (!m || msg.kind !== "data") return;
+    m.messages++;
     const base = `casanode/${msg.site}/${msg.node}/`;
     for (const r of msg.pack.records) {
       if (r.value === undefined) continue;

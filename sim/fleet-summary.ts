@@ -98,6 +98,8 @@ export interface NodeSummary extends NodeCounts {
   lost: number;
   /** distinct readings the observer received on the node's data topic */
   receivedAtBroker: number;
+  /** data messages the observer received on the node's topic (a resend counts again) */
+  messagesAtBroker: number;
   /** of those, readings whose time is impossible: relative, or outside the run (must be 0) */
   badTimesAtBroker: number;
   /** readings received more than once (QoS 1 resends after a lost PUBACK) */
@@ -140,6 +142,7 @@ export interface FleetTotals extends NodeCounts {
   nodes: number;
   lost: number;
   receivedAtBroker: number;
+  messagesAtBroker: number;
   badTimesAtBroker: number;
   duplicatesAtBroker: number;
   wakes: number;
@@ -200,6 +203,8 @@ export interface SummarisedMember {
     readonly stats: { boots: number; wakes: number; crashes: number; lastError?: string; awakeMs: number; radioMs: number; chargeMah: number };
   };
   received: number;
+  /** data messages on its topic */
+  messages: number;
   duplicates: number;
   badTimes: number;
   /** captures played into this node's devices */
@@ -262,6 +267,7 @@ export function summarise(a: SummaryInput): FleetSummary {
       untimed: st.untimed,
       lost: st.readings - st.acked - st.queued - st.dropped - st.untimed,
       receivedAtBroker: m.received,
+      messagesAtBroker: m.messages,
       badTimesAtBroker: m.badTimes,
       duplicatesAtBroker: m.duplicates,
       wakes: ns.wakes,
@@ -338,6 +344,7 @@ export function totalsOf(nodes: NodeSummary[]): FleetTotals {
     untimed: sum("untimed"),
     lost: sum("lost"),
     receivedAtBroker: sum("receivedAtBroker"),
+    messagesAtBroker: sum("messagesAtBroker"),
     badTimesAtBroker: sum("badTimesAtBroker"),
     duplicatesAtBroker: sum("duplicatesAtBroker"),
     wakes: sum("wakes"),

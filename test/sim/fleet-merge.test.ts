@@ -13,7 +13,7 @@ const DAY = 86_400_000;
 
 function node(id: string, over: Partial<NodeSummary> = {}): NodeSummary {
   return {
-    id, board: "esp32-air", power: "battery", readings: 100, published: 100, acked: 96, queued: 4, dropped: 0, untimed: 0, lost: 0, receivedAtBroker: 96, badTimesAtBroker: 0, duplicatesAtBroker: 1,
+    id, board: "esp32-air", power: "battery", readings: 100, published: 100, acked: 96, queued: 4, dropped: 0, untimed: 0, lost: 0, receivedAtBroker: 96, messagesAtBroker: 24, badTimesAtBroker: 0, duplicatesAtBroker: 1,
     wakes: 288, boots: 1, crashes: 0, awakeMs: 1000, radioMs: 500, chargeMah: 5, mahPerDay: 5, averageMa: 0.2, batteryLifeDays: 1000, faults: 0, uploads: 24, uploadFails: 0, flashBytes: 1000, alarms: [], ...over,
   };
 }

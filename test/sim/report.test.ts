@@ -31,14 +31,14 @@ function fixture(): { summary: FleetSummary; traces: FleetTraces } {
   }
   pole.power.push({ t: START, state: "awake", on: true }, { t: START, state: "radio", on: true });
   const node = (id: string, board: string, over: Partial<NodeSummary>): NodeSummary => ({
-    id, board, power: "battery", readings: 864, published: 864, acked: 860, queued: 4, dropped: 0, untimed: 0, lost: 0, receivedAtBroker: 860, badTimesAtBroker: 0, duplicatesAtBroker: 0,
+    id, board, power: "battery", readings: 864, published: 864, acked: 860, queued: 4, dropped: 0, untimed: 0, lost: 0, receivedAtBroker: 860, messagesAtBroker: 215, badTimesAtBroker: 0, duplicatesAtBroker: 0,
     wakes: 288, boots: 1, crashes: 0, awakeMs: 288 * 20_000, radioMs: 48 * 4000, chargeMah: 259, mahPerDay: 259, averageMa: 10.8, batteryLifeDays: 21, faults: 1, uploads: 48, uploadFails: 0, flashBytes: 120_000, alarms: [], ...over,
   });
   const nodes = [node("air-01", "esp32-air", {}), node("pole-<01>", "esp32-pole", { power: "mains", batteryLifeDays: null, mahPerDay: 2880, chargeMah: 2880, lost: 0 })];
   const summary: FleetSummary = {
     seed: 7, startMs: START, endMs: END, durationMs: END - START, fleet: { nodes: 2, durationMs: END - START }, peakRssMb: 300, boards: ["esp32-air", "esp32-pole"], broker: "embedded", realtime: false, stoppedEarly: false,
     wallMs: 4200, nodeDaysPerSecond: 0.48, usableFraction: 0.8,
-    totals: { nodes: 2, readings: 1728, published: 1728, acked: 1720, queued: 8, dropped: 0, untimed: 0, lost: 0, receivedAtBroker: 1720, badTimesAtBroker: 0, duplicatesAtBroker: 0, wakes: 576, boots: 2, crashes: 0, awakeMs: 2 * 288 * 20_000, chargeMah: 3139, mahPerDay: 3139, faults: 1 },
+    totals: { nodes: 2, readings: 1728, published: 1728, acked: 1720, queued: 8, dropped: 0, untimed: 0, lost: 0, receivedAtBroker: 1720, messagesAtBroker: 430, badTimesAtBroker: 0, duplicatesAtBroker: 0, wakes: 576, boots: 2, crashes: 0, awakeMs: 2 * 288 * 20_000, chargeMah: 3139, mahPerDay: 3139, faults: 1 },
     nodes,
     faults: [{ kind: "unplug", node: "air-01", device: "pm", startMs: START + 6 * 3_600_000, endMs: START + 7 * 3_600_000, text: "unplug:pm@6h+1h" }],
   };
