@@ -97,6 +97,8 @@ export interface StartMosquittoOptions {
   port?: number;
   /** keep sessions in this directory (saved on stop, loaded on start), so a restart keeps them */
   dataDir?: string;
+  /** more mosquitto.conf lines, e.g. "max_queued_messages 10000" */
+  conf?: string[];
 }
 
 /** Spawn Mosquitto on 127.0.0.1 if it is installed (null otherwise) and wait until it runs. */
@@ -113,6 +115,7 @@ export async function startMosquitto(opts: StartMosquittoOptions = {}): Promise<
     // save at exit then fails and a restart silently loses every session.
     if (process.getuid?.() === 0) lines.push("user root");
   } else lines.push("persistence false");
+  lines.push(...(opts.conf ?? []));
   fs.writeFileSync(conf, lines.join("\n") + "\n");
   const child = spawn(bin, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";

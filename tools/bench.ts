@@ -15,8 +15,10 @@ import type { BoardProfile } from "../firmware/board.js";
 import { BOOT_BASE_MS, cpuFactor } from "../sim/boot-time.js";
 import { DEFAULT_NET_LATENCY } from "../sim/espruino/net.js";
 
-export const SECTIONS = ["bundle", "memory", "currents", "energy", "radio", "flash", "speed", "mqtt", "ota"] as const;
+export const SECTIONS = ["bundle", "memory", "currents", "energy", "radio", "flash", "speed", "mqtt", "ota", "city"] as const;
 export type Section = (typeof SECTIONS)[number];
+/** what a plain `casanode bench` runs: the city's hour takes ~12 min on 2 cores, so it is asked for by name */
+export const DEFAULT_SECTIONS: Section[] = SECTIONS.filter((s) => s !== "city");
 
 const DAY_MS = 86_400_000;
 const ESP32_VARS = 16383;
@@ -32,6 +34,9 @@ export interface BenchOptions {
   dayMs?: number;
   speedNodes?: number;
   speedMs?: number;
+  /** the city section: nodes and simulated time (default 10,000 for 1 h; --quick 1,000) */
+  cityNodes?: number;
+  cityMs?: number;
   mqttMessages?: number;
   mosquitto?: boolean;
   /** the real interpreter: false = skip; boards to try (default: all, --quick: linux) */
@@ -76,6 +81,7 @@ export interface BenchResults {
   speedSharded?: import("../bench/sim-speed.js").SpeedFigures;
   /** CPU seconds a node-day, by board (one board at a time, in this process) */
   speedByBoard?: import("../bench/sim-speed.js").BoardCost[];
+  city?: import("../bench/city.js").CityFigures;
   mqtt?: import("../bench/mqtt.js").MqttSection;
   /** an over-the-air update: a battery fleet and a mains fleet, with and without a rollout */
   ota?: import("../bench/ota.js").OtaFigures[];
@@ -108,7 +114,7 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchResults> {
   const t0 = performance.now();
   const log = o.log ?? (() => {});
   const quick = !!o.quick;
-  const sections: Section[] = o.only && o.only.length ? SECTIONS.filter((s) => o.only!.includes(s)) : [...SECTIONS];
+  const sections: Section[] = o.only && o.only.length ? SECTIONS.filter((s) => o.only!.includes(s)) : [...DEFAULT_SECTIONS];
   const want = (s: Section) => sections.includes(s);
   const seed = o.seed ?? 1;
   const all = boardNames();
@@ -234,6 +240,16 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchResults> {
       "ota: bytes are TCP payload (MQTT) the node sent and read, with the rollout minus without (same seed); charge is the simulator's energy model, which does not price CPU time: staging and the 84 KB SHA-256 in plain JS add ~95 s awake on an ESP32 (docs/ota.md, ~1.1 mAh at 40 mA); done = the node's 'ota: <fw> confirmed' line, timed from the publication",
     );
   }
+
+  if (want("city")) {
+    const nodes = o.cityNodes ?? (quick ? 1000 : 10_000);
+    const cityMs = o.cityMs ?? 3_600_000;
+    log(`bench: a city, ${nodes} nodes for ${formatDuration(cityMs)} against Mosquitto`);
+    const { benchCity } = await import("../bench/city.js");
+    const c = await benchCity({ nodes, durationMs: cityMs, onProgress: progress(log, "city") });
+    if ("skipped" in c) skipped.push("city: " + c.skipped);
+    else res.city = c;
+  } else if (!o.only?.length) skipped.push("city (10,000 nodes for 1 h against Mosquitto, ~12 min here): ask for it with --only city");
 
   res.wallMs = performance.now() - t0;
   res.machine.loadAverage = os.loadavg();
@@ -377,6 +393,17 @@ export function formatBench(r: BenchResults): string {
     parts.push(`CPU seconds a node-day, by board (${c.nodes} node${c.nodes === 1 ? "" : "s"} of one board for ${formatDuration(c.durationMs)}, one process, the broker's and the observer's share and the run's start included; 4 node-days a second on ${cores} core${cores > 1 ? "s" : ""} leaves ${num(cores / 4, 2)}: the goal of the fleet bench)`);
     parts.push(grid(["board", "CPU s / node-day", "readings at broker", "lost"], r.speedByBoard.map((b) => [b.board, num(b.cpuSecondsPerNodeDay, 2), num(b.readingsAtBroker), String(b.lost)]), ["l", "r", "r", "r"]));
   }
+  if (r.city) {
+    const c = r.city;
+    const t = c.totals;
+    parts.push("");
+    parts.push(
+      `a city (bench/city.ts): ${num(c.nodes)} nodes (every street board in turn) for ${formatDuration(c.durationMs)} over ${c.shards} shard${c.shards === 1 ? "" : "s"} against Mosquitto in ${(c.wallMs / 1000).toFixed(0)} s wall (shards ${c.shardWallMs.map((w) => (w / 1000).toFixed(0) + " s").join(", ")}); peak memory ${c.peakRssMb.map((m) => num(m) + " MB").join(" + ")}; ${num(c.messagesPerSecond)} data messages (${num(c.readingsPerSecond)} readings) a second through the broker`,
+    );
+    parts.push(
+      `  books: ${num(t.readings)} readings = ${num(t.acked)} acked + ${num(t.queued)} queued + ${num(t.dropped)} dropped + ${num(t.untimed)} untimed, lost ${num(t.lost)}; at the broker ${num(t.receivedAtBroker)}, ${num(t.duplicatesAtBroker)} duplicates, ${num(t.badTimesAtBroker)} bad times; ${num(t.crashes)} crashes`,
+    );
+  }
   if (r.ota) {
     parts.push("");
     parts.push("over-the-air update (bench/ota.ts): per node, with a rollout minus without");
@@ -419,6 +446,8 @@ interface BenchCliOptions {
   day?: string;
   speedNodes?: string;
   speedDuration?: string;
+  cityNodes?: string;
+  cityDuration?: string;
   mqttMessages?: string;
   mosquitto: boolean;
   real: boolean;
@@ -458,20 +487,22 @@ export function parseSections(text: string | undefined): Section[] | undefined {
 export function registerBench(program: Command): Command {
   return program
     .command("bench")
-    .description("measure bundle size and memory, energy per cycle and battery life, bytes on the air, flash wear, simulator speed and MQTT throughput")
-    .option("--only <sections>", `comma list of sections: ${SECTIONS.join(", ")} (default: all)`)
+    .description("measure bundle size and memory, energy per cycle and battery life, bytes on the air, flash wear, simulator speed, MQTT throughput and (asked for by name) a city's hour against Mosquitto")
+    .option("--only <sections>", `comma list of sections: ${SECTIONS.join(", ")} (default: all but city)`)
     .option("--quick", "shorter runs (3 h per board, 20 nodes for 3 h, 500 MQTT messages, real interpreter on linux only)")
     .option("--board <name>", "board profile (repeatable; default: all)", (v: string, prev: string[] | undefined) => (prev ?? []).concat([v]))
     .option("--out <file>", "write the results as JSON here (default: bench/results.json in the repository)")
     .option("--day <time>", "simulated time of the per-board run, e.g. 6h (default 1d)")
     .option("--speed-nodes <n>", "nodes in the simulator speed run (default 100)")
     .option("--speed-duration <time>", "simulated time of the speed run (default 1d)")
+    .option("--city-nodes <n>", "nodes in the city run (default 10000; --quick 1000)")
+    .option("--city-duration <time>", "simulated time of the city run (default 1h)")
     .option("--mqtt-messages <n>", "messages per MQTT throughput run (default 5000)")
     .option("--no-mosquitto", "leave Mosquitto out even when installed")
     .option("--no-real", "leave out the real interpreter (ESPRUINO_BIN, or an espruino binary on PATH)")
     .option("--seed <n>", "random seed of the simulated runs", "1")
     .option("--json", "print the results as JSON instead of tables")
-    .addHelpText("after", "\nExamples:\n  casanode bench\n  casanode bench --quick\n  casanode bench --only bundle,memory --board linux\n  ESPRUINO_BIN=/path/to/espruino casanode bench --only memory\n")
+    .addHelpText("after", "\nExamples:\n  casanode bench\n  casanode bench --quick\n  casanode bench --only bundle,memory --board linux\n  casanode bench --only city\n  ESPRUINO_BIN=/path/to/espruino casanode bench --only memory\n")
     .action(async (raw: BenchCliOptions) => {
       const boards = raw.board;
       if (boards?.length) {
@@ -492,6 +523,8 @@ export function registerBench(program: Command): Command {
         dayMs: duration("--day", raw.day),
         speedNodes: whole("--speed-nodes", raw.speedNodes, 1),
         speedMs: duration("--speed-duration", raw.speedDuration),
+        cityNodes: whole("--city-nodes", raw.cityNodes, 1),
+        cityMs: duration("--city-duration", raw.cityDuration),
         mqttMessages: whole("--mqtt-messages", raw.mqttMessages, 1),
         mosquitto: raw.mosquitto,
         real: raw.real,

@@ -4,7 +4,8 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { Command } from "commander";
-import { runBench, formatBench, parseSections, registerBench, SECTIONS, type BenchResults } from "../../tools/bench.js";
+import { runBench, formatBench, parseSections, registerBench, SECTIONS, DEFAULT_SECTIONS, type BenchResults } from "../../tools/bench.js";
+import { findMosquitto } from "../../sim/broker.js";
 import { MqttStreamParser, publishTopic } from "../../bench/wire.js";
 import { parseMeasure, findEspruino } from "../../bench/real-espruino.js";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
@@ -148,6 +149,39 @@ describe("bench", function () {
     expect(text).to.include("CPU seconds a node-day, by board (1 node of one board for 30m");
     expect(text).to.include("leaves 0.25");
     for (const c of costs) expect(text).to.match(new RegExp(`${c.board} +${c.cpuSecondsPerNodeDay.toFixed(2).replace(".", "\\.")} `));
+  });
+
+  it("runs a small city over 2 shards against Mosquitto: each shard's peak, readings a second, books balanced", async function () {
+    if (!findMosquitto()) this.skip();
+    this.timeout(120_000);
+    const { benchCity } = await import("../../bench/city.js");
+    const c = await benchCity({ nodes: 12, durationMs: 20 * 60_000, shards: 2 });
+    if ("skipped" in c) throw new Error(c.skipped);
+    expect(c.shards).to.equal(2);
+    expect(c.peakRssMb).to.have.length(2);
+    expect(c.shardWallMs).to.have.length(2);
+    for (const m of c.peakRssMb) positive(m);
+    const t = c.totals;
+    expect(t.nodes).to.equal(12);
+    expect(t.readings).to.equal(t.acked + t.queued + t.dropped + t.untimed);
+    expect([t.lost, t.duplicatesAtBroker, t.badTimesAtBroker, t.crashes]).to.deep.equal([0, 0, 0, 0]);
+    // the mains nodes send every 5 min: what the broker acked, the observers received
+    positive(t.receivedAtBroker);
+    expect(t.receivedAtBroker).to.equal(t.acked);
+    expect(c.readingsPerSecond).to.be.closeTo(t.receivedAtBroker / (c.wallMs / 1000), 1e-6);
+    // a data message holds one reading or more
+    expect(t.messagesAtBroker).to.be.within(1, t.receivedAtBroker);
+    expect(c.messagesPerSecond).to.be.closeTo(t.messagesAtBroker / (c.wallMs / 1000), 1e-6);
+    const text = formatBench({ ...(await runBench({ only: ["currents"], boards: ["linux"], real: false })), city: c });
+    expect(text).to.include("a city (bench/city.ts): 12 nodes (every street board in turn) for 20m over 2 shards against Mosquitto");
+    expect(text).to.include(`books: ${t.readings.toLocaleString("en-US")} readings = `);
+  });
+
+  it("leaves the city out of the default sections; --only city names it", async () => {
+    expect(parseSections("city")).to.deep.equal(["city"]);
+    expect(DEFAULT_SECTIONS).to.deep.equal(SECTIONS.filter((s) => s !== "city"));
+    const asked = await runBench({ only: ["currents"], boards: ["linux"], real: false });
+    expect(asked.skipped.join("\n")).to.not.include("city");
   });
 
   describe("quick sections, tiny runs", () => {

@@ -1,0 +1,82 @@
+// A city's fleet for an hour against Mosquitto (issue 15): the mixed street boards over one
+// worker process per core, every node a TCP client of one broker, as `casanode sim --shards N
+// --broker` runs it. Wall time, each shard's peak memory, data messages and readings a second
+// through the broker, and the books (readings = acked + queued + dropped + untimed; lost,
+// duplicates and bad times 0).
+
+import os from "node:os";
+import { startMosquitto } from "../sim/broker.js";
+import { defaultBoards } from "../sim/fleet.js";
+import { runShardedFleet } from "../sim/fleet-shards.js";
+import type { FleetTotals } from "../sim/fleet-summary.js";
+
+export interface CityOptions {
+  nodes?: number;
+  durationMs?: number;
+  seed?: number;
+  /** worker processes (default: one per core) */
+  shards?: number;
+  onProgress?: (doneMs: number, durationMs: number) => void;
+}
+
+export interface CityFigures {
+  nodes: number;
+  durationMs: number;
+  shards: number;
+  broker: "mosquitto";
+  /** the parent's wall time: forking, the workers' start-up and making the nodes included */
+  wallMs: number;
+  /** each shard's own wall time and peak resident memory, MB */
+  shardWallMs: number[];
+  peakRssMb: number[];
+  /** data messages and readings the observers received, per wall second of the run */
+  messagesPerSecond: number;
+  readingsPerSecond: number;
+  totals: FleetTotals;
+}
+
+/** The run, or why it could not be made: Mosquitto missing or refusing to start. */
+export async function benchCity(opts: CityOptions = {}): Promise<CityFigures | { skipped: string }> {
+  const nodes = opts.nodes ?? 10_000;
+  const durationMs = opts.durationMs ?? 3_600_000;
+  const shards = Math.min(nodes, opts.shards ?? os.availableParallelism());
+  let broker;
+  try {
+    // each shard's observer takes every data message: keep its backlog through a burst
+    broker = await startMosquitto({ conf: ["max_connections -1", "max_queued_messages 10000"] });
+  } catch (e) {
+    return { skipped: "Mosquitto failed to start (" + (e as Error).message.split("\n")[0] + ")" };
+  }
+  if (!broker) return { skipped: "Mosquitto is not installed (Debian: apt-get install mosquitto)" };
+  try {
+    const r = await runShardedFleet(
+      {
+        boards: defaultBoards(),
+        nodes,
+        durationMs,
+        seed: opts.seed ?? 7,
+        broker: broker.url,
+        keepReadings: false,
+        onProgress: opts.onProgress ? (p) => opts.onProgress!(p.doneMs, p.durationMs) : undefined,
+        progressEveryMs: 2000,
+      },
+      shards,
+    );
+    const s = r.summary;
+    const per = s.shards ?? [{ wallMs: s.wallMs, peakRssMb: s.peakRssMb }];
+    return {
+      nodes,
+      durationMs: s.durationMs,
+      shards,
+      broker: "mosquitto",
+      wallMs: s.wallMs,
+      shardWallMs: per.map((x) => x.wallMs),
+      peakRssMb: per.map((x) => x.peakRssMb),
+      messagesPerSecond: s.totals.messagesAtBroker / Math.max(0.001, s.wallMs / 1000),
+      readingsPerSecond: s.totals.receivedAtBroker / Math.max(0.001, s.wallMs / 1000),
+      totals: s.totals,
+    };
+  } finally {
+    await broker.stop();
+  }
+}
