@@ -5,6 +5,7 @@
 // duplicates and bad times 0).
 
 import os from "node:os";
+import { execFileSync } from "node:child_process";
 import { startMosquitto } from "../sim/broker.js";
 import { defaultBoards } from "../sim/fleet.js";
 import { runShardedFleet } from "../sim/fleet-shards.js";
@@ -17,6 +18,8 @@ export interface CityOptions {
   /** worker processes (default: one per core) */
   shards?: number;
   onProgress?: (doneMs: number, durationMs: number) => void;
+  /** the open-file limit Mosquitto inherits (default: what `ulimit -n` says in a child shell) */
+  fileLimit?: number | "unlimited" | null;
 }
 
 export interface CityFigures {
@@ -35,11 +38,38 @@ export interface CityFigures {
   totals: FleetTotals;
 }
 
-/** The run, or why it could not be made: Mosquitto missing or refusing to start. */
+/** descriptors the broker needs besides one per node: its listener, its log, each shard's observer */
+const BROKER_SPARE_FILES = 64;
+
+/**
+ * Why Mosquitto could not take every node's connection (at power-on they all connect at once),
+ * or null: past its open-file limit it refuses them, and the run would measure queues, not a city.
+ */
+export function fileLimitProblem(nodes: number, shards: number, limit: number | "unlimited" | null): string | null {
+  if (limit === null || limit === "unlimited") return null;
+  const need = nodes + shards + BROKER_SPARE_FILES;
+  if (limit >= need) return null;
+  const fits = Math.max(0, limit - shards - BROKER_SPARE_FILES);
+  return `Mosquitto would inherit a limit of ${limit} open files, below the ${need} that ${nodes} nodes need: raise the hard limit (ulimit -Hn; systemd: LimitNOFILE)${fits > 0 ? ` or run --city-nodes ${fits}` : ""}`;
+}
+
+/** the open-file limit a child process gets: Node raises its own soft limit to the hard one, and children inherit it */
+function childFileLimit(): number | "unlimited" | null {
+  try {
+    const text = execFileSync("sh", ["-c", "ulimit -n"], { encoding: "utf8" }).trim();
+    return text === "unlimited" ? text : /^\d+$/.test(text) ? Number(text) : null;
+  } catch {
+    return null; // no shell to ask: Mosquitto's own refusals will show in the books
+  }
+}
+
+/** The run, or why it could not be made: Mosquitto missing or refusing to start, or too few open files for it. */
 export async function benchCity(opts: CityOptions = {}): Promise<CityFigures | { skipped: string }> {
   const nodes = opts.nodes ?? 10_000;
   const durationMs = opts.durationMs ?? 3_600_000;
   const shards = Math.min(nodes, opts.shards ?? os.availableParallelism());
+  const problem = fileLimitProblem(nodes, shards, opts.fileLimit === undefined ? childFileLimit() : opts.fileLimit);
+  if (problem) return { skipped: problem };
   let broker;
   try {
     // each shard's observer takes every data message: keep its backlog through a burst

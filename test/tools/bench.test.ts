@@ -177,6 +177,20 @@ describe("bench", function () {
     expect(text).to.include(`books: ${t.readings.toLocaleString("en-US")} readings = `);
   });
 
+  it("refuses a city that Mosquitto's open-file limit cannot hold, and says how to fix it", async () => {
+    const { benchCity, fileLimitProblem } = await import("../../bench/city.js");
+    expect(fileLimitProblem(10_000, 2, 20_000)).to.equal(null);
+    expect(fileLimitProblem(10_000, 2, "unlimited")).to.equal(null);
+    expect(fileLimitProblem(10_000, 2, null)).to.equal(null);
+    expect(fileLimitProblem(10_000, 2, 10_066)).to.equal(null);
+    expect(fileLimitProblem(10_000, 2, 10_065)).to.equal(
+      "Mosquitto would inherit a limit of 10065 open files, below the 10066 that 10000 nodes need: raise the hard limit (ulimit -Hn; systemd: LimitNOFILE) or run --city-nodes 9999",
+    );
+    expect(fileLimitProblem(100, 2, 50)).to.match(/limit of 50 open files, below the 166 .*LimitNOFILE\)$/);
+    // refused before any broker or worker starts
+    expect(await benchCity({ nodes: 2000, shards: 2, fileLimit: 1024 })).to.deep.equal({ skipped: fileLimitProblem(2000, 2, 1024) });
+  });
+
   it("leaves the city out of the default sections; --only city names it", async () => {
     expect(parseSections("city")).to.deep.equal(["city"]);
     expect(DEFAULT_SECTIONS).to.deep.equal(SECTIONS.filter((s) => s !== "city"));
