@@ -3,6 +3,7 @@
 
 import { runFleet, defaultBoards } from "../sim/fleet.js";
 import { runShardedFleet } from "../sim/fleet-shards.js";
+import { nodeDaysPerSecond } from "../sim/fleet-summary.js";
 
 export interface SpeedOptions {
   nodes?: number;
@@ -58,7 +59,7 @@ export async function benchSimSpeed(opts: SpeedOptions = {}): Promise<SpeedFigur
     wallMs: s.wallMs,
     nodeDaysPerSecond: s.nodeDaysPerSecond,
     cpuMs,
-    nodeDaysPerCpuSecond: cpuMs ? (nodes * s.durationMs) / 86_400_000 / (cpuMs / 1000) : null,
+    nodeDaysPerCpuSecond: cpuMs ? nodeDaysPerSecond(nodes, s.durationMs, cpuMs) : null,
     peakRssMb: s.shards ? s.shards.map((x) => x.peakRssMb) : [s.peakRssMb],
     speedup: s.durationMs / Math.max(1, s.wallMs),
     readingsAtBroker: s.totals.receivedAtBroker,
@@ -90,8 +91,7 @@ export async function benchBoardCosts(opts: { nodes?: number; durationMs?: numbe
   for (const board of defaultBoards()) {
     const r = await runFleet({ boards: [board], nodes, durationMs, seed: opts.seed ?? 1, keepReadings: false });
     const cpuMs = r.runner.cpuMs ?? NaN;
-    const nodeDays = (nodes * r.summary.durationMs) / 86_400_000;
-    costs.push({ board, nodes, durationMs: r.summary.durationMs, cpuMs, cpuSecondsPerNodeDay: cpuMs / 1000 / nodeDays, readingsAtBroker: r.summary.totals.receivedAtBroker, lost: r.summary.totals.lost });
+    costs.push({ board, nodes, durationMs: r.summary.durationMs, cpuMs, cpuSecondsPerNodeDay: 1 / nodeDaysPerSecond(nodes, r.summary.durationMs, cpuMs), readingsAtBroker: r.summary.totals.receivedAtBroker, lost: r.summary.totals.lost });
   }
   return costs;
 }

@@ -244,10 +244,8 @@ export function formatSummary(s: FleetSummary): string {
     `${formatDuration(s.durationMs)} simulated in ${(s.wallMs / 1000).toFixed(1)} s (${num(s.nodeDaysPerSecond, 2)} node-days/s), seed ${s.seed}, broker ${s.broker}` +
       (s.stoppedEarly ? ", stopped early" : ""),
   );
-  // a summary merged from an older version's files has no message count
-  const messages = t.messagesAtBroker ?? 0;
   const perWallSecond = (n: number) => num(n / Math.max(0.001, s.wallMs / 1000), 0);
-  lines.push(`through the broker: ${messages} data messages, ${t.receivedAtBroker} readings (${perWallSecond(messages)} and ${perWallSecond(t.receivedAtBroker)} a wall second)`);
+  lines.push(`through the broker: ${t.messagesAtBroker} data messages, ${t.receivedAtBroker} readings (${perWallSecond(t.messagesAtBroker)} and ${perWallSecond(t.receivedAtBroker)} a wall second)`);
   if (s.shard) lines.push(`shard ${s.shard.index}/${s.shard.count} of a fleet of ${s.fleet.nodes} nodes: merge the shards' summaries with casanode sim merge`);
   if (s.shards) {
     lines.push(`${s.shards.length} shard(s): ` + s.shards.map((x) => `${x.shard.index}/${x.shard.count} ${x.nodes} nodes ${(x.wallMs / 1000).toFixed(1)} s ${x.peakRssMb} MB`).join("; "));
